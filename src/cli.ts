@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// birdwatch command-line entry: dispatches `birdwatch <command> ...` to src/commands/<command>.ts.
+const commands: Record<string, string> = {
+  run: 'watch the upload folders, classify new shots, move airplanes out, log every decision',
+  classify: 'classify image files with the model, moving nothing',
+  log: 'list the decisions, newest first',
+  stats: 'summarise the decisions over a time range',
+  restore: 'move a wrongly removed shot back into the blog and record the correction',
+  mark: 'record a human label for a decision (optionally moving the shot out)',
+  'export-corrections': 'write every human-labelled shot as an image-folder tree for training',
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, about]) => `  ${name.padEnd(width)}  ${about}`);
+  return `usage: birdwatch <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+    `Run 'birdwatch <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (!Object.hasOwn(commands, name)) {
+    console.error(`birdwatch: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const command: { main(argv: string[]): Promise<number> } = await import(`./commands/${name}.js`);
+  return command.main(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    console.error(`birdwatch: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

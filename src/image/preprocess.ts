@@ -1,0 +1,145 @@
+// Turn any image file into the model's input, as config/preprocessing.json specifies: EXIF orientation applied,
+// 8-bit sRGB RGB with alpha dropped, 32x32 cover/centre/lanczos3, /255, normalized with the model's mean/std,
+// float32 CHW. Bad input becomes an ImageError with a specific kind and a message a person can act on.
+import sharp from 'sharp';
+import { ImageError } from './errors.js';
+import { readImageFile } from './read-file.js';
+import { sniffImageType } from './sniff.js';
+
+export { ImageError, type ImageErrorKind } from './errors.js';
+
+export const INPUT_SIZE = 32;
+export const TENSOR_LENGTH = 3 * INPUT_SIZE * INPUT_SIZE;
+
+export interface PreprocessLimits {
+  /** Decompression-bomb guard: a header claiming more pixels (width x height) is refused without decoding. */
+  maxPixels: number;
+  /** Files larger than this many bytes are refused before reading. */
+  maxBytes: number;
+  /** Follow a symlink given as the path (classify: yes; the daemon never hands one in). Default false. */
+  followSymlinks?: boolean;
+}
+
+export const DEFAULT_LIMITS: PreprocessLimits = { maxPixels: 100_000_000, maxBytes: 200 * 1024 * 1024 };
+
+export interface Prepared {
+  /** 3*32*32 float32, CHW, channel order R, G, B, normalized. */
+  tensor: Float32Array;
+  /** Size of the image as displayed (after EXIF orientation). */
+  width: number;
+  height: number;
+  /** Decoder's format name: jpeg, png, webp, tiff, gif, heif. */
+  format: string;
+}
+
+export interface Normalization { mean: number[]; std: number[] }
+
+// The operation cache only helps when the same file is processed twice; the daemon never does that, and the
+// cache would hold memory. libvips' per-image threads don't speed up a 32x32 shrink-on-load pipeline, and the
+// callers already keep several images in flight on the libuv pool.
+sharp.cache(false);
+sharp.concurrency(1);
+
+/**
+ * Preprocess one image. `input` is a path or the file's bytes.
+ * A path must name a regular file: it is opened with O_NONBLOCK and fstat-checked before any byte is read (a FIFO,
+ * socket or device is refused with kind 'unsupported', never blocked on); symlinks are refused unless
+ * limits.followSymlinks. sharp never sees the path, only the bytes.
+ */
+export async function prepareImage(input: string | Buffer, norm: Normalization, limits: PreprocessLimits): Promise<Prepared> {
+  const bytes = typeof input === 'string'
+    ? await readImageFile(input, { maxBytes: limits.maxBytes, followSymlinks: limits.followSymlinks ?? false })
+    : checkBuffer(input, limits);
+  const type = sniffImageType(bytes.subarray(0, 64));
+  if (type === null) throw new ImageError('not-image', `not an image (content is ${describeContent(bytes)})`);
+
+  const options: sharp.SharpOptions = {
+    limitInputPixels: limits.maxPixels,
+    failOn: 'error', // truncated or damaged data is an error, not a half-grey image
+    autoOrient: true,
+    pages: 1, // animated GIF/WebP: first frame
+  };
+  let width: number;
+  let height: number;
+  let format: string;
+  try {
+    // The header alone: refuse a decompression bomb before anything is decoded.
+    const meta = await sharp(bytes, { ...options, limitInputPixels: false }).metadata();
+    width = meta.autoOrient?.width ?? meta.width ?? 0;
+    height = meta.autoOrient?.height ?? meta.height ?? 0;
+    format = meta.format ?? type;
+    if (width <= 0 || height <= 0) throw new ImageError('corrupt', `corrupt ${type.toUpperCase()} header (no image size)`);
+    if (width * height > limits.maxPixels) {
+      throw new ImageError('too-large',
+        `image claims ${width}x${height} = ${width * height} pixels, over the limit of ${limits.maxPixels} (not decoded)`);
+    }
+  } catch (err) {
+    throw decodeError(err, type);
+  }
+
+  let pixels: Buffer;
+  try {
+    // From the bytes straight to 32x32 so libvips shrinks on load (JPEG DCT scaling, WebP), then lanczos3.
+    const { data, info } = await sharp(bytes, options)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .resize(INPUT_SIZE, INPUT_SIZE, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || data.length !== TENSOR_LENGTH) {
+      throw new ImageError('unsupported', `decoded to ${info.channels} channels of ${info.width}x${info.height}, expected RGB ${INPUT_SIZE}x${INPUT_SIZE}`);
+    }
+    pixels = data;
+  } catch (err) {
+    throw decodeError(err, type);
+  }
+  return { tensor: normalize(pixels, norm), width, height, format };
+}
+
+/** Interleaved 8-bit RGB (HWC) to normalized float32 CHW: (v/255 - mean[c]) / std[c]. */
+export function normalize(rgb: Uint8Array, norm: Normalization): Float32Array {
+  const plane = rgb.length / 3;
+  const out = new Float32Array(rgb.length);
+  for (let c = 0; c < 3; c++) {
+    const scale = 1 / (255 * norm.std[c]!);
+    const offset = -norm.mean[c]! / norm.std[c]!;
+    const base = c * plane;
+    for (let i = 0; i < plane; i++) out[base + i] = rgb[i * 3 + c]! * scale + offset;
+  }
+  return out;
+}
+
+function checkBuffer(buf: Buffer, limits: PreprocessLimits): Buffer {
+  if (buf.length === 0) throw new ImageError('empty', 'empty file (0 bytes)');
+  if (buf.length > limits.maxBytes) {
+    throw new ImageError('too-large', `file is ${buf.length} bytes, over the limit of ${limits.maxBytes} bytes`);
+  }
+  return buf;
+}
+
+function describeContent(bytes: Buffer): string {
+  const head = bytes.subarray(0, 512);
+  const printable = head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 128);
+  if (printable) return 'text';
+  return `${bytes.length} bytes starting ${head.subarray(0, 4).toString('hex')}`;
+}
+
+// Map libvips' terse messages onto kinds, keeping its words in the message for whoever digs further.
+function decodeError(err: unknown, type: string): ImageError {
+  if (err instanceof ImageError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  const name = type.toUpperCase();
+  if (/exceeds pixel limit/i.test(detail)) {
+    return new ImageError('too-large', `image is larger than the pixel limit (${detail})`, { cause: err });
+  }
+  if (/premature end|end of stream|truncated|unexpected end|not enough data|end of file|short read|out of data|EOF/i.test(detail)) {
+    return new ImageError('truncated', `truncated ${name}: the data stops before the image is complete (${detail})`, { cause: err });
+  }
+  if (/unsupported image format|unsupported (codec|feature)|no decoder|not supported/i.test(detail)) {
+    return new ImageError('unsupported', `${name} variant that cannot be decoded here (${detail})`, { cause: err });
+  }
+  if (/checksum|crc/i.test(detail)) {
+    return new ImageError('corrupt', `corrupt ${name}: checksum mismatch (${detail})`, { cause: err });
+  }
+  return new ImageError('corrupt', `corrupt ${name}: cannot be decoded (${detail})`, { cause: err });
+}

@@ -1,0 +1,214 @@
+"""Loading the bird-vs-airplane data into memory, once.
+
+Two sources, one result (a `Samples` of uint8 images [N,3,32,32] and labels 0 airplane / 1 bird):
+  * an image-folder tree ROOT/airplane/* and ROOT/bird/* (our shared data, a club's own shots, or what
+    `birdwatch export-corrections DIR` writes);
+  * torchvision's CIFAR10 (download=True), reduced to the chapter's two classes with label_map {0: 0, 2: 1}.
+
+Every image goes through `preprocess_pil`, which follows config/preprocessing.json, the file the daemon reads too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+CLASSES = ["airplane", "bird"]
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PREPROCESSING_JSON = REPO_ROOT / "config" / "preprocessing.json"
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "cifar10-airplane-bird" / "train"
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+CIFAR10_LABEL_MAP = {0: 0, 2: 1}  # CIFAR-10 airplane 0 -> 0, bird 2 -> 1 (the chapter's cifar2)
+
+
+class DataError(Exception):
+    """A problem with the input data that the user must fix (reported in one line, exit code 2)."""
+
+
+# --------------------------------------------------------------------------------------------- preprocessing
+def load_preprocessing(path: Path = PREPROCESSING_JSON) -> dict:
+    try:
+        spec = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read preprocessing spec {path}: {e}") from e
+    r = spec.get("resize", {})
+    if r.get("fit") != "cover" or r.get("position") not in ("centre", "center") or r.get("kernel") != "lanczos3":
+        raise DataError(f"{path}: training only implements resize fit=cover, position=centre, kernel=lanczos3")
+    return spec
+
+
+_LANCZOS = getattr(Image, "Resampling", Image).LANCZOS
+
+
+def preprocess_pil(img: Image.Image, spec: dict) -> np.ndarray:
+    """PIL image -> uint8 array [3,H,W]: EXIF orientation, RGB (alpha dropped), fit cover centre lanczos."""
+    r = spec["resize"]
+    img = ImageOps.exif_transpose(img)
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # RGBA -> RGB drops alpha without compositing, as the spec says
+    if img.size != (r["width"], r["height"]):
+        img = ImageOps.fit(img, (r["width"], r["height"]), _LANCZOS, centering=(0.5, 0.5))
+    return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
+
+
+def load_image_file(path: Path, spec: dict) -> np.ndarray:
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return preprocess_pil(img, spec)
+    except Exception as e:  # PIL raises many kinds (UnidentifiedImageError, OSError, SyntaxError...)
+        raise DataError(f"unreadable image {path}: {e.__class__.__name__}: {e}") from e
+
+
+# --------------------------------------------------------------------------------------------- samples
+@dataclass
+class Samples:
+    x: torch.Tensor  # uint8 [N,3,32,32]
+    y: torch.Tensor  # int64 [N], 0 airplane, 1 bird
+    digest: str  # sha256 over the data (see the loaders)
+    source: str
+    names: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def subset(self, idx: torch.Tensor) -> "Samples":
+        names = [self.names[i] for i in idx.tolist()] if self.names else []
+        return Samples(self.x[idx], self.y[idx], self.digest, self.source, names)
+
+    def counts(self) -> dict:
+        return {c: int((self.y == i).sum()) for i, c in enumerate(CLASSES)}
+
+
+def concat(parts: list) -> Samples:
+    if len(parts) == 1:
+        return parts[0]
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.digest.encode())
+    return Samples(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]), h.hexdigest(),
+                   " + ".join(p.source for p in parts), sum((p.names for p in parts), []))
+
+
+def list_image_folder(root: Path) -> list:
+    """[(path, label)] for ROOT/airplane/* and ROOT/bird/*, sorted; raises DataError when a class is missing."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist")
+    items = []
+    for label, cls in enumerate(CLASSES):
+        d = root / cls
+        if not d.is_dir():
+            raise DataError(f"data folder {root} lacks the class folder '{cls}/' (need {', '.join(CLASSES)})")
+        files = sorted(p for p in d.rglob("*")
+                       if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            raise DataError(f"class folder {d} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        items += [(p, label) for p in files]
+    return items
+
+
+def load_image_folder(root, spec: dict | None = None) -> Samples:
+    """Decode a whole ROOT/{airplane,bird} tree into memory. The digest covers each file's relative path,
+    label and bytes, in sorted order."""
+    spec = spec or load_preprocessing()
+    root = Path(root)
+    items = list_image_folder(root)
+    h = hashlib.sha256()
+    xs = np.empty((len(items), 3, spec["resize"]["height"], spec["resize"]["width"]), dtype=np.uint8)
+    for i, (p, label) in enumerate(items):
+        try:
+            raw = p.read_bytes()
+        except OSError as e:
+            raise DataError(f"unreadable image {p}: {e}") from e
+        h.update(f"{p.relative_to(root).as_posix()}\0{label}\0{len(raw)}\0".encode())
+        h.update(raw)
+        xs[i] = load_image_file(p, spec)
+    y = torch.tensor([label for _, label in items], dtype=torch.int64)
+    return Samples(torch.from_numpy(xs), y, h.hexdigest(), str(root),
+                   [p.relative_to(root).as_posix() for p, _ in items])
+
+
+def reduce_two_class(dataset, spec: dict | None = None, label_map: dict = CIFAR10_LABEL_MAP) -> Samples:
+    """Any dataset of (PIL image, label) items (torchvision CIFAR10) -> Samples with the chapter's two classes.
+    Items whose label is not in label_map are dropped; the rest get label_map[label]."""
+    spec = spec or load_preprocessing()
+    targets = getattr(dataset, "targets", None)
+    if targets is not None:
+        keep = [i for i, t in enumerate(targets) if int(t) in label_map]
+    else:
+        keep = [i for i in range(len(dataset)) if int(dataset[i][1]) in label_map]
+    h = hashlib.sha256()
+    xs, ys = [], []
+    for i in keep:
+        img, label = dataset[i]
+        label = label_map[int(label)]
+        if not isinstance(img, Image.Image):
+            raise DataError("CIFAR10 items must be PIL images (construct it without a transform)")
+        arr = preprocess_pil(img, spec)
+        h.update(bytes([label]))
+        h.update(arr.tobytes())
+        xs.append(arr)
+        ys.append(label)
+    if not xs:
+        raise DataError("the dataset holds no airplane or bird images")
+    shape = (0, 3, spec["resize"]["height"], spec["resize"]["width"])
+    x = torch.from_numpy(np.stack(xs)) if xs else torch.empty(shape, dtype=torch.uint8)
+    return Samples(x, torch.tensor(ys, dtype=torch.int64), h.hexdigest(), "cifar10", [])
+
+
+def load_cifar10(root, spec: dict | None = None) -> Samples:
+    try:
+        from torchvision.datasets import CIFAR10
+    except ImportError as e:
+        raise DataError(f"--data cifar10:DIR needs torchvision ({e})") from e
+    try:
+        ds = CIFAR10(str(root), train=True, download=True)
+    except Exception as e:
+        raise DataError(f"cannot load CIFAR10 into {root}: {e}") from e
+    s = reduce_two_class(ds, spec)
+    s.source = f"cifar10:{root}"
+    return s
+
+
+def load(source: str, spec: dict | None = None) -> Samples:
+    """'cifar10:DIR' or an image-folder path."""
+    spec = spec or load_preprocessing()
+    if str(source).startswith("cifar10:"):
+        return load_cifar10(str(source)[len("cifar10:"):] or "data/cifar10", spec)
+    return load_image_folder(source, spec)
+
+
+# --------------------------------------------------------------------------------------------- split & stats
+def split(y: torch.Tensor, val_fraction: float, seed: int):
+    """Seeded, stratified split -> (train_idx, val_idx). Each class gives round(val_fraction * n_class) images."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise DataError(f"validation fraction must be in [0, 1), got {val_fraction}")
+    g = torch.Generator().manual_seed(seed)
+    train_idx, val_idx = [], []
+    for c in range(len(CLASSES)):
+        idx = torch.nonzero(y == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        n_val = int(round(val_fraction * len(idx)))
+        val_idx.append(idx[:n_val])
+        train_idx.append(idx[n_val:])
+    return torch.sort(torch.cat(train_idx)).values, torch.sort(torch.cat(val_idx)).values
+
+
+def mean_std(x_uint8: torch.Tensor):
+    """Per-channel mean and std of images scaled to [0, 1], as the chapter computes them
+    (stack, view(3, -1), mean(dim=1), std(dim=1)); in float64 for stability."""
+    v = x_uint8.permute(1, 0, 2, 3).reshape(x_uint8.shape[1], -1).double() / 255.0
+    return v.mean(dim=1).tolist(), v.std(dim=1).tolist()
+
+
+def normalize(x_uint8: torch.Tensor, mean, std) -> torch.Tensor:
+    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    return (x_uint8.float() / 255.0 - m) / s

@@ -1,0 +1,462 @@
+#!/usr/bin/env python3
+"""Train the birdwatch bird-vs-airplane classifier (a fully connected net) and export it to ONNX with its threshold.
+
+  python3 train.py                      # the default recipe -> models/birds-vs-airplanes.onnx (+ .json card, .png)
+  python3 train.py --recipe book        # the chapter, exactly: 3072-512-Tanh-2, SGD lr 1e-2, batch 64, 100 epochs
+  python3 train.py --help               # every flag
+
+See README.md in this folder for the recipes, the figures and how to fine-tune with a club's corrections.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import calibrate  # noqa: E402
+import data  # noqa: E402
+import export  # noqa: E402
+import models  # noqa: E402
+from progress import Progress  # noqa: E402
+
+DEFAULT_OUT = data.REPO_ROOT / "models" / "birds-vs-airplanes.onnx"
+RUNS = HERE / "runs"
+
+# Each recipe fills the flags the user left unset. "book" is the chapter; "default" is what ships.
+RECIPES = {
+    "book": dict(model="book", optimizer="sgd", lr=1e-2, momentum=0.0, weight_decay=0.0, batch_size=64, epochs=100,
+                 schedule="constant", augment=False, jitter=0.0, mixup=0.0, label_smoothing=0.0, ema=0.0,
+                 patience=0, select="last", teacher="none"),
+    "plain": dict(model="book", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
+                  epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.0, label_smoothing=0.1,
+                  ema=0.0, patience=0, select="best", teacher="none"),
+    "default": dict(model="book", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
+                    epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.0, label_smoothing=0.1,
+                    ema=0.0, patience=0, select="best", teacher="none"),
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------- arguments
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="train.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train the bird-vs-airplane fully connected classifier and export it to ONNX. Flags left unset "
+                    "take their value from --recipe.")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", default=str(data.DEFAULT_DATA),
+                   help="training data: an image-folder tree ROOT/airplane/*, ROOT/bird/* (any size; brought to "
+                        "32x32 as config/preprocessing.json says), or 'cifar10:DIR' for torchvision CIFAR10 "
+                        "(download=True into DIR, reduced to airplane 0 / bird 1)")
+    g.add_argument("--extra-data", action="append", default=[], metavar="DIR",
+                   help="another ROOT/airplane, ROOT/bird tree (e.g. what `birdwatch export-corrections DIR` "
+                        "writes) added to the data before the split; repeatable")
+    g.add_argument("--val-fraction", type=float, default=0.1, help="share of each class held out for validation")
+    g.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and augmentation")
+    g = p.add_argument_group("recipe and model")
+    g.add_argument("--recipe", choices=sorted(RECIPES), default="default",
+                   help="book = the chapter exactly; plain = augmentation + AdamW + one-cycle; default = what ships")
+    g.add_argument("--model", choices=sorted(models.MLP_PRESETS),
+                   help="book = 3072-512-Tanh-2 (1,574,402 params), deep = 3072-1024-512-128-2 Tanh (3,737,474), "
+                        "wide = the default recipe's student")
+    g.add_argument("--hidden", help="override the hidden widths, comma separated, e.g. 2048,1024")
+    g.add_argument("--act", choices=sorted(models.ACTIVATIONS), help="override the activation")
+    g.add_argument("--norm", choices=["none", "bn"], help="BatchNorm after each hidden Linear (folded at export)")
+    g.add_argument("--dropout", type=float, help="dropout after each hidden activation")
+    g.add_argument("--init", help="start from these weights: an exported .onnx of the same architecture or a "
+                                  "training/runs/*/model.pt; the model's stored mean/std are kept")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--epochs", type=int, help="epochs (upper bound when --patience stops early)")
+    g.add_argument("--batch-size", type=int, help="minibatch size")
+    g.add_argument("--optimizer", choices=["sgd", "adamw"], help="optimizer")
+    g.add_argument("--lr", type=float, help="learning rate (peak rate for one-cycle)")
+    g.add_argument("--momentum", type=float, help="SGD momentum (nesterov when > 0)")
+    g.add_argument("--weight-decay", type=float, help="weight decay")
+    g.add_argument("--schedule", choices=["constant", "onecycle", "cosine"], help="learning-rate schedule")
+    g.add_argument("--label-smoothing", type=float, help="label smoothing of the hard-label loss")
+    g.add_argument("--ema", type=float, help="decay of an exponential moving average of the weights (0 = off); "
+                                             "the average is what is evaluated and exported")
+    g.add_argument("--patience", type=int, help="stop after this many epochs without a better validation "
+                                                "accuracy (0 = never stop early)")
+    g.add_argument("--select", choices=["best", "last"], help="export the best-validation epoch or the last")
+    g = p.add_argument_group("augmentation")
+    g.add_argument("--augment", type=_bool, metavar="yes|no", help="random crop (pad 4, reflect) + horizontal flip")
+    g.add_argument("--jitter", type=float, help="colour jitter strength (brightness/contrast/saturation), 0 = off")
+    g.add_argument("--mixup", type=float, help="probability that a batch is mixed (mixup or cutmix, half each)")
+    g = p.add_argument_group("distillation")
+    g.add_argument("--teacher", choices=["none", "conv"], help="distil from a convnet teacher trained here on "
+                                                                "the training split (never exported)")
+    g = p.add_argument_group("threshold and output")
+    g.add_argument("--bird-budget", type=float, default=0.01,
+                   help="largest share of validation birds that may have P(airplane) >= threshold")
+    g.add_argument("--out", default=str(DEFAULT_OUT),
+                   help="ONNX file to write; the card (.json) and the plot (.png) go beside it; the folder must exist")
+    g.add_argument("--no-export", action="store_true", help="train and report only")
+    g.add_argument("--run-dir", help="where checkpoints and the history go (default training/runs/<recipe>-seed<seed>)")
+    g.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    for k, v in RECIPES[args.recipe].items():
+        if getattr(args, k, None) is None:
+            setattr(args, k, v)
+    return args
+
+
+def _bool(s: str) -> bool:
+    if s.lower() in ("yes", "true", "1", "on"):
+        return True
+    if s.lower() in ("no", "false", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, got {s!r}")
+
+
+# --------------------------------------------------------------------------------------------- batches
+def augment_batch(x: torch.Tensor, gen: torch.Generator, jitter: float, pad: int = 4) -> torch.Tensor:
+    """x float [B,3,H,W] in [0,1] -> random crop with reflect padding, horizontal flip, colour jitter."""
+    b, _, h, w = x.shape
+    xp = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    oy = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    ox = torch.randint(0, 2 * pad + 1, (b,), generator=gen)
+    rows = (oy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(b, 3, h, w)
+    cols = (ox[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(b, 3, h, w)
+    x = xp[torch.arange(b)[:, None, None, None], torch.arange(3)[None, :, None, None], rows, cols]
+    flip = torch.rand(b, generator=gen) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    if jitter > 0:
+        u = lambda: 1 + (torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * jitter  # noqa: E731
+        x = x * u()  # brightness
+        m = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - m) * u() + m  # contrast
+        g = x.mean(dim=1, keepdim=True)
+        x = (x - g) * u() + g  # saturation
+        x = x.clamp(0, 1)
+    return x
+
+
+def mix_batch(x: torch.Tensor, gen: torch.Generator, alpha: float = 1.0):
+    """Mixup or cutmix (half each) with a shuffled copy of the batch. Returns mixed x, permutation, lambda."""
+    b, _, h, w = x.shape
+    perm = torch.randperm(b, generator=gen)
+    lam = float(torch.distributions.Beta(alpha, alpha).sample()) if alpha > 0 else 0.5
+    if torch.rand(1, generator=gen).item() < 0.5:
+        return lam * x + (1 - lam) * x[perm], perm, lam
+    cut = math.sqrt(1 - lam)
+    ch, cw = int(h * cut), int(w * cut)
+    cy, cx = int(torch.randint(0, h, (1,), generator=gen)), int(torch.randint(0, w, (1,), generator=gen))
+    y0, y1, x0, x1 = max(cy - ch // 2, 0), min(cy + ch // 2, h), max(cx - cw // 2, 0), min(cx + cw // 2, w)
+    x = x.clone()
+    x[:, :, y0:y1, x0:x1] = x[perm, :, y0:y1, x0:x1]
+    return x, perm, 1 - (y1 - y0) * (x1 - x0) / (h * w)
+
+
+class Normalizer:
+    def __init__(self, mean, std):
+        self.m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+
+    def __call__(self, x01):
+        return (x01 - self.m) / self.s
+
+
+# --------------------------------------------------------------------------------------------- training
+class EMA:
+    def __init__(self, model, decay):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model):
+        for e, m in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if e.dtype.is_floating_point:
+                e.mul_(self.decay).add_(m.detach(), alpha=1 - self.decay)
+            else:
+                e.copy_(m)
+
+
+@torch.no_grad()
+def predict(model, x_u8: torch.Tensor, norm: Normalizer, batch: int = 1000) -> torch.Tensor:
+    """Logits for uint8 images, in eval mode."""
+    was = model.training
+    model.eval()
+    out = torch.cat([model(norm(x_u8[i:i + batch].float() / 255.0)) for i in range(0, len(x_u8), batch)])
+    model.train(was)
+    return out
+
+
+def evaluate(model, s: data.Samples, norm: Normalizer) -> dict:
+    logits = predict(model, s.x, norm)
+    return {"loss": float(F.cross_entropy(logits, s.y)), "acc": float((logits.argmax(1) == s.y).float().mean()),
+            "logits": logits}
+
+
+def make_optimizer(model, cfg):
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def lr_at(cfg, step: int, total: int) -> float:
+    t = step / max(total, 1)
+    if cfg.schedule == "onecycle":  # linear warm-up over 15%, then cosine to 0
+        return cfg.lr * (t / 0.15 if t < 0.15 else 0.5 * (1 + math.cos(math.pi * (t - 0.15) / 0.85)))
+    if cfg.schedule == "cosine":
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * t))
+    return cfg.lr
+
+
+def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, teacher=None, label="model",
+        log=print, quiet=False):
+    """Train `model` on `train`, validate on `val` each epoch. Returns (model to use, history list)."""
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    opt = make_optimizer(model, cfg)
+    n = len(train)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    ema = EMA(model, cfg.ema) if cfg.ema > 0 else None
+    history, best, best_key, since_best, step = [], None, None, 0, 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        bar = Progress(steps_per_epoch, f"{label} epoch {epoch}/{cfg.epochs}") if not quiet else None
+        t0 = time.time()
+        perm = torch.randperm(n, generator=gen)
+        sum_loss, sum_correct = 0.0, 0
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            x = train.x[idx].float() / 255.0
+            y = train.y[idx]
+            if cfg.augment:
+                x = augment_batch(x, gen, cfg.jitter)
+            mixed = cfg.mixup > 0 and torch.rand(1, generator=gen).item() < cfg.mixup
+            if mixed:
+                x, mperm, lam = mix_batch(x, gen)
+            xn = norm(x)
+            for g in opt.param_groups:
+                g["lr"] = lr_at(cfg, step, total)
+            logits = model(xn)
+            if teacher is not None:
+                with torch.no_grad():
+                    q = F.softmax(teacher(xn) / cfg.distill_temp, dim=1)
+                t = cfg.distill_temp
+                loss = -(q * F.log_softmax(logits / t, dim=1)).sum(1).mean() * t * t
+            elif mixed:
+                loss = lam * F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing) + \
+                    (1 - lam) * F.cross_entropy(logits, y[mperm], label_smoothing=cfg.label_smoothing)
+            else:
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            if ema:
+                ema.update(model)
+            sum_loss += float(loss) * len(idx)
+            sum_correct += int((logits.argmax(1) == y).sum())
+            if bar:
+                bar.update(1, loss=float(loss))
+        if bar:
+            bar.close()
+        seconds = time.time() - t0
+        judged = ema.model if ema else model
+        v = evaluate(judged, val, norm) if len(val) else {"loss": float("nan"), "acc": float("nan")}
+        h = {"epoch": epoch, "train_loss": sum_loss / n, "train_acc": sum_correct / n, "val_loss": v["loss"],
+             "val_acc": v["acc"], "seconds": seconds, "lr": lr_at(cfg, step, total)}
+        history.append(h)
+        key = (v["acc"], -v["loss"])
+        mark = ""
+        if best_key is None or key > best_key:
+            best_key, since_best, mark = key, 0, " *"
+            best = copy.deepcopy(judged.state_dict())
+            best_epoch = epoch
+        else:
+            since_best += 1
+        log(f"{label} epoch {epoch:3d}/{cfg.epochs}  train loss {h['train_loss']:.4f} acc {h['train_acc']:.4f}  "
+            f"val loss {h['val_loss']:.4f} acc {h['val_acc']:.4f}  {seconds:5.1f}s{mark}")
+        if cfg.patience and since_best >= cfg.patience:
+            log(f"{label}: no better validation accuracy for {cfg.patience} epochs, stopping")
+            break
+    final = ema.model if ema else model
+    if cfg.select == "best" and best is not None:
+        final.load_state_dict(best)
+        log(f"{label}: using epoch {best_epoch} (best validation accuracy {best_key[0]:.4f})")
+    return final.eval(), history
+
+
+# --------------------------------------------------------------------------------------------- output
+def plot_history(history: list, path: Path, title: str):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    ax[0].plot(ep, [h["train_loss"] for h in history], label="training")
+    ax[0].plot(ep, [h["val_loss"] for h in history], label="validation")
+    ax[0].set_title("loss (cross entropy)")
+    ax[1].plot(ep, [h["train_acc"] for h in history], label="training")
+    ax[1].plot(ep, [h["val_acc"] for h in history], label="validation")
+    ax[1].set_title("accuracy")
+    for a in ax:
+        a.set_xlabel("epoch")
+        a.grid(alpha=0.3)
+        a.legend()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def build_model(args) -> models.MLP:
+    hidden = [int(h) for h in args.hidden.split(",")] if args.hidden else None
+    return models.build_mlp(args.model, hidden=hidden, act=args.act, norm=args.norm, dropout=args.dropout)
+
+
+def recipe_dict(args) -> dict:
+    keys = ["recipe", "model", "hidden", "act", "norm", "dropout", "epochs", "batch_size", "optimizer", "lr",
+            "momentum", "weight_decay", "schedule", "label_smoothing", "ema", "patience", "select", "augment",
+            "jitter", "mixup", "teacher", "val_fraction", "seed", "bird_budget", "extra_data", "init"]
+    return {k: getattr(args, k, None) for k in keys}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out).resolve()
+    if not args.no_export and not out.parent.is_dir():
+        raise UsageError(f"output folder {out.parent} does not exist")
+    run_dir = Path(args.run_dir) if args.run_dir else RUNS / f"{args.recipe}-seed{args.seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_lines = []
+
+    def log(msg):
+        print(msg, flush=True)
+        log_lines.append(msg)
+
+    t_start = time.time()
+    spec = data.load_preprocessing()
+    samples = data.concat([data.load(args.data, spec)] + [data.load_image_folder(d, spec) for d in args.extra_data])
+    train_idx, val_idx = data.split(samples.y, args.val_fraction, args.seed)
+    train, val = samples.subset(train_idx), samples.subset(val_idx)
+    mean, std = data.mean_std(train.x)
+    log(f"data: {samples.source}: {len(samples)} images {samples.counts()} (decoded in {time.time() - t_start:.1f}s), "
+        f"training {len(train)}, validation {len(val)}; sha256 {samples.digest[:16]}...")
+    log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (training split)")
+    norm = Normalizer(mean, std)
+
+    model = build_model(args)
+    n_params = models.count_params(model)
+    log(f"model: {model.describe()}: {n_params:,} parameters")
+    if args.model in models.CHAPTER_PARAMS and not (args.hidden or args.act or args.norm == "bn"):
+        assert n_params == models.CHAPTER_PARAMS[args.model], "parameter count differs from the chapter's"
+
+    model, history = fit(model, train, val, norm, args, teacher=None, label="mlp", log=log, quiet=args.quiet)
+    epoch_seconds = float(np.median([h["seconds"] for h in history]))
+
+    # validation figures and the threshold
+    plain = model.fold() if isinstance(model, models.MLP) else model
+    ev = evaluate(plain, val, norm)
+    p_air = F.softmax(ev["logits"], dim=1)[:, 0].numpy()
+    labels = val.y.numpy()
+    threshold = calibrate.choose_threshold(p_air, labels, args.bird_budget)
+    at = calibrate.metrics_at(p_air, labels, threshold)
+    metrics = {"accuracy": ev["acc"], "loss": ev["loss"], "roc_auc": calibrate.roc_auc(p_air, labels),
+               "airplanes_caught_at_threshold": at["airplanes_caught_at_threshold"],
+               "birds_moved_at_threshold": at["birds_moved_at_threshold"], "bird_budget": args.bird_budget,
+               "accuracy_at_threshold": at["accuracy_at_threshold"],
+               "confusion_matrix_at_threshold": at["confusion_matrix_at_threshold"],
+               "validation_images": len(val), "validation_counts": val.counts()}
+    torch.save({"config": plain.config, "state_dict": plain.state_dict(), "mean": mean, "std": std},
+               run_dir / "model.pt")
+    (run_dir / "history.json").write_text(json.dumps(history, indent=1))
+
+    summary = [
+        f"validation accuracy {ev['acc']:.4f} (loss {ev['loss']:.4f}, ROC AUC {metrics['roc_auc']:.4f})",
+        f"threshold {threshold}: airplanes caught {at['airplanes_caught_at_threshold']:.3f}, "
+        f"birds moved {at['birds_moved_at_threshold']:.4f} (budget {args.bird_budget})",
+        f"confusion at threshold (rows true airplane/bird, cols moved/kept): "
+        f"{at['confusion_matrix_at_threshold']['matrix']}",
+        f"median epoch {epoch_seconds:.2f}s, {len(history)} epochs, total {time.time() - t_start:.0f}s",
+    ]
+    if not args.no_export:
+        created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        recipe = recipe_dict(args)
+        meta = {
+            "classes": json.dumps(data.CLASSES),
+            "mean": json.dumps(mean), "std": json.dumps(std),
+            "threshold": threshold,
+            "validation_metrics": json.dumps(metrics),
+            "recipe": json.dumps(recipe),
+            "training_data_digest": samples.digest,
+            "created_at": created,
+            "preprocessing": json.dumps(spec),
+            "model": json.dumps({"description": plain.describe(), "parameters": models.count_params(plain),
+                                 **plain.config}),
+        }
+        export.export_onnx(plain, out, meta)
+        probe = norm(val.x[:256].float() / 255.0)
+        runtime = export.available_runtime()
+        diff = export.check_against_torch(plain, out, probe, runtime) if runtime else None
+        if diff is not None and diff > 1e-5:
+            raise RuntimeError(f"exported graph differs from the PyTorch model by {diff:g} (> 1e-5)")
+        ops = sorted(export.op_types(out))
+        card = {
+            "model_file": out.name, "created_at": created, "classes": data.CLASSES,
+            "input": {"name": "image", "shape": ["N", 3, 32, 32], "type": "float32",
+                      "meaning": "RGB, /255, normalized with mean/std"},
+            "output": {"name": "probabilities", "shape": ["N", 2], "type": "float32",
+                       "meaning": "softmax, [airplane, bird]"},
+            "mean": mean, "std": std, "threshold": threshold,
+            "threshold_rule": f"move a shot when P(airplane) >= threshold; chosen so that at most "
+                              f"{args.bird_budget:.1%} of validation birds are moved",
+            "validation_metrics": metrics, "model": json.loads(meta["model"]), "onnx_ops": ops,
+            "trained_parameters": n_params, "recipe": recipe, "training_data": {
+                "source": samples.source, "digest_sha256": samples.digest, "images": len(samples),
+                "training": len(train), "validation": len(val), "counts": samples.counts()},
+            "preprocessing": spec, "epoch_seconds_median": epoch_seconds, "history": history,
+            "onnx_check": {"runtime": runtime, "max_abs_diff": diff, "inputs": int(probe.shape[0])},
+            "torch_version": torch.__version__, "plot": out.with_suffix(".png").name,
+        }
+        out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+        plot_history(history, out.with_suffix(".png"),
+                     f"{plain.describe()}, recipe {args.recipe}: val acc {ev['acc']:.4f}, "
+                     f"{at['airplanes_caught_at_threshold']:.1%} airplanes caught at {args.bird_budget:.0%} birds")
+        summary.append(f"wrote {out} (+ .json card, .png plot); ONNX ops {ops}; "
+                       + (f"torch-vs-ONNX max abs diff {diff:.2e} ({runtime})" if runtime else
+                          "no ONNX runtime here: torch-vs-ONNX check skipped"))
+    log("---- summary ----")
+    for s in summary:
+        log(s)
+    (run_dir / "log.txt").write_text("\n".join(log_lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (data.DataError, UsageError) as e:
+        print(f"train.py: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("train.py: interrupted", file=sys.stderr)
+        sys.exit(130)

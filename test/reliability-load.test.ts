@@ -1,0 +1,31 @@
+// Load (default suite, sized for CI on 2 cores): a burst of real JPEGs dropped at once into the running daemon.
+// The 10,000-file burst and the several-minute steady-rate run are in test/reliability/load.stress.ts
+// (`vitest run --config test/reliability/vitest.stress.config.ts`). Figures are printed, not asserted on time.
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, killAll } from './reliability/harness.js';
+import { formatFigures, runBurst } from './reliability/load.js';
+
+const BURST = Number(process.env.BW_BURST_FILES ?? 2000);
+
+afterAll(async () => {
+  await killAll();
+  cleanupTemp();
+});
+
+describe('load', () => {
+  it(`decides a burst of ${BURST} files dropped at once, once each, without EMFILE or runaway memory`, async () => {
+    const f = await runBurst(BURST);
+    console.log(formatFigures(f));
+    expect(f.emfile, 'EMFILE in the daemon output').toBe(false);
+    expect(f.lost).toBe(0);
+    expect(f.duplicates).toBe(0);
+    expect(f.rowsNotOne, 'files without exactly one decision row').toBe(0);
+    expect(f.failed).toBe(0);
+    expect(f.decided).toBe(BURST);
+    expect(f.moved).toBeGreaterThan(0);
+    expect(f.kept).toBeGreaterThan(0);
+    // Bounded memory: a queue of N pending files must not hold N images. Generous, not a speed figure.
+    expect(f.peakRssMiB).toBeLessThan(600);
+    expect(f.maxOpenFds).toBeLessThan(200);
+  }, 600_000);
+});

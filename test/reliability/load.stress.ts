@@ -1,0 +1,39 @@
+// The long load runs (not in `npm test`): 10,000 real JPEGs dropped at once, then files arriving at a steady rate for
+// several minutes. Run: npm run build && npx vitest run --config test/reliability/vitest.stress.config.ts
+// Sizes: BW_STRESS_BURST (default 10000), BW_STRESS_RATE (files/s, default 20), BW_STRESS_SECONDS (default 240).
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, killAll } from './harness.js';
+import { formatFigures, runBurst, runSteady, type LoadFigures } from './load.js';
+
+const BURST = Number(process.env.BW_STRESS_BURST ?? 10_000);
+const RATE = Number(process.env.BW_STRESS_RATE ?? 20);
+const SECONDS = Number(process.env.BW_STRESS_SECONDS ?? 240);
+
+afterAll(async () => {
+  await killAll();
+  cleanupTemp();
+});
+
+function expectSound(f: LoadFigures): void {
+  expect(f.emfile, 'EMFILE in the daemon output').toBe(false);
+  expect(f.lost).toBe(0);
+  expect(f.duplicates).toBe(0);
+  expect(f.rowsNotOne).toBe(0);
+  expect(f.failed).toBe(0);
+  expect(f.decided).toBe(f.files);
+  expect(f.peakRssMiB).toBeLessThan(600);
+}
+
+describe('stress', () => {
+  it(`burst of ${BURST} files`, async () => {
+    const f = await runBurst(BURST);
+    console.log(formatFigures(f));
+    expectSound(f);
+  }, 1_800_000);
+
+  it(`steady ${RATE} files/s for ${SECONDS} s`, async () => {
+    const f = await runSteady(RATE, SECONDS);
+    console.log(formatFigures(f));
+    expectSound(f);
+  }, SECONDS * 1000 + 600_000);
+});

@@ -1,0 +1,184 @@
+// Load runs shared by the default suite (a smaller burst) and the stress run (10,000 at once, then a steady rate for
+// several minutes): real CIFAR JPEGs, the real daemon, figures printed (never timed assertions).
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './harness.js';
+import { rawRealImages, realImagePaths, sha256, type RealImage } from './images.js';
+import sharp from 'sharp';
+
+/** A warm-up shot whose bytes are in no pool (re-encoded at 48 px). */
+async function probeImage(): Promise<Buffer> {
+  return sharp(realImagePaths('bird')[0]!).resize(48, 48).jpeg({ quality: 77 }).toBuffer();
+}
+
+export interface LoadFigures {
+  mode: 'burst' | 'steady';
+  files: number;
+  decided: number;
+  moved: number;
+  kept: number;
+  failed: number;
+  /** wall seconds from the first file in place to the last decision logged */
+  seconds: number;
+  throughput: number;
+  peakRssMiB: number;
+  maxOpenFds: number;
+  emfile: boolean;
+  lost: number;
+  duplicates: number;
+  rowsNotOne: number;
+  startupSeconds: number;
+  latencyP50Ms?: number;
+  latencyP99Ms?: number;
+  latencyMaxMs?: number;
+  ratePerSecond?: number;
+}
+
+function pool(n: number): RealImage[] {
+  const half = Math.ceil(n / 2);
+  const a = rawRealImages('airplane', Math.min(half, 5000));
+  const b = rawRealImages('bird', Math.min(n - a.length, 5000));
+  const all: RealImage[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i]) all.push(a[i]!);
+    if (b[i]) all.push(b[i]!);
+  }
+  return all.slice(0, n);
+}
+
+async function sampler(d: Daemon, stop: { done: boolean }, acc: { fds: number }): Promise<void> {
+  while (!stop.done && d.alive) {
+    acc.fds = Math.max(acc.fds, d.openFds());
+    await sleep(200);
+  }
+}
+
+function check(images: RealImage[], watch: string, airplanes: string, log: LogReader) {
+  const rows = log.rows();
+  const perSha = new Map<string, number>();
+  for (const r of rows) perSha.set(r.sha256 ?? '', (perSha.get(r.sha256 ?? '') ?? 0) + 1);
+  const present = new Map<string, number>();
+  for (const [base, files] of [[watch, listFiles(watch)], [airplanes, listFiles(airplanes)]] as const) {
+    for (const f of files) {
+      const h = sha256(readFileSync(join(base, f)));
+      present.set(h, (present.get(h) ?? 0) + 1);
+    }
+  }
+  return {
+    rows,
+    lost: images.filter((i) => !present.has(i.sha256)).length,
+    duplicates: [...present.values()].filter((n) => n > 1).length,
+    rowsNotOne: images.filter((i) => perSha.get(i.sha256) !== 1).length,
+  };
+}
+
+// Ready = a probe file decided (a decision proves the model is loaded and the watcher running).
+async function startAndWait(watch: string, airplanes: string, db: string, _log: LogReader, config: Record<string, unknown>) {
+  return { d: startDaemon({ watch, airplanes, db, config }), t: Date.now() };
+}
+
+/** n files renamed into the (running, idle) daemon's folder at once. */
+export async function runBurst(n: number, config: Record<string, unknown> = {}): Promise<LoadFigures> {
+  const images = pool(n);
+  const root = tempDir('bw-burst-');
+  const watch = join(root, 'blog');
+  const airplanes = join(root, 'airplanes');
+  const staging = join(root, 'staging');
+  for (const dir of [watch, airplanes, staging]) mkdirSync(dir);
+  for (const img of images) writeFileSync(join(staging, img.name), img.bytes);
+  const db = join(root, 'birdwatch.db');
+  const log = new LogReader(db);
+  const { d, t } = await startAndWait(watch, airplanes, db, log, { logLevel: 'warn', ...config });
+  // Warm-up probe: one extra file, so the burst hits a daemon that is up (model loaded, watcher ready).
+  writeFileSync(join(watch, 'probe.jpg'), await probeImage());
+  await waitFor(() => log.count() >= 1 || !d.alive, 120_000, () => `the probe decided: ${d.tail()}`, 100);
+  const startupSeconds = (Date.now() - t) / 1000;
+  const stop = { done: false };
+  const acc = { fds: 0 };
+  const sampling = sampler(d, stop, acc);
+  const t0 = Date.now();
+  for (const img of images) renameSync(join(staging, img.name), join(watch, img.name));
+  try {
+    await waitFor(() => log.count() >= n + 1 || !d.alive, Math.max(120_000, n * 100),
+      () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
+  } finally {
+    stop.done = true;
+    await sampling;
+  }
+  const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
+  const peak = d.peakRssKiB();
+  const alive = d.alive;
+  await d.stop();
+  const c = check(images, watch, airplanes, log);
+  log.close();
+  const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
+  return {
+    mode: 'burst', files: n, decided: rows.filter((r) => r.action !== 'failed').length,
+    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
+    failed: rows.filter((r) => r.action === 'failed').length,
+    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
+    maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
+    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
+  };
+}
+
+/** Files written (complete, in place, 2 chunks) at a steady rate for `seconds`; latency = row time - last write. */
+export async function runSteady(rate: number, seconds: number, config: Record<string, unknown> = {}): Promise<LoadFigures> {
+  const n = Math.round(rate * seconds);
+  const images = pool(n);
+  const root = tempDir('bw-steady-');
+  const watch = join(root, 'blog');
+  const airplanes = join(root, 'airplanes');
+  mkdirSync(watch); mkdirSync(airplanes);
+  const db = join(root, 'birdwatch.db');
+  const log = new LogReader(db);
+  const { d, t } = await startAndWait(watch, airplanes, db, log, { logLevel: 'warn', ...config });
+  writeFileSync(join(watch, 'probe.jpg'), await probeImage());
+  await waitFor(() => log.count() >= 1 || !d.alive, 120_000, () => `the probe decided: ${d.tail()}`, 100);
+  const startupSeconds = (Date.now() - t) / 1000;
+  const stop = { done: false };
+  const acc = { fds: 0 };
+  const sampling = sampler(d, stop, acc);
+  const written = new Map<string, number>();
+  const t0 = Date.now();
+  try {
+    for (let i = 0; i < n; i++) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      const img = images[i]!;
+      writeFileSync(join(watch, img.name), img.bytes);
+      written.set(join(watch, img.name), Date.now());
+    }
+    await waitFor(() => log.count() >= n + 1 || !d.alive, 120_000, () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
+  } finally {
+    stop.done = true;
+    await sampling;
+  }
+  const peak = d.peakRssKiB();
+  const alive = d.alive;
+  await d.stop();
+  const c = check(images, watch, airplanes, log);
+  log.close();
+  const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
+  const lat = rows.map((r) => r.time_ms - (written.get(r.path) ?? r.time_ms)).sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  const tEnd = Math.max(...rows.map((r) => r.time_ms));
+  return {
+    mode: 'steady', files: n, decided: rows.filter((r) => r.action !== 'failed').length,
+    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
+    failed: rows.filter((r) => r.action === 'failed').length,
+    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
+    maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
+    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
+    latencyP50Ms: q(0.5), latencyP99Ms: q(0.99), latencyMaxMs: lat[lat.length - 1], ratePerSecond: rate,
+  };
+}
+
+export function formatFigures(f: LoadFigures): string {
+  return `[figures] load ${f.mode}: files=${f.files} decided=${f.decided} (moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
+    `seconds=${f.seconds.toFixed(1)} throughput=${f.throughput.toFixed(1)}/s peak_rss=${f.peakRssMiB.toFixed(0)}MiB ` +
+    `max_open_fds=${f.maxOpenFds} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} rows_not_one=${f.rowsNotOne} ` +
+    `startup=${f.startupSeconds.toFixed(1)}s` +
+    (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '');
+}

@@ -1,0 +1,86 @@
+// The configuration's shape, its defaults and the documentation of every key (config/birdwatch.example.json
+// mirrors this file).
+import type { LogLevel } from '../logger.js';
+
+export type Provider = 'auto' | 'cuda' | 'cpu';
+
+export interface Camera {
+  /** Recorded in each decision's `camera` column. */
+  name: string;
+  /** Absolute folder the camera uploads into (watched recursively). */
+  watch: string;
+  /** Absolute folder airplane shots are moved into, keeping their subfolder. */
+  airplanes: string;
+  /** P(airplane) at or above which a shot is moved; undefined = the config's, else the model's. */
+  threshold?: number;
+}
+
+export interface Config {
+  cameras: Camera[];
+  db: string;
+  model: string;
+  provider: Provider;
+  /** Global threshold override; undefined = the model's metadata threshold. */
+  threshold?: number;
+  logLevel: LogLevel;
+  /** A file must keep the same size and mtime this long before it is read. */
+  quietMs: number;
+  /** A file still incomplete this long after its last change is logged as failed. */
+  stallMs: number;
+  /** Full rescan of the watched folders, catching events the OS dropped. 0 disables it. */
+  rescanIntervalMs: number;
+  /** Poll instead of using inotify (network shares). */
+  polling: boolean;
+  pollIntervalMs: number;
+  /** Decompression-bomb guard: width*height above this is refused. */
+  maxPixels: number;
+  /** Files larger than this are refused without being read. */
+  maxBytes: number;
+  /** Files read and decoded at once. */
+  concurrency: number;
+  /** Most images classified in one model call. */
+  batchSize: number;
+  /** Where each value came from: the config file path, or undefined when only defaults and flags were used. */
+  configFile?: string;
+}
+
+/** Top-level keys accepted in the JSON file (and their meaning, for error messages and the example file). */
+export const CONFIG_KEYS: Record<string, string> = {
+  watch: 'folder the camera uploads into (single-camera shorthand for cameras)',
+  airplanes: 'folder airplane shots are moved into (single-camera shorthand)',
+  cameras: 'list of {name, watch, airplanes, threshold?}, one per upload folder',
+  db: 'SQLite decision log',
+  model: 'ONNX model file',
+  provider: "execution provider: 'auto' | 'cuda' | 'cpu'",
+  threshold: "P(airplane) at or above which a shot is moved (default: the model's)",
+  logLevel: "'error' | 'warn' | 'info' | 'debug'",
+  quietMs: 'ms a file must stay unchanged before it is read',
+  stallMs: 'ms after its last change an incomplete file is logged as failed',
+  rescanIntervalMs: 'ms between safety rescans of the watched folders (0 = off)',
+  polling: 'poll the folders instead of inotify (network shares)',
+  pollIntervalMs: 'ms between polls in polling mode',
+  maxPixels: 'largest width*height decoded',
+  maxBytes: 'largest file read, in bytes',
+  concurrency: 'files read and decoded at once',
+  batchSize: 'most images per model call',
+};
+export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold'] as const;
+
+export const DEFAULTS = {
+  watch: 'var/blog',
+  airplanes: 'var/airplanes',
+  db: 'var/birdwatch.db',
+  model: 'models/birds-vs-airplanes.onnx',
+  provider: 'auto' as Provider,
+  logLevel: 'info' as LogLevel,
+  cameraName: 'blog',
+  quietMs: 150,
+  stallMs: 10_000,
+  rescanIntervalMs: 300_000,
+  polling: false,
+  pollIntervalMs: 1_000,
+  maxPixels: 100_000_000,
+  maxBytes: 100 * 1024 * 1024,
+  concurrency: 4,
+  batchSize: 8,
+};

@@ -1,0 +1,125 @@
+// Every statement the daemon (and restore/mark) runs against the decision log, prepared once.
+import type { Db } from './open.js';
+import type { CorrectionRow, DecisionRow, MoveKind, PendingMoveRow, PendingRecord } from './rows.js';
+
+const DECISION_COLUMNS = ['time', 'time_ms', 'camera', 'path', 'final_path', 'size', 'sha256', 'mtime_ms', 'width',
+  'height', 'format', 'p_airplane', 'p_bird', 'label', 'threshold', 'action', 'error', 'error_kind', 'model_id',
+  'provider', 'latency_ms'] as const;
+const CORRECTION_COLUMNS = ['decision_id', 'time', 'time_ms', 'label', 'kind', 'from_path', 'to_path'] as const;
+
+export class DecisionLog {
+  private readonly statements;
+
+  constructor(readonly db: Db) {
+    this.statements = {
+      insertDecision: db.prepare(`INSERT INTO decisions (${DECISION_COLUMNS.join(', ')})
+        VALUES (${DECISION_COLUMNS.map((c) => '@' + c).join(', ')})`),
+      insertCorrection: db.prepare(`INSERT INTO corrections (${CORRECTION_COLUMNS.join(', ')})
+        VALUES (${CORRECTION_COLUMNS.map((c) => '@' + c).join(', ')})`),
+      decidedByContent: db.prepare(`SELECT EXISTS (
+          SELECT 1 FROM decisions WHERE sha256 = @sha AND final_path = @path
+          UNION ALL
+          SELECT 1 FROM corrections c JOIN decisions d ON d.id = c.decision_id
+            WHERE c.to_path = @path AND d.sha256 = @sha) AS found`).pluck(),
+      // The restart shortcut: the file at this path is the one a decision recorded (same size and mtime).
+      decidedBySignature: db.prepare(`SELECT EXISTS (
+          SELECT 1 FROM decisions WHERE final_path = @path AND size = @size AND mtime_ms = @mtime
+            AND (sha256 IS NOT NULL OR action = 'failed')
+          UNION ALL
+          SELECT 1 FROM corrections c JOIN decisions d ON d.id = c.decision_id
+            WHERE c.to_path = @path AND d.size = @size AND d.mtime_ms = @mtime) AS found`).pluck(),
+      humanSaysBird: db.prepare(`SELECT EXISTS (
+          SELECT 1 FROM decisions d JOIN corrections c ON c.decision_id = d.id
+          WHERE d.sha256 = ? AND c.label = 'bird'
+            AND c.id = (SELECT MAX(id) FROM corrections WHERE decision_id = d.id)) AS found`).pluck(),
+      isFinalPathOfDecision: db.prepare(`SELECT EXISTS (
+          SELECT 1 FROM decisions WHERE final_path = @path
+          UNION ALL SELECT 1 FROM corrections WHERE to_path = @path) AS found`).pluck(),
+      addPending: db.prepare(`INSERT INTO pending_moves
+          (time_ms, owner_pid, kind, src_path, dest_path, target_path, sha256, size, record)
+          VALUES (@time_ms, @owner_pid, @kind, @src_path, @dest_path, NULL, @sha256, @size, @record)`),
+      setPendingTarget: db.prepare(`UPDATE pending_moves SET target_path = ? WHERE id = ?`),
+      getPending: db.prepare(`SELECT * FROM pending_moves WHERE id = ?`),
+      deletePending: db.prepare(`DELETE FROM pending_moves WHERE id = ?`),
+      listPending: db.prepare(`SELECT * FROM pending_moves ORDER BY id`),
+      pendingTouching: db.prepare(`SELECT EXISTS (
+          SELECT 1 FROM pending_moves WHERE src_path = @path UNION ALL
+          SELECT 1 FROM pending_moves WHERE target_path = @path) AS found`).pluck(),
+    };
+  }
+
+  insertDecision(row: DecisionRow): number {
+    return Number(this.statements.insertDecision.run(row).lastInsertRowid);
+  }
+
+  insertCorrection(row: CorrectionRow): number {
+    return Number(this.statements.insertCorrection.run(row).lastInsertRowid);
+  }
+
+  /** CONTRACTS rule: a decision with this content whose final path is this path, or a correction that put it here. */
+  isDecided(path: string, sha256: string): boolean {
+    return this.statements.decidedByContent.get({ path, sha: sha256 }) === 1;
+  }
+
+  /** Same question without reading the file: a decision recorded this path with this size and mtime. */
+  isDecidedBySignature(path: string, size: number, mtimeMs: number): boolean {
+    return this.statements.decidedBySignature.get({ path, size, mtime: Math.trunc(mtimeMs) }) === 1;
+  }
+
+  /** A human labelled this content 'bird' (latest correction): the daemon never moves it. */
+  humanSaysBird(sha256: string): boolean {
+    return this.statements.humanSaysBird.get(sha256) === 1;
+  }
+
+  isFinalPathOfDecision(path: string): boolean {
+    return this.statements.isFinalPathOfDecision.get({ path }) === 1;
+  }
+
+  // ---- pending moves (see src/fs/logged-move.ts) ----
+
+  addPendingMove(intent: { kind: MoveKind; src: string; dest: string; sha256: string | null; size: number | null;
+    record: PendingRecord }): number {
+    return Number(this.statements.addPending.run({
+      time_ms: Date.now(), owner_pid: process.pid, kind: intent.kind, src_path: intent.src, dest_path: intent.dest,
+      sha256: intent.sha256, size: intent.size, record: JSON.stringify(intent.record),
+    }).lastInsertRowid);
+  }
+
+  setPendingTarget(id: number, target: string): void {
+    this.statements.setPendingTarget.run(target, id);
+  }
+
+  getPendingMove(id: number): PendingMoveRow | undefined {
+    return this.statements.getPending.get(id) as PendingMoveRow | undefined;
+  }
+
+  listPendingMoves(): PendingMoveRow[] {
+    return this.statements.listPending.all() as PendingMoveRow[];
+  }
+
+  dropPendingMove(id: number): void {
+    this.statements.deletePending.run(id);
+  }
+
+  /** Some process is moving a file from or to this path right now (or crashed doing so). */
+  isPendingMovePath(path: string): boolean {
+    return this.statements.pendingTouching.get({ path }) === 1;
+  }
+
+  /**
+   * The move is done: write its row (decision or correction, final path filled in) and delete the intent, in one
+   * transaction. Returns the new row's id.
+   */
+  completePendingMove(id: number, finalPath: string): number {
+    return this.db.transaction(() => {
+      const pending = this.getPendingMove(id);
+      if (pending === undefined) throw new Error(`pending move ${id} vanished`);
+      const record = JSON.parse(pending.record) as PendingRecord;
+      const rowId = record.table === 'decisions'
+        ? this.insertDecision({ ...record.row, final_path: finalPath })
+        : this.insertCorrection({ ...record.row, to_path: finalPath });
+      this.statements.deletePending.run(id);
+      return rowId;
+    }).immediate();
+  }
+}

@@ -1,0 +1,72 @@
+// The schema, as an ordered list of migrations: migration i brings PRAGMA user_version from i to i + 1.
+// Never edit a migration that has shipped; append a new one.
+export const MIGRATIONS: readonly string[] = [
+  // 1: decisions, corrections and the daemon's crash bookkeeping (CONTRACTS.md).
+  `
+  CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    camera TEXT NOT NULL,
+    path TEXT NOT NULL,
+    final_path TEXT NOT NULL,
+    size INTEGER,
+    sha256 TEXT,
+    mtime_ms INTEGER,
+    width INTEGER,
+    height INTEGER,
+    format TEXT,
+    p_airplane REAL,
+    p_bird REAL,
+    label TEXT CHECK (label IN ('airplane','bird')),
+    threshold REAL,
+    action TEXT NOT NULL CHECK (action IN ('moved','kept','failed')),
+    error TEXT,
+    error_kind TEXT,
+    model_id TEXT,
+    provider TEXT,
+    latency_ms REAL
+  );
+  CREATE INDEX decisions_time ON decisions (time_ms);
+  CREATE INDEX decisions_camera_time ON decisions (camera, time_ms);
+  CREATE INDEX decisions_label_time ON decisions (label, time_ms);
+  CREATE INDEX decisions_action_time ON decisions (action, time_ms);
+  CREATE INDEX decisions_sha256 ON decisions (sha256);
+  CREATE INDEX decisions_path ON decisions (path);
+  -- Not in the contract's list, additive: the daemon asks "was the file now at this path decided?" on every start.
+  CREATE INDEX decisions_final_path ON decisions (final_path);
+
+  CREATE TABLE corrections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id INTEGER NOT NULL REFERENCES decisions(id),
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    label TEXT NOT NULL CHECK (label IN ('airplane','bird')),
+    kind TEXT NOT NULL CHECK (kind IN ('restore','mark','mark-move')),
+    from_path TEXT,
+    to_path TEXT
+  );
+  CREATE INDEX corrections_decision ON corrections (decision_id);
+  CREATE INDEX corrections_to_path ON corrections (to_path);
+
+  -- An intent written before a file is moved, deleted in the transaction that records the move's outcome;
+  -- whatever is left here after a crash is reconciled at the next start. 'record' is the JSON of the row to write
+  -- when the move completes ({"table": "decisions"|"corrections", "row": {...}}), its final path filled in then.
+  CREATE TABLE pending_moves (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    owner_pid INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('decide','restore','mark-move')),
+    src_path TEXT NOT NULL,
+    dest_path TEXT NOT NULL,
+    target_path TEXT,
+    sha256 TEXT,
+    size INTEGER,
+    record TEXT NOT NULL
+  );
+  CREATE INDEX pending_moves_src ON pending_moves (src_path);
+  CREATE INDEX pending_moves_target ON pending_moves (target_path);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,7 @@
+// The file-moving API: raw no-clobber moves, moves recorded in the decision log, and crash reconciliation.
+export { moveNoClobber, collisionName, tempPathFor, isOwnTempName, syncFolder, SourceChangedError, TEMP_PREFIX } from './move.js';
+export type { MoveOptions } from './move.js';
+export { moveLogged } from './logged-move.js';
+export type { LoggedMoveRequest, LoggedMoveOptions, LoggedMoveResult } from './logged-move.js';
+export { reconcilePendingMoves, removeLeftoverTemps, tempsInUse, hashFile } from './reconcile.js';
+export type { ReconcileSummary } from './reconcile.js';

@@ -1,0 +1,142 @@
+// Disk and database faults, injected while the real daemon runs:
+// - the airplanes folder stops being writable (daemon runs as `nobody`, folder chmod 0555: root would bypass it);
+// - the database's disk fills up (the db lives on a 2 MiB tmpfs we mount, then fill with a filler file).
+// The daemon must say so clearly, move nothing it cannot log, lose nothing, and recover by itself once the fault
+// clears.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor,
+} from './reliability/harness.js';
+import { sha256 } from './reliability/images.js';
+import { pickShots, type Screened } from './reliability/screen.js';
+
+const mounts: string[] = [];
+afterAll(async () => {
+  await killAll();
+  for (const m of mounts) { try { execFileSync('umount', [m]); } catch { /* already */ } }
+  cleanupTemp();
+});
+
+function layout(prefix: string) {
+  const root = tempDir(prefix);
+  const dirs = { root, watch: join(root, 'blog'), airplanes: join(root, 'airplanes'), state: join(root, 'state') };
+  for (const d of [dirs.watch, dirs.airplanes, dirs.state]) mkdirSync(d);
+  return { ...dirs, db: join(dirs.state, 'birdwatch.db') };
+}
+
+describe('disk and database faults', () => {
+  let movers: Screened[] = [];
+  let keepers: Screened[] = [];
+  beforeAll(async () => {
+    movers = await pickShots('airplane', true, 6, 3000);
+    keepers = await pickShots('bird', false, 6, 3000);
+  }, 120_000);
+
+  it('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async () => {
+    const L = layout('bw-fault-ro-');
+    chownTree(L.root, NOBODY.uid, NOBODY.gid);
+    const log = new LogReader(L.db);
+    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, user: NOBODY,
+      config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    try {
+      writeFileSync(join(L.watch, 'warmup.jpg'), keepers[5]!.bytes);
+      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      chmodSync(L.airplanes, 0o555);
+      const names = ['plane-1.jpg', 'plane-2.jpg', 'plane-3.jpg', 'bird-1.jpg'];
+      const shots = [movers[0]!, movers[1]!, movers[2]!, keepers[0]!];
+      names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
+      await waitFor(() => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-1.jpg')) === 1, 30_000, () => `bird-1 kept: ${d.tail()}`);
+      await sleep(5_000);
+      expect(d.alive, d.tail()).toBe(true);
+      expect(listFiles(L.airplanes)).toEqual([]);
+      for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
+      expect(log.count("action = 'moved'")).toBe(0);
+      expect(log.count("action = 'kept' AND path LIKE ?", `${L.watch}/plane-%`), 'a shot to move logged as kept').toBe(0);
+      const said = d.output.split('\n').filter((l) => /EACCES|permission denied|not writable/i.test(l));
+      console.log(`[figures] fault airplanes-not-writable: daemon said: ${said[0]?.slice(0, 300)}`);
+      expect(said.length, `no clear message about the unwritable airplanes folder in:\n${d.tail()}`).toBeGreaterThan(0);
+
+      chmodSync(L.airplanes, 0o755);
+      await waitFor(() => names.slice(0, 3).every((n) => log.count("action = 'moved' AND path = ?", join(L.watch, n)) === 1) || !d.alive,
+        60_000, () => `the three airplanes moved after the fault cleared: ${d.tail()}`);
+      for (const [i, n] of names.slice(0, 3).entries()) {
+        expect(existsSync(join(L.watch, n)), `${n} still in the blog`).toBe(false);
+        expect(sha256(readFileSync(join(L.airplanes, n))), n).toBe(shots[i]!.sha256);
+        const rows = log.rows('path = ?', join(L.watch, n));
+        expect(rows.at(-1)!.action).toBe('moved');
+        expect(rows.filter((r) => r.action !== 'failed').length).toBe(1);
+      }
+      console.log(`[figures] fault airplanes-not-writable: recovered, rows ${JSON.stringify(log.rows().map((r) => [r.path.split('/').pop(), r.action, r.error_kind]))}`);
+      expect(await d.stop()).toBe(true);
+    } finally {
+      await d.kill();
+      log.close();
+    }
+  }, 240_000);
+
+  it('database disk full: moves nothing it cannot log, says so, catches up when space returns', async () => {
+    const L = layout('bw-fault-full-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', L.state]);
+    mounts.push(L.state);
+    const log = new LogReader(L.db);
+    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    const filler = join(L.state, 'filler');
+    try {
+      writeFileSync(join(L.watch, 'warmup.jpg'), keepers[5]!.bytes);
+      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      const before = log.count();
+      const filled = fill(filler);
+      const names = ['plane-1.jpg', 'plane-2.jpg', 'plane-3.jpg', 'bird-1.jpg', 'bird-2.jpg'];
+      const shots = [movers[3]!, movers[4]!, movers[5]!, keepers[1]!, keepers[2]!];
+      names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
+      await sleep(6_000);
+      expect(d.alive, d.tail()).toBe(true);
+      expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
+      for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
+      const during = log.count() - before;
+      const said = d.output.split('\n').filter((l) => /SQLITE_FULL|disk is full|ENOSPC|no space/i.test(l));
+      console.log(`[figures] fault db-disk-full: filled ${filled} bytes; rows written during the fault: ${during}; daemon said: ${said[0]?.slice(0, 300)}`);
+      expect(during, 'rows written while the disk was full').toBe(0);
+      expect(said.length, `no clear message about the full disk in:\n${d.tail()}`).toBeGreaterThan(0);
+
+      rmSync(filler);
+      await waitFor(() => names.every((n) => log.count("action IN ('moved','kept') AND path = ?", join(L.watch, n)) === 1) || !d.alive,
+        60_000, () => `all five decided after space returned: ${d.tail()}`);
+      for (const [i, n] of names.entries()) {
+        const rows = log.rows('path = ?', join(L.watch, n));
+        expect(rows.length, `${n}: ${JSON.stringify(rows)}`).toBe(1);
+        const r = rows[0]!;
+        expect(r.action).toBe(i < 3 ? 'moved' : 'kept');
+        expect(sha256(readFileSync(r.final_path)), n).toBe(shots[i]!.sha256);
+        expect(existsSync(i < 3 ? join(L.watch, n) : join(L.airplanes, n))).toBe(false);
+      }
+      expect(await d.stop()).toBe(true);
+    } finally {
+      await d.kill();
+      log.close();
+      rmSync(filler, { force: true });
+      execFileSync('umount', [L.state]);
+      mounts.splice(mounts.indexOf(L.state), 1);
+    }
+  }, 240_000);
+});
+
+/** Writes `path` until the filesystem is full (ENOSPC), down to single bytes; returns the bytes written. */
+function fill(path: string): number {
+  const fd = openSync(path, 'w');
+  let total = 0;
+  try {
+    for (const size of [65536, 4096, 512, 1]) {
+      const buf = Buffer.alloc(size, 0x55);
+      for (;;) {
+        try { total += writeSync(fd, buf); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break; throw e; }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return total;
+}

@@ -1,0 +1,108 @@
+// Security: file names can't steer a move out of the airplanes folder, symlinks (in the blog, or planted in the
+// airplanes folder) never let a shot escape or let the daemon read outside its folders, file names reach SQLite only
+// as parameters, and the shipped systemd unit verifies, with its exposure score printed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, killAll, listFiles, LogReader, REPO, startDaemon, tempDir, waitFor } from './reliability/harness.js';
+import { sha256 } from './reliability/images.js';
+import { pickShots, type Screened } from './reliability/screen.js';
+
+afterAll(async () => {
+  await killAll();
+  cleanupTemp();
+});
+
+function inside(root: string, p: string): boolean {
+  const r = relative(root, p);
+  return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+}
+
+describe('security', () => {
+  let movers: Screened[] = [];
+  beforeAll(async () => { movers = await pickShots('airplane', true, 8, 3300); }, 120_000);
+
+  it('keeps every move inside the airplanes folder, follows no symlink, parameterizes SQL', async () => {
+    const root = tempDir('bw-sec-');
+    const watch = join(root, 'blog');
+    const airplanes = join(root, 'airplanes');
+    const outside = join(root, 'outside');
+    const planted = join(root, 'planted-target');
+    for (const d of [watch, airplanes, outside, planted]) mkdirSync(d);
+    const db = join(root, 'birdwatch.db');
+    const outsideShot = join(outside, 'plane.jpg');
+    writeFileSync(outsideShot, movers[7]!.bytes);
+
+    // Names that look like traversal (a real name can't hold '/', so '%2f', '..', '...' and deep nesting).
+    const tricky = [
+      join('..%2f..%2fetc', '..%2fpasswd.jpg'),
+      join('...', '....jpg'),
+      join('a', 'b', 'c', 'd', 'e', '..jpg'),
+      join('..folder', 'x .. y.jpg'),
+      "'); DROP TABLE decisions;--.jpg",
+    ];
+    // A symlinked folder inside the blog pointing outside: never followed (its airplane stays put, no row).
+    symlinkSync(outside, join(watch, 'escape'));
+    // A folder planted in the airplanes folder as a symlink to elsewhere: a move into 'sub' must not land there.
+    symlinkSync(planted, join(airplanes, 'sub'));
+    const files = [...tricky, join('sub', 'p.jpg')];
+
+    const log = new LogReader(db);
+    const d = startDaemon({ watch, airplanes, db, config: { rescanIntervalMs: 2_000 } });
+    try {
+      for (const [i, f] of files.entries()) {
+        mkdirSync(join(watch, f, '..'), { recursive: true });
+        writeFileSync(join(watch, f), movers[i]!.bytes);
+      }
+      await waitFor(() => files.every((f) => log.count('path = ?', join(watch, f)) > 0) || !d.alive, 60_000,
+        () => `rows for ${files.filter((f) => log.count('path = ?', join(watch, f)) === 0).join(', ')}: ${d.tail()}`);
+      await new Promise((r) => setTimeout(r, 3_000)); // two rescans: would the symlinked folder be entered?
+
+      const rows = log.rows();
+      console.log(`[figures] security: ${rows.map((r) => `${JSON.stringify(relative(root, r.path))} -> ${JSON.stringify(relative(root, r.final_path))} ${r.action}${r.error_kind ? ' ' + r.error_kind : ''}`).join('; ')}`);
+      // SQL: the table survived the name, which is stored verbatim.
+      expect(log.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'decisions'")).toHaveLength(1);
+      expect(log.rows('path = ?', join(watch, tricky[4]!))).toHaveLength(1);
+
+      const realAir = realpathSync(airplanes);
+      for (const r of rows) {
+        expect(inside(watch, r.path), `found outside the blog: ${r.path}`).toBe(true);
+        if (r.action === 'moved') {
+          expect(inside(airplanes, r.final_path), `lexically outside: ${r.final_path}`).toBe(true);
+          expect(inside(realAir, realpathSync(r.final_path)), `moved through a symlink to ${realpathSync(r.final_path)}`).toBe(true);
+        }
+      }
+      for (const [i, f] of files.entries()) {
+        const r = log.rows("path = ? AND action IN ('moved','kept')", join(watch, f));
+        expect(r, `${f} decided once`).toHaveLength(1);
+        expect(sha256(readFileSync(r[0]!.final_path))).toBe(movers[i]!.sha256);
+      }
+      // Nothing arrived in the planted target, nothing was read or moved through the blog's symlinked folder.
+      expect(listFiles(planted), 'a move followed a symlink planted in the airplanes folder').toEqual([]);
+      expect(lstatSync(join(airplanes, 'sub')).isSymbolicLink(), 'the planted symlink was left alone').toBe(true);
+      expect(log.rows('path LIKE ?', `${join(watch, 'escape')}%`), 'rows for files behind a symlinked folder').toEqual([]);
+      expect(sha256(readFileSync(outsideShot))).toBe(movers[7]!.sha256);
+      expect(existsSync(join(airplanes, 'escape'))).toBe(false);
+      expect(await d.stop()).toBe(true);
+    } finally {
+      await d.kill();
+      log.close();
+    }
+  }, 180_000);
+
+  it('ships a systemd unit that systemd-analyze verifies; prints its exposure score', () => {
+    const unit = join(REPO, 'config', 'birdwatch.service');
+    expect(existsSync(unit), 'config/birdwatch.service').toBe(true);
+    const verify = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    expect(verify.status, `systemd-analyze verify:\n${verify.stdout}${verify.stderr}`).toBe(0);
+    expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
+    const text = readFileSync(unit, 'utf8');
+    expect(text).not.toMatch(/^\s*MemoryDenyWriteExecute\s*=\s*(yes|true|1)/m); // breaks V8's JIT
+    const sec = spawnSync('systemd-analyze', ['security', '--offline=true', unit], { encoding: 'utf8' });
+    const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
+    console.log(`[figures] systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : `(no score) ${sec.stderr}`}`);
+    expect(overall, sec.stdout + sec.stderr).not.toBeNull();
+    expect(Number(overall![1])).toBeLessThanOrEqual(10);
+  });
+});

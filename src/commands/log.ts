@@ -1,0 +1,138 @@
+// `birdwatch log`: the decisions, newest first, filtered, as a terminal table, JSON lines or CSV.
+import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
+import { csvRecord, type CsvValue } from '../query/csv.js';
+import { actions, labels, type DecisionFilter } from '../query/decision-filter.js';
+import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
+import { explainDbError, openLogReadOnly } from '../query/open-log.js';
+import { ChunkedWriter } from '../query/output.js';
+import { parseChoice, parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
+import { renderTable, terminalWidth, type Column } from '../query/table.js';
+import { parseTimeRange } from '../query/time-range.js';
+
+const usage = `usage: birdwatch log [--since WHEN] [--until WHEN] [--camera NAME] [--label airplane|bird]
+                     [--action moved|kept|failed] [--min-p P] [--max-p P] [--path TEXT] [--corrected]
+                     [--limit N] [--json | --csv] [--config FILE] [--db FILE]
+  WHEN: an age (30m, 2h, 7d, 2w) or a local date/time (2026-05-01, 2026-05-01T10:00); --until is exclusive,
+  a bare date as --until includes that whole day. --min-p/--max-p bound P(airplane). --path matches a part of
+  the path where the shot was found or where it went. Table output shows the newest ${50} unless --limit is given;
+  --json and --csv show every match.`;
+
+const TABLE_LIMIT = 50;
+
+export async function main(argv: string[]): Promise<number> {
+  return runCommand(usage, async () => {
+    const { values } = parseCommandArgs(argv, {
+      config: CONFIG_FLAG_OPTIONS.config,
+      db: CONFIG_FLAG_OPTIONS.db,
+      since: { type: 'string' },
+      until: { type: 'string' },
+      camera: { type: 'string' },
+      label: { type: 'string' },
+      action: { type: 'string' },
+      'min-p': { type: 'string' },
+      'max-p': { type: 'string' },
+      path: { type: 'string' },
+      corrected: { type: 'boolean' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      csv: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      console.log(usage);
+      return 0;
+    }
+    if (values.json && values.csv) throw new UsageError('choose one of --json and --csv');
+    const filter: DecisionFilter = {
+      ...parseTimeRange(values.since, values.until),
+      camera: values.camera,
+      label: parseChoice(values.label, '--label', labels),
+      action: parseChoice(values.action, '--action', actions),
+      minPAirplane: parseNumberOption(values['min-p'], '--min-p', 0, 1),
+      maxPAirplane: parseNumberOption(values['max-p'], '--max-p', 0, 1),
+      pathContains: values.path === '' ? undefined : values.path,
+      corrected: values.corrected ?? false,
+    };
+    const givenLimit = parseNumberOption(values.limit, '--limit', 1, Number.MAX_SAFE_INTEGER);
+    if (givenLimit !== undefined && !Number.isInteger(givenLimit)) throw new UsageError('--limit must be a whole number');
+    const format = values.json ? 'json' : values.csv ? 'csv' : 'table';
+    const limit = givenLimit ?? (format === 'table' ? TABLE_LIMIT : undefined);
+
+    const config = loadConfig({ flags: { config: values.config, db: values.db } });
+    const db = openLogReadOnly(config.db);
+    try {
+      const rows = listDecisions(db, filter, limit);
+      if (format === 'table') await printTable(rows, limit);
+      else await printLines(rows, format);
+    } catch (err) {
+      throw explainDbError(err, config.db);
+    } finally {
+      db.close();
+    }
+    return 0;
+  });
+}
+
+async function printLines(rows: Iterable<DecisionRecord>, format: 'json' | 'csv'): Promise<void> {
+  const out = new ChunkedWriter();
+  if (format === 'csv') await out.write(csvRecord(csvColumns));
+  for (const row of rows) {
+    if (!out.open) break;
+    await out.write(format === 'json' ? JSON.stringify(row) + '\n' : csvRecord(toCsvValues(row)));
+  }
+  await out.flush();
+}
+
+/** CSV columns: the JSON fields with probabilities flattened. */
+export const csvColumns = ['id', 'time', 'camera', 'path', 'final_path', 'current_path', 'label', 'action', 'error',
+  'error_kind', 'p_airplane', 'p_bird', 'threshold', 'model_id', 'provider', 'latency_ms', 'size', 'sha256', 'width',
+  'height', 'format', 'corrected_label', 'corrected_at', 'corrected_kind'] as const;
+
+function toCsvValues(row: DecisionRecord): CsvValue[] {
+  const flat: Record<string, CsvValue> = {
+    ...row,
+    probabilities: undefined,
+    p_airplane: row.probabilities?.airplane,
+    p_bird: row.probabilities?.bird,
+  } as unknown as Record<string, CsvValue>;
+  return csvColumns.map((column) => flat[column]);
+}
+
+async function printTable(rows: Iterable<DecisionRecord>, limit: number | undefined): Promise<void> {
+  const list = [...rows];
+  if (list.length === 0) {
+    console.log('no decisions match');
+    return;
+  }
+  const columns: Column<DecisionRecord>[] = [
+    { header: 'ID', value: (r) => String(r.id), align: 'right' },
+    { header: 'TIME', value: (r) => localTime(r.time) },
+    { header: 'CAMERA', value: (r) => r.camera },
+    { header: 'ACTION', value: (r) => r.action },
+    { header: 'LABEL', value: (r) => r.label ?? '-' },
+    { header: 'P(AIRPLANE)', value: (r) => r.probabilities ? r.probabilities.airplane.toFixed(3) : '-', align: 'right' },
+    { header: 'CORRECTED', value: (r) => r.corrected_label ? `${r.corrected_label} (${r.corrected_kind})` : '' },
+    { header: 'PATH / ERROR', value: (r) => describePlace(r), flexible: true },
+  ];
+  const out = new ChunkedWriter();
+  await out.write(renderTable(list, columns, terminalWidth()));
+  if (limit !== undefined && list.length === limit) {
+    await out.write(`(newest ${limit} shown: use --limit N, filters, --json or --csv for more)\n`);
+  }
+  await out.flush();
+}
+
+function describePlace(row: DecisionRecord): string {
+  if (row.action === 'failed') return `${row.path}: ${row.error ?? 'failed'}`;
+  if (row.current_path !== row.path) return `${row.path} -> ${row.current_path}`;
+  return row.path;
+}
+
+/** `2026-05-01T10:00:00.000Z` -> `2026-05-01 12:00:00` in the reader's time zone. */
+function localTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}

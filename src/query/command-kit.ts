@@ -1,0 +1,64 @@
+// What every members' command shares: argument parsing with usage errors, exit codes, one-line error messages.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../config/index.js';
+import { DbSchemaError } from '../db/index.js';
+import { TimeSpecError } from './time-range.js';
+
+/** A usage mistake (exit 2). */
+export class UsageError extends Error {}
+/** The command could not do its job (exit 1): unknown id, missing file, locked database... */
+export class CommandFailure extends Error {}
+
+export function parseCommandArgs<T extends ParseArgsConfig['options']>(argv: string[], options: T,
+  allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** Runs a command body, printing failures as `birdwatch: <message>` and returning the exit code. */
+export async function runCommand(usage: string, body: () => Promise<number> | number): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof TimeSpecError) {
+      process.stderr.write(`birdwatch: ${err.message}\n${usage}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`birdwatch: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof CommandFailure || err instanceof DbSchemaError) {
+      process.stderr.write(`birdwatch: ${err.message}\n`);
+      return 1;
+    }
+    if (isBrokenPipe(err)) return 0; // `birdwatch log | head` closing early is not a failure
+    throw err;
+  }
+}
+
+export function isBrokenPipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+}
+
+export function parseNumberOption(value: string | undefined, flag: string, min: number, max: number):
+  number | undefined {
+  if (value === undefined) return undefined;
+  const number = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(number) || number < min || number > max) {
+    throw new UsageError(`${flag} must be a number from ${min} to ${max}, got '${value}'`);
+  }
+  return number;
+}
+
+export function parseChoice<T extends string>(value: string | undefined, flag: string, choices: readonly T[]):
+  T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got '${value}'`);
+  }
+  return value as T;
+}

@@ -1,0 +1,47 @@
+// Turns the `log` filters into one parameterized WHERE clause over `decisions d`. Values never enter the SQL text.
+import type { TimeRange } from './time-range.js';
+
+export const labels = ['airplane', 'bird'] as const;
+export const actions = ['moved', 'kept', 'failed'] as const;
+export type Label = (typeof labels)[number];
+export type Action = (typeof actions)[number];
+
+export interface DecisionFilter extends TimeRange {
+  camera?: string;
+  label?: Label;
+  action?: Action;
+  /** P(airplane) range, inclusive at both ends. */
+  minPAirplane?: number;
+  maxPAirplane?: number;
+  /** Matches `path` (where found) or `final_path` (where it went), case-sensitive, no wildcards. */
+  pathContains?: string;
+  /** Only decisions a human corrected (restore, mark). */
+  corrected?: boolean;
+}
+
+export interface SqlWhere {
+  sql: string; // '' or 'WHERE ...'
+  params: unknown[];
+}
+
+export function buildDecisionWhere(filter: DecisionFilter): SqlWhere {
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, ...values: unknown[]): void => {
+    terms.push(sql);
+    params.push(...values);
+  };
+  if (filter.sinceMs !== undefined) add('d.time_ms >= ?', filter.sinceMs);
+  if (filter.untilMs !== undefined) add('d.time_ms < ?', filter.untilMs);
+  if (filter.camera !== undefined) add('d.camera = ?', filter.camera);
+  if (filter.label !== undefined) add('d.label = ?', filter.label);
+  if (filter.action !== undefined) add('d.action = ?', filter.action);
+  if (filter.minPAirplane !== undefined) add('d.p_airplane >= ?', filter.minPAirplane);
+  if (filter.maxPAirplane !== undefined) add('d.p_airplane <= ?', filter.maxPAirplane);
+  // instr() rather than LIKE: '%' and '_' in a file name are literal characters, not wildcards.
+  if (filter.pathContains !== undefined) {
+    add('(instr(d.path, ?) > 0 OR instr(d.final_path, ?) > 0)', filter.pathContains, filter.pathContains);
+  }
+  if (filter.corrected) add('d.id IN (SELECT decision_id FROM corrections)');
+  return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
+}

@@ -1,0 +1,90 @@
+// The `log` query: decisions newest first, each with its latest human correction, as plain records.
+import type Database from 'better-sqlite3';
+import { buildDecisionWhere, type DecisionFilter } from './decision-filter.js';
+
+/** One decision as `log --json` prints it (and `--csv` flattens it). */
+export interface DecisionRecord {
+  id: number;
+  time: string;
+  camera: string;
+  path: string;
+  final_path: string;
+  /** Where the log says the file is now: the latest correction's destination, else final_path. */
+  current_path: string;
+  label: string | null;
+  action: 'moved' | 'kept' | 'failed';
+  error: string | null;
+  error_kind: string | null;
+  probabilities: { airplane: number; bird: number } | null;
+  threshold: number | null;
+  model_id: string | null;
+  provider: string | null;
+  latency_ms: number | null;
+  size: number | null;
+  sha256: string | null;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  corrected_label: string | null;
+  corrected_at: string | null;
+  corrected_kind: string | null;
+}
+
+// The correlated subqueries run only for the rows returned (after LIMIT), through the corrections(decision_id)
+// index; ordering by (time_ms, id) walks an index on time_ms (which carries the rowid) without sorting.
+const selectDecisions = `
+SELECT d.id, d.time, d.camera, d.path, d.final_path,
+       coalesce((SELECT c.to_path FROM corrections c
+                 WHERE c.decision_id = d.id AND c.to_path IS NOT NULL ORDER BY c.id DESC LIMIT 1),
+                d.final_path) AS current_path,
+       d.label, d.action, d.error, d.error_kind, d.p_airplane, d.p_bird, d.threshold, d.model_id, d.provider,
+       d.latency_ms, d.size, d.sha256, d.width, d.height, d.format,
+       lc.label AS corrected_label, lc.time AS corrected_at, lc.kind AS corrected_kind
+FROM decisions d
+LEFT JOIN corrections lc ON lc.id = (SELECT max(c.id) FROM corrections c WHERE c.decision_id = d.id)`;
+
+export function decisionQuery(filter: DecisionFilter, limit?: number): { sql: string; params: unknown[] } {
+  const where = buildDecisionWhere(filter);
+  const params = [...where.params];
+  let sql = `${selectDecisions}\n${where.sql}\nORDER BY d.time_ms DESC, d.id DESC`;
+  if (limit !== undefined) {
+    sql += '\nLIMIT ?';
+    params.push(limit);
+  }
+  return { sql, params };
+}
+
+/** Streams the matching decisions, newest first; nothing is held in memory beyond one row. */
+export function* listDecisions(db: Database.Database, filter: DecisionFilter, limit?: number): Generator<DecisionRecord> {
+  const { sql, params } = decisionQuery(filter, limit);
+  const statement = db.prepare(sql).raw(true);
+  const index = new Map(statement.columns().map((column, i) => [column.name, i]));
+  const at = (name: string): number => {
+    const i = index.get(name);
+    if (i === undefined) throw new Error(`decision query lacks column ${name}`);
+    return i;
+  };
+  // Raw arrays, not row objects: about twice as fast when a million rows are exported.
+  const [id, time, camera, path, finalPath, currentPath, label, action, error, errorKind, pAirplane, pBird, threshold,
+    modelId, provider, latency, size, sha256, width, height, format, correctedLabel, correctedAt, correctedKind] = [
+    'id', 'time', 'camera', 'path', 'final_path', 'current_path', 'label', 'action', 'error', 'error_kind',
+    'p_airplane', 'p_bird', 'threshold', 'model_id', 'provider', 'latency_ms', 'size', 'sha256', 'width', 'height',
+    'format', 'corrected_label', 'corrected_at', 'corrected_kind'].map(at);
+  for (const row of statement.iterate(...params) as Iterable<unknown[]>) {
+    const pa = row[pAirplane] as number | null;
+    const pb = row[pBird] as number | null;
+    yield {
+      id: row[id] as number, time: row[time] as string, camera: row[camera] as string, path: row[path] as string,
+      final_path: row[finalPath] as string, current_path: row[currentPath] as string,
+      label: row[label] as string | null, action: row[action] as DecisionRecord['action'],
+      error: row[error] as string | null, error_kind: row[errorKind] as string | null,
+      probabilities: pa === null || pb === null ? null : { airplane: pa, bird: pb },
+      threshold: row[threshold] as number | null, model_id: row[modelId] as string | null,
+      provider: row[provider] as string | null, latency_ms: row[latency] as number | null,
+      size: row[size] as number | null, sha256: row[sha256] as string | null, width: row[width] as number | null,
+      height: row[height] as number | null, format: row[format] as string | null,
+      corrected_label: row[correctedLabel] as string | null, corrected_at: row[correctedAt] as string | null,
+      corrected_kind: row[correctedKind] as string | null,
+    };
+  }
+}

@@ -4,7 +4,8 @@
 import sharp from 'sharp';
 import { ImageError } from './errors.js';
 import { readImageFile } from './read-file.js';
-import { sniffImageType } from './sniff.js';
+import { findPngCrcError } from './png-crc.js';
+import { checkCompleteness, sniffImageType, type ImageType } from './sniff.js';
 
 export { ImageError, type ImageErrorKind } from './errors.js';
 
@@ -34,6 +35,11 @@ export interface Prepared {
 
 export interface Normalization { mean: number[]; std: number[] }
 
+// Resizing an image with alpha makes libvips premultiply, which shifts the colour of semi-transparent pixels; the
+// spec drops alpha before resizing (as PIL's convert('RGB') does). Up to this size the alpha-free image is
+// materialized first (3 bytes a pixel); above it, the single premultiplied pass bounds memory instead.
+const ALPHA_TWO_PASS_MAX_PIXELS = 16_000_000;
+
 // The operation cache only helps when the same file is processed twice; the daemon never does that, and the
 // cache would hold memory. libvips' per-image threads don't speed up a 32x32 shrink-on-load pipeline, and the
 // callers already keep several images in flight on the libuv pool.
@@ -59,28 +65,40 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
     autoOrient: true,
     pages: 1, // animated GIF/WebP: first frame
   };
+  if (type === 'png') {
+    const crcError = findPngCrcError(bytes);
+    if (crcError) throw new ImageError('corrupt', `corrupt PNG: ${crcError}`);
+  }
+
   let width: number;
   let height: number;
   let format: string;
+  let hasAlpha: boolean;
   try {
     // The header alone: refuse a decompression bomb before anything is decoded.
     const meta = await sharp(bytes, { ...options, limitInputPixels: false }).metadata();
     width = meta.autoOrient?.width ?? meta.width ?? 0;
     height = meta.autoOrient?.height ?? meta.height ?? 0;
     format = meta.format ?? type;
+    hasAlpha = meta.hasAlpha ?? false;
     if (width <= 0 || height <= 0) throw new ImageError('corrupt', `corrupt ${type.toUpperCase()} header (no image size)`);
     if (width * height > limits.maxPixels) {
       throw new ImageError('too-large',
         `image claims ${width}x${height} = ${width * height} pixels, over the limit of ${limits.maxPixels} (not decoded)`);
     }
   } catch (err) {
-    throw decodeError(err, type);
+    throw decodeError(err, type, bytes);
   }
 
   let pixels: Buffer;
   try {
+    let source = sharp(bytes, options);
+    if (hasAlpha && width * height <= ALPHA_TWO_PASS_MAX_PIXELS) {
+      const rgb = await source.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      source = sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: rgb.info.channels } });
+    }
     // From the bytes straight to 32x32 so libvips shrinks on load (JPEG DCT scaling, WebP), then lanczos3.
-    const { data, info } = await sharp(bytes, options)
+    const { data, info } = await source
       .removeAlpha()
       .toColourspace('srgb')
       .resize(INPUT_SIZE, INPUT_SIZE, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
@@ -91,7 +109,7 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
     }
     pixels = data;
   } catch (err) {
-    throw decodeError(err, type);
+    throw decodeError(err, type, bytes);
   }
   return { tensor: normalize(pixels, norm), width, height, format };
 }
@@ -124,15 +142,17 @@ function describeContent(bytes: Buffer): string {
   return `${bytes.length} bytes starting ${head.subarray(0, 4).toString('hex')}`;
 }
 
-// Map libvips' terse messages onto kinds, keeping its words in the message for whoever digs further.
-function decodeError(err: unknown, type: string): ImageError {
+// Map libvips' terse messages onto kinds, keeping its words in the message for whoever digs further. Decoders
+// word a cut file many ways ("unable to parse image", "bad seek"), so the file's structure decides 'truncated'.
+function decodeError(err: unknown, type: ImageType, bytes: Buffer): ImageError {
   if (err instanceof ImageError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
   const name = type.toUpperCase();
   if (/exceeds pixel limit/i.test(detail)) {
     return new ImageError('too-large', `image is larger than the pixel limit (${detail})`, { cause: err });
   }
-  if (/premature end|end of stream|truncated|unexpected end|not enough data|end of file|short read|out of data|EOF/i.test(detail)) {
+  if (checkCompleteness(type, bytes) === 'incomplete'
+    || /premature end|end of stream|truncated|unexpected end|not enough data|end of file|short read|out of data|EOF/i.test(detail)) {
     return new ImageError('truncated', `truncated ${name}: the data stops before the image is complete (${detail})`, { cause: err });
   }
   if (/unsupported image format|unsupported (codec|feature)|no decoder|not supported/i.test(detail)) {

@@ -32,7 +32,8 @@ export function sniffImageType(head: Buffer): ImageType | null {
 
 /**
  * 'complete': the format's end structure is present; 'incomplete': the file visibly stops early (still being
- * written, or truncated for good); 'unknown': this format has no cheap check (TIFF), decode it to find out.
+ * written, or truncated for good); 'unknown': this format has no cheap check (TIFF, whose strips can be anywhere,
+ * once its first directory is present): decode it to find out.
  */
 export type Completeness = 'complete' | 'incomplete' | 'unknown';
 
@@ -44,7 +45,7 @@ export function checkCompleteness(type: ImageType, data: Buffer): Completeness {
     case 'gif': return gifComplete(data);
     case 'webp': return webpComplete(data);
     case 'avif': return bmffComplete(data);
-    case 'tiff': return 'unknown';
+    case 'tiff': return tiffComplete(data);
   }
 }
 
@@ -72,7 +73,7 @@ export async function isStructurallyComplete(
     if (type === 'jpeg' && endsWith(tail, [0xff, 0xd9])) return { type, completeness: 'complete', size };
     if (type === 'png' && tail.length >= 12 && isPngIend(tail, tail.length - 12)) return { type, completeness: 'complete', size };
     if (type === 'webp') return { type, completeness: webpCompleteFromHeader(head, size), size };
-    if (type === 'tiff') return { type, completeness: 'unknown', size };
+    if (type === 'tiff') return { type, completeness: tiffComplete(head, size), size };
     const whole = await readAt(fh, 0, size);
     return { type, completeness: checkCompleteness(type, whole), size };
   } finally {
@@ -213,4 +214,12 @@ function bmffComplete(data: Buffer): Completeness {
     at += size;
   }
   return at === data.length && sawMdat ? 'complete' : 'incomplete';
+}
+
+// TIFF: no end marker, and strips may lie anywhere; only a first directory (IFD) beyond the end is a sure sign.
+function tiffComplete(head: Buffer, fileSize = head.length): Completeness {
+  if (head.length < 8) return 'incomplete';
+  const littleEndian = head[0] === 0x49;
+  const ifd = littleEndian ? head.readUInt32LE(4) : head.readUInt32BE(4);
+  return ifd + 2 > fileSize ? 'incomplete' : 'unknown';
 }

@@ -24,7 +24,7 @@ export class DecisionLog {
       // The restart shortcut: the file at this path is the one a decision recorded (same size and mtime).
       decidedBySignature: db.prepare(`SELECT EXISTS (
           SELECT 1 FROM decisions WHERE final_path = @path AND size = @size AND mtime_ms = @mtime
-            AND (sha256 IS NOT NULL OR action = 'failed')
+            AND (sha256 IS NOT NULL OR (action = 'failed' AND error_kind IS NOT 'unreadable'))
           UNION ALL
           SELECT 1 FROM corrections c JOIN decisions d ON d.id = c.decision_id
             WHERE c.to_path = @path AND d.size = @size AND d.mtime_ms = @mtime) AS found`).pluck(),

@@ -1,0 +1,217 @@
+// Deciding one file: is it a regular file, has it stopped changing, is it structurally complete, was it decided
+// before; then preprocess, classify (batched), and move it or keep it, logging exactly one row per decision.
+// Every look returns an Outcome (settled / look again in N ms / gone); nothing here throws on bad input.
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Camera, Config } from '../config/schema.js';
+import type { DecisionLog } from '../db/decision-log.js';
+import { timestamp, type DecisionRow } from '../db/rows.js';
+import { retryTransient, RetryAbortedError } from '../db/transient.js';
+import { moveLogged } from '../fs/logged-move.js';
+import { SourceChangedError } from '../fs/move.js';
+import { ImageError, prepareImage, type Prepared } from '../image/preprocess.js';
+import { readImageFile } from '../image/read-file.js';
+import { checkCompleteness, sniffImageType, SNIFF_BYTES } from '../image/sniff.js';
+import type { Logger } from '../logger.js';
+import type { Model } from '../model/load.js';
+import type { Batcher } from './batcher.js';
+import { signature, type FileEntry, type Outcome } from './file-state.js';
+
+/** How often a file that is still incomplete is looked at again (an lstat; it is re-read only once it changed). */
+const INCOMPLETE_RECHECK_MS = 1000;
+/** Backoff bounds for a move that failed for a reason outside the file (airplanes folder not writable, disk full). */
+const MOVE_RETRY_MIN_MS = 1000;
+const MOVE_RETRY_MAX_MS = 60_000;
+
+export interface DeciderDeps {
+  config: Config;
+  model: Model;
+  batcher: Batcher;
+  log: DecisionLog;
+  logger: Logger;
+  /** Aborted on shutdown: database retries give up, the file is left for the next start. */
+  signal: AbortSignal;
+}
+
+export class FileDecider {
+  constructor(private readonly deps: DeciderDeps) {}
+
+  /** One look at `file`; the tracker calls it again when the Outcome says so or when the file changes. */
+  evaluate = async (file: string, entry: FileEntry): Promise<Outcome> => {
+    const { config } = this.deps;
+    const now = Date.now();
+    const stat = await lstatOrNull(file);
+    if (stat === null || stat.isDirectory()) return { kind: 'gone' };
+    const sig = signature(stat);
+    if (entry.settledSig === sig) return { kind: 'settled', sig };
+
+    if (!stat.isFile()) return this.specialFile(file, entry.camera, stat, sig);
+
+    // Quiet window: the same size/mtime/inode for quietMs before anything is read.
+    if (sig !== entry.observedSig) {
+      if (entry.observedSig !== undefined) entry.lastChangeAt = now;
+      entry.observedSig = sig;
+      entry.observedAt = now;
+      return { kind: 'wait', ms: config.quietMs };
+    }
+    const quietLeft = entry.observedAt + config.quietMs - now;
+    if (quietLeft > 0) return { kind: 'wait', ms: quietLeft };
+
+    const stallLeft = entry.lastChangeAt + config.stallMs - now;
+    const stalled = stallLeft <= 0;
+    // Found incomplete in exactly this state before: nothing new to read until it changes or stalls.
+    if (entry.incompleteSig === sig && !stalled) return { kind: 'wait', ms: Math.min(stallLeft, INCOMPLETE_RECHECK_MS) };
+
+    if (await this.db('check the log for', file, () => this.deps.log.isDecidedBySignature(file, stat.size, stat.mtimeMs))) {
+      this.deps.logger.debug('already decided', { path: file });
+      return { kind: 'settled', sig };
+    }
+    // Another birdwatch process (restore, mark --move) is moving this very path: let it finish.
+    if (await this.db('check pending moves for', file, () => this.deps.log.isPendingMovePath(file))) {
+      return { kind: 'wait', ms: 1000 };
+    }
+
+    const incomplete = (why: ImageError, sha256?: string): Promise<Outcome> | Outcome => {
+      if (!stalled) {
+        entry.incompleteSig = sig;
+        return { kind: 'wait', ms: Math.min(stallLeft, INCOMPLETE_RECHECK_MS) };
+      }
+      return this.fail(file, entry.camera, stat, sig, why, sha256);
+    };
+    const stallSeconds = `${(config.stallMs / 1000).toFixed(1)} s`;
+    if (stat.size === 0) return incomplete(new ImageError('empty', `empty file (0 bytes), unchanged for ${stallSeconds}`));
+
+    const started = performance.now();
+    let bytes: Buffer;
+    try {
+      bytes = await readImageFile(file, { maxBytes: config.maxBytes, followSymlinks: false });
+    } catch (err) {
+      if (err instanceof ImageError && err.code === 'ENOENT') return { kind: 'gone' };
+      if (err instanceof ImageError) return this.fail(file, entry.camera, stat, sig, err, undefined);
+      throw err;
+    }
+    // Changed while being read: what was read is not the file; start its quiet window again.
+    const after = await lstatOrNull(file);
+    if (after === null) return { kind: 'gone' };
+    if (signature(after) !== sig) return { kind: 'wait', ms: 0 };
+
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const type = sniffImageType(bytes.subarray(0, SNIFF_BYTES));
+    if (type === null && bytes.length < SNIFF_BYTES) {
+      return incomplete(new ImageError('truncated', `only ${bytes.length} bytes, unchanged for ${stallSeconds}`), sha256);
+    }
+    if (type !== null && checkCompleteness(type, bytes) === 'incomplete') {
+      return incomplete(new ImageError('truncated', `truncated ${type.toUpperCase()}: its end marker is missing ` +
+        `after ${stallSeconds} without change (upload stalled or cut)`), sha256);
+    }
+    if (await this.db('check the log for', file, () => this.deps.log.isDecided(file, sha256))) {
+      this.deps.logger.debug('already decided (same content)', { path: file });
+      return { kind: 'settled', sig };
+    }
+
+    let prepared: Prepared;
+    try {
+      prepared = await prepareImage(bytes, this.deps.model, { maxPixels: config.maxPixels, maxBytes: config.maxBytes });
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      // TIFF has no cheap end check: a decoder running out of data means "not complete yet" until it stalls.
+      if (err.kind === 'truncated' && !stalled) return incomplete(err, sha256);
+      return this.fail(file, entry.camera, stat, sig, err, sha256);
+    }
+    const probabilities = await this.deps.batcher.classify(prepared.tensor);
+    return this.act(file, entry, stat, sig, sha256, prepared, probabilities, started);
+  };
+
+  private async act(file: string, entry: FileEntry, stat: Stats, sig: string, sha256: string, prepared: Prepared,
+    p: { airplane: number; bird: number }, started: number): Promise<Outcome> {
+    const { log, logger, model, config, signal } = this.deps;
+    const camera = entry.camera;
+    const threshold = camera.threshold ?? config.threshold ?? model.threshold;
+    const label = p.airplane >= p.bird ? 'airplane' : 'bird';
+    let wantsMove = p.airplane >= threshold;
+    if (wantsMove && await this.db('check corrections for', file, () => log.humanSaysBird(sha256))) {
+      logger.info('a member labelled this shot a bird: kept', { path: file });
+      wantsMove = false;
+    }
+    const row: Omit<DecisionRow, 'final_path'> = {
+      ...timestamp(), camera: camera.name, path: file, size: stat.size, sha256, mtime_ms: Math.trunc(stat.mtimeMs),
+      width: prepared.width, height: prepared.height, format: prepared.format, p_airplane: p.airplane,
+      p_bird: p.bird, label, threshold, action: wantsMove ? 'moved' : 'kept', error: null, error_kind: null,
+      model_id: model.id, provider: model.provider, latency_ms: round(performance.now() - started),
+    };
+    if (!wantsMove) {
+      await this.db('record decision for', file, () => log.insertDecision({ ...row, final_path: file }));
+      logger.info('kept', { path: file, label, p_airplane: p.airplane, threshold, camera: camera.name });
+      return { kind: 'settled', sig };
+    }
+    const dest = path.join(camera.airplanes, path.relative(camera.watch, file));
+    try {
+      const { finalPath } = await moveLogged(log, {
+        kind: 'decide', src: file, dest, sha256, size: stat.size, record: { table: 'decisions', row },
+      }, { logger, signal, expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } });
+      entry.moveFailures = 0;
+      logger.info('moved', { path: file, final_path: finalPath, label, p_airplane: p.airplane, threshold,
+        camera: camera.name });
+      return { kind: 'gone' };
+    } catch (err) {
+      if (err instanceof SourceChangedError) {
+        logger.info('changed while being decided: deciding it again', { path: file, reason: err.message });
+        entry.observedSig = undefined;
+        return { kind: 'wait', ms: 0 };
+      }
+      if (err instanceof RetryAbortedError) return { kind: 'wait', ms: 1000 };
+      // Not the file's fault (airplanes folder read-only or full...): nothing moved, nothing logged; try again.
+      entry.moveFailures++;
+      const wait = Math.min(MOVE_RETRY_MAX_MS, MOVE_RETRY_MIN_MS * 2 ** (entry.moveFailures - 1));
+      logger.error('cannot move an airplane shot; left in place, will retry', {
+        path: file, dest, error: (err as Error).message, code: (err as NodeJS.ErrnoException).code,
+        retry_in_ms: wait,
+      });
+      return { kind: 'wait', ms: wait };
+    }
+  }
+
+  /** FIFOs, sockets, devices, symlinks: never opened, never moved; logged once as failed. */
+  private async specialFile(file: string, camera: Camera, stat: Stats, sig: string): Promise<Outcome> {
+    if (await this.db('check the log for', file, () => this.deps.log.isDecidedBySignature(file, stat.size, stat.mtimeMs))) {
+      return { kind: 'settled', sig };
+    }
+    const what = stat.isSymbolicLink() ? 'symbolic link' : stat.isFIFO() ? 'FIFO' : stat.isSocket() ? 'socket'
+      : stat.isCharacterDevice() || stat.isBlockDevice() ? 'device' : 'special file';
+    return this.fail(file, camera, stat, sig,
+      new ImageError('unsupported', `is a ${what}, not a regular file: never opened or moved`), undefined);
+  }
+
+  private async fail(file: string, camera: Camera, stat: Stats, sig: string, err: ImageError,
+    sha256: string | undefined): Promise<Outcome> {
+    const row: DecisionRow = {
+      ...timestamp(), camera: camera.name, path: file, final_path: file, size: stat.size, sha256: sha256 ?? null,
+      mtime_ms: Math.trunc(stat.mtimeMs), width: null, height: null, format: null, p_airplane: null, p_bird: null,
+      label: null, threshold: null, action: 'failed', error: err.message, error_kind: err.kind,
+      model_id: this.deps.model.id, provider: this.deps.model.provider, latency_ms: null,
+    };
+    await this.db('record failure for', file, () => this.deps.log.insertDecision(row));
+    this.deps.logger.warn('failed', { path: file, error_kind: err.kind, error: err.message, camera: camera.name });
+    return { kind: 'settled', sig };
+  }
+
+  private db<T>(what: string, file: string, fn: () => T): Promise<T> {
+    return retryTransient(fn, { what: `${what} ${file}`, logger: this.deps.logger, signal: this.deps.signal });
+  }
+}
+
+async function lstatOrNull(file: string): Promise<Stats | null> {
+  try {
+    return await fs.lstat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

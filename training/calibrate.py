@@ -7,20 +7,32 @@ float64, gives exactly the counts reported.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 import numpy as np
 
 AIRPLANE, BIRD = 0, 1
 
 
-def _decimal_above(s: float, digits: int = 8) -> str:
-    """Shortest decimal string (<= `digits` decimals) strictly above s, both in float64 and in float32."""
-    for d in range(2, digits + 1):
-        t = math.floor(s * 10 ** d + 1) / 10 ** d
-        txt = f"{t:.{d}f}"
-        if float(txt) > s and np.float32(float(txt)) > np.float32(s):
-            return txt
-    return repr(float(np.nextafter(np.float32(s), np.float32(2))))
+def _decimal_above(s: float, max_digits: int = 60) -> str:
+    """Shortest decimal string t with s < t <= t32, where t32 is the next float32 above float32(s), and t rounds to
+    t32 in float32. So, for any float32 score p: p >= t (compared in float64, as the daemon's JavaScript does, or in
+    float32) exactly when p > s."""
+    s32 = np.float32(s)
+    t32 = np.nextafter(s32, np.float32(np.inf))
+    lo = (Decimal(float(s32)) + Decimal(float(t32))) / 2  # float32 rounding sends values above this to t32
+    hi = Decimal(float(t32))
+    for d in range(0, max_digits + 1):
+        q = Decimal(1).scaleb(-d)
+        try:
+            t = lo.quantize(q, rounding=ROUND_CEILING)
+        except InvalidOperation:  # more digits than the decimal context holds
+            break
+        if t == lo:
+            t += q
+        if t <= hi:
+            return f"{t:f}"
+    return repr(float(t32))
 
 
 def choose_threshold(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: float = 0.01) -> str:
@@ -33,12 +45,9 @@ def choose_threshold(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: fl
     allowed = int(math.floor(bird_budget * len(birds) + 1e-9))
     if allowed >= len(birds):
         return "0"
-    # birds[allowed] is the highest-scoring bird that must stay: the threshold goes just above it, but never
-    # below the next-higher bird score when ties would push more birds over the budget.
-    txt = _decimal_above(float(birds[allowed]))
-    if float(txt) <= 0.0:
-        txt = "0"
-    return txt
+    # birds[allowed] is the highest-scoring bird that must stay: the threshold goes just above it (birds tied with
+    # it stay too, so ties can only leave fewer birds moved than the budget allows).
+    return _decimal_above(float(birds[allowed]))
 
 
 def metrics_at(p_airplane: np.ndarray, labels: np.ndarray, threshold: str | float) -> dict:

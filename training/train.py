@@ -44,10 +44,12 @@ RECIPES = {
     "plain": dict(model="book", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
                   epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.0, label_smoothing=0.1,
                   ema=0.0, patience=0, select="best", teacher="none"),
-    "default": dict(model="book", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
-                    epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.0, label_smoothing=0.1,
-                    ema=0.0, patience=0, select="best", teacher="none"),
+    "default": dict(model="wide", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
+                    epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.5, label_smoothing=0.1,
+                    ema=0.999, patience=0, select="best", teacher="conv"),
 }
+# The convolutional teacher's own recipe (flags --teacher-*), shared by every recipe that distils.
+TEACHER = dict(teacher_width=16, teacher_epochs=10, teacher_lr=0.05, teacher_batch_size=128, distill_temp=1.0)
 
 
 class UsageError(Exception):
@@ -103,6 +105,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     g = p.add_argument_group("distillation")
     g.add_argument("--teacher", choices=["none", "conv"], help="distil from a convnet teacher trained here on "
                                                                 "the training split (never exported)")
+    g.add_argument("--teacher-width", type=int, default=TEACHER["teacher_width"], help="teacher channels (first block)")
+    g.add_argument("--teacher-epochs", type=int, default=TEACHER["teacher_epochs"], help="teacher epochs")
+    g.add_argument("--teacher-lr", type=float, default=TEACHER["teacher_lr"], help="teacher peak SGD learning rate")
+    g.add_argument("--teacher-batch-size", type=int, default=TEACHER["teacher_batch_size"], help="teacher batch size")
+    g.add_argument("--distill-temp", type=float, default=TEACHER["distill_temp"], help="distillation temperature")
+    g.add_argument("--teacher-cache", type=_bool, default=True, metavar="yes|no",
+                   help="reuse a teacher trained earlier with the same data, split and teacher flags "
+                        "(training/runs/cache)")
     g = p.add_argument_group("threshold and output")
     g.add_argument("--bird-budget", type=float, default=0.01,
                    help="largest share of validation birds that may have P(airplane) >= threshold")
@@ -303,6 +313,33 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
     return final.eval(), history
 
 
+def get_teacher(args, train, val, norm, samples_digest, log):
+    """Train the convnet teacher on the training split (or load it from the cache)."""
+    cfg = argparse.Namespace(
+        seed=args.seed, epochs=args.teacher_epochs, batch_size=args.teacher_batch_size, optimizer="sgd",
+        lr=args.teacher_lr, momentum=0.9, weight_decay=5e-4, schedule="onecycle", augment=True, jitter=0.0,
+        mixup=0.0, label_smoothing=0.1, ema=0.0, patience=0, select="last", distill_temp=1.0)
+    key = json.dumps({"data": samples_digest, "val_fraction": args.val_fraction, "width": args.teacher_width,
+                      **{k: v for k, v in vars(cfg).items()}}, sort_keys=True)
+    path = RUNS / "cache" / f"teacher-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+    teacher = models.ConvTeacher(args.teacher_width)
+    if args.teacher_cache and path.exists():
+        saved = torch.load(path)
+        teacher.load_state_dict(saved["state_dict"])
+        log(f"teacher: {path.name} from the cache (val acc {saved['val_acc']:.4f}; delete it to retrain)")
+        return teacher.eval(), saved["history"]
+    log(f"teacher: ConvTeacher width {args.teacher_width}: {models.count_params(teacher):,} parameters, "
+        f"{cfg.epochs} epochs (trained on the training split only, never exported)")
+    torch.manual_seed(args.seed)
+    teacher = models.ConvTeacher(args.teacher_width)
+    teacher, history = fit(teacher, train, val, norm, cfg, label="teacher", log=log, quiet=args.quiet)
+    if args.teacher_cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": teacher.state_dict(), "history": history, "val_acc": history[-1]["val_acc"],
+                    "key": key}, path)
+    return teacher.eval(), history
+
+
 # --------------------------------------------------------------------------------------------- output
 def plot_history(history: list, path: Path, title: str):
     import matplotlib
@@ -334,7 +371,8 @@ def build_model(args) -> models.MLP:
 def recipe_dict(args) -> dict:
     keys = ["recipe", "model", "hidden", "act", "norm", "dropout", "epochs", "batch_size", "optimizer", "lr",
             "momentum", "weight_decay", "schedule", "label_smoothing", "ema", "patience", "select", "augment",
-            "jitter", "mixup", "teacher", "val_fraction", "seed", "bird_budget", "extra_data", "init"]
+            "jitter", "mixup", "teacher", "teacher_width", "teacher_epochs", "teacher_lr",
+            "teacher_batch_size", "distill_temp", "val_fraction", "seed", "bird_budget", "extra_data", "init"]
     return {k: getattr(args, k, None) for k in keys}
 
 
@@ -364,13 +402,20 @@ def main(argv=None) -> int:
     log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (training split)")
     norm = Normalizer(mean, std)
 
+    teacher, teacher_history = None, []
+    if args.teacher == "conv":
+        teacher, teacher_history = get_teacher(args, train, val, norm, samples.digest, log)
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+
+    torch.manual_seed(args.seed)
     model = build_model(args)
     n_params = models.count_params(model)
     log(f"model: {model.describe()}: {n_params:,} parameters")
     if args.model in models.CHAPTER_PARAMS and not (args.hidden or args.act or args.norm == "bn"):
         assert n_params == models.CHAPTER_PARAMS[args.model], "parameter count differs from the chapter's"
 
-    model, history = fit(model, train, val, norm, args, teacher=None, label="mlp", log=log, quiet=args.quiet)
+    model, history = fit(model, train, val, norm, args, teacher=teacher, label="mlp", log=log, quiet=args.quiet)
     epoch_seconds = float(np.median([h["seconds"] for h in history]))
 
     # validation figures and the threshold
@@ -430,6 +475,8 @@ def main(argv=None) -> int:
             "threshold_rule": f"move a shot when P(airplane) >= threshold; chosen so that at most "
                               f"{args.bird_budget:.1%} of validation birds are moved",
             "validation_metrics": metrics, "model": json.loads(meta["model"]), "onnx_ops": ops,
+            "teacher": {"kind": args.teacher, "val_acc": teacher_history[-1]["val_acc"] if teacher_history else None,
+                        "history": teacher_history},
             "trained_parameters": n_params, "recipe": recipe, "training_data": {
                 "source": samples.source, "digest_sha256": samples.digest, "images": len(samples),
                 "training": len(train), "validation": len(val), "counts": samples.counts()},

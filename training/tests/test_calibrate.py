@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+import calibrate
+
+
+def test_threshold_keeps_birds_within_budget_and_catches_most_airplanes():
+    # 200 birds with P(airplane) = 0.000, 0.005, ..., 0.995; 100 airplanes at 0.5 .. 0.995 step 0.005
+    birds = np.arange(200) / 200.0
+    planes = 0.5 + np.arange(100) / 200.0
+    p = np.concatenate([planes, birds]).astype(np.float32)
+    y = np.array([0] * 100 + [1] * 200)
+    t = calibrate.choose_threshold(p, y, 0.01)  # 2 birds may be moved: 0.995 and 0.99; 0.985 must stay
+    assert float(t) > np.float32(0.985) and float(t) <= 0.99
+    m = calibrate.metrics_at(p, y, t)
+    assert m["birds_moved_at_threshold"] == pytest.approx(2 / 200)
+    assert m["airplanes_caught_at_threshold"] == pytest.approx(2 / 100)  # planes at 0.99, 0.995
+    assert m["confusion_matrix_at_threshold"]["matrix"] == [[2, 98], [2, 198]]
+
+
+def test_separable_scores_catch_all_airplanes():
+    p = np.array([0.9, 0.95, 0.99, 0.1, 0.2, 0.3], dtype=np.float32)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    t = calibrate.choose_threshold(p, y, 0.01)  # no bird may move: just above 0.3
+    assert 0.3 < float(t) <= 0.31
+    m = calibrate.metrics_at(p, y, t)
+    assert m["airplanes_caught_at_threshold"] == 1.0 and m["birds_moved_at_threshold"] == 0.0
+    assert m["accuracy_at_threshold"] == 1.0
+
+
+def test_threshold_string_holds_in_float32_near_one():
+    birds = np.array([0.99999994, 0.9999999, 0.5] + [0.1] * 97, dtype=np.float32)
+    planes = np.array([1.0, 0.99999994, 0.9], dtype=np.float32)
+    p = np.concatenate([planes, birds])
+    y = np.array([0] * 3 + [1] * 100)
+    t = calibrate.choose_threshold(p, y, 0.01)  # one bird may move
+    m = calibrate.metrics_at(p, y, t)
+    assert m["birds_moved_at_threshold"] <= 0.01
+    assert np.float32(float(t)) > np.float32(0.9999999)
+    assert m["airplanes_caught_at_threshold"] == pytest.approx(2 / 3)
+
+
+def test_ties_never_exceed_the_budget():
+    birds = np.array([0.8] * 5 + [0.1] * 95, dtype=np.float32)
+    p = np.concatenate([np.array([0.9, 0.8], dtype=np.float32), birds])
+    y = np.array([0, 0] + [1] * 100)
+    t = calibrate.choose_threshold(p, y, 0.02)
+    m = calibrate.metrics_at(p, y, t)
+    assert m["birds_moved_at_threshold"] == 0.0  # moving any 0.8 bird would move all five
+    assert m["airplanes_caught_at_threshold"] == 0.5
+
+
+def test_roc_auc():
+    assert calibrate.roc_auc(np.array([0.9, 0.8, 0.1, 0.2]), np.array([0, 0, 1, 1])) == 1.0
+    assert calibrate.roc_auc(np.array([0.5, 0.5]), np.array([0, 1])) == 0.5

@@ -1,0 +1,122 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+import data
+import export
+import models
+import train
+from conftest import TRAINING, make_tree
+
+CONTRACT_KEYS = {"classes", "mean", "std", "threshold", "validation_metrics", "recipe", "training_data_digest",
+                 "created_at", "preprocessing"}
+
+
+def run_train(*args):
+    return subprocess.run([sys.executable, str(TRAINING / "train.py"), *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_one_epoch_lowers_the_loss(small_tree):
+    s = data.load_image_folder(small_tree)
+    tr, va = data.split(s.y, 0.2, 0)
+    train_s, val_s = s.subset(tr), s.subset(va)
+    norm = train.Normalizer(*data.mean_std(train_s.x))
+    args = train.parse_args(["--recipe", "book", "--epochs", "1", "--seed", "0"])
+    torch.manual_seed(0)
+    m = models.build_mlp("book")
+    before = train.evaluate(m, train_s, norm)["loss"]
+    m, hist = train.fit(m, train_s, val_s, norm, args, log=lambda *_: None, quiet=True)
+    after = train.evaluate(m, train_s, norm)["loss"]
+    assert after < before
+    assert len(hist) == 1 and set(hist[0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+
+
+def test_augment_and_mix_keep_shapes_and_range():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 3, 32, 32)
+    a = train.augment_batch(x, g, jitter=0.2)
+    assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
+    x2 = torch.arange(32.0).view(1, 1, 1, 32).expand(4, 3, 32, 32).contiguous() / 32
+    a2 = train.augment_batch(x2, torch.Generator().manual_seed(1), jitter=0.0)
+    # crop + flip of a horizontal ramp: every row is still a (shifted, maybe reversed) piece of the ramp
+    assert torch.allclose(a2[:, :, 0], a2[:, :, 31])
+    m, perm, lam = train.mix_batch(x, g)
+    assert m.shape == x.shape and 0 <= lam <= 1 and sorted(perm.tolist()) == list(range(6))
+
+
+def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run_train("--data", tiny_tree, "--recipe", "plain", "--epochs", "2", "--batch-size", "8",
+                  "--out", out / "m.onnx", "--run-dir", tmp_path / "run", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "1,574,402 parameters" in r.stdout
+    meta = export.read_metadata(out / "m.onnx")
+    assert CONTRACT_KEYS <= set(meta)
+    assert json.loads(meta["classes"]) == ["airplane", "bird"]
+    assert len(json.loads(meta["mean"])) == 3 and len(json.loads(meta["std"])) == 3
+    s = data.load_image_folder(tiny_tree)
+    tr, _ = data.split(s.y, 0.1, 0)
+    assert json.loads(meta["mean"]) == pytest.approx(data.mean_std(s.x[tr])[0])
+    assert 0 <= float(meta["threshold"]) <= 1.0001
+    vm = json.loads(meta["validation_metrics"])
+    assert {"accuracy", "airplanes_caught_at_threshold", "birds_moved_at_threshold"} <= set(vm)
+    assert meta["training_data_digest"] == s.digest
+    assert json.loads(meta["preprocessing"]) == data.load_preprocessing()
+    assert json.loads(meta["recipe"])["recipe"] == "plain"
+    assert meta["created_at"].endswith("Z")
+    card = json.loads((out / "m.json").read_text())
+    assert card["threshold"] == meta["threshold"]
+    assert card["validation_metrics"]["confusion_matrix_at_threshold"]["matrix"]
+    assert len(card["history"]) == 2
+    assert (out / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if card["onnx_check"]["runtime"]:
+        assert card["onnx_check"]["max_abs_diff"] <= 1e-5
+
+
+def test_distillation_recipe_runs_and_exports_no_conv(tiny_tree, tmp_path):
+    r = run_train("--data", tiny_tree, "--recipe", "default", "--epochs", "1", "--teacher-epochs", "1",
+                  "--hidden", "64,32", "--batch-size", "8", "--teacher-cache", "no", "--out", tmp_path / "m.onnx",
+                  "--run-dir", tmp_path / "run", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "teacher" in r.stdout
+    ops = export.op_types(tmp_path / "m.onnx")
+    assert "Conv" not in ops and "BatchNormalization" not in ops
+    assert ops <= {"Flatten", "Gemm", "Tanh", "Relu", "Gelu", "Erf", "Mul", "Add", "Div", "Softmax", "Constant"}
+
+
+def test_missing_output_folder_exits_2(tiny_tree, tmp_path):
+    r = run_train("--data", tiny_tree, "--epochs", "1", "--out", tmp_path / "nope" / "m.onnx")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "output folder" in r.stderr and "does not exist" in r.stderr
+
+
+def test_missing_class_exits_2(tmp_path):
+    make_tree(tmp_path / "d", 2)
+    for f in (tmp_path / "d" / "bird").iterdir():
+        f.unlink()
+    (tmp_path / "d" / "bird").rmdir()
+    r = run_train("--data", tmp_path / "d", "--epochs", "1", "--out", tmp_path / "m.onnx")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
+    assert "lacks the class folder 'bird/'" in r.stderr
+
+
+def test_unreadable_image_exits_2_naming_it(tiny_tree, tmp_path):
+    (tiny_tree / "airplane" / "zzz-bad.png").write_bytes(b"garbage")
+    r = run_train("--data", tiny_tree, "--epochs", "1", "--out", tmp_path / "m.onnx")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
+    assert "zzz-bad.png" in r.stderr
+
+
+def test_help_explains_every_flag():
+    r = run_train("--help")
+    assert r.returncode == 0
+    for flag in ("--data", "--extra-data", "--recipe", "--model", "--epochs", "--bird-budget", "--out", "--init",
+                 "--teacher", "--seed", "--val-fraction"):
+        assert flag in r.stdout

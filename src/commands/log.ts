@@ -2,6 +2,7 @@
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { csvRecord, type CsvValue } from '../query/csv.js';
 import { actions, labels, type DecisionFilter } from '../query/decision-filter.js';
+import { formatLocalTime } from '../query/local-time.js';
 import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { ChunkedWriter } from '../query/output.js';
@@ -106,7 +107,7 @@ async function printTable(rows: Iterable<DecisionRecord>, limit: number | undefi
   }
   const columns: Column<DecisionRecord>[] = [
     { header: 'ID', value: (r) => String(r.id), align: 'right' },
-    { header: 'TIME', value: (r) => localTime(r.time) },
+    { header: 'TIME', value: (r) => formatLocalTime(r.time) },
     { header: 'CAMERA', value: (r) => r.camera },
     { header: 'ACTION', value: (r) => r.action },
     { header: 'LABEL', value: (r) => r.label ?? '-' },
@@ -126,13 +127,4 @@ function describePlace(row: DecisionRecord): string {
   if (row.action === 'failed') return `${row.path}: ${row.error ?? 'failed'}`;
   if (row.current_path !== row.path) return `${row.path} -> ${row.current_path}`;
   return row.path;
-}
-
-/** `2026-05-01T10:00:00.000Z` -> `2026-05-01 12:00:00` in the reader's time zone. */
-function localTime(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }

@@ -1,0 +1,209 @@
+// `birdwatch stats`: what the filter did over a time range, computed with index-only range counts so that a
+// million decisions answer in well under a second. Every count comes from small seeks on the
+// (camera, action, time_ms, label, latency_ms) index, one per local day, camera and action; nothing is sorted.
+import type Database from 'better-sqlite3';
+import { formatLocalDay, nextLocalDay, startOfLocalDay } from './local-time.js';
+import type { TimeRange } from './time-range.js';
+
+export interface StatsFilter extends TimeRange {
+  camera?: string;
+}
+
+export interface ActionCounts {
+  decisions: number;
+  moved: number;
+  kept: number;
+  failed: number;
+}
+
+export interface Stats {
+  /** The range actually covered (ISO 8601 UTC), [since, until). Null when the log has no decision in scope. */
+  since: string | null;
+  until: string | null;
+  camera: string | null;
+  decisions: number;
+  per_action: { moved: number; kept: number; failed: number };
+  /** The model's most probable class; `none` for failed decisions. */
+  per_label: { airplane: number; bird: number; none: number };
+  airplanes_moved: number;
+  per_camera: Array<{ camera: string } & ActionCounts>;
+  /** Local calendar days with at least one decision, oldest first. */
+  per_day: Array<{ day: string } & ActionCounts>;
+  failures_by_kind: Array<{ error_kind: string; count: number }>;
+  latency_ms: { count: number; p50: number | null; p99: number | null };
+  corrections: CorrectionStats;
+}
+
+export interface CorrectionStats {
+  /** Decisions in range that a member labelled (latest label counts). */
+  corrected_decisions: number;
+  /** The model was wrong, by direction. */
+  bird_moved_as_airplane: number;
+  airplane_kept_as_bird: number;
+  /** The member agreed with what the filter did. */
+  confirmed_moved: number;
+  confirmed_kept: number;
+  /** Labels given to shots the filter could not decide. */
+  labelled_failures: number;
+  model_wrong: number;
+  /** model_wrong / (corrected decisions that were moved or kept); null when there are none. */
+  wrong_share_of_reviewed: number | null;
+}
+
+const actionNames = ['moved', 'kept', 'failed'] as const;
+/** Below this many latencies, fetch them and sort in memory; above, walk the latency index. */
+const inMemoryPercentileLimit = 50_000;
+
+export function computeStats(db: Database.Database, filter: StatsFilter): Stats {
+  const camera = filter.camera ?? null;
+  const cameras = camera === null ? listCameras(db) : [camera];
+  const [lo, hi] = coveredRange(db, filter);
+  const stats = emptyStats(camera);
+  if (lo === null || hi === null || lo >= hi) return stats;
+  stats.since = new Date(lo).toISOString();
+  stats.until = new Date(hi).toISOString();
+
+  const countRange = db.prepare(`SELECT count(*) AS n, coalesce(sum(label = 'airplane'), 0) AS airplane,
+      coalesce(sum(label = 'bird'), 0) AS bird, count(latency_ms) AS timed
+    FROM decisions WHERE camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`);
+  const perCamera = new Map(cameras.map((name) => [name, zeroCounts()]));
+  let timed = 0;
+  for (let dayStart = startOfLocalDay(lo); dayStart < hi; dayStart = nextLocalDay(dayStart)) {
+    const from = Math.max(lo, dayStart);
+    const to = Math.min(hi, nextLocalDay(dayStart));
+    const day = zeroCounts();
+    for (const name of cameras) {
+      for (const action of actionNames) {
+        const row = countRange.get(name, action, from, to) as { n: number; airplane: number; bird: number; timed: number };
+        if (row.n === 0) continue;
+        day[action] += row.n;
+        day.decisions += row.n;
+        const cameraCounts = perCamera.get(name)!;
+        cameraCounts[action] += row.n;
+        cameraCounts.decisions += row.n;
+        stats.per_label.airplane += row.airplane;
+        stats.per_label.bird += row.bird;
+        stats.per_label.none += row.n - row.airplane - row.bird;
+        timed += row.timed;
+      }
+    }
+    if (day.decisions > 0) stats.per_day.push({ day: formatLocalDay(dayStart), ...day });
+  }
+  for (const [name, counts] of perCamera) {
+    if (counts.decisions > 0) stats.per_camera.push({ camera: name, ...counts });
+    stats.per_action.moved += counts.moved;
+    stats.per_action.kept += counts.kept;
+    stats.per_action.failed += counts.failed;
+    stats.decisions += counts.decisions;
+  }
+  stats.airplanes_moved = stats.per_action.moved;
+  stats.failures_by_kind = failuresByKind(db, lo, hi, camera);
+  stats.latency_ms = latencyPercentiles(db, lo, hi, camera, timed);
+  stats.corrections = correctionStats(db, lo, hi, camera);
+  return stats;
+}
+
+function emptyStats(camera: string | null): Stats {
+  return {
+    since: null, until: null, camera, decisions: 0,
+    per_action: { moved: 0, kept: 0, failed: 0 },
+    per_label: { airplane: 0, bird: 0, none: 0 },
+    airplanes_moved: 0, per_camera: [], per_day: [], failures_by_kind: [],
+    latency_ms: { count: 0, p50: null, p99: null },
+    corrections: {
+      corrected_decisions: 0, bird_moved_as_airplane: 0, airplane_kept_as_bird: 0, confirmed_moved: 0,
+      confirmed_kept: 0, labelled_failures: 0, model_wrong: 0, wrong_share_of_reviewed: null,
+    },
+  };
+}
+
+function zeroCounts(): ActionCounts {
+  return { decisions: 0, moved: 0, kept: 0, failed: 0 };
+}
+
+/** Distinct cameras by hopping through the (camera, time_ms) index: a few seeks, not a scan of every row. */
+function listCameras(db: Database.Database): string[] {
+  return db.prepare(`WITH RECURSIVE cams(name) AS (
+      SELECT min(camera) FROM decisions
+      UNION ALL
+      SELECT (SELECT min(camera) FROM decisions WHERE camera > cams.name) FROM cams WHERE cams.name IS NOT NULL)
+    SELECT name FROM cams WHERE name IS NOT NULL`).pluck().all() as string[];
+}
+
+/** [since, until) clipped to the decisions that exist, so an open range does not walk empty days. */
+function coveredRange(db: Database.Database, filter: StatsFilter): [number | null, number | null] {
+  // Two queries: SQLite answers a lone min() or max() with one index seek, but both together with a full scan.
+  const cameraTerm = filter.camera === undefined ? '' : 'WHERE camera = ?';
+  const params = filter.camera === undefined ? [] : [filter.camera];
+  const bounds: Bounds = {
+    first: db.prepare(`SELECT min(time_ms) FROM decisions ${cameraTerm}`).pluck().get(...params) as number | null,
+    last: db.prepare(`SELECT max(time_ms) FROM decisions ${cameraTerm}`).pluck().get(...params) as number | null,
+  };
+  if (bounds.first === null || bounds.last === null) return [null, null];
+  const lo = Math.max(filter.sinceMs ?? bounds.first, bounds.first);
+  const hi = Math.min(filter.untilMs ?? bounds.last + 1, bounds.last + 1);
+  return [lo, hi];
+}
+
+interface Bounds {
+  first: number | null;
+  last: number | null;
+}
+
+function failuresByKind(db: Database.Database, lo: number, hi: number, camera: string | null):
+  Stats['failures_by_kind'] {
+  const cameraTerm = camera === null ? '' : 'AND camera = ?';
+  const params = camera === null ? [lo, hi] : [lo, hi, camera];
+  return db.prepare(`SELECT coalesce(error_kind, 'unknown') AS error_kind, count(*) AS count FROM decisions
+      WHERE action = 'failed' AND time_ms >= ? AND time_ms < ? ${cameraTerm}
+      GROUP BY 1 ORDER BY count DESC, error_kind`).all(...params) as Stats['failures_by_kind'];
+}
+
+/** Nearest-rank percentiles (the value at rank ceil(p * n)), exact. */
+function latencyPercentiles(db: Database.Database, lo: number, hi: number, camera: string | null, count: number):
+  Stats['latency_ms'] {
+  if (count === 0) return { count, p50: null, p99: null };
+  const cameraTerm = camera === null ? '' : 'AND +camera = ?';
+  const params = camera === null ? [lo, hi] : [lo, hi, camera];
+  const rank = (p: number): number => Math.max(1, Math.ceil(p * count));
+  if (count <= inMemoryPercentileLimit) {
+    const values = Float64Array.from(db.prepare(`SELECT latency_ms FROM decisions
+        WHERE time_ms >= ? AND time_ms < ? ${camera === null ? '' : 'AND camera = ?'} AND latency_ms IS NOT NULL`)
+      .pluck().all(...params) as number[]).sort();
+    return { count, p50: values[rank(0.5) - 1] ?? null, p99: values[rank(0.99) - 1] ?? null };
+  }
+  // The unary + keeps SQLite off the time index here, so it walks the latency index in order and stops at the rank:
+  // from the bottom for p50, from the top for p99 (1% of the rows).
+  const nth = (order: 'ASC' | 'DESC', offset: number): number | null =>
+    (db.prepare(`SELECT latency_ms FROM decisions
+        WHERE latency_ms IS NOT NULL AND +time_ms >= ? AND +time_ms < ? ${cameraTerm}
+        ORDER BY latency_ms ${order} LIMIT 1 OFFSET ?`).pluck().get(...params, offset) as number | undefined) ?? null;
+  return { count, p50: nth('ASC', rank(0.5) - 1), p99: nth('DESC', count - rank(0.99)) };
+}
+
+function correctionStats(db: Database.Database, lo: number, hi: number, camera: string | null): CorrectionStats {
+  const cameraTerm = camera === null ? '' : 'AND d.camera = ?';
+  const params = camera === null ? [lo, hi] : [lo, hi, camera];
+  // The latest correction of each decision is the member's final word on it.
+  const rows = db.prepare(`SELECT d.action AS action, c.label AS human, count(*) AS n
+      FROM corrections c JOIN decisions d ON d.id = c.decision_id
+      WHERE c.id = (SELECT max(id) FROM corrections WHERE decision_id = c.decision_id)
+        AND d.time_ms >= ? AND d.time_ms < ? ${cameraTerm}
+      GROUP BY 1, 2`).all(...params) as Array<{ action: string; human: string; n: number }>;
+  const count = (action: string, human: string): number =>
+    rows.find((row) => row.action === action && row.human === human)?.n ?? 0;
+  const result: CorrectionStats = {
+    corrected_decisions: rows.reduce((sum, row) => sum + row.n, 0),
+    bird_moved_as_airplane: count('moved', 'bird'),
+    airplane_kept_as_bird: count('kept', 'airplane'),
+    confirmed_moved: count('moved', 'airplane'),
+    confirmed_kept: count('kept', 'bird'),
+    labelled_failures: count('failed', 'bird') + count('failed', 'airplane'),
+    model_wrong: 0,
+    wrong_share_of_reviewed: null,
+  };
+  result.model_wrong = result.bird_moved_as_airplane + result.airplane_kept_as_bird;
+  const reviewed = result.model_wrong + result.confirmed_moved + result.confirmed_kept;
+  result.wrong_share_of_reviewed = reviewed === 0 ? null : result.model_wrong / reviewed;
+  return result;
+}

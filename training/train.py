@@ -363,6 +363,39 @@ def plot_history(history: list, path: Path, title: str):
     plt.close(fig)
 
 
+def load_init(path) -> dict:
+    """Weights to fine-tune from: an exported .onnx (its Gemm initializers, in graph order, and its stored
+    mean/std/model metadata) or a training/runs/*/model.pt checkpoint. Returns {model (plain MLP), mean, std}."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--init {path}: no such file")
+    if path.suffix == ".pt":
+        ck = torch.load(path, map_location="cpu")
+        m = models.MLP(ck["config"]["hidden"], ck["config"]["act"])
+        m.load_state_dict(ck["state_dict"])
+        return {"model": m, "mean": ck["mean"], "std": ck["std"]}
+    import onnx
+    from onnx import numpy_helper
+    g = onnx.load(str(path))
+    meta = {p.key: p.value for p in g.metadata_props}
+    if "model" not in meta or "mean" not in meta:
+        raise UsageError(f"--init {path}: not a birdwatch model (no 'model'/'mean' metadata)")
+    cfg = json.loads(meta["model"])
+    m = models.MLP(cfg["hidden"], cfg["act"])
+    inits = {t.name: numpy_helper.to_array(t) for t in g.graph.initializer}
+    gemms = [n for n in g.graph.node if n.op_type == "Gemm"]
+    linears = [layer for layer in m.net if isinstance(layer, torch.nn.Linear)]
+    if len(gemms) != len(linears):
+        raise UsageError(f"--init {path}: {len(gemms)} Gemm nodes for {len(linears)} Linear layers")
+    with torch.no_grad():
+        for node, lin in zip(gemms, linears):
+            trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+            w, b = inits[node.input[1]], inits[node.input[2]]
+            lin.weight.copy_(torch.from_numpy(np.array(w if trans_b else w.T)))
+            lin.bias.copy_(torch.from_numpy(np.array(b)))
+    return {"model": m, "mean": json.loads(meta["mean"]), "std": json.loads(meta["std"])}
+
+
 def build_model(args) -> models.MLP:
     hidden = [int(h) for h in args.hidden.split(",")] if args.hidden else None
     return models.build_mlp(args.model, hidden=hidden, act=args.act, norm=args.norm, dropout=args.dropout)
@@ -393,13 +426,24 @@ def main(argv=None) -> int:
 
     t_start = time.time()
     spec = data.load_preprocessing()
-    samples = data.concat([data.load(args.data, spec)] + [data.load_image_folder(d, spec) for d in args.extra_data])
-    train_idx, val_idx = data.split(samples.y, args.val_fraction, args.seed)
-    train, val = samples.subset(train_idx), samples.subset(val_idx)
-    mean, std = data.mean_std(train.x)
-    log(f"data: {samples.source}: {len(samples)} images {samples.counts()} (decoded in {time.time() - t_start:.1f}s), "
-        f"training {len(train)}, validation {len(val)}; sha256 {samples.digest[:16]}...")
-    log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (training split)")
+    # Each source is split on its own (same seed), so adding --extra-data never moves an image of the main data
+    # between the training and validation splits.
+    sources = [data.load(args.data, spec)] + [data.load_image_folder(d, spec) for d in args.extra_data]
+    splits = [data.split(src.y, args.val_fraction, args.seed) for src in sources]
+    samples = data.concat(sources)
+    train = data.concat([src.subset(tr) for src, (tr, _) in zip(sources, splits)])
+    val = data.concat([src.subset(va) for src, (_, va) in zip(sources, splits)])
+    for src in sources:
+        log(f"data: {src.source}: {len(src)} images {src.counts()}, sha256 {src.digest[:16]}...")
+    log(f"decoded in {time.time() - t_start:.1f}s; training {len(train)} {train.counts()}, "
+        f"validation {len(val)} {val.counts()}")
+    init = load_init(args.init) if args.init else None
+    if init:
+        mean, std = init["mean"], init["std"]
+        log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (kept from {args.init})")
+    else:
+        mean, std = data.mean_std(train.x)
+        log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (training split)")
     norm = Normalizer(mean, std)
 
     teacher, teacher_history = None, []
@@ -409,9 +453,14 @@ def main(argv=None) -> int:
             p.requires_grad_(False)
 
     torch.manual_seed(args.seed)
-    model = build_model(args)
+    if init:
+        model = init["model"].train()
+        args.model, args.hidden = "from-init", ",".join(str(h) for h in model.config["hidden"])
+        args.act, args.norm, args.dropout = model.config["act"], "none", 0.0
+    else:
+        model = build_model(args)
     n_params = models.count_params(model)
-    log(f"model: {model.describe()}: {n_params:,} parameters")
+    log(f"model: {model.describe()}: {n_params:,} parameters" + (f" (weights from {args.init})" if init else ""))
     if args.model in models.CHAPTER_PARAMS and not (args.hidden or args.act or args.norm == "bn"):
         assert n_params == models.CHAPTER_PARAMS[args.model], "parameter count differs from the chapter's"
 

@@ -120,3 +120,38 @@ def test_help_explains_every_flag():
     for flag in ("--data", "--extra-data", "--recipe", "--model", "--epochs", "--bird-budget", "--out", "--init",
                  "--teacher", "--seed", "--val-fraction"):
         assert flag in r.stdout
+
+
+def test_init_from_exported_onnx_restores_the_weights(tmp_path):
+    torch.manual_seed(0)
+    m = models.MLP([16, 8], act="gelu").eval()
+    meta = {"model": json.dumps({"hidden": [16, 8], "act": "gelu"}), "mean": "[0.1, 0.2, 0.3]",
+            "std": "[0.4, 0.5, 0.6]"}
+    path = export.export_onnx(m, tmp_path / "m.onnx", meta)
+    init = train.load_init(path)
+    assert init["mean"] == [0.1, 0.2, 0.3] and init["std"] == [0.4, 0.5, 0.6]
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(init["model"].eval()(x), m(x), atol=1e-6)
+
+
+def test_fine_tune_with_corrections_from_shipped_weights(tmp_path):
+    base = make_tree(tmp_path / "base", 12, seed=3)
+    corrections = make_tree(tmp_path / "corrections", 5, seed=4, fmt="jpg", size=(64, 48))
+    first = tmp_path / "first.onnx"
+    r = run_train("--data", base, "--recipe", "plain", "--model", "book", "--epochs", "1", "--out", first,
+                  "--run-dir", tmp_path / "r1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    second = tmp_path / "second.onnx"
+    r = run_train("--data", base, "--extra-data", corrections, "--init", first, "--recipe", "plain",
+                  "--teacher", "none", "--epochs", "1", "--lr", "1e-4", "--out", second, "--run-dir",
+                  tmp_path / "r2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "kept from" in r.stdout and "1,574,402 parameters" in r.stdout
+    m1, m2 = export.read_metadata(first), export.read_metadata(second)
+    assert m1["mean"] == m2["mean"] and m1["std"] == m2["std"]
+    assert m1["training_data_digest"] != m2["training_data_digest"]
+    card = json.loads(second.with_suffix(".json").read_text())
+    # the base data keeps its split: 10% of 12 per class = 1, plus 10% of 5 (rounded) = 0 or 1 per class
+    assert card["training_data"]["validation"] in (2, 4)
+    assert card["training_data"]["images"] == 34

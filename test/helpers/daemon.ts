@@ -1,0 +1,162 @@
+// Runs the real compiled CLI (`node dist/cli.js ...`) as a child process: a long-running daemon with its output
+// captured and waited on, or a one-shot command run to completion. Shared by the daemon, members and reliability
+// tests. Build first (`npm test` does, via pretest).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { waitFor } from './wait.js';
+
+export const REPO = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(REPO, 'dist', 'cli.js');
+/** An unprivileged user for tests that need permissions to apply (tests run as root here). */
+export const NOBODY = { uid: 65534, gid: 65534 };
+
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Run as this user (root only). */
+  user?: { uid: number; gid: number };
+}
+
+export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
+
+/** A `birdwatch run` child process. */
+export class DaemonProcess {
+  readonly child: ChildProcess;
+  private captured = '';
+  readonly exited: Promise<ExitInfo>;
+  exitInfo: ExitInfo | undefined;
+
+  constructor(args: string[], options: SpawnOptions = {}) {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+      ...(options.user ?? {}),
+    });
+    const keep = (chunk: Buffer): void => {
+      this.captured += chunk.toString();
+      if (this.captured.length > 4_000_000) this.captured = this.captured.slice(-2_000_000);
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.exited = new Promise((done) => this.child.once('exit', (code, signal) => {
+      this.exitInfo = { code, signal };
+      running.delete(this);
+      done({ code, signal });
+    }));
+    running.add(this);
+  }
+
+  get output(): string { return this.captured; }
+  get pid(): number { return this.child.pid!; }
+  get alive(): boolean { return this.exitInfo === undefined; }
+
+  /** Resolves when the output contains `pattern` (throws with the output if it exits or times out first). */
+  async waitForOutput(pattern: RegExp | string, timeoutMs = 30_000): Promise<void> {
+    const matches = (): boolean => typeof pattern === 'string' ? this.captured.includes(pattern) : pattern.test(this.captured);
+    await waitFor(() => {
+      if (matches()) return true;
+      if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before printing ${pattern}:\n${this.tail()}`);
+      return false;
+    }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
+  }
+
+  /** Resolves once the daemon has reported 'ready' (initial scan done). */
+  ready(timeoutMs = 30_000): Promise<void> {
+    return this.waitForOutput(/ info ready /, timeoutMs);
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`, reported as signal SIGKILL). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<ExitInfo> {
+    if (!this.alive) return this.exitInfo!;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const info = await this.exited;
+    clearTimeout(timer);
+    return info;
+  }
+
+  kill(): Promise<ExitInfo> {
+    return this.stop('SIGKILL');
+  }
+
+  tail(chars = 4000): string {
+    return this.captured.slice(-chars);
+  }
+}
+
+const running = new Set<DaemonProcess>();
+
+/** Kills every daemon still running (put it in afterAll/afterEach). */
+export async function killAllDaemons(): Promise<void> {
+  await Promise.all([...running].map((daemon) => daemon.kill()));
+}
+
+/** A temp folder tree for one daemon: watch/, airplanes/, the db path; removed by cleanup(). */
+export interface TestDirs {
+  root: string;
+  watch: string;
+  airplanes: string;
+  db: string;
+  cleanup(): void;
+}
+
+export function makeTestDirs(prefix = 'bw-daemon-', user?: { uid: number; gid: number }): TestDirs {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const watch = join(root, 'blog');
+  const airplanes = join(root, 'airplanes');
+  mkdirSync(watch);
+  mkdirSync(airplanes);
+  if (user) for (const dir of [root, watch, airplanes]) chownSync(dir, user.uid, user.gid);
+  return { root, watch, airplanes, db: join(root, 'birdwatch.db'),
+    cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Writes a JSON config file into dirs.root and returns its path. */
+export function writeConfigFile(dirs: TestDirs, config: Record<string, unknown>, name = 'config.json'): string {
+  const file = join(dirs.root, name);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/**
+ * Starts `birdwatch run` on dirs (--watch --airplanes --db), with `extraArgs` after them.
+ * Short stall/quiet defaults suited to tests are NOT applied: pass e.g. ['--stall-ms', '2000'].
+ */
+export function startDaemon(dirs: TestDirs, extraArgs: string[] = [], options: SpawnOptions = {}): DaemonProcess {
+  return new DaemonProcess(['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db,
+    ...extraArgs], options);
+}
+
+/** Runs a CLI command to completion. */
+export function runCli(args: string[], options: SpawnOptions & { input?: string; timeoutMs?: number } = {}):
+  Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.user ?? {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', fail);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      done({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Every entry under root (relative paths, folders excluded), not following symlinks. */
+export function listTree(root: string): string[] {
+  return (readdirSync(root, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name).slice(root.length + 1))
+    .sort();
+}

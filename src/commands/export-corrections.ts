@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { hashFile } from '../fs/index.js';
+import { sniffImageType, type ImageType } from '../image/sniff.js';
 import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
 import { listLabelledShots, type LabelledShot } from '../query/labelled-shots.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
@@ -54,6 +55,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     const summary: Summary = { copied: { airplane: 0, bird: 0 }, present: 0, relabelled: 0, skipped: 0 };
     for (const shot of shots) await exportShot(shot, outDir, summary);
+    for (const label of labelFolders) {
+      const entries = await fs.readdir(path.join(outDir, label));
+      if (!entries.some((entry) => !entry.startsWith('.'))) {
+        process.stderr.write(`birdwatch: warning: ${path.join(outDir, label)} is empty: training with ` +
+          `--extra-data needs shots of both classes (mark some ${label} shots first)\n`);
+      }
+    }
     const copied = summary.copied.airplane + summary.copied.bird;
     console.log(`exported ${copied} new shot${copied === 1 ? '' : 's'} to ${outDir} ` +
       `(airplane ${summary.copied.airplane}, bird ${summary.copied.bird}); ${summary.present} already there` +
@@ -63,12 +71,33 @@ export async function main(argv: string[]): Promise<number> {
   });
 }
 
-/** `IMG_0042.jpg` with sha256 `ab12...` -> `IMG_0042-ab12cd34ef56.jpg`: readable, and one name per content. */
-export function exportName(shot: LabelledShot): string {
+/** Extensions the training side reads (training/data.py IMAGE_EXTENSIONS); it skips any other name. */
+const trainingExtensions = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm']);
+const extensionOf: Record<ImageType, string> = {
+  jpeg: '.jpg', png: '.png', gif: '.gif', webp: '.webp', tiff: '.tif', avif: '.avif',
+};
+
+/**
+ * `IMG_0042.jpg` with sha256 `ab12...` -> `IMG_0042-ab12cd34ef56.jpg`: readable, one name per content. The daemon
+ * knows images by content, training by extension: a shot without a usual extension gets one from its content.
+ */
+export function exportName(shot: LabelledShot, contentType: ImageType | null): string {
   const ext = path.extname(shot.current_path);
   const stem = path.basename(shot.current_path, ext).replace(/ \(\d+\)$/, '');
   const tag = shot.sha256?.slice(0, 12) ?? `decision${shot.decision_id}`;
-  return `${stem}-${tag}${ext}`;
+  if (trainingExtensions.has(ext.toLowerCase()) || contentType === null) return `${stem}-${tag}${ext}`;
+  return `${stem}${ext}-${tag}${extensionOf[contentType]}`;
+}
+
+async function contentTypeOf(file: string): Promise<ImageType | null> {
+  if (trainingExtensions.has(path.extname(file).toLowerCase())) return null; // named well already: no need to read
+  const handle = await fs.open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(64), 0, 64, 0);
+    return sniffImageType(buffer.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
 }
 
 async function exportShot(shot: LabelledShot, outDir: string, summary: Summary): Promise<void> {
@@ -76,7 +105,14 @@ async function exportShot(shot: LabelledShot, outDir: string, summary: Summary):
     process.stderr.write(`birdwatch: warning: skipped decision ${shot.decision_id}: ${why}\n`);
     summary.skipped++;
   };
-  const name = exportName(shot);
+  let contentType: ImageType | null;
+  try {
+    contentType = await contentTypeOf(shot.current_path);
+  } catch {
+    warn(`${shot.current_path} no longer exists or cannot be read`);
+    return;
+  }
+  const name = exportName(shot, contentType);
   const target = path.join(outDir, shot.label, name);
   const otherLabel = shot.label === 'airplane' ? 'bird' : 'airplane';
   const stale = path.join(outDir, otherLabel, name);

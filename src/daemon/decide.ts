@@ -165,9 +165,13 @@ export class FileDecider {
       // Not the file's fault (airplanes folder read-only or full...): nothing moved, nothing logged; try again.
       entry.moveFailures++;
       const wait = Math.min(MOVE_RETRY_MAX_MS, MOVE_RETRY_MIN_MS * 2 ** (entry.moveFailures - 1));
-      logger.error('cannot move an airplane shot; left in place, will retry', {
-        path: file, dest, error: (err as Error).message, code: (err as NodeJS.ErrnoException).code,
-        retry_in_ms: wait,
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EACCES' || code === 'EPERM' ? 'the airplanes folder is not writable (permission denied)'
+        : code === 'EROFS' ? 'the airplanes folder is on a read-only file system'
+        : code === 'ENOSPC' || code === 'EDQUOT' ? 'the airplanes folder\'s disk is full'
+        : 'the move failed';
+      logger.error(`cannot move an airplane shot: ${why}; left in place, will retry`, {
+        path: file, dest, error: (err as Error).message, code, retry_in_ms: wait,
       });
       return { kind: 'wait', ms: wait };
     }

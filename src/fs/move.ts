@@ -1,6 +1,6 @@
 // Moving a file without ever replacing another one. fs.rename silently replaces an existing target, so a move is
-// link() + unlink() on one filesystem, and across filesystems a verified copy under a temp name that is then
-// linked into place. A crash at any point leaves the file at the source, or at the target, or at both as the same
+// link() + unlink() on one filesystem, and where a link is impossible (across filesystems, or a file owned by
+// another user under fs.protected_hardlinks) a verified copy under a temp name that is then linked into place. A crash at any point leaves the file at the source, or at the target, or at both as the same
 // inode or an identical copy: never nowhere, never half-copied under the final name.
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -78,7 +78,9 @@ export async function moveNoClobber(src: string, dest: string, options: MoveOpti
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue;
-      if (code === 'EXDEV') {
+      // EXDEV: another filesystem. EPERM: fs.protected_hardlinks forbids linking a file another user owns (the
+      // camera's upload user), or the filesystem has no hard links (some network shares). Copy instead.
+      if (code === 'EXDEV' || code === 'EPERM') {
         if (await copyAcross(src, source, target, durable)) return target;
         continue;
       }

@@ -55,12 +55,9 @@ async function resolve(log: DecisionLog, pending: PendingMoveRow): Promise<{ don
     await syncFolder(path.dirname(pending.src_path)).catch(() => undefined);
     return { done: true, reason: 'hard link finished' };
   }
-  // A different file at the target: ours only if it is an identical copy that no other row accounts for
-  // (a collision that was about to be skipped holds someone else's file under this name).
+  // A different inode at the target: ours only if it is an identical copy (a copy-then-link move) that no other row
+  // accounts for (a name taken just before the link holds someone else's file).
   if (pending.sha256 === null || log.isFinalPathOfDecision(target)) return { done: false, reason: 'target is another file' };
-  if (source !== null && source.isFile() && source.dev === placed.dev) {
-    return { done: false, reason: 'target is another file' }; // same filesystem moves never copy
-  }
   if ((await hashFile(target)) !== pending.sha256) return { done: false, reason: 'target is another file' };
   if (source !== null) {
     await fs.unlink(pending.src_path);

@@ -1,12 +1,14 @@
 // Preprocessing on real files decoded by real sharp: every format, colour variant, orientation and hostile input.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageError, prepareImage, type PreprocessLimits } from '../src/image/preprocess.js';
 import * as img from './fixtures/images.js';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IDENTITY = { mean: [0, 0, 0], std: [1, 1, 1] }; // tensor = pixel / 255
 const LIMITS: PreprocessLimits = { maxPixels: 50_000_000, maxBytes: 20 * 1024 * 1024 };
 let dir: string;
@@ -68,6 +70,19 @@ describe('prepareImage: layout and normalization', () => {
     expect(tensor[centre]).toBeLessThan(0.05); // R
     expect(tensor[1024 + centre]).toBeGreaterThan(0.95); // G
     expect(tensor[2048 + centre]).toBeLessThan(0.05); // B
+  });
+});
+
+describe('prepareImage: JPEG shrink-on-load', () => {
+  it('decodes a 1920x1080 and a 4000x3000 JPEG at 1/8 scale (libvips reports the resize it still had to do)', async () => {
+    // Runs the compiled prepareImage in a child with VIPS_INFO=1 (built by `npm test`'s pretest).
+    const module = join(ROOT, 'dist', 'image', 'shrink-on-load.js');
+    expect(existsSync(module), 'run npm run build first').toBe(true);
+    const { measureShrinkOnLoad } = (await import(module)) as typeof import('../src/image/shrink-on-load.js');
+    for (const [width, height] of [[1920, 1080], [4000, 3000]] as const) {
+      const file = img.put(dir, `camera-${width}.jpg`, await img.testCard().resize(width, height, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer());
+      expect(await measureShrinkOnLoad(file, height)).toBe(8);
+    }
   });
 });
 

@@ -1,0 +1,167 @@
+// `npm run bench`: camera-size JPEGs through sharp alone (the floor), the pipeline, the classify CLI and the real
+// daemon, in one run; prints a markdown table. Progress goes to stderr, the table to stdout.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cameraImages, type GeneratedFile } from './camera-images.js';
+import { daemonLatency, daemonThroughput } from './daemon.js';
+import { sharpFloor, shrinkOnLoadCheck } from './floor.js';
+import { fmt } from './stats.js';
+import { measureShrinkOnLoad } from '../image/shrink-on-load.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'dist', 'cli.js');
+const PARTS = ['floor', 'pipeline', 'daemon', 'log'] as const;
+type Part = (typeof PARTS)[number];
+
+const USAGE = `usage: npm run bench -- [--quick] [--only floor,pipeline,daemon,log] [--hd N] [--large N]
+                        [--latency-files N] [--rate R] [--model FILE] [--cache DIR]
+
+  --quick            a short run (40 + 8 images, 50 latency files)
+  --only PARTS       comma-separated subset: floor (sharp alone), pipeline (in-process and classify CLI),
+                     daemon (birdwatch run), log (log-query benchmark, when src/bench/log-queries.ts exists)
+  --hd N             1920x1080 JPEGs (default 160)       --large N   4000x3000 JPEGs (default 40)
+  --latency-files N  files written at --rate per second for the latency figure (default 200 at 10/s)
+  --model FILE       default models/birds-vs-airplanes.onnx
+  --cache DIR        where generated images are kept between runs (default bench-out/)`;
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' }, only: { type: 'string' }, hd: { type: 'string' }, large: { type: 'string' },
+      'latency-files': { type: 'string' }, rate: { type: 'string' }, model: { type: 'string' },
+      cache: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const number = (value: string | undefined, fallback: number): number => {
+    const n = value === undefined ? fallback : Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`not a count: ${value}`);
+    return n;
+  };
+  const quick = values.quick === true;
+  const parts = new Set<Part>((values.only?.split(',') ?? PARTS) as Part[]);
+  for (const part of parts) if (!PARTS.includes(part)) throw new Error(`--only: unknown part '${part}' (${PARTS.join(', ')})`);
+  const hd = number(values.hd, quick ? 40 : 160);
+  const large = number(values.large, quick ? 8 : 40);
+  const latencyFiles = number(values['latency-files'], quick ? 50 : 200);
+  const rate = number(values.rate, 10);
+  const model = values.model ?? join(ROOT, 'models', 'birds-vs-airplanes.onnx');
+  const cache = values.cache ?? join(ROOT, 'bench-out');
+
+  const rows: Array<[string, string]> = [];
+  const notes: string[] = [];
+  const needImages = parts.has('floor') || parts.has('pipeline') || parts.has('daemon');
+  let files: GeneratedFile[] = [];
+  if (needImages) {
+    const sets = [{ width: 1920, height: 1080, count: hd }, { width: 4000, height: 3000, count: large }].filter((s) => s.count > 0);
+    files = await cameraImages(cache, sets, log);
+    for (const set of sets) {
+      const ofSet = files.filter((f) => f.width === set.width);
+      const sizes = ofSet.map((f) => f.bytes / 1024);
+      rows.push([`files ${set.width}x${set.height} JPEG q90`, `${ofSet.length}, ${fmt(Math.min(...sizes), 0)}-${fmt(Math.max(...sizes), 0)} KB ` +
+        `(mean ${fmt(sizes.reduce((a, b) => a + b, 0) / sizes.length, 0)} KB)`]);
+    }
+  }
+  const paths = files.map((f) => f.path);
+
+  let floor = Number.NaN;
+  if (parts.has('floor') || parts.has('pipeline') || parts.has('daemon')) {
+    log(`floor: sharp alone, ${paths.length} files to 32x32, 4 in flight`);
+    floor = (await sharpFloor(paths)).imagesPerSecond;
+    rows.push(['(a) floor: sharp alone, decode + resize to 32x32, 4 in flight', `${fmt(floor)} images/s`]);
+    const scales: string[] = [];
+    for (const set of [1920, 4000]) {
+      const file = files.find((f) => f.width === set);
+      if (file) scales.push(`${file.width}x${file.height} at 1/${await measureShrinkOnLoad(file.path, file.height)}`);
+    }
+    const sample = files.filter((f) => f.width === 1920).slice(0, 8).map((f) => f.path);
+    if (sample.length > 0) {
+      const check = await shrinkOnLoadCheck(sample);
+      rows.push(['JPEG shrink-on-load: scale prepareImage decodes at (libvips VIPS_INFO); 1920x1080 to 32x32 with / without it, one at a time',
+        `${scales.join(', ')}; ${fmt(check.resizedMs)} ms / ${fmt(check.fullMs)} ms per image`]);
+    }
+  }
+
+  if (parts.has('pipeline')) {
+    // Imported here: the pipeline sets sharp's global concurrency/cache, which the floor must not inherit.
+    const { inProcessPipeline, classifyCli } = await import('./pipeline.js');
+    log('pipeline: prepareImage + batched inference in-process');
+    const inProcess = await inProcessPipeline(paths, model);
+    rows.push(['pipeline in-process: prepareImage + batched inference, 4 in flight',
+      `${fmt(inProcess.imagesPerSecond)} images/s (${fmt((100 * inProcess.imagesPerSecond) / floor, 0)}% of floor)`]);
+    if (existsSync(CLI)) {
+      log('classify CLI: birdwatch classify --json - (child process, start-up included)');
+      const cli = await classifyCli(CLI, paths, model);
+      rows.push(['`birdwatch classify` CLI, paths on stdin (start-up + model load included)',
+        `${fmt(cli.imagesPerSecond)} images/s (${fmt((100 * cli.imagesPerSecond) / floor, 0)}% of floor)` +
+        (cli.code === 0 && cli.lines === paths.length ? '' : ` [exit ${cli.code}, ${cli.lines} lines]`)]);
+    }
+  }
+
+  if (parts.has('daemon')) {
+    if (!existsSync(join(ROOT, 'dist', 'commands', 'run.js'))) {
+      notes.push('daemon: dist/commands/run.js is missing (birdwatch run not built yet): (b)-(d) not measured');
+    } else {
+      const options = { cli: CLI, model, log };
+      try {
+        log(`daemon: throughput, ${paths.length} files dropped at once`);
+        const t = await daemonThroughput(paths, options);
+        rows.push(['(b) daemon end-to-end: all dropped at once -> all decided, moved and logged',
+          `${fmt(t.imagesPerSecond)} images/s = ${fmt((100 * t.imagesPerSecond) / floor, 0)}% of floor (target >= 80%)` +
+          (t.failed > 0 ? ` [${t.failed} failed]` : '')]);
+        const hdPaths = files.filter((f) => f.width === 1920).map((f) => f.path);
+        log(`daemon: latency, ${latencyFiles} 1920x1080 files written at ${rate}/s`);
+        const l = await daemonLatency(hdPaths.length > 0 ? hdPaths : paths, latencyFiles, rate, options);
+        rows.push([`(c) latency, last write -> logged decision, ${l.files} files at ${rate}/s (1920x1080)`,
+          `p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms, max ${fmt(l.maxMs, 0)} ms (target p99 < 1000 ms)` +
+          (l.failed > 0 ? ` [${l.failed} failed]` : '')]);
+        rows.push(['(d) daemon peak RSS (VmHWM)', `${fmt(Math.max(t.peakRssMb, l.peakRssMb), 0)} MB ` +
+          `(throughput run ${fmt(t.peakRssMb, 0)} MB, latency run ${fmt(l.peakRssMb, 0)} MB; target < 300 MB)`]);
+      } catch (err) {
+        notes.push(`daemon: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  let logSection = '';
+  if (parts.has('log')) {
+    const specifier = './log-queries.js'; // written by the members' developer; optional
+    try {
+      const mod = (await import(specifier)) as { benchLogQueries?: () => Promise<string> };
+      if (typeof mod.benchLogQueries === 'function') {
+        log('log queries');
+        logSection = await mod.benchLogQueries();
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('log-queries')) notes.push('log queries: src/bench/log-queries.ts not present, skipped');
+      else notes.push(`log queries: ${(err as Error).message}`);
+    }
+  }
+
+  const lines = ['| measure | result |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+  const cpus = (await import('node:os')).cpus();
+  console.log(`\n### birdwatch benchmark (${quick ? 'quick' : 'full'} run; ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, Node ${process.version})\n`);
+  if (rows.length > 0) console.log(lines.join('\n'));
+  if (logSection) console.log(`\n${logSection}`);
+  if (notes.length > 0) console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

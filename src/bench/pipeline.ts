@@ -1,0 +1,29 @@
+// The pipeline without the daemon around it: in-process (prepareImage + batched inference, 4 in flight), and the
+// `birdwatch classify` CLI as a child process (start-up and model load included).
+import { spawn } from 'node:child_process';
+import { classifyFiles } from '../model/classify-files.js';
+import { loadModel } from '../model/load.js';
+
+export async function inProcessPipeline(paths: string[], modelPath: string): Promise<{ imagesPerSecond: number; failed: number }> {
+  const model = await loadModel({ path: modelPath, provider: 'cpu' });
+  try {
+    const started = performance.now();
+    const counts = await classifyFiles(paths, model, { limits: { maxPixels: 100_000_000, maxBytes: 200 * 1024 * 1024 }, concurrency: 4 }, () => undefined);
+    const seconds = (performance.now() - started) / 1000;
+    return { imagesPerSecond: paths.length / seconds, failed: counts.failed };
+  } finally {
+    await model.close();
+  }
+}
+
+export async function classifyCli(cli: string, paths: string[], modelPath: string): Promise<{ imagesPerSecond: number; lines: number; code: number | null }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [cli, 'classify', '--json', '--provider', 'cpu', '--model', modelPath, '-'],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  let lines = 0;
+  child.stdout.on('data', (chunk: Buffer) => { for (const b of chunk) if (b === 10) lines++; });
+  child.stdin.end(`${paths.join('\n')}\n`);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const seconds = (performance.now() - started) / 1000;
+  return { imagesPerSecond: paths.length / seconds, lines, code };
+}

@@ -51,10 +51,29 @@ export interface CorrectionStats {
 }
 
 const actionNames = ['moved', 'kept', 'failed'] as const;
-/** Below this many latencies, fetch them and sort in memory; above, walk the latency index. */
-const inMemoryPercentileLimit = 50_000;
+const defaultInMemoryPercentileLimit = 50_000;
 
-export function computeStats(db: Database.Database, filter: StatsFilter): Stats {
+/** Decisions of one camera and action in [from, to): a range seek on decisions_camera_action_time, index-only. */
+export const countRangeSql = `SELECT count(*) AS n, coalesce(sum(label = 'airplane'), 0) AS airplane,
+    coalesce(sum(label = 'bird'), 0) AS bird, count(latency_ms) AS timed
+  FROM decisions WHERE camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`;
+
+/**
+ * The latency at a rank (OFFSET) in [from, to), optionally of one camera. The unary + keeps SQLite off the time
+ * index, so it walks decisions_latency in order and stops at the rank: from the bottom for p50, from the top for p99.
+ */
+export function percentileSql(order: 'ASC' | 'DESC', withCamera: boolean): string {
+  return `SELECT latency_ms FROM decisions
+    WHERE latency_ms IS NOT NULL AND +time_ms >= ? AND +time_ms < ? ${withCamera ? 'AND +camera = ?' : ''}
+    ORDER BY latency_ms ${order} LIMIT 1 OFFSET ?`;
+}
+
+export interface StatsOptions {
+  /** Up to this many timed decisions, percentiles are computed in memory; above, by walking the latency index. */
+  inMemoryPercentileLimit?: number;
+}
+
+export function computeStats(db: Database.Database, filter: StatsFilter, options: StatsOptions = {}): Stats {
   const camera = filter.camera ?? null;
   const cameras = camera === null ? listCameras(db) : [camera];
   const [lo, hi] = coveredRange(db, filter);
@@ -63,9 +82,7 @@ export function computeStats(db: Database.Database, filter: StatsFilter): Stats 
   stats.since = new Date(lo).toISOString();
   stats.until = new Date(hi).toISOString();
 
-  const countRange = db.prepare(`SELECT count(*) AS n, coalesce(sum(label = 'airplane'), 0) AS airplane,
-      coalesce(sum(label = 'bird'), 0) AS bird, count(latency_ms) AS timed
-    FROM decisions WHERE camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`);
+  const countRange = db.prepare(countRangeSql);
   const perCamera = new Map(cameras.map((name) => [name, zeroCounts()]));
   let timed = 0;
   for (let dayStart = startOfLocalDay(lo); dayStart < hi; dayStart = nextLocalDay(dayStart)) {
@@ -98,7 +115,8 @@ export function computeStats(db: Database.Database, filter: StatsFilter): Stats 
   }
   stats.airplanes_moved = stats.per_action.moved;
   stats.failures_by_kind = failuresByKind(db, lo, hi, camera);
-  stats.latency_ms = latencyPercentiles(db, lo, hi, camera, timed);
+  stats.latency_ms = latencyPercentiles(db, lo, hi, camera, timed,
+    options.inMemoryPercentileLimit ?? defaultInMemoryPercentileLimit);
   stats.corrections = correctionStats(db, lo, hi, camera);
   return stats;
 }
@@ -160,10 +178,9 @@ function failuresByKind(db: Database.Database, lo: number, hi: number, camera: s
 }
 
 /** Nearest-rank percentiles (the value at rank ceil(p * n)), exact. */
-function latencyPercentiles(db: Database.Database, lo: number, hi: number, camera: string | null, count: number):
-  Stats['latency_ms'] {
+function latencyPercentiles(db: Database.Database, lo: number, hi: number, camera: string | null, count: number,
+  inMemoryPercentileLimit: number): Stats['latency_ms'] {
   if (count === 0) return { count, p50: null, p99: null };
-  const cameraTerm = camera === null ? '' : 'AND +camera = ?';
   const params = camera === null ? [lo, hi] : [lo, hi, camera];
   const rank = (p: number): number => Math.max(1, Math.ceil(p * count));
   if (count <= inMemoryPercentileLimit) {
@@ -172,12 +189,8 @@ function latencyPercentiles(db: Database.Database, lo: number, hi: number, camer
       .pluck().all(...params) as number[]).sort();
     return { count, p50: values[rank(0.5) - 1] ?? null, p99: values[rank(0.99) - 1] ?? null };
   }
-  // The unary + keeps SQLite off the time index here, so it walks the latency index in order and stops at the rank:
-  // from the bottom for p50, from the top for p99 (1% of the rows).
   const nth = (order: 'ASC' | 'DESC', offset: number): number | null =>
-    (db.prepare(`SELECT latency_ms FROM decisions
-        WHERE latency_ms IS NOT NULL AND +time_ms >= ? AND +time_ms < ? ${cameraTerm}
-        ORDER BY latency_ms ${order} LIMIT 1 OFFSET ?`).pluck().get(...params, offset) as number | undefined) ?? null;
+    (db.prepare(percentileSql(order, camera !== null)).pluck().get(...params, offset) as number | undefined) ?? null;
   return { count, p50: nth('ASC', rank(0.5) - 1), p99: nth('DESC', count - rank(0.99)) };
 }
 

@@ -1,6 +1,7 @@
 // Disk and database faults, injected while the real daemon runs:
 // - the airplanes folder stops being writable (daemon runs as `nobody`, folder chmod 0555: root would bypass it);
-// - the database's disk fills up (the db lives on a 2 MiB tmpfs we mount, then fill with a filler file).
+// - the database's disk fills up (the db lives on a 2 MiB tmpfs we mount, then fill with a filler file);
+// - the airplanes folder's disk fills up (another filesystem, so a move is a copy that hits ENOSPC midway).
 // The daemon must say so clearly, move nothing it cannot log, lose nothing, and recover by itself once the fault
 // clears.
 import { execFileSync } from 'node:child_process';
@@ -31,7 +32,7 @@ describe('disk and database faults', () => {
   let movers: Screened[] = [];
   let keepers: Screened[] = [];
   beforeAll(async () => {
-    movers = await pickShots('airplane', true, 6, 3000);
+    movers = await pickShots('airplane', true, 8, 3000, 256);
     keepers = await pickShots('bird', false, 6, 3000);
   }, 120_000);
 
@@ -122,16 +123,63 @@ describe('disk and database faults', () => {
       mounts.splice(mounts.indexOf(L.state), 1);
     }
   }, 240_000);
+
+  it('airplanes disk full (another filesystem): no half copy left, shot kept in the blog, moved when space returns', async () => {
+    const L = layout('bw-fault-xfull-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', L.airplanes]);
+    mounts.push(L.airplanes);
+    const log = new LogReader(L.db);
+    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    const filler = join(L.airplanes, 'filler');
+    try {
+      writeFileSync(join(L.watch, 'warmup.jpg'), keepers[4]!.bytes);
+      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      // Leave less room than one shot: the copy starts, then runs out of space.
+      const capacity = fill(filler);
+      rmSync(filler);
+      fill(filler, capacity - 4096);
+      expect(movers[6]!.bytes.length).toBeGreaterThan(4096);
+      const names = ['plane-a.jpg', 'plane-b.jpg', 'bird-a.jpg'];
+      const shots = [movers[6]!, movers[7]!, keepers[3]!];
+      names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
+      await waitFor(() => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-a.jpg')) === 1, 30_000, () => `bird-a kept: ${d.tail()}`);
+      await sleep(4_000);
+      expect(d.alive, d.tail()).toBe(true);
+      expect(listFiles(L.airplanes), 'half copies or temp files in the full airplanes folder').toEqual(['filler']);
+      for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
+      expect(log.count("action = 'moved'")).toBe(0);
+      const said = d.output.split('\n').filter((l) => /ENOSPC|no space left|disk is full|is full/i.test(l) && !/birdwatch starting/.test(l));
+      console.log(`[figures] fault airplanes-disk-full: daemon said: ${said[0]?.slice(0, 300)}`);
+      expect(said.length, `no clear message about the full airplanes disk in:\n${d.tail()}`).toBeGreaterThan(0);
+
+      rmSync(filler);
+      await waitFor(() => names.slice(0, 2).every((n) => log.count("action = 'moved' AND path = ?", join(L.watch, n)) === 1) || !d.alive,
+        60_000, () => `both airplanes moved after space returned: ${d.tail()}`);
+      for (const [i, n] of names.slice(0, 2).entries()) {
+        expect(existsSync(join(L.watch, n))).toBe(false);
+        expect(sha256(readFileSync(join(L.airplanes, n)))).toBe(shots[i]!.sha256);
+        expect(log.rows('path = ?', join(L.watch, n)).filter((r) => r.action !== 'failed')).toHaveLength(1);
+      }
+      expect(listFiles(L.airplanes).sort()).toEqual(['plane-a.jpg', 'plane-b.jpg']);
+      expect(await d.stop()).toBe(true);
+    } finally {
+      await d.kill();
+      log.close();
+      rmSync(filler, { force: true });
+      execFileSync('umount', [L.airplanes]);
+      mounts.splice(mounts.indexOf(L.airplanes), 1);
+    }
+  }, 240_000);
 });
 
 /** Writes `path` until the filesystem is full (ENOSPC), down to single bytes; returns the bytes written. */
-function fill(path: string): number {
+function fill(path: string, limit = Infinity): number {
   const fd = openSync(path, 'w');
   let total = 0;
   try {
     for (const size of [65536, 4096, 512, 1]) {
       const buf = Buffer.alloc(size, 0x55);
-      for (;;) {
+      while (total + size <= limit) {
         try { total += writeSync(fd, buf); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break; throw e; }
       }
     }

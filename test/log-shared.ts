@@ -22,6 +22,9 @@ export interface World {
   row(camera: Camera, rel: string): Decision;
   planes: Buffer[];
   birds: Buffer[];
+  /** Shots never seen before (new bytes, same decision as the fixture): content a correction has not touched. */
+  newPlane(): Promise<Buffer>;
+  newBird(): Promise<Buffer>;
 }
 
 /** What the world's cameras receive (relative paths; the daemon decides each one). */
@@ -34,6 +37,23 @@ export const shots = {
   pond: { planes: ['pond plane.jpg'], birds: ['heron.jpg'], broken: [] as string[] },
 };
 
+/** Drops a new shot into a camera's blog and waits for the daemon's decision on it. */
+export async function dropShot(world: World, camera: Camera, rel: string, bytes: Buffer): Promise<Decision> {
+  const file = join(camera.watch, rel);
+  const lastId = world.rows().reduce((max, r) => Math.max(max, r.id), 0);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, bytes);
+  const [row] = await waitForDecisions(world.dirs.db, 'path = ? AND id > ?', [file, lastId], 1, 30_000,
+    () => world.daemon.tail());
+  return row!;
+}
+
+/** The daemon's own words that it skipped `file` as already decided (debug level). */
+export function alreadyDecidedLine(file: string): RegExp {
+  const shown = /^[\w./:@+-]*$/.test(file) ? file : JSON.stringify(file);
+  return new RegExp(`already decided[^\n]*path=${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+}
+
 export async function startWorld(prefix: string): Promise<World> {
   const dirs = makeTestDirs(prefix);
   const camera = (name: string): Camera => {
@@ -44,7 +64,8 @@ export async function startWorld(prefix: string): Promise<World> {
   };
   const garden = camera('garden');
   const pond = camera('pond');
-  const config = writeConfigFile(dirs, { cameras: [garden, pond], db: dirs.db, quietMs: 100 });
+  // Debug level: the daemon then says when it skips a file as already decided, which the restore tests wait for.
+  const config = writeConfigFile(dirs, { cameras: [garden, pond], db: dirs.db, quietMs: 100, logLevel: 'debug' });
   // Distinct bytes per shot (each size is a different JPEG), the same decision as the fixture.
   const planes = await Promise.all(AIRPLANE_FIXTURES.map((f, i) => cameraJpeg(f, 640 + 64 * i, 480)));
   const birds = await Promise.all([...BIRD_FIXTURES, BIRD_FIXTURES[0]!].map((f, i) => cameraJpeg(f, 640 + 64 * i, 480)));
@@ -63,8 +84,11 @@ export async function startWorld(prefix: string): Promise<World> {
   const total = shots.garden.planes.length + shots.garden.birds.length + shots.garden.broken.length +
     shots.pond.planes.length + shots.pond.birds.length;
   await waitForDecisions(dirs.db, '1=1', [], total, 60_000, () => daemon.tail());
+  let fresh = 0;
   const world: World = {
     dirs, garden, pond, config, daemon, planes, birds,
+    newPlane: () => cameraJpeg(AIRPLANE_FIXTURES[fresh % 3]!, 960 + 16 * fresh++, 720),
+    newBird: () => cameraJpeg(BIRD_FIXTURES[fresh % 3]!, 960 + 16 * fresh++, 720),
     cli: (args) => runCli([...args, '--config', config]),
     rows: () => decisions(dirs.db),
     row: (c, rel) => {

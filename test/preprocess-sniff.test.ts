@@ -74,6 +74,31 @@ describe('checkCompleteness / isStructurallyComplete', () => {
     expect((await isStructurallyComplete(file)).completeness).toBe('complete');
   });
 
+  it("a JPEG cut right after its EXIF thumbnail's end marker is incomplete", async () => {
+    // SOI, then an APP1 segment holding a whole little JPEG (as EXIF thumbnails are), then the main image.
+    const thumbnail = await img.testCard(16, 16).jpeg().toBuffer();
+    const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), thumbnail]);
+    const app1 = Buffer.alloc(4);
+    app1.writeUInt16BE(0xffe1, 0);
+    app1.writeUInt16BE(payload.length + 2, 2);
+    const withThumbnail = Buffer.concat([samples.jpeg.subarray(0, 2), app1, payload, samples.jpeg.subarray(2)]);
+    expect(checkCompleteness('jpeg', withThumbnail)).toBe('complete');
+    const cutAfterThumbnail = withThumbnail.subarray(0, 2 + 4 + payload.length);
+    expect(cutAfterThumbnail.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]));
+    expect(checkCompleteness('jpeg', cutAfterThumbnail)).toBe('incomplete');
+    expect((await isStructurallyComplete(img.put(dir, 'thumb-cut.jpg', cutAfterThumbnail))).completeness).toBe('incomplete');
+    // And the whole file still decodes.
+    await prepareImage(withThumbnail, IDENTITY, LIMITS);
+  });
+
+  it('a JPEG with extraneous bytes before a marker is complete and decodes (libjpeg skips them too)', async () => {
+    const sos = samples.jpeg.indexOf(Buffer.from([0xff, 0xda]));
+    const junk = Buffer.concat([samples.jpeg.subarray(0, sos), Buffer.from([0x00, 0x12, 0x34]), samples.jpeg.subarray(sos)]);
+    expect(checkCompleteness('jpeg', junk)).toBe('complete');
+    const out = await prepareImage(junk, IDENTITY, LIMITS);
+    expect(out.tensor.length).toBe(3072);
+  });
+
   it('a JPEG with EXIF cut just before its end marker is incomplete', async () => {
     const withExif = await img.testCard(400, 300).jpeg({ quality: 90 }).withMetadata({ orientation: 1 }).toBuffer();
     expect(checkCompleteness('jpeg', withExif)).toBe('complete');

@@ -4,12 +4,32 @@
 import sharp from 'sharp';
 import { eachLimited } from './stats.js';
 
-export async function sharpFloor(paths: string[], inFlight = 4): Promise<{ imagesPerSecond: number; seconds: number }> {
+async function onePass(paths: string[], inFlight: number): Promise<number> {
   const started = performance.now();
   await eachLimited(paths, inFlight, (path) =>
     sharp(path).resize(32, 32, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }).raw().toBuffer());
-  const seconds = (performance.now() - started) / 1000;
-  return { imagesPerSecond: paths.length / seconds, seconds };
+  return paths.length / ((performance.now() - started) / 1000);
+}
+
+/**
+ * The best of a few passes, with sharp's default threads per image and with one (what the pipeline uses): on a
+ * shared machine the best pass is the least disturbed one, and the floor should be sharp at its best.
+ */
+export async function sharpFloor(paths: string[], inFlight = 4, passes = 2): Promise<{ imagesPerSecond: number; threads: number }> {
+  const defaultThreads = sharp.concurrency();
+  let best = { imagesPerSecond: 0, threads: defaultThreads };
+  try {
+    for (let pass = 0; pass < passes; pass++) {
+      for (const threads of [defaultThreads, 1]) {
+        sharp.concurrency(threads);
+        const imagesPerSecond = await onePass(paths, inFlight);
+        if (imagesPerSecond > best.imagesPerSecond) best = { imagesPerSecond, threads };
+      }
+    }
+  } finally {
+    sharp.concurrency(defaultThreads);
+  }
+  return best;
 }
 
 /** ms per image, one at a time: to 32x32 with shrink-on-load versus without it. */

@@ -4,13 +4,18 @@ import { spawn } from 'node:child_process';
 import { classifyFiles } from '../model/classify-files.js';
 import { loadModel } from '../model/load.js';
 
-export async function inProcessPipeline(paths: string[], modelPath: string): Promise<{ imagesPerSecond: number; failed: number }> {
+/** Best of `passes` passes (the least disturbed one on a shared machine), like the floor. */
+export async function inProcessPipeline(paths: string[], modelPath: string, passes = 2): Promise<{ imagesPerSecond: number; failed: number }> {
   const model = await loadModel({ path: modelPath, provider: 'cpu' });
   try {
-    const started = performance.now();
-    const counts = await classifyFiles(paths, model, { limits: { maxPixels: 100_000_000, maxBytes: 200 * 1024 * 1024 }, concurrency: 4 }, () => undefined);
-    const seconds = (performance.now() - started) / 1000;
-    return { imagesPerSecond: paths.length / seconds, failed: counts.failed };
+    let best = { imagesPerSecond: 0, failed: 0 };
+    for (let pass = 0; pass < passes; pass++) {
+      const started = performance.now();
+      const counts = await classifyFiles(paths, model, { limits: { maxPixels: 100_000_000, maxBytes: 200 * 1024 * 1024 }, concurrency: 4 }, () => undefined);
+      const imagesPerSecond = paths.length / ((performance.now() - started) / 1000);
+      if (imagesPerSecond > best.imagesPerSecond) best = { imagesPerSecond, failed: counts.failed };
+    }
+    return best;
   } finally {
     await model.close();
   }

@@ -77,6 +77,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // `birdwatch classify ... | head`: a reader that goes away ends the run quietly, like any Unix filter.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const threshold = config.threshold ?? model.threshold;
   logger.info(`model ${model.path} (id ${model.id}, provider ${model.provider}), threshold ${threshold}`);
 

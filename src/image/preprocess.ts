@@ -155,7 +155,7 @@ function decodeError(err: unknown, type: ImageType, bytes: Buffer): ImageError {
     || /premature end|end of stream|truncated|unexpected end|not enough data|end of file|short read|out of data|EOF/i.test(detail)) {
     return new ImageError('truncated', `truncated ${name}: the data stops before the image is complete (${detail})`, { cause: err });
   }
-  if (/unsupported image format|unsupported (codec|feature)|no decoder|not supported/i.test(detail)) {
+  if (/unsupported|not supported|no decoder|compression format/i.test(detail)) {
     return new ImageError('unsupported', `${name} variant that cannot be decoded here (${detail})`, { cause: err });
   }
   if (/checksum|crc/i.test(detail)) {

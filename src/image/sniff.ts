@@ -50,9 +50,9 @@ export function checkCompleteness(type: ImageType, data: Buffer): Completeness {
 }
 
 /**
- * Structural end-of-file check on a file on disk: sniffs its type and checks its end structure, reading as little
- * as the format allows (the tail for JPEG and PNG, the header for WebP and AVIF; the whole file only when a JPEG or
- * PNG carries trailing data after its end marker, or for GIF, whose blocks must be walked).
+ * Structural end-of-file check on a file on disk: sniffs its type and checks its end structure (WebP and TIFF
+ * from the header alone, the other formats by walking their structure through the whole file, which costs far
+ * less than decoding it).
  * The file is opened with O_NONBLOCK and checked with fstat before anything is read, so a FIFO or device handed in
  * by mistake is never blocked on; symlinks are not followed. A non-regular file gives type null.
  */
@@ -67,15 +67,9 @@ export async function isStructurallyComplete(
     const head = await readAt(fh, 0, Math.min(size, 64));
     const type = sniffImageType(head);
     if (type === null) return { type, completeness: 'unknown', size };
-    const tailLength = Math.min(size, 16);
-    const tail = await readAt(fh, size - tailLength, tailLength);
-    // Fast answers from head and tail alone; otherwise walk the whole file.
-    if (type === 'jpeg' && endsWith(tail, [0xff, 0xd9])) return { type, completeness: 'complete', size };
-    if (type === 'png' && tail.length >= 12 && isPngIend(tail, tail.length - 12)) return { type, completeness: 'complete', size };
     if (type === 'webp') return { type, completeness: webpCompleteFromHeader(head, size), size };
     if (type === 'tiff') return { type, completeness: tiffComplete(head, size), size };
-    const whole = await readAt(fh, 0, size);
-    return { type, completeness: checkCompleteness(type, whole), size };
+    return { type, completeness: checkCompleteness(type, await readAt(fh, 0, size)), size };
   } finally {
     await fh.close();
   }
@@ -101,20 +95,27 @@ function endsWith(buf: Buffer, bytes: number[]): boolean {
   return bytes.every((b, i) => buf[buf.length - bytes.length + i] === b);
 }
 
-// JPEG: walk the marker segments; after each start-of-scan, skip the entropy-coded data (where 0xFF is followed by
-// 0x00 stuffing or a restart marker) to the next marker; complete once the EOI marker (FFD9) is reached. Data after
-// EOI (camera trailers, motion-photo videos) is allowed.
+// JPEG: walk the marker segments to the first start-of-scan (so an EXIF thumbnail's own FFD9 inside APP1 never
+// counts); from there, a file ending in EOI (FFD9) is complete. Otherwise skip the entropy-coded data (where 0xFF
+// is followed by 0x00 stuffing or a restart marker) marker by marker: complete once EOI is reached, which allows
+// data after it (camera trailers, motion-photo videos).
 function jpegComplete(data: Buffer): Completeness {
-  if (endsWith(data, [0xff, 0xd9])) return 'complete';
   let at = 2;
   while (at + 4 <= data.length) {
-    if (data[at] !== 0xff) return 'incomplete'; // lost sync: not a well-formed stream (decode will say why)
+    if (data[at] !== 0xff) {
+      // Extraneous bytes before a marker: libjpeg skips them with a warning, so resynchronise the same way.
+      const ff = data.indexOf(0xff, at);
+      if (ff < 0) return 'incomplete';
+      at = ff;
+      continue;
+    }
     const marker = data[at + 1]!;
     if (marker === 0xff) { at += 1; continue; } // fill byte
     if (marker === 0xd9) return 'complete';
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; } // standalone markers
     const length = data.readUInt16BE(at + 2);
     at += 2 + length;
+    if (marker === 0xda && endsWith(data, [0xff, 0xd9]) && at <= data.length - 2) return 'complete';
     if (marker === 0xda) {
       // Entropy-coded data follows the SOS header: find the next real marker.
       for (;;) {
@@ -130,16 +131,12 @@ function jpegComplete(data: Buffer): Completeness {
   return 'incomplete';
 }
 
-function isPngIend(buf: Buffer, at: number): boolean {
-  return buf.readUInt32BE(at) === 0 && ascii(buf, at + 4, 4) === 'IEND';
-}
-
 // PNG: chunks are length(4) type(4) data crc(4); complete once the IEND chunk is wholly present.
 function pngComplete(data: Buffer): Completeness {
   let at = 8;
   while (at + 12 <= data.length) {
     const length = data.readUInt32BE(at);
-    if (ascii(data, at + 4, 4) === 'IEND') return 'complete';
+    if (ascii(data, at + 4, 4) === 'IEND') return 'complete'; // the whole 12-byte chunk is there (loop condition)
     at += 12 + length;
   }
   return 'incomplete';

@@ -10,7 +10,7 @@ import type { DecisionLog } from '../db/decision-log.js';
 import { timestamp, type DecisionRow } from '../db/rows.js';
 import { retryTransient, RetryAbortedError } from '../db/transient.js';
 import { moveLogged } from '../fs/logged-move.js';
-import { SourceChangedError } from '../fs/move.js';
+import { assertRealFolders, SourceChangedError } from '../fs/move.js';
 import { ImageError, prepareImage, type Prepared } from '../image/preprocess.js';
 import { readImageFile } from '../image/read-file.js';
 import { checkCompleteness, sniffImageType, SNIFF_BYTES } from '../image/sniff.js';
@@ -148,6 +148,7 @@ export class FileDecider {
     }
     const dest = path.join(camera.airplanes, path.relative(camera.watch, file));
     try {
+      await assertRealFolders(camera.airplanes, path.dirname(dest));
       const { finalPath } = await moveLogged(log, {
         kind: 'decide', src: file, dest, sha256, size: stat.size, record: { table: 'decisions', row },
       }, { logger, signal, expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } });
@@ -169,6 +170,7 @@ export class FileDecider {
       const why = code === 'EACCES' || code === 'EPERM' ? 'the airplanes folder is not writable (permission denied)'
         : code === 'EROFS' ? 'the airplanes folder is on a read-only file system'
         : code === 'ENOSPC' || code === 'EDQUOT' ? 'the airplanes folder\'s disk is full'
+        : code === 'ELOOP' ? 'a symbolic link in the airplanes folder could lead outside it'
         : 'the move failed';
       logger.error(`cannot move an airplane shot: ${why}; left in place, will retry`, {
         path: file, dest, error: (err as Error).message, code, retry_in_ms: wait,

@@ -168,3 +168,30 @@ export async function syncFolder(folder: string): Promise<void> {
     await handle.close();
   }
 }
+
+/**
+ * Refuses a destination folder reached through a symbolic link (or a non-folder) below `root`: a link planted in the
+ * airplanes folder must not carry a move (or the folders mkdir creates) outside it. Missing folders are fine (they
+ * are created as real folders). Throws an Error with code 'ELOOP'.
+ */
+export async function assertRealFolders(root: string, dir: string): Promise<void> {
+  const relative = path.relative(root, dir);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw Object.assign(new Error(`${dir} is outside ${root}; not moving there`), { code: 'ELOOP' });
+  }
+  let current = root;
+  for (const part of relative === '' ? [] : relative.split(path.sep)) {
+    current = path.join(current, part);
+    let st;
+    try {
+      st = await fs.lstat(current);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (!st.isDirectory()) {
+      throw Object.assign(new Error(`${current} is a symbolic link or not a folder: refusing to move through it`),
+        { code: 'ELOOP' });
+    }
+  }
+}

@@ -2,7 +2,7 @@
 // airplanes folder) never let a shot escape or let the daemon read outside its folders, file names reach SQLite only
 // as parameters, and the shipped systemd unit verifies, with its exposure score printed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, killAll, listFiles, LogReader, REPO, startDaemon, tempDir, waitFor } from './reliability/harness.js';
@@ -21,7 +21,7 @@ function inside(root: string, p: string): boolean {
 
 describe('security', () => {
   let movers: Screened[] = [];
-  beforeAll(async () => { movers = await pickShots('airplane', true, 8, 3300); }, 120_000);
+  beforeAll(async () => { movers = await pickShots('airplane', true, 10, 3300); }, 120_000);
 
   it('keeps every move inside the airplanes folder, follows no symlink, parameterizes SQL', async () => {
     const root = tempDir('bw-sec-');
@@ -32,31 +32,37 @@ describe('security', () => {
     for (const d of [watch, airplanes, outside, planted]) mkdirSync(d);
     const db = join(root, 'birdwatch.db');
     const outsideShot = join(outside, 'plane.jpg');
-    writeFileSync(outsideShot, movers[7]!.bytes);
+    writeFileSync(outsideShot, movers[9]!.bytes);
 
-    // Names that look like traversal (a real name can't hold '/', so '%2f', '..', '...' and deep nesting).
+    // Names that look like traversal (a real name can't hold '/': '%2f', backslashes, '..' inside names, deep
+    // nesting), a name that looks like SQL, one that looks like a flag.
     const tricky = [
-      join('..%2f..%2fetc', '..%2fpasswd.jpg'),
-      join('...', '....jpg'),
-      join('a', 'b', 'c', 'd', 'e', '..jpg'),
-      join('..folder', 'x .. y.jpg'),
+      join('%2e%2e%2f%2e%2e%2fetc', '%2e%2e%2fpasswd.jpg'),
+      join('a..b', 'c..', 'x..jpg'),
+      'up\\..\\..\\windows\\x.jpg',
+      join('a', 'b', 'c', 'd', 'e', 'f', 'g', 'deep.jpg'),
       "'); DROP TABLE decisions;--.jpg",
+      '-rf --no-preserve-root.jpg',
     ];
+    // Names starting with a dot are hidden/temp names: ignored by design (no row, left alone), folders included.
+    const dotted = [join('..%2f..%2fetc', '..%2fpasswd.jpg'), join('...', 'x.jpg')];
     // A symlinked folder inside the blog pointing outside: never followed (its airplane stays put, no row).
     symlinkSync(outside, join(watch, 'escape'));
     // A folder planted in the airplanes folder as a symlink to elsewhere: a move into 'sub' must not land there.
     symlinkSync(planted, join(airplanes, 'sub'));
-    const files = [...tricky, join('sub', 'p.jpg')];
+    const planted_ = join('sub', 'p.jpg');
+    const files = [...tricky, planted_];
+    const OUTSIDE = files.length;
 
     const log = new LogReader(db);
     const d = startDaemon({ watch, airplanes, db, config: { rescanIntervalMs: 2_000 } });
     try {
-      for (const [i, f] of files.entries()) {
+      for (const [i, f] of [...files, ...dotted].entries()) {
         mkdirSync(join(watch, f, '..'), { recursive: true });
         writeFileSync(join(watch, f), movers[i]!.bytes);
       }
-      await waitFor(() => files.every((f) => log.count('path = ?', join(watch, f)) > 0) || !d.alive, 60_000,
-        () => `rows for ${files.filter((f) => log.count('path = ?', join(watch, f)) === 0).join(', ')}: ${d.tail()}`);
+      await waitFor(() => tricky.every((f) => log.count('path = ?', join(watch, f)) > 0) || !d.alive, 60_000,
+        () => `rows for ${tricky.filter((f) => log.count('path = ?', join(watch, f)) === 0).join(', ')}: ${d.tail()}`);
       await new Promise((r) => setTimeout(r, 3_000)); // two rescans: would the symlinked folder be entered?
 
       const rows = log.rows();
@@ -73,7 +79,7 @@ describe('security', () => {
           expect(inside(realAir, realpathSync(r.final_path)), `moved through a symlink to ${realpathSync(r.final_path)}`).toBe(true);
         }
       }
-      for (const [i, f] of files.entries()) {
+      for (const [i, f] of tricky.entries()) {
         const r = log.rows("path = ? AND action IN ('moved','kept')", join(watch, f));
         expect(r, `${f} decided once`).toHaveLength(1);
         expect(sha256(readFileSync(r[0]!.final_path))).toBe(movers[i]!.sha256);
@@ -81,9 +87,24 @@ describe('security', () => {
       // Nothing arrived in the planted target, nothing was read or moved through the blog's symlinked folder.
       expect(listFiles(planted), 'a move followed a symlink planted in the airplanes folder').toEqual([]);
       expect(lstatSync(join(airplanes, 'sub')).isSymbolicLink(), 'the planted symlink was left alone').toBe(true);
-      expect(log.rows('path LIKE ?', `${join(watch, 'escape')}%`), 'rows for files behind a symlinked folder').toEqual([]);
-      expect(sha256(readFileSync(outsideShot))).toBe(movers[7]!.sha256);
+      expect(log.rows('path LIKE ?', `${join(watch, 'escape')}/%`), 'rows for files behind a symlinked folder').toEqual([]);
+      expect(log.rows('path = ?', join(watch, 'escape')).map((r) => `${r.action}:${r.error_kind}`), 'the symlinked folder itself').toEqual(['failed:unsupported']);
+      expect(sha256(readFileSync(outsideShot))).toBe(movers[9]!.sha256);
+      for (const [i, f] of dotted.entries()) {
+        expect(log.rows('path = ?', join(watch, f)), `${f} is a hidden name: no row`).toEqual([]);
+        expect(sha256(readFileSync(join(watch, f)))).toBe(movers[OUTSIDE + i]!.sha256);
+      }
       expect(existsSync(join(airplanes, 'escape'))).toBe(false);
+      // The shot bound for the planted link stays in the blog, unlogged, and the daemon says why...
+      expect(log.rows('path = ?', join(watch, planted_))).toEqual([]);
+      expect(sha256(readFileSync(join(watch, planted_)))).toBe(movers[OUTSIDE - 1]!.sha256);
+      expect(d.output).toMatch(/symbolic link in the airplanes folder/);
+      // ...and once the link is gone, it is moved into a real folder under the airplanes folder.
+      unlinkSync(join(airplanes, 'sub'));
+      await waitFor(() => log.count("action = 'moved' AND path = ?", join(watch, planted_)) === 1 || !d.alive, 90_000,
+        () => `${planted_} moved after the planted link was removed: ${d.tail()}`);
+      expect(lstatSync(join(airplanes, 'sub')).isDirectory()).toBe(true);
+      expect(sha256(readFileSync(join(airplanes, planted_)))).toBe(movers[OUTSIDE - 1]!.sha256);
       expect(await d.stop()).toBe(true);
     } finally {
       await d.kill();

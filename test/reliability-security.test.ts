@@ -2,7 +2,7 @@
 // airplanes folder) never let a shot escape or let the daemon read outside its folders, file names reach SQLite only
 // as parameters, and the shipped systemd unit verifies, with its exposure score printed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, killAll, listFiles, LogReader, REPO, startDaemon, tempDir, waitFor } from './reliability/harness.js';
@@ -110,6 +110,60 @@ describe('security', () => {
       await d.kill();
       log.close();
     }
+  }, 180_000);
+
+  it('restore and mark move files only inside the configured folders (traversal, symlinks, SQL in the argument)', async () => {
+    const root = tempDir('bw-sec-cli-');
+    const watch = join(root, 'blog');
+    const airplanes = join(root, 'airplanes');
+    const outside = join(root, 'outside');
+    for (const d of [watch, airplanes, outside, join(watch, 'day1'), join(watch, 'day2')]) mkdirSync(d);
+    const db = join(root, 'birdwatch.db');
+    const victim = join(outside, 'victim.jpg');
+    writeFileSync(victim, movers[9]!.bytes);
+    const keeper = (await pickShots('bird', false, 1, 3300))[0]!;
+    writeFileSync(join(watch, 'day1', 'm1.jpg'), movers[0]!.bytes);
+    writeFileSync(join(watch, 'day2', 'b1.jpg'), keeper.bytes);
+    const log = new LogReader(db);
+    const d = startDaemon({ watch, airplanes, db });
+    try {
+      await waitFor(() => log.count() >= 2 || !d.alive, 60_000, () => `two decisions: ${d.tail()}`);
+      expect(await d.stop()).toBe(true);
+    } finally {
+      await d.kill();
+    }
+    const moved = log.rows("action = 'moved'")[0]!;
+    const kept = log.rows("action = 'kept'")[0]!;
+    expect(moved.final_path).toBe(join(airplanes, 'day1', 'm1.jpg'));
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js'), ...args,
+      '--watch', watch, '--airplanes', airplanes, '--db', db], { cwd: REPO, encoding: 'utf8' });
+    const outcomes: string[] = [];
+    const refused = (what: string, r: ReturnType<typeof cli>) => {
+      outcomes.push(`${what}: exit ${r.status} ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+      expect(r.status, `${what} was not refused: ${r.stdout}${r.stderr}`).not.toBe(0);
+    };
+    refused('restore /etc/passwd', cli('restore', '/etc/passwd'));
+    refused('restore airplanes/../outside/victim.jpg', cli('restore', `${airplanes}/../outside/victim.jpg`));
+    refused('restore blog/../outside/victim.jpg', cli('restore', `${watch}/../outside/victim.jpg`));
+    refused("restore '1 OR 1=1'", cli('restore', '1 OR 1=1'));
+    refused("mark '1; DROP TABLE decisions' --label bird", cli('mark', '1; DROP TABLE decisions', '--label', 'bird'));
+    expect(log.query("SELECT name FROM sqlite_master WHERE name = 'decisions'")).toHaveLength(1);
+
+    // The blog folder the shot came from is now a symlink to elsewhere: restore must not follow it.
+    rmSync(join(watch, 'day1'), { recursive: true });
+    symlinkSync(outside, join(watch, 'day1'));
+    refused('restore through a symlinked blog folder', cli('restore', String(moved.id)));
+    // The airplanes folder for a mark --move is a planted symlink to elsewhere: mark must not follow it.
+    symlinkSync(outside, join(airplanes, 'day2'));
+    refused('mark --move through a symlinked airplanes folder', cli('mark', String(kept.id), '--label', 'airplane', '--move'));
+    console.log(`[figures] security restore/mark: ${outcomes.join('; ')}`);
+
+    expect(listFiles(outside).sort(), 'a file reached the outside folder').toEqual(['victim.jpg']);
+    expect(sha256(readFileSync(victim))).toBe(movers[9]!.sha256);
+    expect(sha256(readFileSync(join(airplanes, 'day1', 'm1.jpg')))).toBe(movers[0]!.sha256);
+    expect(sha256(readFileSync(join(watch, 'day2', 'b1.jpg')))).toBe(keeper.sha256);
+    expect(log.query('SELECT * FROM corrections')).toEqual([]);
+    log.close();
   }, 180_000);
 
   it('ships a systemd unit that systemd-analyze verifies; prints its exposure score', () => {

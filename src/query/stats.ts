@@ -51,12 +51,16 @@ export interface CorrectionStats {
 }
 
 const actionNames = ['moved', 'kept', 'failed'] as const;
-const defaultInMemoryPercentileLimit = 50_000;
+const defaultInMemoryPercentileLimit = 200_000;
 
 /** Decisions of one camera and action in [from, to): a range seek on decisions_camera_action_time, index-only. */
 export const countRangeSql = `SELECT count(*) AS n, coalesce(sum(label = 'airplane'), 0) AS airplane,
     coalesce(sum(label = 'bird'), 0) AS bird, count(latency_ms) AS timed
   FROM decisions WHERE camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`;
+
+/** The latencies of one camera and action in [from, to), index-only like countRangeSql. */
+export const latencyRangeSql = `SELECT latency_ms FROM decisions
+  WHERE camera = ? AND action = ? AND time_ms >= ? AND time_ms < ? AND latency_ms IS NOT NULL`;
 
 /**
  * The latency at a rank (OFFSET) in [from, to), optionally of one camera. The unary + keeps SQLite off the time
@@ -74,6 +78,11 @@ export interface StatsOptions {
 }
 
 export function computeStats(db: Database.Database, filter: StatsFilter, options: StatsOptions = {}): Stats {
+  // One read transaction: every query sees the same snapshot while the daemon keeps writing.
+  return db.transaction(() => computeStatsInSnapshot(db, filter, options))();
+}
+
+function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, options: StatsOptions): Stats {
   const camera = filter.camera ?? null;
   const cameras = camera === null ? listCameras(db) : [camera];
   const [lo, hi] = coveredRange(db, filter);
@@ -115,7 +124,7 @@ export function computeStats(db: Database.Database, filter: StatsFilter, options
   }
   stats.airplanes_moved = stats.per_action.moved;
   stats.failures_by_kind = failuresByKind(db, lo, hi, camera);
-  stats.latency_ms = latencyPercentiles(db, lo, hi, camera, timed,
+  stats.latency_ms = latencyPercentiles(db, lo, hi, cameras, camera, timed,
     options.inMemoryPercentileLimit ?? defaultInMemoryPercentileLimit);
   stats.corrections = correctionStats(db, lo, hi, camera);
   return stats;
@@ -178,17 +187,24 @@ function failuresByKind(db: Database.Database, lo: number, hi: number, camera: s
 }
 
 /** Nearest-rank percentiles (the value at rank ceil(p * n)), exact. */
-function latencyPercentiles(db: Database.Database, lo: number, hi: number, camera: string | null, count: number,
-  inMemoryPercentileLimit: number): Stats['latency_ms'] {
+function latencyPercentiles(db: Database.Database, lo: number, hi: number, cameras: string[], camera: string | null,
+  count: number, inMemoryPercentileLimit: number): Stats['latency_ms'] {
   if (count === 0) return { count, p50: null, p99: null };
-  const params = camera === null ? [lo, hi] : [lo, hi, camera];
   const rank = (p: number): number => Math.max(1, Math.ceil(p * count));
   if (count <= inMemoryPercentileLimit) {
-    const values = Float64Array.from(db.prepare(`SELECT latency_ms FROM decisions
-        WHERE time_ms >= ? AND time_ms < ? ${camera === null ? '' : 'AND camera = ?'} AND latency_ms IS NOT NULL`)
-      .pluck().all(...params) as number[]).sort();
-    return { count, p50: values[rank(0.5) - 1] ?? null, p99: values[rank(0.99) - 1] ?? null };
+    // Index-only reads of the same (camera, action, time) ranges the counts used, then an in-memory sort.
+    const values = new Float64Array(count);
+    let filled = 0;
+    const latencies = db.prepare(latencyRangeSql).pluck();
+    for (const name of cameras) {
+      for (const action of actionNames) {
+        for (const value of latencies.iterate(name, action, lo, hi) as Iterable<number>) values[filled++] = value;
+      }
+    }
+    const sorted = values.subarray(0, filled).sort();
+    return { count, p50: sorted[rank(0.5) - 1] ?? null, p99: sorted[rank(0.99) - 1] ?? null };
   }
+  const params = camera === null ? [lo, hi] : [lo, hi, camera];
   const nth = (order: 'ASC' | 'DESC', offset: number): number | null =>
     (db.prepare(percentileSql(order, camera !== null)).pluck().get(...params, offset) as number | undefined) ?? null;
   return { count, p50: nth('ASC', rank(0.5) - 1), p99: nth('DESC', count - rank(0.99)) };

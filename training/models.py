@@ -78,6 +78,40 @@ class MLP(nn.Module):
         return plain.eval()
 
 
+def flip_index(channels=3, height=32, width=32) -> torch.Tensor:
+    """Index j -> flattened position of the horizontally mirrored pixel: (x flipped).flatten() = x.flatten()[idx]."""
+    return torch.arange(channels * height * width).view(channels, height, width).flip(2).reshape(-1)
+
+
+@torch.no_grad()
+def flip_ensemble(plain: MLP) -> MLP:
+    """Fold the two-member ensemble {f(x), f(mirrored x)} (logits averaged) into ONE plain MLP with twice the hidden
+    units: first layer [W1; W1 P] (P the mirror permutation), deeper hidden layers block-diagonal, output layer
+    [V/2, V/2]. Exact: same function as averaging the logits, and still only Linear layers and activations."""
+    c = plain.config
+    if c["norm"] or c["dropout"]:
+        raise ValueError("fold BatchNorm first (MLP.fold())")
+    out = MLP([2 * h for h in c["hidden"]], c["act"])
+    src = [m for m in plain.net if isinstance(m, nn.Linear)]
+    dst = [m for m in out.net if isinstance(m, nn.Linear)]
+    idx = flip_index()
+    for k, (a, b) in enumerate(zip(src, dst)):
+        if k == 0:
+            b.weight.copy_(torch.cat([a.weight, a.weight[:, idx]]))
+            b.bias.copy_(torch.cat([a.bias, a.bias]))
+        elif k < len(src) - 1:
+            b.weight.zero_()
+            o, i = a.weight.shape
+            b.weight[:o, :i] = a.weight
+            b.weight[o:, i:] = a.weight
+            b.bias.copy_(torch.cat([a.bias, a.bias]))
+        else:
+            b.weight.copy_(torch.cat([a.weight, a.weight], dim=1) / 2)
+            b.bias.copy_(a.bias)
+    out.config["flip_ensemble"] = True
+    return out.eval()
+
+
 def build_mlp(name: str, **overrides) -> MLP:
     if name not in MLP_PRESETS:
         raise ValueError(f"unknown model {name!r} (choose from {', '.join(MLP_PRESETS)})")

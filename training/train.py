@@ -40,13 +40,13 @@ RUNS = HERE / "runs"
 RECIPES = {
     "book": dict(model="book", optimizer="sgd", lr=1e-2, momentum=0.0, weight_decay=0.0, batch_size=64, epochs=100,
                  schedule="constant", augment=False, jitter=0.0, mixup=0.0, label_smoothing=0.0, ema=0.0,
-                 patience=0, select="last", teacher="none"),
+                 patience=0, select="last", teacher="none", flip_ensemble=False),
     "plain": dict(model="book", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
                   epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.0, label_smoothing=0.1,
-                  ema=0.0, patience=0, select="best", teacher="none"),
+                  ema=0.0, patience=0, select="best", teacher="none", flip_ensemble=False),
     "default": dict(model="wide", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
                     epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.5, label_smoothing=0.1,
-                    ema=0.999, patience=0, select="best", teacher="conv"),
+                    ema=0.999, patience=0, select="best", teacher="conv", flip_ensemble=True),
 }
 # The convolutional teacher's own recipe (flags --teacher-*), shared by every recipe that distils.
 TEACHER = dict(teacher_width=16, teacher_epochs=10, teacher_lr=0.05, teacher_batch_size=128, distill_temp=1.0)
@@ -82,6 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--act", choices=sorted(models.ACTIVATIONS), help="override the activation")
     g.add_argument("--norm", choices=["none", "bn"], help="BatchNorm after each hidden Linear (folded at export)")
     g.add_argument("--dropout", type=float, help="dropout after each hidden activation")
+    g.add_argument("--flip-ensemble", type=_bool, metavar="yes|no",
+                   help="export the ensemble of the net and its mirror image (logits averaged), folded exactly into "
+                        "one MLP with twice the hidden units")
     g.add_argument("--init", help="start from these weights: an exported .onnx of the same architecture or a "
                                   "training/runs/*/model.pt; the model's stored mean/std are kept")
     g = p.add_argument_group("optimisation")
@@ -160,11 +163,11 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, jitter: float, pad: int
     return x
 
 
-def mix_batch(x: torch.Tensor, gen: torch.Generator, alpha: float = 1.0):
+def mix_batch(x: torch.Tensor, gen: torch.Generator):
     """Mixup or cutmix (half each) with a shuffled copy of the batch. Returns mixed x, permutation, lambda."""
     b, _, h, w = x.shape
     perm = torch.randperm(b, generator=gen)
-    lam = float(torch.distributions.Beta(alpha, alpha).sample()) if alpha > 0 else 0.5
+    lam = float(torch.rand(1, generator=gen))  # Beta(1, 1), drawn from `gen` so batches replay exactly
     if torch.rand(1, generator=gen).item() < 0.5:
         return lam * x + (1 - lam) * x[perm], perm, lam
     cut = math.sqrt(1 - lam)
@@ -246,7 +249,21 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
     total = steps_per_epoch * cfg.epochs
     ema = EMA(model, cfg.ema) if cfg.ema > 0 else None
     history, best, best_key, since_best, step = [], None, None, 0, 0
+    # The batches are a pure function of the seed and the batch/augmentation flags (one generator draws them all),
+    # so the teacher's logits on them can be kept and replayed by later runs (another student, more epochs).
+    labels_path, cached = None, None
+    if teacher is not None and getattr(teacher, "cache_key", None):
+        weights = hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in teacher.state_dict().values()))
+        key = json.dumps({"teacher": teacher.cache_key, "weights": weights.hexdigest(), "n": n, "train": train.digest, "seed": cfg.seed,
+                          "batch_size": cfg.batch_size, "augment": cfg.augment, "jitter": cfg.jitter,
+                          "mixup": cfg.mixup}, sort_keys=True)
+        labels_path = RUNS / "cache" / f"teacher-logits-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+        cached = torch.load(labels_path) if labels_path.exists() else []
+        if cached:
+            log(f"{label}: replaying the teacher's logits for {len(cached)} epochs from {labels_path.name}")
     for epoch in range(1, cfg.epochs + 1):
+        replay = cached[epoch - 1] if cached is not None and epoch <= len(cached) else None
+        recorded = []
         model.train()
         bar = Progress(steps_per_epoch, f"{label} epoch {epoch}/{cfg.epochs}") if not quiet else None
         t0 = time.time()
@@ -266,8 +283,13 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
                 g["lr"] = lr_at(cfg, step, total)
             logits = model(xn)
             if teacher is not None:
-                with torch.no_grad():
-                    q = F.softmax(teacher(xn) / cfg.distill_temp, dim=1)
+                if replay is not None:
+                    t_logits = replay[i:i + len(idx)].float()
+                else:
+                    with torch.no_grad():
+                        t_logits = teacher(xn)
+                    recorded.append(t_logits)
+                q = F.softmax(t_logits / cfg.distill_temp, dim=1)
                 t = cfg.distill_temp
                 loss = -(q * F.log_softmax(logits / t, dim=1)).sum(1).mean() * t * t
             elif mixed:
@@ -288,10 +310,16 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
         if bar:
             bar.close()
         seconds = time.time() - t0
+        if labels_path is not None and replay is None and epoch == len(cached) + 1:
+            cached.append(torch.cat(recorded))
+            labels_path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(cached, labels_path)
         judged = ema.model if ema else model
         v = evaluate(judged, val, norm) if len(val) else {"loss": float("nan"), "acc": float("nan")}
         h = {"epoch": epoch, "train_loss": sum_loss / n, "train_acc": sum_correct / n, "val_loss": v["loss"],
              "val_acc": v["acc"], "seconds": seconds, "lr": lr_at(cfg, step, total)}
+        if ema and len(val):
+            h["val_acc_without_ema"] = evaluate(model, val, norm)["acc"]
         history.append(h)
         key = (v["acc"], -v["loss"])
         mark = ""
@@ -323,6 +351,8 @@ def get_teacher(args, train, val, norm, samples_digest, log):
                       **{k: v for k, v in vars(cfg).items()}}, sort_keys=True)
     path = RUNS / "cache" / f"teacher-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
     teacher = models.ConvTeacher(args.teacher_width)
+    if args.teacher_cache:
+        teacher.cache_key = key
     if args.teacher_cache and path.exists():
         saved = torch.load(path)
         teacher.load_state_dict(saved["state_dict"])
@@ -334,6 +364,7 @@ def get_teacher(args, train, val, norm, samples_digest, log):
     teacher = models.ConvTeacher(args.teacher_width)
     teacher, history = fit(teacher, train, val, norm, cfg, label="teacher", log=log, quiet=args.quiet)
     if args.teacher_cache:
+        teacher.cache_key = key
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"state_dict": teacher.state_dict(), "history": history, "val_acc": history[-1]["val_acc"],
                     "key": key}, path)
@@ -382,6 +413,7 @@ def load_init(path) -> dict:
         raise UsageError(f"--init {path}: not a birdwatch model (no 'model'/'mean' metadata)")
     cfg = json.loads(meta["model"])
     m = models.MLP(cfg["hidden"], cfg["act"])
+    m.config["flip_ensemble"] = bool(cfg.get("flip_ensemble", False))
     inits = {t.name: numpy_helper.to_array(t) for t in g.graph.initializer}
     gemms = [n for n in g.graph.node if n.op_type == "Gemm"]
     linears = [layer for layer in m.net if isinstance(layer, torch.nn.Linear)]
@@ -404,7 +436,7 @@ def build_model(args) -> models.MLP:
 def recipe_dict(args) -> dict:
     keys = ["recipe", "model", "hidden", "act", "norm", "dropout", "epochs", "batch_size", "optimizer", "lr",
             "momentum", "weight_decay", "schedule", "label_smoothing", "ema", "patience", "select", "augment",
-            "jitter", "mixup", "teacher", "teacher_width", "teacher_epochs", "teacher_lr",
+            "jitter", "mixup", "flip_ensemble", "teacher", "teacher_width", "teacher_epochs", "teacher_lr",
             "teacher_batch_size", "distill_temp", "val_fraction", "seed", "bird_budget", "extra_data", "init"]
     return {k: getattr(args, k, None) for k in keys}
 
@@ -469,6 +501,11 @@ def main(argv=None) -> int:
 
     # validation figures and the threshold
     plain = model.fold() if isinstance(model, models.MLP) else model
+    if args.flip_ensemble and not plain.config.get("flip_ensemble"):
+        single = evaluate(plain, val, norm)["acc"]
+        plain = models.flip_ensemble(plain)
+        log(f"flip ensemble folded into one MLP: validation accuracy {single:.4f} -> "
+            f"{evaluate(plain, val, norm)['acc']:.4f}; {plain.describe()}, {models.count_params(plain):,} parameters")
     ev = evaluate(plain, val, norm)
     p_air = F.softmax(ev["logits"], dim=1)[:, 0].numpy()
     labels = val.y.numpy()
@@ -540,6 +577,12 @@ def main(argv=None) -> int:
         summary.append(f"wrote {out} (+ .json card, .png plot); ONNX ops {ops}; "
                        + (f"torch-vs-ONNX max abs diff {diff:.2e} ({runtime})" if runtime else
                           "no ONNX runtime here: torch-vs-ONNX check skipped"))
+    (run_dir / "result.json").write_text(json.dumps({
+        "recipe": recipe_dict(args), "model": plain.describe(), "parameters": models.count_params(plain),
+        "trained_parameters": n_params, "validation_metrics": metrics, "threshold": threshold,
+        "epochs_run": len(history), "epoch_seconds_median": epoch_seconds,
+        "teacher_val_acc": teacher_history[-1]["val_acc"] if teacher_history else None,
+        "total_seconds": time.time() - t_start}, indent=1) + "\n")
     log("---- summary ----")
     for s in summary:
         log(s)

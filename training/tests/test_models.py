@@ -38,3 +38,16 @@ def test_fold_keeps_the_function_and_drops_batchnorm():
 def test_teacher_shapes():
     t = models.ConvTeacher(8)
     assert t(torch.zeros(2, 3, 32, 32)).shape == (2, 2)
+
+
+def test_flip_ensemble_is_one_mlp_averaging_the_mirror_logits():
+    torch.manual_seed(0)
+    for hidden in ([24], [24, 12]):
+        m = models.MLP(hidden, act="gelu").eval()
+        e = models.flip_ensemble(m)
+        assert [type(x).__name__ for x in e.net].count("Linear") == len(hidden) + 1
+        x = torch.randn(5, 3, 32, 32)
+        with torch.no_grad():
+            want = (m(x) + m(x.flip(3))) / 2
+            assert torch.allclose(e(x), want, atol=1e-5)
+            assert torch.allclose(e(x), e(x.flip(3)), atol=1e-5)

@@ -155,3 +155,28 @@ def test_fine_tune_with_corrections_from_shipped_weights(tmp_path):
     # the base data keeps its split: 10% of 12 per class = 1, plus 10% of 5 (rounded) = 0 or 1 per class
     assert card["training_data"]["validation"] in (2, 4)
     assert card["training_data"]["images"] == 34
+
+
+def test_teacher_logits_are_replayed_exactly(small_tree, tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "RUNS", tmp_path / "runs")
+    s = data.load_image_folder(small_tree)
+    tr, va = data.split(s.y, 0.2, 0)
+    train_s, val_s = s.subset(tr), s.subset(va)
+    norm = train.Normalizer(*data.mean_std(train_s.x))
+    args = train.parse_args(["--recipe", "default", "--epochs", "2", "--batch-size", "32", "--ema", "0"])
+    torch.manual_seed(0)
+    teacher = models.ConvTeacher(4).eval()
+    teacher.cache_key = "test-teacher"
+    calls = []
+    forward = teacher.forward
+    teacher.forward = lambda x: calls.append(1) or forward(x)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        m = models.MLP([32], act="gelu", norm="bn")
+        m, hist = train.fit(m, train_s, val_s, norm, args, teacher=teacher, log=lambda *_: None, quiet=True)
+        runs.append((hist, train.evaluate(m, val_s, norm)["logits"]))
+    assert len(list((tmp_path / "runs" / "cache").glob("teacher-logits-*.pt"))) == 1
+    assert len(calls) == 2 * 5  # 160 images / 32 per batch, 2 epochs, first run only
+    assert [h["train_loss"] for h in runs[0][0]] == [h["train_loss"] for h in runs[1][0]]
+    assert torch.equal(runs[0][1], runs[1][1])

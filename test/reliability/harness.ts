@@ -59,6 +59,14 @@ export class Daemon {
   /** VmHWM (peak resident set) of the daemon process in KiB, from /proc/<pid>/status. */
   peakRssKiB(): number { return procStatusKiB(this.pid, 'VmHWM'); }
   rssKiB(): number { return procStatusKiB(this.pid, 'VmRSS'); }
+  /** user + system CPU seconds the daemon has used so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+  cpuSeconds(): number {
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch { return -1; }
+  }
   openFds(): number {
     try { return readdirSync(`/proc/${this.pid}/fd`).length; } catch { return -1; }
   }

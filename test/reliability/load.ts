@@ -1,6 +1,7 @@
 // Load runs shared by the default suite (a smaller burst) and the stress run (10,000 at once, then a steady rate for
 // several minutes): real CIFAR JPEGs, the real daemon, figures printed (never timed assertions).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './harness.js';
 import { rawRealImages, realImagePaths, sha256, type RealImage } from './images.js';
@@ -28,6 +29,11 @@ export interface LoadFigures {
   duplicates: number;
   rowsNotOne: number;
   startupSeconds: number;
+  /** daemon CPU seconds (user+system) spent on the measured files, and per file in ms */
+  cpuSeconds: number;
+  cpuMsPerFile: number;
+  /** 1-minute load average when the run ended (2 cores, shared with other developers' jobs) */
+  loadAverage: number;
   latencyP50Ms?: number;
   latencyP99Ms?: number;
   latencyMaxMs?: number;
@@ -96,6 +102,7 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}):
   const stop = { done: false };
   const acc = { fds: 0 };
   const sampling = sampler(d, stop, acc);
+  const cpu0 = d.cpuSeconds();
   const t0 = Date.now();
   for (const img of images) renameSync(join(staging, img.name), join(watch, img.name));
   try {
@@ -107,6 +114,7 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}):
   }
   const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
   const peak = d.peakRssKiB();
+  const cpu = d.cpuSeconds() - cpu0;
   const alive = d.alive;
   await d.stop();
   const c = check(images, watch, airplanes, log);
@@ -119,6 +127,7 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}):
     seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
     maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
     duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
+    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
   };
 }
 
@@ -140,6 +149,7 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
   const acc = { fds: 0 };
   const sampling = sampler(d, stop, acc);
   const written = new Map<string, number>();
+  const cpu0 = d.cpuSeconds();
   const t0 = Date.now();
   try {
     for (let i = 0; i < n; i++) {
@@ -156,6 +166,7 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
     await sampling;
   }
   const peak = d.peakRssKiB();
+  const cpu = d.cpuSeconds() - cpu0;
   const alive = d.alive;
   await d.stop();
   const c = check(images, watch, airplanes, log);
@@ -171,6 +182,7 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
     seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
     maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
     duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
+    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
     latencyP50Ms: q(0.5), latencyP99Ms: q(0.99), latencyMaxMs: lat[lat.length - 1], ratePerSecond: rate,
   };
 }
@@ -179,6 +191,7 @@ export function formatFigures(f: LoadFigures): string {
   return `[figures] load ${f.mode}: files=${f.files} decided=${f.decided} (moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
     `seconds=${f.seconds.toFixed(1)} throughput=${f.throughput.toFixed(1)}/s peak_rss=${f.peakRssMiB.toFixed(0)}MiB ` +
     `max_open_fds=${f.maxOpenFds} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} rows_not_one=${f.rowsNotOne} ` +
-    `startup=${f.startupSeconds.toFixed(1)}s` +
+    `startup=${f.startupSeconds.toFixed(1)}s daemon_cpu=${f.cpuSeconds.toFixed(1)}s (${f.cpuMsPerFile.toFixed(2)} ms/file) ` +
+    `loadavg=${f.loadAverage.toFixed(1)}` +
     (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '');
 }

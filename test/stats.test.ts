@@ -3,7 +3,7 @@
 // and the query plans (index-only range counts, the latency index).
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStats, countRangeSql, latencyRangeSql, percentileSql } from '../src/query/stats.js';
+import { computeStats, countRangeSql, latencyRangeSql, percentileSql, untimedSql } from '../src/query/stats.js';
 import { killAllDaemons } from './helpers/daemon.js';
 import type { Decision } from './helpers/decisions.js';
 import { startWorld, type World } from './log-shared.js';
@@ -131,10 +131,12 @@ describe('birdwatch stats', () => {
       const plan = (sql: string, ...params: unknown[]): string =>
         (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((s) => s.detail)
           .join(' | ');
-      expect(plan(countRangeSql, 'garden', 'kept', 0, 1)).toMatch(
-        /SEARCH decisions USING COVERING INDEX decisions_camera_action_time \(camera=\? AND action=\? AND time_ms>\? AND time_ms<\?\)/);
-      expect(plan(latencyRangeSql, 'garden', 'kept', 0, 1)).toMatch(
-        /SEARCH decisions USING COVERING INDEX decisions_camera_action_time \(camera=\? AND action=\? AND time_ms>\? AND time_ms<\?\)/);
+      const seek = /SEARCH decisions USING COVERING INDEX decisions_camera_action_label_time \(camera=\? AND action=\? AND label=\? AND time_ms>\? AND time_ms<\?\)/;
+      expect(plan(countRangeSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
+      expect(plan(countRangeSql, 'garden', 'failed', null, 0, 1)).toMatch(seek);
+      expect(plan(latencyRangeSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
+      expect(plan(untimedSql(false), 0, 1)).toMatch(/SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/);
+      expect(plan(untimedSql(true), 0, 1, 'garden')).toMatch(/SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/);
       for (const order of ['ASC', 'DESC'] as const) {
         for (const withCamera of [false, true]) {
           const params = withCamera ? [0, 1, 'garden', 0] : [0, 1, 0];

@@ -1,6 +1,7 @@
 // `birdwatch stats`: what the filter did over a time range, computed with index-only range counts so that a
 // million decisions answer in well under a second. Every count comes from small seeks on the
-// (camera, action, time_ms, label, latency_ms) index, one per local day, camera and action; nothing is sorted.
+// (camera, action, label, time_ms, latency_ms) index, one per local day, camera, action and label; nothing is
+// sorted and no row is read.
 import type Database from 'better-sqlite3';
 import { formatLocalDay, nextLocalDay, startOfLocalDay } from './local-time.js';
 import type { TimeRange } from './time-range.js';
@@ -51,16 +52,25 @@ export interface CorrectionStats {
 }
 
 const actionNames = ['moved', 'kept', 'failed'] as const;
+const labelValues = ['airplane', 'bird', null] as const;
 const defaultInMemoryPercentileLimit = 200_000;
 
-/** Decisions of one camera and action in [from, to): a range seek on decisions_camera_action_time, index-only. */
-export const countRangeSql = `SELECT count(*) AS n, coalesce(sum(label = 'airplane'), 0) AS airplane,
-    coalesce(sum(label = 'bird'), 0) AS bird, count(latency_ms) AS timed
-  FROM decisions WHERE camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`;
+/**
+ * Decisions of one camera, action and label (NULL for failures) in [from, to): a seek on
+ * decisions_camera_action_label_time and a count of index entries, nothing decoded per row.
+ */
+export const countRangeSql = `SELECT count(*) FROM decisions
+  WHERE camera = ? AND action = ? AND label IS ? AND time_ms >= ? AND time_ms < ?`;
 
-/** The latencies of one camera and action in [from, to), index-only like countRangeSql. */
+/** The latencies of one camera, action and label in [from, to), index-only like countRangeSql. */
 export const latencyRangeSql = `SELECT latency_ms FROM decisions
-  WHERE camera = ? AND action = ? AND time_ms >= ? AND time_ms < ? AND latency_ms IS NOT NULL`;
+  WHERE camera = ? AND action = ? AND label IS ? AND time_ms >= ? AND time_ms < ? AND latency_ms IS NOT NULL`;
+
+/** Decisions without a latency (failures) in [from, to): a seek on the NULLs at the start of decisions_latency. */
+export function untimedSql(withCamera: boolean): string {
+  return `SELECT count(*) FROM decisions
+    WHERE latency_ms IS NULL AND +time_ms >= ? AND +time_ms < ? ${withCamera ? 'AND +camera = ?' : ''}`;
+}
 
 /**
  * The latency at a rank (OFFSET) in [from, to), optionally of one camera. The unary + keeps SQLite off the time
@@ -91,26 +101,24 @@ function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, opti
   stats.since = new Date(lo).toISOString();
   stats.until = new Date(hi).toISOString();
 
-  const countRange = db.prepare(countRangeSql);
+  const countRange = db.prepare(countRangeSql).pluck();
   const perCamera = new Map(cameras.map((name) => [name, zeroCounts()]));
-  let timed = 0;
   for (let dayStart = startOfLocalDay(lo); dayStart < hi; dayStart = nextLocalDay(dayStart)) {
     const from = Math.max(lo, dayStart);
     const to = Math.min(hi, nextLocalDay(dayStart));
     const day = zeroCounts();
     for (const name of cameras) {
+      const cameraCounts = perCamera.get(name)!;
       for (const action of actionNames) {
-        const row = countRange.get(name, action, from, to) as { n: number; airplane: number; bird: number; timed: number };
-        if (row.n === 0) continue;
-        day[action] += row.n;
-        day.decisions += row.n;
-        const cameraCounts = perCamera.get(name)!;
-        cameraCounts[action] += row.n;
-        cameraCounts.decisions += row.n;
-        stats.per_label.airplane += row.airplane;
-        stats.per_label.bird += row.bird;
-        stats.per_label.none += row.n - row.airplane - row.bird;
-        timed += row.timed;
+        for (const label of labelValues) {
+          const n = countRange.get(name, action, label, from, to) as number;
+          if (n === 0) continue;
+          day[action] += n;
+          day.decisions += n;
+          cameraCounts[action] += n;
+          cameraCounts.decisions += n;
+          stats.per_label[label ?? 'none'] += n;
+        }
       }
     }
     if (day.decisions > 0) stats.per_day.push({ day: formatLocalDay(dayStart), ...day });
@@ -122,6 +130,9 @@ function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, opti
     stats.per_action.failed += counts.failed;
     stats.decisions += counts.decisions;
   }
+  const untimed = db.prepare(untimedSql(camera !== null)).pluck()
+    .get(...(camera === null ? [lo, hi] : [lo, hi, camera])) as number;
+  const timed = stats.decisions - untimed;
   stats.airplanes_moved = stats.per_action.moved;
   stats.failures_by_kind = failuresByKind(db, lo, hi, camera);
   stats.latency_ms = latencyPercentiles(db, lo, hi, cameras, camera, timed,
@@ -198,7 +209,9 @@ function latencyPercentiles(db: Database.Database, lo: number, hi: number, camer
     const latencies = db.prepare(latencyRangeSql).pluck();
     for (const name of cameras) {
       for (const action of actionNames) {
-        for (const value of latencies.iterate(name, action, lo, hi) as Iterable<number>) values[filled++] = value;
+        for (const label of labelValues) {
+          for (const value of latencies.iterate(name, action, label, lo, hi) as Iterable<number>) values[filled++] = value;
+        }
       }
     }
     const sorted = values.subarray(0, filled).sort();

@@ -9,9 +9,11 @@ import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { percentile } from './stats.js';
 
-export interface DaemonOptions { cli: string; model: string; log: (line: string) => void }
+export interface DaemonOptions { cli: string; model: string; log: (line: string) => void; extraFlags?: string[] }
 
-export interface ThroughputResult { files: number; seconds: number; imagesPerSecond: number; failed: number; peakRssMb: number }
+export interface ThroughputResult {
+  files: number; seconds: number; imagesPerSecond: number; cpuMsPerImage: number; failed: number; peakRssMb: number;
+}
 export interface LatencyResult {
   files: number; rate: number; p50Ms: number; p99Ms: number; maxMs: number; failed: number; peakRssMb: number;
 }
@@ -33,7 +35,8 @@ class DaemonUnderTest {
     mkdirSync(airplanes, { recursive: true });
     this.dbPath = join(root, 'birdwatch.db');
     this.child = spawn(process.execPath, [options.cli, 'run', '--watch', this.blog, '--airplanes', airplanes,
-      '--db', this.dbPath, '--model', options.model, '--provider', 'cpu'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--db', this.dbPath, '--model', options.model, '--provider', 'cpu', ...(options.extraFlags ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => { this.output = (this.output + chunk.toString('utf8')).slice(-20_000); };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
@@ -72,6 +75,13 @@ class DaemonUnderTest {
       if (Date.now() > deadline) throw new Error(`only ${counts.n}/${n} decided after ${timeoutMs} ms:\n${this.tail()}`);
       await sleep(10);
     }
+  }
+
+  /** user + system CPU time of the daemon so far, in ms (from /proc/<pid>/stat, in clock ticks of 10 ms). */
+  cpuMs(): number {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   }
 
   peakRssMb(): number {
@@ -114,11 +124,15 @@ export async function daemonThroughput(files: string[], options: DaemonOptions):
     // Warm-up: the first decision pays for lazy initialisation; it is not timed.
     copyFileSync(files[0]!, join(daemon.blog, 'warm-up.jpg'));
     await daemon.waitForDecisions(1, 60_000);
+    const cpuBefore = daemon.cpuMs();
     const started = Date.now();
     for (const path of staged) renameSync(path, join(daemon.blog, basename(path)));
     const done = await daemon.waitForDecisions(files.length + 1, 60_000 + files.length * 1000);
     const seconds = ((done.last ?? Date.now()) - started) / 1000;
-    return { files: files.length, seconds, imagesPerSecond: files.length / seconds, failed: done.failed, peakRssMb: daemon.peakRssMb() };
+    return {
+      files: files.length, seconds, imagesPerSecond: files.length / seconds, failed: done.failed,
+      cpuMsPerImage: (daemon.cpuMs() - cpuBefore) / files.length, peakRssMb: daemon.peakRssMb(),
+    };
   } finally {
     await daemon.stop();
     rmSync(root, { recursive: true, force: true });

@@ -16,7 +16,7 @@ const PARTS = ['floor', 'pipeline', 'daemon', 'log'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only floor,pipeline,daemon,log] [--hd N] [--large N]
-                        [--latency-files N] [--rate R] [--model FILE] [--cache DIR]
+                        [--latency-files N] [--rate R] [--model FILE] [--cache DIR] [--daemon-flag F]...
 
   --quick            a short run (40 + 8 images, 50 latency files)
   --only PARTS       comma-separated subset: floor (sharp alone), pipeline (in-process and classify CLI),
@@ -24,6 +24,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--only floor,pipeline,daemon,l
   --hd N             1920x1080 JPEGs (default 160)       --large N   4000x3000 JPEGs (default 40)
   --latency-files N  files written at --rate per second for the latency figure (default 200 at 10/s)
   --model FILE       default models/birds-vs-airplanes.onnx
+  --daemon-flag F    pass F to \`birdwatch run\` (repeatable), e.g. --daemon-flag=--concurrency=6
   --cache DIR        where generated images are kept between runs (default bench-out/)`;
 
 function log(line: string): void {
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       quick: { type: 'boolean' }, only: { type: 'string' }, hd: { type: 'string' }, large: { type: 'string' },
       'latency-files': { type: 'string' }, rate: { type: 'string' }, model: { type: 'string' },
-      cache: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      cache: { type: 'string' }, 'daemon-flag': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -75,12 +76,14 @@ async function main(argv: string[]): Promise<number> {
   const paths = files.map((f) => f.path);
 
   let floor = Number.NaN;
+  let floorCpu = Number.NaN;
   if (parts.has('floor') || parts.has('pipeline') || parts.has('daemon')) {
     log(`floor: sharp alone, ${paths.length} files to 32x32, 4 in flight`);
     const best = await sharpFloor(paths);
     floor = best.imagesPerSecond;
+    floorCpu = best.cpuMsPerImage;
     rows.push(['(a) floor: sharp alone, decode + resize to 32x32, 4 in flight (best pass)',
-      `${fmt(floor)} images/s (libvips threads per image: ${best.threads})`]);
+      `${fmt(floor)} images/s, ${fmt(floorCpu)} ms CPU per image (libvips threads per image: ${best.threads})`]);
     const scales: string[] = [];
     for (const set of [1920, 4000]) {
       const file = files.find((f) => f.width === set);
@@ -100,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
     log('pipeline: prepareImage + batched inference in-process');
     const inProcess = await inProcessPipeline(paths, model);
     rows.push(['pipeline in-process: prepareImage + batched inference, 4 in flight (best pass)',
-      `${fmt(inProcess.imagesPerSecond)} images/s (${fmt((100 * inProcess.imagesPerSecond) / floor, 0)}% of floor)`]);
+      `${fmt(inProcess.imagesPerSecond)} images/s (${fmt((100 * inProcess.imagesPerSecond) / floor, 0)}% of floor), ` +
+      `${fmt(inProcess.cpuMsPerImage)} ms CPU per image`]);
     if (existsSync(CLI)) {
       log('classify CLI: birdwatch classify --json - (child process, start-up included)');
       const cli = await classifyCli(CLI, paths, model);
@@ -114,12 +118,15 @@ async function main(argv: string[]): Promise<number> {
     if (!existsSync(join(ROOT, 'dist', 'commands', 'run.js'))) {
       notes.push('daemon: dist/commands/run.js is missing (birdwatch run not built yet): (b)-(d) not measured');
     } else {
-      const options = { cli: CLI, model, log };
+      const extraFlags = values['daemon-flag'] ?? [];
+      if (extraFlags.length > 0) notes.push(`daemon run with extra flags: ${extraFlags.join(' ')}`);
+      const options = { cli: CLI, model, log, extraFlags };
       try {
         log(`daemon: throughput, ${paths.length} files dropped at once`);
         const t = await daemonThroughput(paths, options);
         rows.push(['(b) daemon end-to-end: all dropped at once -> all decided, moved and logged',
-          `${fmt(t.imagesPerSecond)} images/s = ${fmt((100 * t.imagesPerSecond) / floor, 0)}% of floor (target >= 80%)` +
+          `${fmt(t.imagesPerSecond)} images/s = ${fmt((100 * t.imagesPerSecond) / floor, 0)}% of floor (target >= 80%); ` +
+          `${fmt(t.cpuMsPerImage)} ms CPU per image = ${fmt((100 * floorCpu) / t.cpuMsPerImage, 0)}% of the floor's CPU efficiency` +
           (t.failed > 0 ? ` [${t.failed} failed]` : '')]);
         const hdPaths = files.filter((f) => f.width === 1920).map((f) => f.path);
         log(`daemon: latency, ${latencyFiles} 1920x1080 files written at ${rate}/s`);

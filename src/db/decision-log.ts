@@ -37,7 +37,7 @@ export class DecisionLog {
           UNION ALL SELECT 1 FROM corrections WHERE to_path = @path) AS found`).pluck(),
       addPending: db.prepare(`INSERT INTO pending_moves
           (time_ms, owner_pid, kind, src_path, dest_path, target_path, sha256, size, record)
-          VALUES (@time_ms, @owner_pid, @kind, @src_path, @dest_path, NULL, @sha256, @size, @record)`),
+          VALUES (@time_ms, @owner_pid, @kind, @src_path, @dest_path, @target_path, @sha256, @size, @record)`),
       setPendingTarget: db.prepare(`UPDATE pending_moves SET target_path = ? WHERE id = ?`),
       getPending: db.prepare(`SELECT * FROM pending_moves WHERE id = ?`),
       deletePending: db.prepare(`DELETE FROM pending_moves WHERE id = ?`),
@@ -77,16 +77,31 @@ export class DecisionLog {
 
   // ---- pending moves (see src/fs/logged-move.ts) ----
 
-  addPendingMove(intent: { kind: MoveKind; src: string; dest: string; sha256: string | null; size: number | null;
-    record: PendingRecord }): number {
-    return Number(this.statements.addPending.run({
+  /** Records a move intent, durably (fsynced): it must be on disk before the file is touched. */
+  addPendingMove(intent: { kind: MoveKind; src: string; dest: string; target?: string; sha256: string | null;
+    size: number | null; record: PendingRecord }): number {
+    return this.durably(() => Number(this.statements.addPending.run({
       time_ms: Date.now(), owner_pid: process.pid, kind: intent.kind, src_path: intent.src, dest_path: intent.dest,
-      sha256: intent.sha256, size: intent.size, record: JSON.stringify(intent.record),
-    }).lastInsertRowid);
+      target_path: intent.target ?? null, sha256: intent.sha256, size: intent.size,
+      record: JSON.stringify(intent.record),
+    }).lastInsertRowid));
   }
 
+  /** Records the exact name a move is about to use (durably, like the intent). */
   setPendingTarget(id: number, target: string): void {
-    this.statements.setPendingTarget.run(target, id);
+    this.durably(() => this.statements.setPendingTarget.run(target, id));
+  }
+
+  /** Runs one write with synchronous=FULL: fsynced at commit, whatever the connection's default. */
+  durably<T>(fn: () => T): T {
+    const previous = this.db.pragma('synchronous', { simple: true }) as number;
+    if (previous >= 2) return fn();
+    this.db.pragma('synchronous = FULL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`synchronous = ${previous}`);
+    }
   }
 
   getPendingMove(id: number): PendingMoveRow | undefined {

@@ -5,7 +5,7 @@ import type { DecisionLog } from '../db/decision-log.js';
 import type { MoveKind, PendingRecord } from '../db/rows.js';
 import { retryTransient, RetryAbortedError } from '../db/transient.js';
 import type { Logger } from '../logger.js';
-import { moveNoClobber, type MoveOptions } from './move.js';
+import { firstFreeName, moveNoClobber, type MoveOptions } from './move.js';
 
 export interface LoggedMoveRequest {
   kind: MoveKind;
@@ -41,16 +41,23 @@ export async function moveLogged(log: DecisionLog, request: LoggedMoveRequest, o
   Promise<LoggedMoveResult> {
   const retry = <T>(what: string, fn: () => T) =>
     retryTransient(fn, { what: `${what} ${request.src}`, logger: options.logger, signal: options.signal });
+  // The intent names the exact target it will try first (one durable write); a name taken meanwhile is recorded
+  // again before the next one is tried.
+  let recorded = await firstFreeName(request.dest);
   const id = await retry('record move intent for', () => log.addPendingMove({
-    kind: request.kind, src: request.src, dest: request.dest, sha256: request.sha256, size: request.size,
-    record: request.record,
+    kind: request.kind, src: request.src, dest: request.dest, target: recorded, sha256: request.sha256,
+    size: request.size, record: request.record,
   }));
   let finalPath: string;
   try {
     finalPath = await moveNoClobber(request.src, request.dest, {
       expect: options.expect,
       durable: options.durable,
-      beforeAttempt: (target) => retry('record move target for', () => log.setPendingTarget(id, target)),
+      beforeAttempt: async (target) => {
+        if (target === recorded) return;
+        await retry('record move target for', () => log.setPendingTarget(id, target));
+        recorded = target;
+      },
     });
   } catch (err) {
     // Nothing moved: forget the intent. If even that fails, reconciliation finds the file unmoved and drops it.

@@ -30,6 +30,15 @@ export function collisionName(dest: string, n: number): string {
   return path.join(path.dirname(dest), `${stem} (${n})${suffixExt}`);
 }
 
+/** The first of `dest`, `dest (1)`, `dest (2)`... that does not exist now (a hint: it may be taken any moment). */
+export async function firstFreeName(dest: string, maxSuffix = 10_000): Promise<string> {
+  for (let n = 0; n <= maxSuffix; n++) {
+    const candidate = collisionName(dest, n);
+    if (!(await exists(candidate))) return candidate;
+  }
+  throw new Error(`no free name for ${dest} after ${maxSuffix} suffixes`);
+}
+
 /** The source is not what the caller decided about (gone, replaced, changed, not a regular file). */
 export class SourceChangedError extends Error {
   constructor(message: string) {

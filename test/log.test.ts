@@ -96,6 +96,24 @@ describe('birdwatch log', () => {
     expect(await logIds('--limit', '3')).toEqual(newestFirst(all).slice(0, 3));
   });
 
+  it('finds the same rows for --path through the path indexes as by testing every row', () => {
+    const db = new Database(world.dirs.db, { readonly: true, fileMustExist: true });
+    try {
+      for (const text of ['plane', 'wren', '"quoted"', 'garden-airplanes/', 'nothing-like-this']) {
+        const walked = db.prepare(decisionQuery({ pathContains: text }).sql)
+          .all(...decisionQuery({ pathContains: text }).params) as Array<{ id: number }>;
+        const ids = db.prepare(`SELECT id FROM decisions INDEXED BY decisions_path WHERE instr(path, ?) > 0
+          UNION SELECT id FROM decisions INDEXED BY decisions_final_path WHERE instr(final_path, ?) > 0`)
+          .pluck().all(text, text) as number[];
+        const viaIds = decisionQuery({ pathContains: text }, undefined, { pathMatchIds: ids });
+        const looked = db.prepare(viaIds.sql).all(...viaIds.params) as Array<{ id: number }>;
+        expect(looked.map((r) => r.id), text).toEqual(walked.map((r) => r.id));
+      }
+    } finally {
+      db.close();
+    }
+  });
+
   it('filters by time: absolute instants, relative ages and whole local days', async () => {
     const ordered = [...all].sort((a, b) => a.time_ms - b.time_ms);
     const middle = ordered[Math.floor(ordered.length / 2)]!;
@@ -208,6 +226,12 @@ describe('birdwatch log', () => {
         // Newest first comes from the time index itself, except for --corrected (a handful of rows).
         if (name !== 'corrected') expect(plan.join(' | '), name).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
       }
+      // A rare --path substring, resolved to ids from the path indexes: rows fetched by id, none scanned.
+      const rare = decisionQuery({ pathContains: 'wren' }, 50, { pathMatchIds: [2, 3] });
+      const rarePlan = (db.prepare(`EXPLAIN QUERY PLAN ${rare.sql}`).all(...rare.params) as Array<{ detail: string }>)
+        .map((step) => step.detail).join(' | ');
+      expect(rarePlan).toMatch(/SEARCH d USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+      expect(rarePlan).not.toMatch(/SCAN d/);
     } finally {
       db.close();
     }

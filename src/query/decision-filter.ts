@@ -24,7 +24,17 @@ export interface SqlWhere {
   params: unknown[];
 }
 
-export function buildDecisionWhere(filter: DecisionFilter): SqlWhere {
+export interface WhereOptions {
+  /**
+   * Every decision id whose path or final_path contains the --path substring, when already known (a rare substring,
+   * looked up in the path indexes): the path test becomes an id list, so no row is read to test its path.
+   */
+  pathMatchIds?: number[];
+  /** Leave the path filter out (to sample the rest of the filter). */
+  withoutPath?: boolean;
+}
+
+export function buildDecisionWhere(filter: DecisionFilter, options: WhereOptions = {}): SqlWhere {
   const terms: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, ...values: unknown[]): void => {
@@ -39,8 +49,13 @@ export function buildDecisionWhere(filter: DecisionFilter): SqlWhere {
   if (filter.minPAirplane !== undefined) add('d.p_airplane >= ?', filter.minPAirplane);
   if (filter.maxPAirplane !== undefined) add('d.p_airplane <= ?', filter.maxPAirplane);
   // instr() rather than LIKE: '%' and '_' in a file name are literal characters, not wildcards.
-  if (filter.pathContains !== undefined) {
-    add('(instr(d.path, ?) > 0 OR instr(d.final_path, ?) > 0)', filter.pathContains, filter.pathContains);
+  if (filter.pathContains !== undefined && !options.withoutPath) {
+    if (options.pathMatchIds !== undefined) {
+      // A literal list (not json_each): SQLite then knows it is short and looks the ids up by rowid.
+      add(`d.id IN (${options.pathMatchIds.map(() => '?').join(', ')})`, ...options.pathMatchIds);
+    } else {
+      add('(instr(d.path, ?) > 0 OR instr(d.final_path, ?) > 0)', filter.pathContains, filter.pathContains);
+    }
   }
   if (filter.corrected) add('d.id IN (SELECT decision_id FROM corrections)');
   return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };

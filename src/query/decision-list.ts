@@ -1,6 +1,6 @@
 // The `log` query: decisions newest first, each with its latest human correction, as plain records.
 import type Database from 'better-sqlite3';
-import { buildDecisionWhere, type DecisionFilter } from './decision-filter.js';
+import { buildDecisionWhere, type DecisionFilter, type WhereOptions } from './decision-filter.js';
 
 /** One decision as `log --json` prints it (and `--csv` flattens it). */
 export interface DecisionRecord {
@@ -43,8 +43,9 @@ SELECT d.id, d.time, d.camera, d.path, d.final_path,
 FROM decisions d
 LEFT JOIN corrections lc ON lc.id = (SELECT max(c.id) FROM corrections c WHERE c.decision_id = d.id)`;
 
-export function decisionQuery(filter: DecisionFilter, limit?: number): { sql: string; params: unknown[] } {
-  const where = buildDecisionWhere(filter);
+export function decisionQuery(filter: DecisionFilter, limit?: number, options: WhereOptions = {}):
+  { sql: string; params: unknown[] } {
+  const where = buildDecisionWhere(filter, options);
   const params = [...where.params];
   let sql = `${selectDecisions}\n${where.sql}\nORDER BY d.time_ms DESC, d.id DESC`;
   if (limit !== undefined) {
@@ -54,9 +55,38 @@ export function decisionQuery(filter: DecisionFilter, limit?: number): { sql: st
   return { sql, params };
 }
 
+/** How many of the newest otherwise-matching rows are sampled to judge how common a --path substring is. */
+const pathSampleSize = 5000;
+/** Up to this many matches, a --path substring is resolved to an id list from the path indexes. */
+const pathIdListLimit = 2000;
+
+/**
+ * Walking the rows newest first and testing each path stops early when matches are common, but reads every row
+ * (seconds on a million) when the substring names one file. So: if the newest rows already hold enough matches,
+ * walk; otherwise scan the two narrow path indexes for matching ids (stopping once they prove common) and, when
+ * they are few, fetch just those rows.
+ */
+export function choosePathStrategy(db: Database.Database, filter: DecisionFilter, limit?: number): WhereOptions {
+  if (filter.pathContains === undefined) return {};
+  const rest = buildDecisionWhere(filter, { withoutPath: true });
+  const sample = db.prepare(`SELECT count(*) AS seen,
+      coalesce(sum(instr(path, ?) > 0 OR instr(final_path, ?) > 0), 0) AS hits
+    FROM (SELECT d.path, d.final_path FROM decisions d ${rest.sql} ORDER BY d.time_ms DESC, d.id DESC LIMIT ?)`)
+    .get(filter.pathContains, filter.pathContains, ...rest.params, pathSampleSize) as { seen: number; hits: number };
+  if (sample.seen < pathSampleSize) return {}; // everything is in the sample: walking is quick
+  if (limit !== undefined && sample.hits >= limit) return {}; // the walk stops within the sample
+  // INDEXED BY: in a compound query SQLite otherwise reads the whole table, not the narrow path indexes
+  // (decisions_path and decisions_final_path, both from migration 1).
+  const ids = db.prepare(`SELECT id FROM decisions INDEXED BY decisions_path WHERE instr(path, ?) > 0
+      UNION ALL SELECT id FROM decisions INDEXED BY decisions_final_path WHERE instr(final_path, ?) > 0
+      LIMIT ?`).pluck().all(filter.pathContains, filter.pathContains, pathIdListLimit + 1) as number[];
+  // UNION ALL streams (and stops at the LIMIT); a shot matching both ways is listed twice, which IN ignores.
+  return ids.length > pathIdListLimit ? {} : { pathMatchIds: [...new Set(ids)] };
+}
+
 /** Streams the matching decisions, newest first; nothing is held in memory beyond one row. */
 export function* listDecisions(db: Database.Database, filter: DecisionFilter, limit?: number): Generator<DecisionRecord> {
-  const { sql, params } = decisionQuery(filter, limit);
+  const { sql, params } = decisionQuery(filter, limit, choosePathStrategy(db, filter, limit));
   const statement = db.prepare(sql).raw(true);
   const index = new Map(statement.columns().map((column, i) => [column.name, i]));
   const at = (name: string): number => {

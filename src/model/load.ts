@@ -46,6 +46,10 @@ export interface LoadModelOptions {
   logger?: ModelLogger;
 }
 
+// onnxruntime prints a failed CUDA provider load natively on stderr, outside our log format; the reason is logged
+// here instead, in one line. Its native logger is process-wide and fixed by the first session, so set it now.
+ort.env.logLevel = 'fatal';
+
 const INPUT_NAME = 'image';
 const OUTPUT_NAME = 'probabilities';
 const TENSOR_LENGTH = 3 * 32 * 32;
@@ -145,9 +149,6 @@ async function createSession(bytes: Buffer, opts: LoadModelOptions): Promise<{ s
   const log = opts.logger;
   const tryCuda = opts.provider === 'cuda' || (opts.provider === 'auto' && hasNvidiaGpu());
   if (tryCuda) {
-    // onnxruntime prints a failed provider load natively on stderr (before any session exists, so only the
-    // process-wide level silences it); the reason is logged here instead, in one line.
-    ort.env.logLevel = 'fatal';
     try {
       const session = await newSession(bytes, 'cuda');
       log?.info(`model ${opts.path}: using the CUDA execution provider`);

@@ -1,6 +1,6 @@
 // `birdwatch classify` through the real compiled CLI (node dist/cli.js) as a child process.
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,20 @@ describe('birdwatch classify', () => {
     const table = await classify([bad.truncated]);
     expect(table.code).toBe(1);
     expect(table.stdout).toMatch(/error .*cut\.jpg: truncated: /);
+  });
+
+  it('a FIFO, a directory and a symlink: the FIFO is never blocked on, the symlink is followed', async () => {
+    const fifo = join(dir, 'camera-pipe.jpg');
+    execFileSync('mkfifo', [fifo]);
+    const folder = join(dir, 'folder.jpg');
+    mkdirSync(folder);
+    const link = join(dir, 'link-to-bird.jpg');
+    symlinkSync(img.FIXTURE_BIRDS[0]!, link);
+    const run = await classify(['--json', fifo, folder, link]);
+    expect(run.code).toBe(1);
+    const rows = jsonLines(run.stdout);
+    expect(rows.map((r) => r.error_kind ?? r.label)).toEqual(['unsupported', 'not-image', 'bird']);
+    expect(rows[0]!.error).toMatch(/FIFO/);
   });
 
   it('a file without read permission is reported as unreadable', async () => {

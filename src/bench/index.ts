@@ -124,8 +124,12 @@ async function main(argv: string[]): Promise<number> {
       try {
         log(`daemon: throughput, ${paths.length} files dropped at once`);
         const t = await daemonThroughput(paths, options);
+        // The machine may be shared: measure the floor again right after, and hold the daemon to the better one.
+        const floorAfter = (await sharpFloor(paths, 4, 1)).imagesPerSecond;
+        rows.push(['floor again, right after the daemon run (one pass)', `${fmt(floorAfter)} images/s`]);
+        floor = Math.max(floor, floorAfter);
         rows.push(['(b) daemon end-to-end: all dropped at once -> all decided, moved and logged',
-          `${fmt(t.imagesPerSecond)} images/s = ${fmt((100 * t.imagesPerSecond) / floor, 0)}% of floor (target >= 80%); ` +
+          `${fmt(t.imagesPerSecond)} images/s = ${fmt((100 * t.imagesPerSecond) / floor, 0)}% of the better floor (target >= 80%); ` +
           `${fmt(t.cpuMsPerImage)} ms CPU per image = ${fmt((100 * floorCpu) / t.cpuMsPerImage, 0)}% of the floor's CPU efficiency` +
           (t.failed > 0 ? ` [${t.failed} failed]` : '')]);
         const hdPaths = files.filter((f) => f.width === 1920).map((f) => f.path);

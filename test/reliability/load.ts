@@ -38,6 +38,9 @@ export interface LoadFigures {
   latencyP99Ms?: number;
   latencyMaxMs?: number;
   ratePerSecond?: number;
+  subfolders?: number;
+  /** steady runs: per minute, files decided, p99 latency and daemon CPU ms per file (does the cost grow with the folder?) */
+  windows?: { minute: number; files: number; p99Ms: number; cpuMsPerFile: number }[];
 }
 
 function pool(n: number): RealImage[] {
@@ -84,13 +87,19 @@ async function startAndWait(watch: string, airplanes: string, db: string, _log: 
 }
 
 /** n files renamed into the (running, idle) daemon's folder at once. */
-export async function runBurst(n: number, config: Record<string, unknown> = {}): Promise<LoadFigures> {
+/**
+ * n files renamed into the (running, idle) daemon's folder at once; with `subfolders` > 1 they are spread over that
+ * many subfolders created beforehand (a camera's day folders), else all land in the watched folder itself.
+ */
+export async function runBurst(n: number, config: Record<string, unknown> = {}, subfolders = 1): Promise<LoadFigures> {
   const images = pool(n);
   const root = tempDir('bw-burst-');
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');
   const staging = join(root, 'staging');
   for (const dir of [watch, airplanes, staging]) mkdirSync(dir);
+  const sub = (i: number) => (subfolders > 1 ? `day-${String(i % subfolders).padStart(3, '0')}` : '');
+  for (let i = 0; i < subfolders && subfolders > 1; i++) mkdirSync(join(watch, sub(i)));
   for (const img of images) writeFileSync(join(staging, img.name), img.bytes);
   const db = join(root, 'birdwatch.db');
   const log = new LogReader(db);
@@ -104,9 +113,9 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}):
   const sampling = sampler(d, stop, acc);
   const cpu0 = d.cpuSeconds();
   const t0 = Date.now();
-  for (const img of images) renameSync(join(staging, img.name), join(watch, img.name));
+  images.forEach((img, i) => renameSync(join(staging, img.name), join(watch, sub(i), img.name)));
   try {
-    await waitFor(() => log.count() >= n + 1 || !d.alive, Math.max(120_000, n * 100),
+    await waitFor(() => log.count() >= n + 1 || !d.alive, Math.max(120_000, n * 300),
       () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
   } finally {
     stop.done = true;
@@ -127,7 +136,7 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}):
     seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
     maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
     duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
-    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
+    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!, subfolders,
   };
 }
 
@@ -149,6 +158,7 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
   const acc = { fds: 0 };
   const sampling = sampler(d, stop, acc);
   const written = new Map<string, number>();
+  const cpuMarks: number[] = [];
   const cpu0 = d.cpuSeconds();
   const t0 = Date.now();
   try {
@@ -156,6 +166,7 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
       const due = t0 + (i * 1000) / rate;
       const wait = due - Date.now();
       if (wait > 0) await sleep(wait);
+      if (i % Math.round(rate * 60) === 0) cpuMarks.push(d.cpuSeconds());
       const img = images[i]!;
       writeFileSync(join(watch, img.name), img.bytes);
       written.set(join(watch, img.name), Date.now());
@@ -167,11 +178,19 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
   }
   const peak = d.peakRssKiB();
   const cpu = d.cpuSeconds() - cpu0;
+  cpuMarks.push(d.cpuSeconds());
   const alive = d.alive;
   await d.stop();
   const c = check(images, watch, airplanes, log);
   log.close();
   const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
+  const windows: NonNullable<LoadFigures['windows']> = [];
+  for (let k = 0; k + 1 < cpuMarks.length; k++) {
+    const inWindow = rows.filter((r) => Math.floor(((written.get(r.path) ?? t0) - t0) / 60_000) === k);
+    const l = inWindow.map((r) => r.time_ms - (written.get(r.path) ?? r.time_ms)).sort((a, b) => a - b);
+    windows.push({ minute: k + 1, files: inWindow.length, p99Ms: l[Math.floor(0.99 * (l.length - 1))] ?? NaN,
+      cpuMsPerFile: ((cpuMarks[k + 1]! - cpuMarks[k]!) * 1000) / Math.max(1, inWindow.length) });
+  }
   const lat = rows.map((r) => r.time_ms - (written.get(r.path) ?? r.time_ms)).sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
   const tEnd = Math.max(...rows.map((r) => r.time_ms));
@@ -183,15 +202,16 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
     maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
     duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
     cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
-    latencyP50Ms: q(0.5), latencyP99Ms: q(0.99), latencyMaxMs: lat[lat.length - 1], ratePerSecond: rate,
+    latencyP50Ms: q(0.5), latencyP99Ms: q(0.99), latencyMaxMs: lat[lat.length - 1], ratePerSecond: rate, windows,
   };
 }
 
 export function formatFigures(f: LoadFigures): string {
-  return `[figures] load ${f.mode}: files=${f.files} decided=${f.decided} (moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
+  return `[figures] load ${f.mode}${f.subfolders && f.subfolders > 1 ? ` (${f.subfolders} subfolders)` : ' (one folder)'}: files=${f.files} decided=${f.decided} (moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
     `seconds=${f.seconds.toFixed(1)} throughput=${f.throughput.toFixed(1)}/s peak_rss=${f.peakRssMiB.toFixed(0)}MiB ` +
     `max_open_fds=${f.maxOpenFds} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} rows_not_one=${f.rowsNotOne} ` +
     `startup=${f.startupSeconds.toFixed(1)}s daemon_cpu=${f.cpuSeconds.toFixed(1)}s (${f.cpuMsPerFile.toFixed(2)} ms/file) ` +
     `loadavg=${f.loadAverage.toFixed(1)}` +
-    (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '');
+    (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '') +
+    (f.windows?.length ? `\n  per minute: ${f.windows.map((w) => `[${w.minute}] ${w.files} files p99 ${w.p99Ms}ms cpu ${w.cpuMsPerFile.toFixed(1)}ms/file`).join('; ')}` : '');
 }

@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('../..', import.meta.url)),
     include: ['test/reliability/**/*.stress.ts'],
-    testTimeout: 1_800_000,
+    testTimeout: 3_600_000,
     hookTimeout: 120_000,
     fileParallelism: false,
   },

@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { ModelError } from './errors.js';
 import { readOnnxMetadata } from './metadata.js';
 import { parseModelMetadata } from './validate.js';
 
-export { ModelError } from './errors.js';
-import { ModelError } from './errors.js';
+export { ModelError };
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
 export type Provider = 'cuda' | 'cpu';

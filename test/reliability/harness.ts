@@ -21,6 +21,8 @@ export interface DaemonOptions {
   extraArgs?: string[];
   user?: { uid: number; gid: number };
   env?: Record<string, string>;
+  /** RLIMIT_NOFILE for the daemon (set by prlimit, which then execs node: same pid) */
+  maxOpenFiles?: number;
 }
 
 export class Daemon {
@@ -33,10 +35,13 @@ export class Daemon {
     const args = [CLI, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
     if (configPath) args.push('--config', configPath);
     args.push(...(opts.extraArgs ?? []));
-    this.child = spawn(process.execPath, args, {
+    const [cmd, argv] = opts.maxOpenFiles
+      ? ['prlimit', [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, process.execPath, ...args]]
+      : [process.execPath, args];
+    this.child = spawn(cmd, argv, {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BIRDWATCH_LOG_LEVEL: 'info', ...opts.env },
+      env: { ...process.env, ...opts.env },
       ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
     });
     const keep = (d: Buffer) => {

@@ -82,8 +82,11 @@ function check(images: RealImage[], watch: string, airplanes: string, log: LogRe
 }
 
 // Ready = a probe file decided (a decision proves the model is loaded and the watcher running).
+// Every load run caps the daemon at 128 open files: a daemon that held one descriptor per queued file would hit
+// EMFILE within the first hundred files of a burst.
+export const MAX_OPEN_FILES = 128;
 async function startAndWait(watch: string, airplanes: string, db: string, _log: LogReader, config: Record<string, unknown>) {
-  return { d: startDaemon({ watch, airplanes, db, config }), t: Date.now() };
+  return { d: startDaemon({ watch, airplanes, db, config, maxOpenFiles: MAX_OPEN_FILES }), t: Date.now() };
 }
 
 /** n files renamed into the (running, idle) daemon's folder at once. */
@@ -209,7 +212,7 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
 export function formatFigures(f: LoadFigures): string {
   return `[figures] load ${f.mode}${f.subfolders && f.subfolders > 1 ? ` (${f.subfolders} subfolders)` : ' (one folder)'}: files=${f.files} decided=${f.decided} (moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
     `seconds=${f.seconds.toFixed(1)} throughput=${f.throughput.toFixed(1)}/s peak_rss=${f.peakRssMiB.toFixed(0)}MiB ` +
-    `max_open_fds=${f.maxOpenFds} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} rows_not_one=${f.rowsNotOne} ` +
+    `max_open_fds=${f.maxOpenFds}/${MAX_OPEN_FILES} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} rows_not_one=${f.rowsNotOne} ` +
     `startup=${f.startupSeconds.toFixed(1)}s daemon_cpu=${f.cpuSeconds.toFixed(1)}s (${f.cpuMsPerFile.toFixed(2)} ms/file) ` +
     `loadavg=${f.loadAverage.toFixed(1)}` +
     (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '') +

@@ -1,7 +1,8 @@
 // `birdwatch restore` beside the real running daemon: a wrongly moved shot goes back where it was found, the
 // correction is logged against the decision, and the daemon leaves it alone (while running and after a restart);
 // collisions get a new name; every refusal leaves files and log untouched.
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, killAllDaemons, runCli } from './helpers/daemon.js';
@@ -88,6 +89,35 @@ describe('birdwatch restore', () => {
     expect(correctionsOf(decision.id)).toEqual([expect.objectContaining({ kind: 'restore', to_path: renamed })]);
     await world.daemon.waitForOutput(alreadyDecidedLine(renamed));
     expect(existsSync(renamed)).toBe(true);
+  });
+
+  it('finishes a restore that crashed after the move but before its correction was written', async () => {
+    const plane = await dropShot(world, world.garden, 'crash/plane.jpg', await world.newPlane());
+    expect(plane.action).toBe('moved');
+    const back = plane.path;
+    // What a restore killed between link() and its log transaction leaves: the file back in the blog, the intent
+    // (with the correction to write) still pending, owned by a process that no longer exists.
+    mkdirSync(join(back, '..'), { recursive: true });
+    linkSync(plane.final_path, back);
+    unlinkSync(plane.final_path);
+    const db = new Database(world.dirs.db);
+    try {
+      const now = Date.now();
+      db.prepare(`INSERT INTO pending_moves (time_ms, owner_pid, kind, src_path, dest_path, target_path, sha256, size,
+          record) VALUES (?, ?, 'restore', ?, ?, ?, ?, ?, ?)`).run(now, 2 ** 22 + 12345, plane.final_path, back, back,
+        plane.sha256, plane.size, JSON.stringify({ table: 'corrections', row: { decision_id: plane.id,
+          time: new Date(now).toISOString(), time_ms: now, label: 'bird', kind: 'restore', from_path: plane.final_path } }));
+    } finally {
+      db.close();
+    }
+    // Running restore again first reconciles the leftover intent: the correction is written, nothing moves twice.
+    const result = await world.cli(['restore', String(plane.id)]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/already restored to .*crash\/plane\.jpg/);
+    expect(pendingMoves(world.dirs.db)).toEqual([]);
+    expect(correctionsOf(plane.id)).toEqual([expect.objectContaining({ label: 'bird', kind: 'restore', to_path: back })]);
+    await world.daemon.waitForOutput(alreadyDecidedLine(back));
+    expect(existsSync(back)).toBe(true);
   });
 
   it('refuses unknown ids and paths, missing or changed files, and places outside the configured folders', async () => {

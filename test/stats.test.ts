@@ -3,7 +3,8 @@
 // and the query plans (index-only range counts, the latency index).
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStats, countRangeSql, latencyRangeSql, percentileSql, untimedSql } from '../src/query/stats.js';
+import { computeStats, countRangeSql, failuresSql, latencyRangeSql, occursSql, percentileSql, untimedSql }
+  from '../src/query/stats.js';
 import { killAllDaemons } from './helpers/daemon.js';
 import type { Decision } from './helpers/decisions.js';
 import { startWorld, type World } from './log-shared.js';
@@ -135,6 +136,8 @@ describe('birdwatch stats', () => {
       expect(plan(countRangeSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
       expect(plan(countRangeSql, 'garden', 'failed', null, 0, 1)).toMatch(seek);
       expect(plan(latencyRangeSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
+      expect(plan(occursSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
+      expect(plan(failuresSql, 'garden', 0, 1)).toMatch(seek);
       expect(plan(untimedSql(false), 0, 1)).toMatch(/SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/);
       expect(plan(untimedSql(true), 0, 1, 'garden')).toMatch(/SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/);
       for (const order of ['ASC', 'DESC'] as const) {

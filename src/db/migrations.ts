@@ -72,7 +72,8 @@ export const MIGRATIONS: readonly string[] = [
   // seek, nothing decoded per row); latency percentiles walk the latency index to the wanted rank instead of
   // sorting every row.
   `
-  CREATE INDEX decisions_camera_action_label_time ON decisions (camera, action, label, time_ms, latency_ms);
+  CREATE INDEX decisions_camera_action_label_time ON decisions (camera, action, label, time_ms, latency_ms,
+    error_kind);
   CREATE INDEX decisions_latency ON decisions (latency_ms, time_ms, camera);
   `,
 ];

@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       const entries = await fs.readdir(path.join(outDir, label));
       if (!entries.some((entry) => !entry.startsWith('.'))) {
         process.stderr.write(`birdwatch: warning: ${path.join(outDir, label)} is empty: training with ` +
-          `--extra-data needs shots of both classes (mark some ${label} shots first)\n`);
+          `--extra-data needs shots of both classes (label some ${label} shots with restore or mark first)\n`);
       }
     }
     const copied = summary.copied.airplane + summary.copied.bird;

@@ -1,10 +1,12 @@
-// Watches one camera's folder tree with chokidar (inotify, or polling for network shares) and reports candidate
-// files; files present at start are reported too. A periodic check notices the folder itself being deleted and
-// recreated (inotify watches die with it) and starts watching the new one.
+// Watches one camera's folder tree and reports candidate files; files present at start are reported too. inotify
+// through TreeWatcher (one lstat per event, see there why not chokidar), or chokidar's polling for network shares
+// where inotify sees no remote changes. A periodic check notices the folder itself being deleted and recreated
+// (its watches die with it) and starts watching the new one.
 import fs from 'node:fs';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from '../logger.js';
 import { isIgnoredPath } from './ignore.js';
+import { TreeWatcher } from './tree-watcher.js';
 
 export interface FolderWatcherOptions {
   root: string;
@@ -22,7 +24,7 @@ export interface FolderWatcherOptions {
 }
 
 export class FolderWatcher {
-  private watcher: FSWatcher | undefined;
+  private watcher: FSWatcher | TreeWatcher | undefined;
   private rootIdentity: string | undefined;
   private rootTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -45,20 +47,35 @@ export class FolderWatcher {
   }
 
   private async watch(): Promise<void> {
-    const { root, excluded, logger } = this.options;
+    const { root, logger } = this.options;
     this.rootIdentity = identity(root);
+    this.watcher = this.options.polling ? await this.watchPolling() : await this.watchInotify();
+    if (this.rootIdentity === undefined) {
+      logger.warn('watched folder does not exist (yet): waiting for it', { folder: root });
+      this.rootMissingLogged = true;
+    }
+  }
+
+  private async watchInotify(): Promise<TreeWatcher> {
+    const { root, excluded, logger, onFile, onGone } = this.options;
+    const watcher = new TreeWatcher({ root, excluded, logger, onFile, onGone });
+    await watcher.start();
+    return watcher;
+  }
+
+  private async watchPolling(): Promise<FSWatcher> {
+    const { root, excluded, logger } = this.options;
     const watcher = chokidar.watch(root, {
       persistent: true,
       ignoreInitial: false,
       followSymlinks: false,
-      usePolling: this.options.polling,
+      usePolling: true,
       interval: this.options.pollIntervalMs,
       binaryInterval: this.options.pollIntervalMs,
       // Completeness is ours to judge (size/mtime quiet window + structure), not a fixed delay.
       awaitWriteFinish: false,
       ignored: (file: string) => isIgnoredPath(root, file, excluded),
     });
-    this.watcher = watcher;
     watcher.on('add', (file) => this.options.onFile(file));
     watcher.on('change', (file) => this.options.onFile(file));
     watcher.on('unlink', (file) => this.options.onGone(file));
@@ -68,10 +85,7 @@ export class FolderWatcher {
       });
     });
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-    if (this.rootIdentity === undefined) {
-      logger.warn('watched folder does not exist (yet): waiting for it', { folder: root });
-      this.rootMissingLogged = true;
-    }
+    return watcher;
   }
 
   /** If the root was deleted and recreated (or appeared), watch the new folder. */

@@ -1,13 +1,15 @@
 // Real and hostile image generators for the reliability suite. Everything here is generated from the CIFAR-10
-// airplane/bird JPEGs in /work/shared (real photographs the model was trained on), re-encoded with sharp for
+// airplane/bird JPEGs in ../shared beside the repository (real photographs the model was trained on), re-encoded with sharp for
 // variety, or crafted byte by byte for the hostile cases. Nothing here needs the daemon.
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
-export const DATA_ROOT = process.env.BIRDWATCH_DATA ?? '/work/shared/data/cifar10-airplane-bird';
+export const DATA_ROOT =
+  process.env.BIRDWATCH_DATA ?? fileURLToPath(new URL('../../../shared/data/cifar10-airplane-bird', import.meta.url));
 export type Kind = 'airplane' | 'bird';
 
 export function sha256(buf: Buffer): string {

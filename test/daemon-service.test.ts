@@ -215,6 +215,8 @@ describe('configuration errors: exit code 2 and a specific message', () => {
       /watched folder of camera 'blog' .*nope: does not exist/],
     ['airplanes folder is a file', (d) => { writeFileSync(join(d.root, 'file'), ''); return ['--watch', d.watch, '--airplanes', join(d.root, 'file'), '--db', d.db]; },
       /airplanes folder of camera 'blog' .*file is not a folder/],
+    ['watched folder inside its airplanes folder', (d) => { mkdirSync(join(d.airplanes, 'up')); return ['--watch', join(d.airplanes, 'up'), '--airplanes', d.airplanes, '--db', d.db]; },
+      /the watched folder cannot be inside its airplanes folder/],
     ['threshold out of range', (d) => ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--threshold', '1.5'],
       /--threshold must be between 0 and 1, got 1\.5/],
     ['camera threshold out of range', (d) => ['--config', writeConfigFile(d, { cameras: [{ watch: d.watch, airplanes: d.airplanes, threshold: -0.1 }] })],

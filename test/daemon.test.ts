@@ -127,4 +127,19 @@ describe('birdwatch run', () => {
     expect(names.slice(3).map(action)).toEqual(['kept', 'kept', 'kept']);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
+
+  it('never looks inside an airplanes folder nested in the watched tree, nor at what it moved there', async () => {
+    const d = newDirs();
+    const nested = join(d.watch, 'airplanes');
+    mkdirSync(nested);
+    writeFileSync(join(nested, 'old plane.jpg'), planes[2]!); // moved there long ago
+    const daemon = startDaemon({ ...d, airplanes: nested });
+    await daemon.ready();
+    writeFileSync(join(d.watch, 'plane.jpg'), planes[0]!);
+    const [row] = await waitForDecisions(d.db, '1=1', [], 1, 30_000, () => daemon.tail());
+    expect(row!.final_path).toBe(join(nested, 'plane.jpg'));
+    await sleep(1500); // let it (wrongly) pick up the moved file or the old one
+    expect(decisions(d.db).length).toBe(1);
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  });
 });

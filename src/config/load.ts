@@ -205,7 +205,7 @@ function checkCameraLayout(cameras: Camera[]): void {
     if (camera.airplanes === camera.watch) {
       throw new ConfigError(`camera '${camera.name}': the airplanes folder cannot be the watched folder itself`);
     }
-    if (isInside(camera.watch, camera.airplanes)) {
+    if (isInside(camera.airplanes, camera.watch)) {
       throw new ConfigError(`camera '${camera.name}': the watched folder cannot be inside its airplanes folder`);
     }
   }

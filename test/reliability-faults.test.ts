@@ -1,7 +1,9 @@
 // Disk and database faults, injected while the real daemon runs:
 // - the airplanes folder stops being writable (daemon runs as `nobody`, folder chmod 0555: root would bypass it);
 // - the database's disk fills up (the db lives on a 2 MiB tmpfs we mount, then fill with a filler file);
-// - the airplanes folder's disk fills up (another filesystem, so a move is a copy that hits ENOSPC midway).
+// - the airplanes folder's disk fills up (another filesystem, so a move is a copy that hits ENOSPC midway);
+// - the database becomes unwritable while open (chattr +i on the db and its WAL on ext4: even root's writes through
+//   already-open descriptors then fail with EPERM, like a disk remounted read-only after an I/O error).
 // The daemon must say so clearly, move nothing it cannot log, lose nothing, and recover by itself once the fault
 // clears.
 import { execFileSync } from 'node:child_process';
@@ -32,8 +34,8 @@ describe('disk and database faults', () => {
   let movers: Screened[] = [];
   let keepers: Screened[] = [];
   beforeAll(async () => {
-    movers = await pickShots('airplane', true, 8, 3000, 256);
-    keepers = await pickShots('bird', false, 6, 3000);
+    movers = await pickShots('airplane', true, 10, 3000, 256);
+    keepers = await pickShots('bird', false, 8, 3000);
   }, 120_000);
 
   it('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async () => {
@@ -168,6 +170,46 @@ describe('disk and database faults', () => {
       rmSync(filler, { force: true });
       execFileSync('umount', [L.airplanes]);
       mounts.splice(mounts.indexOf(L.airplanes), 1);
+    }
+  }, 240_000);
+
+  it('database unwritable while running (immutable db + WAL): moves nothing, says so, catches up when writable', async () => {
+    const L = layout('bw-fault-immutable-');
+    const log = new LogReader(L.db);
+    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    const locked = [L.db, `${L.db}-wal`];
+    const unlock = () => { for (const f of locked) { try { execFileSync('chattr', ['-i', f]); } catch { /* not set */ } } };
+    try {
+      writeFileSync(join(L.watch, 'warmup.jpg'), keepers[6]!.bytes);
+      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      const before = log.count();
+      for (const f of locked) execFileSync('chattr', ['+i', f]);
+      const names = ['plane-x.jpg', 'plane-y.jpg', 'bird-x.jpg'];
+      const shots = [movers[8]!, movers[9]!, keepers[7]!];
+      names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
+      await sleep(6_000);
+      expect(d.alive, d.tail()).toBe(true);
+      expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
+      for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
+      expect(log.count() - before, 'rows written while the database was unwritable').toBe(0);
+      const said = d.output.split('\n').filter((l) => /database or disk unavailable|SQLITE_IOERR|SQLITE_READONLY|EPERM|read-only/i.test(l));
+      console.log(`[figures] fault db-unwritable: daemon said: ${said[0]?.slice(0, 300)}`);
+      expect(said.length, `no clear message about the unwritable database in:\n${d.tail()}`).toBeGreaterThan(0);
+
+      unlock();
+      await waitFor(() => names.every((n) => log.count("action IN ('moved','kept') AND path = ?", join(L.watch, n)) === 1) || !d.alive,
+        90_000, () => `all three decided once the database was writable: ${d.tail()}`);
+      for (const [i, n] of names.entries()) {
+        const rows = log.rows('path = ?', join(L.watch, n));
+        expect(rows.length, `${n}: ${JSON.stringify(rows)}`).toBe(1);
+        expect(rows[0]!.action).toBe(i < 2 ? 'moved' : 'kept');
+        expect(sha256(readFileSync(rows[0]!.final_path)), n).toBe(shots[i]!.sha256);
+      }
+      expect(await d.stop()).toBe(true);
+    } finally {
+      unlock();
+      await d.kill();
+      log.close();
     }
   }, 240_000);
 });

@@ -28,7 +28,7 @@ STEPS = [
      ["--recipe", "plain", "--model", "wide", "--mixup", "0.5"]),
     ("distill", "+ distillation from the convnet teacher (soft labels on every augmented/mixed batch)",
      ["--recipe", "default", "--ema", "0", "--flip-ensemble", "no"]),
-    ("ema", "+ EMA of the weights (0.999)",
+    ("ema", "+ EMA of the weights (0.998)",
      ["--recipe", "default", "--flip-ensemble", "no"]),
     ("flip", "+ mirror ensemble folded into one MLP (= the default recipe)",
      ["--recipe", "default"]),

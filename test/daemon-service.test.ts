@@ -155,6 +155,17 @@ describe('service behaviour', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 
+  it('the safety rescan finds a file no watcher reported (polling every 10 min, rescan every second)', async () => {
+    const d = newDirs();
+    const daemon = startDaemon(d, ['--polling', '--poll-interval-ms', '600000', '--rescan-interval-ms', '1000']);
+    await daemon.ready();
+    mkdirSync(join(d.watch, 'missed'));
+    writeFileSync(join(d.watch, 'missed', 'p.jpg'), planes[0]!);
+    const [row] = await waitForDecisions(d.db, '1=1', [], 1, 30_000, () => daemon.tail());
+    expect(row!.final_path).toBe(join(d.airplanes, 'missed', 'p.jpg'));
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it('falls back to the CPU when CUDA is requested but absent, and records the provider used', async () => {
     const d = newDirs();
     const daemon = startDaemon(d, ['--provider', 'cuda']);

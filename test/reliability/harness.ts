@@ -231,7 +231,8 @@ export function listFiles(root: string, rel = ''): string[] {
   try { names = readdirSync(join(root, rel)); } catch { return out; }
   for (const n of names) {
     const r = rel ? join(rel, n) : n;
-    const st = lstatSync(join(root, r));
+    let st;
+    try { st = lstatSync(join(root, r)); } catch { continue; } // moved or deleted while listing
     if (st.isDirectory()) out.push(...listFiles(root, r));
     else out.push(r);
   }

@@ -4,7 +4,7 @@
 // One test at a time: add `-t subfolders`, `-t 'one folder'` or `-t steady`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, killAll } from './harness.js';
-import { formatFigures, runBurst, runSteady, type LoadFigures } from './load.js';
+import { formatFigures, runBurst, runOverflow, runSteady, type LoadFigures } from './load.js';
 
 const BURST = Number(process.env.BW_STRESS_BURST ?? 10_000);
 const RATE = Number(process.env.BW_STRESS_RATE ?? 20);
@@ -43,4 +43,12 @@ describe('stress', () => {
     console.log(formatFigures(f));
     expectSound(f);
   }, SECONDS * 1000 + 600_000);
+
+  it('inotify queue overflow while the daemon is stopped: the safety rescan finds what the kernel dropped', async () => {
+    const n = Number(process.env.BW_STRESS_OVERFLOW ?? 9000);
+    const f = await runOverflow(n, 15_000);
+    console.log(`${formatFigures(f)}\n  overflow: ${n} files written in place (2 events each, queue ${f.queueMax}) while the daemon was ` +
+      `SIGSTOPped; decided before the first rescan: ${f.beforeRescan}; the rest found by the rescan`);
+    expectSound(f);
+  }, 3_600_000);
 });

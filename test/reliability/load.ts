@@ -218,3 +218,56 @@ export function formatFigures(f: LoadFigures): string {
     (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '') +
     (f.windows?.length ? `\n  per minute: ${f.windows.map((w) => `[${w.minute}] ${w.files} files p99 ${w.p99Ms}ms cpu ${w.cpuMsPerFile.toFixed(1)}ms/file`).join('; ')}` : '');
 }
+
+/**
+ * The kernel's inotify queue overflowing: the daemon is SIGSTOPped while n files are written in place (two events
+ * each, more than fs.inotify.max_queued_events = 16384 holds), then SIGCONTed. Events past the queue are dropped
+ * silently (libuv does not report IN_Q_OVERFLOW), so those files can only be found by the safety rescan, which runs
+ * every `rescanMs` here. Returns the figures plus how many files the watcher had reported before the first rescan.
+ */
+export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigures & { beforeRescan: number; queueMax: number }> {
+  const images = pool(n);
+  const root = tempDir('bw-overflow-');
+  const watch = join(root, 'blog');
+  const airplanes = join(root, 'airplanes');
+  mkdirSync(watch); mkdirSync(airplanes);
+  const db = join(root, 'birdwatch.db');
+  const log = new LogReader(db);
+  const { d, t } = await startAndWait(watch, airplanes, db, log, { logLevel: 'debug', rescanIntervalMs: rescanMs });
+  writeFileSync(join(watch, 'probe.jpg'), await probeImage());
+  await waitFor(() => log.count() >= 1 || !d.alive, 120_000, () => `the probe decided: ${d.tail()}`, 100);
+  const startupSeconds = (Date.now() - t) / 1000;
+  let rescans = 0;
+  d.child.stdout!.on('data', (b: Buffer) => { rescans += (b.toString().match(/rescan done/g) ?? []).length; });
+  d.child.kill('SIGSTOP');
+  const t0 = Date.now();
+  try {
+    for (const img of images) writeFileSync(join(watch, img.name), img.bytes);
+  } finally {
+    d.child.kill('SIGCONT');
+  }
+  const cpu0 = d.cpuSeconds();
+  let beforeRescan = -1;
+  await waitFor(() => {
+    if (beforeRescan < 0 && rescans > 0) beforeRescan = log.count() - 1;
+    return log.count() >= n + 1 || !d.alive;
+  }, Math.max(120_000, n * 300), () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
+  const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
+  const peak = d.peakRssKiB();
+  const cpu = d.cpuSeconds() - cpu0;
+  const alive = d.alive;
+  await d.stop();
+  const c = check(images, watch, airplanes, log);
+  log.close();
+  const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
+  return {
+    mode: 'burst', files: n, decided: rows.filter((r) => r.action !== 'failed').length,
+    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
+    failed: rows.filter((r) => r.action === 'failed').length,
+    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
+    maxOpenFds: -1, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
+    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
+    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
+    beforeRescan, queueMax: Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8')),
+  };
+}

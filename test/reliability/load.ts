@@ -247,11 +247,20 @@ export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigu
     d.child.kill('SIGCONT');
   }
   const cpu0 = d.cpuSeconds();
+  // Phase 1: what the watcher reported: decisions until they stop growing for 5 s (before the first rescan).
   let beforeRescan = -1;
+  let last = -1;
+  let stableSince = Date.now();
   await waitFor(() => {
-    if (beforeRescan < 0 && rescans > 0) beforeRescan = log.count() - 1;
-    return log.count() >= n + 1 || !d.alive;
-  }, Math.max(120_000, n * 300), () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
+    const now = log.count() - 1;
+    if (now !== last) { last = now; stableSince = Date.now(); }
+    if (rescans > 0) return true; // too late: the rescan already ran
+    if (Date.now() - stableSince >= 5_000) { beforeRescan = now; return true; }
+    return !d.alive;
+  }, rescanMs + 60_000, () => `decisions to settle: ${d.tail()}`, 500);
+  // Phase 2: the safety rescan finds the rest.
+  await waitFor(() => log.count() >= n + 1 || !d.alive, Math.max(120_000, n * 300) + rescanMs,
+    () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
   const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
   const peak = d.peakRssKiB();
   const cpu = d.cpuSeconds() - cpu0;

@@ -1,0 +1,99 @@
+// A kill aimed at the most fragile moment of a cross-filesystem move: the airplanes folder is on another filesystem
+// (a tmpfs we mount), so a move copies the shot to a temp name there, fsyncs, links it into place and unlinks the
+// original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the instant a temp copy
+// appears, restarts it, and repeats. At the end: no temp file left, each shot exactly once, byte-identical, one row.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, watch as fsWatch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './reliability/harness.js';
+import { realImagePaths, sha256 } from './reliability/images.js';
+
+const FILES = Number(process.env.BW_COPY_FILES ?? 12);
+const mounts: string[] = [];
+afterAll(async () => {
+  await killAll();
+  for (const m of mounts) { try { execFileSync('umount', [m]); } catch { /* already */ } }
+  cleanupTemp();
+});
+
+/** A noisy 2400x1800 JPEG (~7 MB: a copy takes long enough to be caught), made unique per copy by a COM segment. */
+async function bigShots(n: number): Promise<Buffer[]> {
+  const photo = await sharp(realImagePaths('airplane')[7]!).resize(2400, 1800).png({ compressionLevel: 0 }).toBuffer();
+  const noise = await sharp({ create: { width: 2400, height: 1800, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 0, sigma: 40 } } })
+    .png({ compressionLevel: 0 }).toBuffer();
+  const jpeg = await sharp(photo).composite([{ input: noise, blend: 'add' }]).jpeg({ quality: 97, chromaSubsampling: '4:4:4' }).toBuffer();
+  return Array.from({ length: n }, (_, i) => {
+    const text = Buffer.from(`birdwatch reliability big shot ${i}`);
+    const seg = Buffer.from([0xff, 0xfe, 0, 0]);
+    seg.writeUInt16BE(text.length + 2, 2);
+    return Buffer.concat([jpeg.subarray(0, 2), seg, text, jpeg.subarray(2)]);
+  });
+}
+
+describe('SIGKILL in the middle of a cross-filesystem copy', () => {
+  it('leaves no temp copy, loses nothing, logs each shot once', async () => {
+    const shots = await bigShots(FILES);
+    const root = tempDir('bw-copykill-');
+    const watch = join(root, 'blog');
+    const airplanes = join(root, 'airplanes');
+    mkdirSync(watch); mkdirSync(airplanes);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m,mode=0755', 'tmpfs', airplanes]);
+    mounts.push(airplanes);
+    const db = join(root, 'birdwatch.db');
+    const log = new LogReader(db);
+    const config = { threshold: 0, rescanIntervalMs: 5_000 }; // every shot is moved
+    let daemon: Daemon | undefined;
+    let kills = 0;
+    let caughtMidCopy = 0;
+    const temps = () => readdirSync(airplanes, { recursive: true }).map(String).filter((f) => f.split('/').pop()!.startsWith('.birdwatch-tmp-'));
+    try {
+      // The trap: the instant a temp copy appears, kill whatever daemon is running.
+      const trap = fsWatch(airplanes, (_ev, name) => {
+        if (name?.startsWith('.birdwatch-tmp-') && daemon?.alive) daemon.child.kill('SIGKILL');
+      });
+      try {
+        for (const [i, s] of shots.entries()) writeFileSync(join(watch, `big-${i}.jpg`), s);
+        for (let attempt = 0; attempt < FILES * 2 && log.count() < FILES; attempt++) {
+          daemon = startDaemon({ watch, airplanes, db, config });
+          await waitFor(() => !daemon!.alive || log.count() >= FILES, 120_000, () => `a kill or all decided: ${daemon!.tail()}`, 20);
+          if (daemon.exitInfo?.signal === 'SIGKILL') {
+            kills++;
+            if (temps().length > 0) caughtMidCopy++;
+          }
+          await daemon.kill();
+        }
+      } finally {
+        trap.close();
+      }
+      // Final, untrapped run: reconciles and finishes (each earlier restart already removed the previous temp copy).
+      daemon = startDaemon({ watch, airplanes, db, config });
+      await waitFor(() => log.count("action = 'moved'") >= FILES || !daemon!.alive, 120_000, () => `all moved: ${daemon!.tail()}`);
+      await sleep(500);
+      expect(await daemon.stop()).toBe(true);
+      const removedTemps = (daemon.output.match(/removed the temp file of an interrupted copy/g) ?? []).length;
+      console.log(`[figures] crash mid-copy: files=${FILES} (${(shots[0]!.length / 1e6).toFixed(1)} MB each) kills=${kills} ` +
+        `kills_with_a_temp_copy_on_disk=${caughtMidCopy} temps_removed_at_final_start=${removedTemps}`);
+
+      expect(temps(), 'temp copies left').toEqual([]);
+      expect(listFiles(watch), 'shots left in the blog').toEqual([]);
+      const files = listFiles(airplanes).sort();
+      expect(files).toEqual(shots.map((_, i) => `big-${i}.jpg`).sort());
+      for (const [i, s] of shots.entries()) {
+        expect(sha256(readFileSync(join(airplanes, `big-${i}.jpg`))), `big-${i}.jpg`).toBe(sha256(s));
+        const rows = log.rows('path = ?', join(watch, `big-${i}.jpg`));
+        expect(rows.map((r) => r.action), `big-${i}.jpg rows`).toEqual(['moved']);
+        expect(rows[0]!.final_path).toBe(join(airplanes, `big-${i}.jpg`));
+      }
+      expect(log.query<{ n: number }>('SELECT count(*) AS n FROM pending_moves')[0]!.n).toBe(0);
+      expect(kills).toBeGreaterThan(0);
+      expect(existsSync(join(watch, 'big-0.jpg'))).toBe(false);
+    } finally {
+      await daemon?.kill();
+      log.close();
+      execFileSync('umount', [airplanes]);
+      mounts.splice(mounts.indexOf(airplanes), 1);
+    }
+  }, 600_000);
+});

@@ -23,6 +23,8 @@ export interface DaemonOptions {
   env?: Record<string, string>;
   /** RLIMIT_NOFILE for the daemon (set by prlimit, which then execs node: same pid) */
   maxOpenFiles?: number;
+  /** extra node options before dist/cli.js (e.g. --expose-gc --import a probe) */
+  nodeArgs?: string[];
 }
 
 export class Daemon {
@@ -32,7 +34,7 @@ export class Daemon {
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(readonly opts: DaemonOptions, readonly configPath?: string) {
-    const args = [CLI, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
+    const args = [...(opts.nodeArgs ?? []), CLI, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
     if (configPath) args.push('--config', configPath);
     args.push(...(opts.extraArgs ?? []));
     const [cmd, argv] = opts.maxOpenFiles

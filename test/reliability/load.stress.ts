@@ -4,7 +4,7 @@
 // One test at a time: add `-t subfolders`, `-t 'one folder'` or `-t steady`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, killAll } from './harness.js';
-import { formatFigures, runBurst, runOverflow, runSteady, type LoadFigures } from './load.js';
+import { formatFigures, runBurst, runLeakCheck, runOverflow, runSteady, type LoadFigures } from './load.js';
 
 const BURST = Number(process.env.BW_STRESS_BURST ?? 10_000);
 const RATE = Number(process.env.BW_STRESS_RATE ?? 20);
@@ -52,4 +52,13 @@ describe('stress', () => {
     expectSound(f);
     expect(f.beforeRescan, 'measured before the first rescan').toBeGreaterThanOrEqual(0);
   }, 3_600_000);
+
+  it('no leak: the live heap stays flat over 10,000 decisions (5 waves of 2,000, all moved out)', async () => {
+    const waves = await runLeakCheck(5, 2000);
+    console.log(`[figures] leak check: ${waves.map((w) => `${w.decided} decided: heap ${w.heapKiB} KiB, rss ${w.rssMiB} MiB`).join('; ')}`);
+    const first = waves[0]!.heapKiB;
+    const last = waves.at(-1)!.heapKiB;
+    // 8,000 more decisions may not leave more than ~2 MiB behind (0.25 KiB each would be a leak of 2 MiB).
+    expect(last - first).toBeLessThan(2048);
+  }, 1_800_000);
 });

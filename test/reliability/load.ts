@@ -280,3 +280,41 @@ export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigu
     beforeRescan, queueMax: Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8')),
   };
 }
+
+/**
+ * Leak check for a long-running daemon: `waves` waves of `perWave` files, each moved out (threshold 0, so the
+ * watched tree stays empty and nothing legitimately accumulates); the live heap after a forced GC is read after each
+ * wave through test/reliability/heap-probe.mjs. Returns heapUsed (KiB) and RSS (MiB) per wave.
+ */
+export async function runLeakCheck(waves: number, perWave: number): Promise<{ decided: number; heapKiB: number; rssMiB: number }[]> {
+  const images = pool(waves * perWave);
+  const root = tempDir('bw-leak-');
+  const watch = join(root, 'blog');
+  const airplanes = join(root, 'airplanes');
+  const staging = join(root, 'staging');
+  for (const dir of [watch, airplanes, staging]) mkdirSync(dir);
+  const db = join(root, 'birdwatch.db');
+  const probe = join(root, 'heap.json');
+  const log = new LogReader(db);
+  const d = startDaemon({ watch, airplanes, db, config: { logLevel: 'warn', threshold: 0 }, maxOpenFiles: MAX_OPEN_FILES,
+    nodeArgs: ['--expose-gc', '--import', join(import.meta.dirname, 'heap-probe.mjs')], env: { BW_HEAP_PROBE: probe } });
+  const out: { decided: number; heapKiB: number; rssMiB: number }[] = [];
+  try {
+    for (let w = 0; w < waves; w++) {
+      const wave = images.slice(w * perWave, (w + 1) * perWave);
+      for (const img of wave) writeFileSync(join(staging, img.name), img.bytes);
+      for (const img of wave) renameSync(join(staging, img.name), join(watch, img.name));
+      await waitFor(() => log.count() >= (w + 1) * perWave || !d.alive, 600_000, () => `wave ${w + 1}: ${d.tail()}`, 250);
+      await sleep(5_000); // two probe rounds: a GC after the wave settled
+      const m = JSON.parse(readFileSync(probe, 'utf8')) as { heapUsed: number; rss: number };
+      out.push({ decided: (w + 1) * perWave, heapKiB: Math.round(m.heapUsed / 1024), rssMiB: Math.round(m.rss / 1048576) });
+    }
+    if (!d.alive) throw new Error(`daemon died: ${d.tail()}`);
+    const moved = log.count("action = 'moved'");
+    if (moved !== waves * perWave) throw new Error(`expected ${waves * perWave} moved, got ${moved}`);
+  } finally {
+    await d.stop();
+    log.close();
+  }
+  return out;
+}

@@ -28,4 +28,14 @@ describe('load', () => {
     expect(f.peakRssMiB).toBeLessThan(600);
     expect(f.maxOpenFds).toBeLessThan(MAX_OPEN_FILES); // the daemon runs with RLIMIT_NOFILE = MAX_OPEN_FILES
   }, 600_000);
+
+  it('decides a burst of 500 files in polling mode (network shares) too', async () => {
+    const f = await runBurst(500, { polling: true, pollIntervalMs: 500 });
+    console.log(formatFigures(f).replace('load burst', 'load burst, polling mode'));
+    expect(f.emfile).toBe(false);
+    expect(f.lost).toBe(0);
+    expect(f.duplicates).toBe(0);
+    expect(f.rowsNotOne).toBe(0);
+    expect(f.decided).toBe(500);
+  }, 600_000);
 });

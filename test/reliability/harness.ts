@@ -11,6 +11,8 @@ import Database from 'better-sqlite3';
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'cli.js');
 export const NOBODY = { uid: 65534, gid: 65534 };
+/** Tests that mount tmpfs, chattr, or run the daemon as `nobody` need root; elsewhere they are skipped (and say so). */
+export const AS_ROOT = process.getuid?.() === 0;
 
 export interface DaemonOptions {
   watch: string;

@@ -103,12 +103,21 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
 
     const t0 = Date.now();
     let kills = 0;
+    let earlyKills = 0;
     let daemon: Daemon | undefined;
     const killDelays: number[] = [];
     try {
       while (kills < KILLS) {
         const before = log.maxId();
         quota = Math.min(plan.length, Math.ceil((plan.length * (kills + 1)) / (KILLS + 1)));
+        if (kills % 4 === 2) {
+          // Extra, not counted: a kill during start-up (reconciliation, initial scan), before any decision.
+          daemon = startDaemon({ watch, airplanes, db, config });
+          await sleep(50 + Math.floor(rand() * 350));
+          await daemon.kill('SIGKILL');
+          outputs.push(daemon.output);
+          earlyKills++;
+        }
         daemon = startDaemon({ watch, airplanes, db, config });
         // Kill only after this daemon has logged a decision of its own.
         await waitFor(() => log.maxId() > before || !daemon!.alive, 60_000,
@@ -185,7 +194,7 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     const leftovers = listFiles(staging);
 
     console.log(`[figures] crash${crossFs ? ' (airplanes on another filesystem)' : ''}: seed=${SEED} files=${plan.length} (renamed ${plan.filter((p) => p.renamed).length}, ` +
-      `slow in place ${plan.filter((p) => !p.renamed).length}) kills=${kills} moved=${moved} kept=${rows.length - moved} ` +
+      `slow in place ${plan.filter((p) => !p.renamed).length}) kills=${kills} (+${earlyKills} during start-up, uncounted) moved=${moved} kept=${rows.length - moved} ` +
       `rows=${rows.length} lost=${lost.length} duplicates=${duplicated.length} pending_moves=${pending} ` +
       `interrupted_moves_reconciled=${reconciled} (completed ${completedMoves}, undone ${reconciled - completedMoves}) copy_temps_removed=${tempsRemoved} ` +
       `seconds=${seconds.toFixed(1)} kill_delays_ms=${killDelays.join(',')}`);

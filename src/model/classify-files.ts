@@ -22,6 +22,9 @@ export interface ClassifyFilesOptions {
   maxPending?: number;
 }
 
+/** How long a pause in the input is before finished results are handed out without waiting for a full batch. */
+const INPUT_PAUSE_MS = 50;
+
 interface Slot {
   path: string;
   settled: boolean;
@@ -61,9 +64,17 @@ export async function classifyFiles(
     });
   };
 
-  // Emit the settled files at the head of the line, batching the decodable ones into one inference each.
-  const emitReady = async (): Promise<void> => {
-    while (slots.length > 0 && slots[0]!.settled) {
+  const leadingSettled = (): number => {
+    let n = 0;
+    while (n < slots.length && slots[n]!.settled) n++;
+    return n;
+  };
+
+  // Emit the settled files at the head of the line, the decodable ones classified together. Inference of a small
+  // batch costs little more than of one image (the weights are read once), so unless `partial`, only full batches
+  // go: results wait for their batch (or for a pause in the input, or its end).
+  const emitReady = async (partial: boolean): Promise<void> => {
+    while (slots.length > 0 && slots[0]!.settled && (partial || leadingSettled() >= batchSize)) {
       const batch: Slot[] = [];
       while (batch.length < batchSize && slots.length > 0 && slots[0]!.settled) batch.push(slots.shift()!);
       const decodable = batch.filter((slot) => slot.prepared !== undefined);
@@ -81,17 +92,33 @@ export async function classifyFiles(
     }
   };
 
-  for await (const path of paths) {
-    if (slots[0]?.settled) await emitReady(); // paths may trickle in (stdin): don't sit on finished results
+  const iterator = (Symbol.asyncIterator in paths
+    ? (paths as AsyncIterable<string>)[Symbol.asyncIterator]()
+    : (paths as Iterable<string>)[Symbol.iterator]()) as AsyncIterator<string> | Iterator<string>;
+  for (;;) {
+    // Paths may trickle in (stdin): if the next one is slow to come, hand out what is finished meanwhile.
+    const next = Promise.resolve(iterator.next());
+    let timer: NodeJS.Timeout | undefined;
+    const paused = new Promise<null>((resolve) => { timer = setTimeout(resolve, INPUT_PAUSE_MS, null); });
+    let item = await Promise.race([next, paused]);
+    clearTimeout(timer);
+    while (item === null) {
+      await emitReady(true);
+      item = inflight > 0 ? await Promise.race([next, settledSignal().then(() => null)]) : await next;
+    }
+    if (item.done) break;
     while (inflight >= concurrency || slots.length >= maxPending) {
       await settledSignal();
-      await emitReady();
+      await emitReady(slots.length >= maxPending);
     }
-    start(path);
+    start(item.value);
   }
   while (slots.length > 0) {
-    if (!slots[0]!.settled) await settledSignal();
-    await emitReady();
+    if (inflight > 0 && leadingSettled() < batchSize) {
+      await settledSignal();
+      continue;
+    }
+    await emitReady(inflight === 0);
   }
   return counts;
 }

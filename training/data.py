@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,9 +157,7 @@ def reduce_two_class(dataset, spec: dict | None = None, label_map: dict = CIFAR1
         ys.append(label)
     if not xs:
         raise DataError("the dataset holds no airplane or bird images")
-    shape = (0, 3, spec["resize"]["height"], spec["resize"]["width"])
-    x = torch.from_numpy(np.stack(xs)) if xs else torch.empty(shape, dtype=torch.uint8)
-    return Samples(x, torch.tensor(ys, dtype=torch.int64), h.hexdigest(), "cifar10", [])
+    return Samples(torch.from_numpy(np.stack(xs)), torch.tensor(ys, dtype=torch.int64), h.hexdigest(), "cifar10", [])
 
 
 def load_cifar10(root, spec: dict | None = None) -> Samples:

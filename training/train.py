@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -57,9 +56,14 @@ class UsageError(Exception):
 
 
 # --------------------------------------------------------------------------------------------- arguments
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    def _get_help_string(self, action):  # no "(default: None)" noise
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="train.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="train.py", formatter_class=_HelpFormatter,
         description="Train the bird-vs-airplane fully connected classifier and export it to ONNX. Flags left unset "
                     "take their value from --recipe.")
     g = p.add_argument_group("data")
@@ -78,10 +82,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--model", choices=sorted(models.MLP_PRESETS),
                    help="book = 3072-512-Tanh-2 (1,574,402 params), deep = 3072-1024-512-128-2 Tanh (3,737,474), "
                         "wide = the default recipe's student")
-    g.add_argument("--hidden", help="override the hidden widths, comma separated, e.g. 2048,1024")
-    g.add_argument("--act", choices=sorted(models.ACTIVATIONS), help="override the activation")
-    g.add_argument("--norm", choices=["none", "bn"], help="BatchNorm after each hidden Linear (folded at export)")
-    g.add_argument("--dropout", type=float, help="dropout after each hidden activation")
+    g.add_argument("--hidden", help="override the hidden widths, comma separated, e.g. 2048,1024 (unset: the --model preset)")
+    g.add_argument("--act", choices=sorted(models.ACTIVATIONS), help="override the activation (unset: the --model preset)")
+    g.add_argument("--norm", choices=["none", "bn"], help="BatchNorm after each hidden Linear, folded at export (unset: the --model preset)")
+    g.add_argument("--dropout", type=float, help="dropout after each hidden activation (unset: the --model preset, none)")
     g.add_argument("--flip-ensemble", type=_bool, metavar="yes|no",
                    help="export the ensemble of the net and its mirror image (logits averaged), folded exactly into "
                         "one MLP with twice the hidden units")
@@ -122,14 +126,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--out", default=str(DEFAULT_OUT),
                    help="ONNX file to write; the card (.json) and the plot (.png) go beside it; the folder must exist")
     g.add_argument("--no-export", action="store_true", help="train and report only")
-    g.add_argument("--run-dir", help="where checkpoints and the history go (default training/runs/<recipe>-seed<seed>)")
+    g.add_argument("--run-dir", help="where the checkpoint, history and log go (unset: training/runs/<recipe>-seed<seed>)")
     g.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    for action in p._actions:  # flags the recipe fills: say what each recipe gives them
+        if action.dest in RECIPES["book"]:
+            action.default = argparse.SUPPRESS
+            action.help += " (by recipe: " + ", ".join(f"{r} {_show(RECIPES[r][action.dest])}" for r in RECIPES) + ")"
     args = p.parse_args(argv)
     for k, v in RECIPES[args.recipe].items():
         if getattr(args, k, None) is None:
             setattr(args, k, v)
     return args
+
+
+def _show(v) -> str:
+    return ("yes" if v else "no") if isinstance(v, bool) else str(v)
 
 
 def _bool(s: str) -> bool:
@@ -493,6 +505,7 @@ def main(argv=None) -> int:
         model = build_model(args)
     n_params = models.count_params(model)
     log(f"model: {model.describe()}: {n_params:,} parameters" + (f" (weights from {args.init})" if init else ""))
+    trained = dict(model.config)  # the architecture as trained (BatchNorm, dropout), for the recipe record
     if args.model in models.CHAPTER_PARAMS and not (args.hidden or args.act or args.norm == "bn"):
         assert n_params == models.CHAPTER_PARAMS[args.model], "parameter count differs from the chapter's"
 
@@ -532,6 +545,7 @@ def main(argv=None) -> int:
     if not args.no_export:
         created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         recipe = recipe_dict(args)
+        recipe["trained_architecture"] = trained
         meta = {
             "classes": json.dumps(data.CLASSES),
             "mean": json.dumps(mean), "std": json.dumps(std),
@@ -590,12 +604,17 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli(argv=None) -> int:
+    """main() with the exit codes: 0 done, 2 bad data or usage (one line on stderr), 130 interrupted."""
     try:
-        sys.exit(main())
+        return main(argv)
     except (data.DataError, UsageError) as e:
         print(f"train.py: {e}", file=sys.stderr)
-        sys.exit(2)
+        return 2
     except KeyboardInterrupt:
         print("train.py: interrupted", file=sys.stderr)
-        sys.exit(130)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -18,8 +18,24 @@ CONTRACT_KEYS = {"classes", "mean", "std", "threshold", "validation_metrics", "r
 
 
 def run_train(*args):
+    """train.py in a child process: what a user runs (exit code, stdout, stderr)."""
     return subprocess.run([sys.executable, str(TRAINING / "train.py"), *map(str, args)], capture_output=True,
                           text=True, timeout=300)
+
+
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def train_cli(capsys):
+    """train.cli() in this process (no second torch import): same exit code and output as run_train."""
+    def run(*args):
+        code = train.cli([str(a) for a in args])
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+    return run
 
 
 def test_one_epoch_lowers_the_loss(small_tree):
@@ -50,10 +66,10 @@ def test_augment_and_mix_keep_shapes_and_range():
     assert m.shape == x.shape and 0 <= lam <= 1 and sorted(perm.tolist()) == list(range(6))
 
 
-def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path):
+def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path, train_cli):
     out = tmp_path / "out"
     out.mkdir()
-    r = run_train("--data", tiny_tree, "--recipe", "plain", "--epochs", "2", "--batch-size", "8",
+    r = train_cli("--data", tiny_tree, "--recipe", "plain", "--epochs", "2", "--batch-size", "8",
                   "--out", out / "m.onnx", "--run-dir", tmp_path / "run", "--quiet")
     assert r.returncode == 0, r.stderr
     assert "1,574,402 parameters" in r.stdout
@@ -80,8 +96,8 @@ def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path):
         assert card["onnx_check"]["max_abs_diff"] <= 1e-5
 
 
-def test_distillation_recipe_runs_and_exports_no_conv(tiny_tree, tmp_path):
-    r = run_train("--data", tiny_tree, "--recipe", "default", "--epochs", "1", "--teacher-epochs", "1",
+def test_distillation_recipe_runs_and_exports_no_conv(tiny_tree, tmp_path, train_cli):
+    r = train_cli("--data", tiny_tree, "--recipe", "default", "--epochs", "1", "--teacher-epochs", "1",
                   "--hidden", "64,32", "--batch-size", "8", "--teacher-cache", "no", "--out", tmp_path / "m.onnx",
                   "--run-dir", tmp_path / "run", "--quiet")
     assert r.returncode == 0, r.stderr
@@ -97,19 +113,19 @@ def test_missing_output_folder_exits_2(tiny_tree, tmp_path):
     assert r.stderr.strip().count("\n") == 0 and "output folder" in r.stderr and "does not exist" in r.stderr
 
 
-def test_missing_class_exits_2(tmp_path):
+def test_missing_class_exits_2(tmp_path, train_cli):
     make_tree(tmp_path / "d", 2)
     for f in (tmp_path / "d" / "bird").iterdir():
         f.unlink()
     (tmp_path / "d" / "bird").rmdir()
-    r = run_train("--data", tmp_path / "d", "--epochs", "1", "--out", tmp_path / "m.onnx")
+    r = train_cli("--data", tmp_path / "d", "--epochs", "1", "--out", tmp_path / "m.onnx", "--run-dir", tmp_path / "r")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
     assert "lacks the class folder 'bird/'" in r.stderr
 
 
-def test_unreadable_image_exits_2_naming_it(tiny_tree, tmp_path):
+def test_unreadable_image_exits_2_naming_it(tiny_tree, tmp_path, train_cli):
     (tiny_tree / "airplane" / "zzz-bad.png").write_bytes(b"garbage")
-    r = run_train("--data", tiny_tree, "--epochs", "1", "--out", tmp_path / "m.onnx")
+    r = train_cli("--data", tiny_tree, "--epochs", "1", "--out", tmp_path / "m.onnx", "--run-dir", tmp_path / "r")
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
     assert "zzz-bad.png" in r.stderr
 
@@ -135,15 +151,15 @@ def test_init_from_exported_onnx_restores_the_weights(tmp_path):
         assert torch.allclose(init["model"].eval()(x), m(x), atol=1e-6)
 
 
-def test_fine_tune_with_corrections_from_shipped_weights(tmp_path):
+def test_fine_tune_with_corrections_from_shipped_weights(tmp_path, train_cli):
     base = make_tree(tmp_path / "base", 12, seed=3)
     corrections = make_tree(tmp_path / "corrections", 5, seed=4, fmt="jpg", size=(64, 48))
     first = tmp_path / "first.onnx"
-    r = run_train("--data", base, "--recipe", "plain", "--model", "book", "--epochs", "1", "--out", first,
+    r = train_cli("--data", base, "--recipe", "plain", "--model", "book", "--epochs", "1", "--out", first,
                   "--run-dir", tmp_path / "r1", "--quiet")
     assert r.returncode == 0, r.stderr
     second = tmp_path / "second.onnx"
-    r = run_train("--data", base, "--extra-data", corrections, "--init", first, "--recipe", "plain",
+    r = train_cli("--data", base, "--extra-data", corrections, "--init", first, "--recipe", "plain",
                   "--teacher", "none", "--epochs", "1", "--lr", "1e-4", "--out", second, "--run-dir",
                   tmp_path / "r2", "--quiet")
     assert r.returncode == 0, r.stderr

@@ -17,6 +17,7 @@ import { checkCompleteness, sniffImageType, SNIFF_BYTES } from '../image/sniff.j
 import type { Logger } from '../logger.js';
 import type { Model } from '../model/load.js';
 import type { Batcher } from './batcher.js';
+import type { Slots } from './slots.js';
 import { signature, type FileEntry, type Outcome } from './file-state.js';
 
 /** How often a file that is still incomplete is looked at again (an lstat; it is re-read only once it changed). */
@@ -29,6 +30,8 @@ export interface DeciderDeps {
   config: Config;
   model: Model;
   batcher: Batcher;
+  /** Decode slots (config.concurrency): files read and decoded at once. */
+  slots: Slots;
   log: DecisionLog;
   logger: Logger;
   /** Aborted on shutdown: database retries give up, the file is left for the next start. */
@@ -83,7 +86,23 @@ export class FileDecider {
     const stallSeconds = `${(config.stallMs / 1000).toFixed(1)} s`;
     if (stat.size === 0) return incomplete(new ImageError('empty', `empty file (0 bytes), unchanged for ${stallSeconds}`));
 
-    const started = performance.now();
+    // A decode slot from reading to decoded: bounds the bytes held; the model, database and move run without one.
+    let started = 0;
+    const read = await this.deps.slots.run(() => {
+      started = performance.now(); // latency_ms counts from the read, as before (not the wait for a slot)
+      return this.deps.batcher.preparing(() => this.readAndPrepare(file, entry, stat, sig, stallSeconds, stalled, incomplete));
+    });
+    if ('kind' in read) return read;
+    const { sha256, prepared } = read;
+    const probabilities = await this.deps.batcher.classify(prepared.tensor);
+    return this.act(file, entry, stat, sig, sha256, prepared, probabilities, started);
+  };
+
+  /** Reads, checks and decodes the file: its content hash and model input, or the Outcome when it goes no further. */
+  private async readAndPrepare(file: string, entry: FileEntry, stat: Stats, sig: string, stallSeconds: string,
+    stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
+  ): Promise<Outcome | { sha256: string; prepared: Prepared }> {
+    const { config } = this.deps;
     let bytes: Buffer;
     try {
       bytes = await readImageFile(file, { maxBytes: config.maxBytes, followSymlinks: false });
@@ -120,9 +139,8 @@ export class FileDecider {
       if (err.kind === 'truncated' && !stalled) return incomplete(err, sha256);
       return this.fail(file, entry.camera, stat, sig, err, sha256);
     }
-    const probabilities = await this.deps.batcher.classify(prepared.tensor);
-    return this.act(file, entry, stat, sig, sha256, prepared, probabilities, started);
-  };
+    return { sha256, prepared };
+  }
 
   private async act(file: string, entry: FileEntry, stat: Stats, sig: string, sha256: string, prepared: Prepared,
     p: { airplane: number; bird: number }, started: number): Promise<Outcome> {

@@ -11,6 +11,7 @@ import { walkTree } from '../watch/walk.js';
 import { Batcher } from './batcher.js';
 import { FileDecider } from './decide.js';
 import { FileTracker } from './file-tracker.js';
+import { Slots } from './slots.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -28,10 +29,13 @@ export class Service {
   private stopped = false;
 
   constructor(private readonly deps: ServiceDeps) {
+    const { concurrency, batchSize } = deps.config;
     const decider = new FileDecider({
-      ...deps, batcher: new Batcher(deps.model, deps.config.batchSize), signal: this.abort.signal,
+      ...deps, batcher: new Batcher(deps.model, batchSize), slots: new Slots(concurrency), signal: this.abort.signal,
     });
-    this.tracker = new FileTracker(deps.config.concurrency, decider.evaluate, deps.logger);
+    // `concurrency` files decode at once (the decider's slots); a batch's worth more may be past their decode,
+    // waiting for the model, the database or the move, so the decode slots never sit idle behind them.
+    this.tracker = new FileTracker(concurrency + batchSize, decider.evaluate, deps.logger);
   }
 
   /** Every folder a camera moves airplanes into: never watched, even when nested in a watched tree. */

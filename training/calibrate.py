@@ -35,8 +35,15 @@ def _decimal_above(s: float, max_digits: int = 60) -> str:
     return repr(float(t32))
 
 
-def choose_threshold(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: float = 0.01) -> str:
-    """Lowest threshold t (decimal string) with #(birds with p >= t) <= floor(bird_budget * #birds)."""
+# The exported graph may differ from PyTorch by up to this much (export.py checks it), and so may another runtime:
+# the threshold keeps this distance above the bird that must stay, so that bird stays under any of them.
+RUNTIME_MARGIN = 1e-5
+
+
+def choose_threshold(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: float = 0.01,
+                     margin: float = RUNTIME_MARGIN) -> str:
+    """Lowest threshold t (decimal string) with #(birds with p >= t) <= floor(bird_budget * #birds), even when every
+    score moves by up to `margin` (a different runtime's rounding)."""
     p_airplane = np.asarray(p_airplane, dtype=np.float32)
     labels = np.asarray(labels)
     birds = np.sort(p_airplane[labels == BIRD])[::-1]
@@ -47,7 +54,7 @@ def choose_threshold(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: fl
         return "0"
     # birds[allowed] is the highest-scoring bird that must stay: the threshold goes just above it (birds tied with
     # it stay too, so ties can only leave fewer birds moved than the budget allows).
-    return _decimal_above(float(birds[allowed]))
+    return _decimal_above(float(birds[allowed]) + margin)
 
 
 def metrics_at(p_airplane: np.ndarray, labels: np.ndarray, threshold: str | float) -> dict:

@@ -5,7 +5,7 @@
 // intent (with the correction row to write) is committed before anything moves, each target name is recorded
 // before it is tried, and the correction row is written in the same transaction that deletes the intent. While the
 // intent exists the daemon leaves the path alone; after a crash the daemon (or the next restore/mark) finishes or
-// undoes it. Once the correction exists, the daemon skips the file (its to_path and sha256 rules, CONTRACTS.md).
+// undoes it. Once the correction exists, the daemon skips the file (its to_path and sha256 rules, DecisionLog.isDecided / humanSaysBird).
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { DecisionLog, timestamp } from '../db/index.js';
 import { hashFile, moveLogged, reconcilePendingMoves, SourceChangedError } from '../fs/index.js';

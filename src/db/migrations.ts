@@ -1,7 +1,7 @@
 // The schema, as an ordered list of migrations: migration i brings PRAGMA user_version from i to i + 1.
 // Never edit a migration that has shipped; append a new one.
 export const MIGRATIONS: readonly string[] = [
-  // 1: decisions, corrections and the daemon's crash bookkeeping (CONTRACTS.md).
+  // 1: decisions, corrections and the daemon's crash bookkeeping.
   `
   CREATE TABLE decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,4 +1,4 @@
-// Row shapes of the decision log's tables, as stored (snake_case columns, CONTRACTS.md).
+// Row shapes of the decision log's tables, as stored (snake_case columns, see migrations.ts).
 export type Label = 'airplane' | 'bird';
 export type Action = 'moved' | 'kept' | 'failed';
 

@@ -4,13 +4,13 @@
 import path from 'node:path';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { DecisionLog, timestamp, type Label } from '../db/index.js';
-import { hashFile, moveLogged, reconcilePendingMoves, SourceChangedError } from '../fs/index.js';
+import { hashFile, moveLogged, SourceChangedError } from '../fs/index.js';
 import { cameraHolding, requireInside } from '../query/allowed-folders.js';
 import { CommandFailure, parseChoice, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
 import { findDecidedShot } from '../query/decided-shot.js';
 import { labels } from '../query/decision-filter.js';
-import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { checkShotFile } from '../query/shot-file.js';
+import { withDecidedShot } from '../query/with-decided-shot.js';
 
 const usage = `usage: birdwatch mark ID|PATH --label bird|airplane [--move] [--config FILE] [--db FILE] [--watch DIR]
                      [--airplanes DIR]
@@ -41,19 +41,11 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig({
       flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes },
     });
-    const db = openLogForCorrections(config.db);
-    try {
-      const log = new DecisionLog(db);
-      await reconcilePendingMoves(log);
-      const shot = findDecidedShot(db, positionals[0]!);
+    return withDecidedShot(config.db, positionals[0]!, async (log, shot) => {
       if (values.move) await markAndMove(log, config, shot);
       else markOnly(log, shot, label);
       return 0;
-    } catch (err) {
-      throw explainDbError(err, config.db);
-    } finally {
-      db.close();
-    }
+    });
   });
 }
 

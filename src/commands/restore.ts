@@ -7,13 +7,12 @@
 // intent exists the daemon leaves the path alone; after a crash the daemon (or the next restore/mark) finishes or
 // undoes it. Once the correction exists, the daemon skips the file (its to_path and sha256 rules, DecisionLog.isDecided / humanSaysBird).
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { DecisionLog, timestamp } from '../db/index.js';
-import { hashFile, moveLogged, reconcilePendingMoves, SourceChangedError } from '../fs/index.js';
+import { timestamp } from '../db/index.js';
+import { hashFile, moveLogged, SourceChangedError } from '../fs/index.js';
 import { cameraHolding, requireInside } from '../query/allowed-folders.js';
 import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
-import { findDecidedShot } from '../query/decided-shot.js';
-import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { checkShotFile } from '../query/shot-file.js';
+import { withDecidedShot } from '../query/with-decided-shot.js';
 
 const usage = `usage: birdwatch restore ID|PATH [--config FILE] [--db FILE] [--watch DIR] [--airplanes DIR]
   Moves the shot of decision ID (or the shot at or from PATH) back to where it was found in the blog, never
@@ -37,12 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig({
       flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes },
     });
-    const db = openLogForCorrections(config.db);
-    try {
-      const log = new DecisionLog(db);
-      // A restore or mark that crashed half-way is finished (or undone) first, so the log says where files are.
-      await reconcilePendingMoves(log);
-      const shot = findDecidedShot(db, positionals[0]!);
+    return withDecidedShot(config.db, positionals[0]!, async (log, shot) => {
       const back = shot.path;
       if (shot.latest?.kind === 'restore') {
         console.log(`decision ${shot.id} was already restored to ${shot.current_path} (${shot.latest.time})`);
@@ -73,10 +67,6 @@ export async function main(argv: string[]): Promise<number> {
           `${back} is taken by another file, so the shot got a new name`);
       }
       return 0;
-    } catch (err) {
-      throw explainDbError(err, config.db);
-    } finally {
-      db.close();
-    }
+    });
   });
 }

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOBODY_CAN_RUN_CLI } from './helpers/daemon.js';
 import {
   chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor, AS_ROOT } from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
@@ -37,7 +38,7 @@ describe('disk and database faults', () => {
     keepers = await pickShots('bird', false, 8, 3000);
   }, 120_000);
 
-  it.skipIf(!AS_ROOT)('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async () => {
+  it.skipIf(!NOBODY_CAN_RUN_CLI)('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async () => {
     const L = layout('bw-fault-ro-');
     chownTree(L.root, NOBODY.uid, NOBODY.gid);
     const log = new LogReader(L.db);

@@ -1,7 +1,7 @@
 // Runs the real compiled CLI (`node dist/cli.js ...`) as a child process: a long-running daemon with its output
 // captured and waited on, or a one-shot command run to completion. Shared by the daemon, members and reliability
 // tests. Build first (`npm test` does, via pretest).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +11,12 @@ export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'cli.js');
 /** An unprivileged user for tests that need permissions to apply (tests run as root here). */
 export const NOBODY = { uid: 65534, gid: 65534 };
+/**
+ * Whether the daemon can run as `nobody` from this checkout: root is needed to switch users, and a checkout inside a
+ * private folder (`mktemp -d` makes it 0700) is out of nobody's reach. Tests that need it are skipped otherwise.
+ */
+export const NOBODY_CAN_RUN_CLI = process.getuid?.() === 0 && spawnSync(process.execPath,
+  ['-e', `require('node:fs').accessSync(${JSON.stringify(CLI)}, 4)`], { uid: NOBODY.uid, gid: NOBODY.gid }).status === 0;
 
 export interface SpawnOptions {
   env?: Record<string, string>;

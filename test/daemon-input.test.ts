@@ -3,14 +3,14 @@
 // specific error and left in place; temporary names are ignored; a failed file completed later is decided then.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, symlinkSync,
-  writeFileSync, writeSync, closeSync, appendFileSync } from 'node:fs';
+  utimesSync, writeFileSync, writeSync, closeSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_CAN_RUN_CLI, startDaemon, type TestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
-import { sleep } from './helpers/wait.js';
+import { sleep, waitFor } from './helpers/wait.js';
 
 const STALL_MS = 4000;
 let planes: Buffer[] = [];
@@ -61,6 +61,37 @@ describe('incomplete and hostile input', () => {
     await sleep(1000);
     expect(decisions(d.db, 'path = ?', slow).length, 'the slow upload has exactly one row').toBe(1);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('reads at once a file whose mtime is already past the quiet window (inotify only), never one just written', async () => {
+    // A quiet window far longer than the test: only the mtime shortcut can get a file decided in time.
+    const window = ['--quiet-ms', '600000', '--stall-ms', '600000'];
+    const old = new Date(Date.now() - 3_600_000);
+    for (const polling of [false, true]) {
+      const d = makeTestDirs();
+      dirs.push(d);
+      const daemon = startDaemon(d, [...window, '--log-level', 'debug', ...(polling ? ['--polling', '--poll-interval-ms', '100'] : [])]);
+      await daemon.ready();
+      const staged = join(d.root, 'staged.jpg');
+      writeFileSync(staged, planes[0]!);
+      utimesSync(staged, old, old); // uploaded an hour ago, renamed into place now (mv keeps the mtime)
+      const renamed = join(d.watch, 'renamed.jpg');
+      renameSync(staged, renamed);
+      const fresh = join(d.watch, 'fresh.jpg');
+      writeFileSync(fresh, birds[0]!);
+      if (polling) {
+        // A share's mtime comes from another clock: polling mode waits the whole window, whatever the mtime says.
+        await waitFor(() => daemon.output.includes('renamed.jpg'), 30_000, () => daemon.tail()); // it was seen
+        await sleep(2000);
+        expect(decisions(d.db), 'polling mode decided inside the quiet window').toEqual([]);
+      } else {
+        const [row] = await waitForDecisions(d.db, 'path = ?', [renamed], 1, 30_000, () => daemon.tail());
+        expect(row!.action).toBe('moved');
+        await sleep(1000);
+        expect(decisions(d.db, 'path = ?', fresh), 'a file written just now waits its quiet window').toEqual([]);
+      }
+      expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+    }
   });
 
   it('logs each bad input with its specific error, leaves it in place, ignores temp names, and keeps serving', async () => {

@@ -96,10 +96,8 @@ describe('birdwatch restore', () => {
     expect(plane.action).toBe('moved');
     const back = plane.path;
     // What a restore killed between link() and its log transaction leaves: the file back in the blog, the intent
-    // (with the correction to write) still pending, owned by a process that no longer exists.
-    mkdirSync(join(back, '..'), { recursive: true });
-    linkSync(plane.final_path, back);
-    unlinkSync(plane.final_path);
+    // (with the correction to write) still pending, owned by a process that no longer exists. In that order, as
+    // restore does it: the running daemon must find the intent when it sees the file.
     const db = new Database(world.dirs.db);
     try {
       const now = Date.now();
@@ -110,6 +108,9 @@ describe('birdwatch restore', () => {
     } finally {
       db.close();
     }
+    mkdirSync(join(back, '..'), { recursive: true });
+    linkSync(plane.final_path, back);
+    unlinkSync(plane.final_path);
     // Running restore again first reconciles the leftover intent: the correction is written, nothing moves twice.
     const result = await world.cli(['restore', String(plane.id)]);
     expect(result.code, result.stderr).toBe(0);

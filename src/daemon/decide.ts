@@ -17,6 +17,7 @@ import { checkCompleteness, sniffImageType, SNIFF_BYTES } from '../image/sniff.j
 import type { Logger } from '../logger.js';
 import type { Model } from '../model/load.js';
 import type { Batcher } from './batcher.js';
+import type { ReadBuffers } from './read-buffers.js';
 import type { Slots } from './slots.js';
 import { signature, type FileEntry, type Outcome } from './file-state.js';
 
@@ -32,6 +33,8 @@ export interface DeciderDeps {
   batcher: Batcher;
   /** Decode slots (config.concurrency): files read and decoded at once. */
   slots: Slots;
+  /** Buffers the decode slots read files into, reused from file to file. */
+  buffers: ReadBuffers;
   log: DecisionLog;
   logger: Logger;
   /** Aborted on shutdown: database retries give up, the file is left for the next start. */
@@ -56,8 +59,9 @@ export class FileDecider {
     if (sig !== entry.observedSig) {
       if (entry.observedSig !== undefined) entry.lastChangeAt = now;
       entry.observedSig = sig;
-      entry.observedAt = now;
-      return { kind: 'wait', ms: config.quietMs };
+      entry.observedAt = quietSince(stat, now, config.polling);
+      const left = entry.observedAt + config.quietMs - now;
+      if (left > 0) this.deps.logger.debug('changed: waiting for it to stay unchanged', { path: file, ms: left });
     }
     const quietLeft = entry.observedAt + config.quietMs - now;
     if (quietLeft > 0) return { kind: 'wait', ms: quietLeft };
@@ -102,10 +106,24 @@ export class FileDecider {
   private async readAndPrepare(file: string, entry: FileEntry, stat: Stats, sig: string, stallSeconds: string,
     stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
   ): Promise<Outcome | { sha256: string; prepared: Prepared }> {
+    let buffer: Buffer | undefined;
+    try {
+      return await this.prepareFrom(file, entry, stat, sig, stallSeconds, stalled, incomplete,
+        (size) => (buffer = this.deps.buffers.take(size)));
+    } finally {
+      // prepareFrom has finished with the bytes (sharp included) by now: the buffer can take the next file.
+      if (buffer) this.deps.buffers.release(buffer);
+    }
+  }
+
+  private async prepareFrom(file: string, entry: FileEntry, stat: Stats, sig: string, stallSeconds: string,
+    stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
+    allocate: (size: number) => Buffer,
+  ): Promise<Outcome | { sha256: string; prepared: Prepared }> {
     const { config } = this.deps;
     let bytes: Buffer;
     try {
-      bytes = await readImageFile(file, { maxBytes: config.maxBytes, followSymlinks: false });
+      bytes = await readImageFile(file, { maxBytes: config.maxBytes, followSymlinks: false, allocate });
     } catch (err) {
       if (err instanceof ImageError && err.code === 'ENOENT') return { kind: 'gone' };
       if (err instanceof ImageError) return this.fail(file, entry.camera, stat, sig, err, undefined);
@@ -224,6 +242,17 @@ export class FileDecider {
   private db<T>(what: string, file: string, fn: () => T): Promise<T> {
     return retryTransient(fn, { what: `${what} ${file}`, logger: this.deps.logger, signal: this.deps.signal });
   }
+}
+
+/**
+ * Since when the file is known to have been unchanged. Every write sets mtime, so on a local filesystem (the
+ * inotify mode: same clock as ours) a file whose mtime is already older than the quiet window needs no waiting:
+ * a shot renamed into place after its upload, or one that arrived while the service was down, is read at once.
+ * A network share's mtime comes from the server's clock, so polling mode always watches the window itself.
+ */
+function quietSince(stat: Stats, now: number, polling: boolean): number {
+  if (polling || !(stat.mtimeMs <= now)) return now;
+  return stat.mtimeMs;
 }
 
 async function lstatOrNull(file: string): Promise<Stats | null> {

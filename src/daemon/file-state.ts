@@ -10,7 +10,8 @@ export interface FileEntry {
   timer?: NodeJS.Timeout;
   /** An event arrived while a worker had it: look again afterwards. */
   dirty: boolean;
-  /** Signature at the last look, when it was first seen in that state, and when it last changed. */
+  /** Signature at the last look, since when it is known to have been in that state (first seen, or its mtime
+   *  when that is older), and when it last changed. */
   observedSig?: string;
   observedAt: number;
   lastChangeAt: number;

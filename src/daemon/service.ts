@@ -11,7 +11,11 @@ import { walkTree } from '../watch/walk.js';
 import { Batcher } from './batcher.js';
 import { FileDecider } from './decide.js';
 import { FileTracker } from './file-tracker.js';
+import { ReadBuffers } from './read-buffers.js';
 import { Slots } from './slots.js';
+
+/** Read buffers up to this size are reused (camera JPEGs are 0.3-8 MB); a larger file gets its own. */
+const LARGEST_REUSED_BUFFER = 8 * 1024 * 1024;
 
 export interface ServiceDeps {
   config: Config;
@@ -32,6 +36,7 @@ export class Service {
     const { concurrency, batchSize } = deps.config;
     const decider = new FileDecider({
       ...deps, batcher: new Batcher(deps.model, batchSize), slots: new Slots(concurrency), signal: this.abort.signal,
+      buffers: new ReadBuffers(concurrency, LARGEST_REUSED_BUFFER),
     });
     // `concurrency` files decode at once (the decider's slots); a batch's worth more may be past their decode,
     // waiting for the model, the database or the move, so the decode slots never sit idle behind them.

@@ -9,6 +9,8 @@ export interface ReadOptions {
   maxBytes: number;
   /** Follow a symlink given as the path (classify does; the daemon never does, it lstats first). Default false. */
   followSymlinks?: boolean;
+  /** Where to read into: a buffer of at least `size` bytes (the daemon reuses its buffers); default a new one. */
+  allocate?: (size: number) => Buffer;
 }
 
 export async function readImageFile(path: string, options: ReadOptions): Promise<Buffer> {
@@ -28,10 +30,10 @@ export async function readImageFile(path: string, options: ReadOptions): Promise
       throw new ImageError('too-large', `file is ${st.size} bytes, over the limit of ${options.maxBytes} bytes`);
     }
     // Read the size fstat reported; a file shrinking meanwhile gives fewer bytes (then caught as truncated).
-    const buf = Buffer.allocUnsafe(st.size);
+    const buf = options.allocate ? options.allocate(st.size) : Buffer.allocUnsafe(st.size);
     let done = 0;
-    while (done < buf.length) {
-      const { bytesRead } = await fh.read(buf, done, buf.length - done, done);
+    while (done < st.size) {
+      const { bytesRead } = await fh.read(buf, done, st.size - done, done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }

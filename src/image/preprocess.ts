@@ -4,6 +4,7 @@
 import sharp from 'sharp';
 import { ImageError } from './errors.js';
 import { readImageFile } from './read-file.js';
+import { jpegDisplaySize } from './jpeg-header.js';
 import { findPngCrcError } from './png-crc.js';
 import { checkCompleteness, sniffImageType, type ImageType } from './sniff.js';
 
@@ -75,12 +76,20 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
   let format: string;
   let hasAlpha: boolean;
   try {
-    // The header alone: refuse a decompression bomb before anything is decoded.
-    const meta = await sharp(bytes, { ...options, limitInputPixels: false }).metadata();
-    width = meta.autoOrient?.width ?? meta.width ?? 0;
-    height = meta.autoOrient?.height ?? meta.height ?? 0;
-    format = meta.format ?? type;
-    hasAlpha = meta.hasAlpha ?? false;
+    // The header alone: refuse a decompression bomb before anything is decoded. A JPEG (no alpha channel) is
+    // sized from its markers; other formats, and any JPEG whose markers are unusual, ask libvips.
+    const jpeg = type === 'jpeg' ? jpegDisplaySize(bytes) : null;
+    if (jpeg) {
+      ({ width, height } = jpeg);
+      format = 'jpeg';
+      hasAlpha = false;
+    } else {
+      const meta = await sharp(bytes, { ...options, limitInputPixels: false }).metadata();
+      width = meta.autoOrient?.width ?? meta.width ?? 0;
+      height = meta.autoOrient?.height ?? meta.height ?? 0;
+      format = meta.format ?? type;
+      hasAlpha = meta.hasAlpha ?? false;
+    }
     if (width <= 0 || height <= 0) throw new ImageError('corrupt', `corrupt ${type.toUpperCase()} header (no image size)`);
     if (width * height > limits.maxPixels) {
       throw new ImageError('too-large',

@@ -1,7 +1,7 @@
 // The real daemon (`node dist/cli.js run`) as a child process on temporary folders, measured from outside:
 // throughput (drop all files at once, until every one is logged), latency from last write to logged decision at a
 // steady rate, and peak RSS (VmHWM). The decision log is polled read-only.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,9 @@ export async function daemonThroughput(files: string[], options: DaemonOptions):
     copyFileSync(file, path);
     return path;
   });
+  // Write the staged copies out now: left dirty, they would be flushed by the daemon's first fsync (ext4 commits
+  // them with its journal), a stall that belongs to this setup, not to the daemon.
+  execFileSync('sync');
   const daemon = new DaemonUnderTest(root, options);
   try {
     await daemon.ready();

@@ -81,6 +81,6 @@ export const DEFAULTS = {
   pollIntervalMs: 1_000,
   maxPixels: 100_000_000,
   maxBytes: 100 * 1024 * 1024,
-  concurrency: 4,
+  concurrency: 8,
   batchSize: 8,
 };

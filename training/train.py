@@ -529,6 +529,7 @@ def main(argv=None) -> int:
                "birds_moved_at_threshold": at["birds_moved_at_threshold"], "bird_budget": args.bird_budget,
                "accuracy_at_threshold": at["accuracy_at_threshold"],
                "confusion_matrix_at_threshold": at["confusion_matrix_at_threshold"],
+               "airplanes_caught_bootstrap": calibrate.caught_bootstrap(p_air, labels, args.bird_budget),
                "validation_images": len(val), "validation_counts": val.counts()}
     torch.save({"config": plain.config, "state_dict": plain.state_dict(), "mean": mean, "std": std},
                run_dir / "model.pt")
@@ -538,6 +539,8 @@ def main(argv=None) -> int:
         f"validation accuracy {ev['acc']:.4f} (loss {ev['loss']:.4f}, ROC AUC {metrics['roc_auc']:.4f})",
         f"threshold {threshold}: airplanes caught {at['airplanes_caught_at_threshold']:.3f}, "
         f"birds moved {at['birds_moved_at_threshold']:.4f} (budget {args.bird_budget})",
+        "airplanes caught with the threshold recalibrated on resampled validation sets: mean {mean:.3f}, "
+        "10-90% {p10:.3f}-{p90:.3f}".format(**metrics["airplanes_caught_bootstrap"]),
         f"confusion at threshold (rows true airplane/bird, cols moved/kept): "
         f"{at['confusion_matrix_at_threshold']['matrix']}",
         f"median epoch {epoch_seconds:.2f}s, {len(history)} epochs, total {time.time() - t_start:.0f}s",

@@ -65,3 +65,21 @@ def test_threshold_keeps_a_runtime_margin_above_the_staying_bird():
     shifted = calibrate.metrics_at(p + np.float32(0.99e-5), y, t)  # every score nudged up
     assert shifted["birds_moved_at_threshold"] <= 0.01
     assert calibrate.metrics_at(p, y, t)["airplanes_caught_at_threshold"] == 0.5  # 0.500004 is within the margin
+
+
+def test_bootstrap_of_airplanes_caught_shows_how_much_a_few_birds_decide():
+    # Separable: every resample catches every airplane.
+    p = np.array([0.9] * 50 + [0.1] * 200)
+    y = np.array([0] * 50 + [1] * 200)
+    b = calibrate.caught_bootstrap(p, y, 0.01, resamples=200)
+    assert b["mean"] == b["p10"] == b["p90"] == 1.0
+    # 200 birds at 0.1 except three outliers at 0.95 (1% allows two): the point estimate on this split is 0 (the
+    # third outlier sets the threshold above every airplane at 0.9), but resamples holding fewer than three outliers
+    # catch them all, so the bootstrap spreads over the whole range.
+    p = np.array([0.9] * 50 + [0.95] * 3 + [0.1] * 197)
+    y = np.array([0] * 50 + [1] * 200)
+    assert calibrate.metrics_at(p, y, calibrate.choose_threshold(p, y, 0.01))["airplanes_caught_at_threshold"] == 0.0
+    b = calibrate.caught_bootstrap(p, y, 0.01, resamples=500, seed=1)
+    assert b["p10"] == 0.0 and b["p90"] == 1.0
+    assert 0.3 < b["mean"] < 0.7  # P(at most 2 outliers in 200 draws at 1.5%) = 0.42
+    assert calibrate.caught_bootstrap(p, y, 0.01, resamples=500, seed=1) == b  # seeded: repeatable

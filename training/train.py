@@ -44,11 +44,11 @@ RECIPES = {
                   epochs=40, schedule="onecycle", augment=True, jitter=0.1, mixup=0.0, label_smoothing=0.1,
                   ema=0.0, patience=0, select="best", teacher="none", flip_ensemble=False),
     "default": dict(model="wide", optimizer="adamw", lr=1e-3, momentum=0.9, weight_decay=0.05, batch_size=128,
-                    epochs=60, schedule="onecycle", augment=True, jitter=0.1, mixup=0.5, label_smoothing=0.1,
+                    epochs=120, schedule="onecycle", augment=True, jitter=0.1, mixup=0.5, label_smoothing=0.1,
                     ema=0.0, patience=0, select="best", teacher="conv", flip_ensemble=False),
 }
 # The convolutional teacher's own recipe (flags --teacher-*), shared by every recipe that distils.
-TEACHER = dict(teacher_width=16, teacher_epochs=10, teacher_lr=0.05, teacher_batch_size=128, distill_temp=1.0)
+TEACHER = dict(teacher_width=16, teacher_epochs=10, teacher_lr=0.05, teacher_batch_size=128, distill_temp=4.0)
 
 
 class UsageError(Exception):
@@ -116,7 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--teacher-epochs", type=int, default=TEACHER["teacher_epochs"], help="teacher epochs")
     g.add_argument("--teacher-lr", type=float, default=TEACHER["teacher_lr"], help="teacher peak SGD learning rate")
     g.add_argument("--teacher-batch-size", type=int, default=TEACHER["teacher_batch_size"], help="teacher batch size")
-    g.add_argument("--distill-temp", type=float, default=TEACHER["distill_temp"], help="distillation temperature")
+    g.add_argument("--distill-temp", type=float, default=TEACHER["distill_temp"], help="distillation temperature: above 1 the student matches the teacher's logits, not just its verdicts")
     g.add_argument("--teacher-cache", type=_bool, default=True, metavar="yes|no",
                    help="reuse a teacher trained earlier with the same data, split and teacher flags "
                         "(training/runs/cache)")

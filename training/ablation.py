@@ -26,7 +26,9 @@ STEPS = [
      ["--recipe", "plain", "--model", "wide"]),
     ("mixup", "+ mixup/cutmix on half the batches",
      ["--recipe", "plain", "--model", "wide", "--mixup", "0.5"]),
-    ("distill", "+ distillation from the convnet teacher (= the default recipe, shorter)",
+    ("distill", "+ distillation from the convnet teacher (temperature 1)",
+     ["--recipe", "default", "--distill-temp", "1"]),
+    ("soft-distill", "+ distillation temperature 4 (= the default recipe, shorter)",
      ["--recipe", "default"]),
 ]
 

@@ -32,4 +32,16 @@ describe('ReadBuffers', () => {
     pool.release(huge);
     expect(pool.take(5 * 1024 * 1024) === huge, 'over the cap: not kept').toBe(false);
   });
+
+  it('lend() takes the buffer back when the work ends, whether it resolves or throws', async () => {
+    const pool = new ReadBuffers(1, 8 * 1024 * 1024);
+    let first: Buffer | undefined;
+    await pool.lend(async (allocate) => { first = allocate(1000); });
+    expect(pool.take(1000) === first, 'returned after success').toBe(true);
+    pool.release(first!);
+    let second: Buffer | undefined;
+    await expect(pool.lend(async (allocate) => { second = allocate(1000); throw new Error('decode failed'); }))
+      .rejects.toThrow('decode failed');
+    expect(second === first && pool.take(1000) === first, 'returned after a failure').toBe(true);
+  });
 });

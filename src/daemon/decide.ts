@@ -94,7 +94,8 @@ export class FileDecider {
     let started = 0;
     const read = await this.deps.slots.run(() => {
       started = performance.now(); // latency_ms counts from the read, as before (not the wait for a slot)
-      return this.deps.batcher.preparing(() => this.readAndPrepare(file, entry, stat, sig, stallSeconds, stalled, incomplete));
+      return this.deps.batcher.preparing(() => this.deps.buffers.lend((allocate) =>
+        this.readAndPrepare(file, entry, stat, sig, stallSeconds, stalled, incomplete, allocate)));
     });
     if ('kind' in read) return read;
     const { sha256, prepared } = read;
@@ -102,21 +103,9 @@ export class FileDecider {
     return this.act(file, entry, stat, sig, sha256, prepared, probabilities, started);
   };
 
-  /** Reads, checks and decodes the file: its content hash and model input, or the Outcome when it goes no further. */
+  /** Reads (into `allocate`'s buffer), checks and decodes the file: its content hash and model input, or the
+   *  Outcome when it goes no further. */
   private async readAndPrepare(file: string, entry: FileEntry, stat: Stats, sig: string, stallSeconds: string,
-    stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
-  ): Promise<Outcome | { sha256: string; prepared: Prepared }> {
-    let buffer: Buffer | undefined;
-    try {
-      return await this.prepareFrom(file, entry, stat, sig, stallSeconds, stalled, incomplete,
-        (size) => (buffer = this.deps.buffers.take(size)));
-    } finally {
-      // prepareFrom has finished with the bytes (sharp included) by now: the buffer can take the next file.
-      if (buffer) this.deps.buffers.release(buffer);
-    }
-  }
-
-  private async prepareFrom(file: string, entry: FileEntry, stat: Stats, sig: string, stallSeconds: string,
     stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
     allocate: (size: number) => Buffer,
   ): Promise<Outcome | { sha256: string; prepared: Prepared }> {

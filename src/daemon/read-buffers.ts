@@ -23,6 +23,20 @@ export class ReadBuffers {
     return Buffer.allocUnsafeSlow(size <= this.largestKept ? Math.min(this.largestKept, roundUp(size)) : size);
   }
 
+  /** Runs `work` with an allocator for one file's bytes; the buffer it hands out is taken back when `work` is done
+   *  (its bytes, sharp's use included, are finished with by then). */
+  async lend<T>(work: (allocate: (size: number) => Buffer) => Promise<T>): Promise<T> {
+    let lent: Buffer | undefined;
+    try {
+      return await work((size) => {
+        if (lent) throw new Error('one buffer per lend()');
+        return (lent = this.take(size));
+      });
+    } finally {
+      if (lent) this.release(lent);
+    }
+  }
+
   release(buffer: Buffer): void {
     if (buffer.length <= this.largestKept && this.free.length < this.keep) this.free.push(buffer);
   }

@@ -84,6 +84,37 @@ function check(images: RealImage[], watch: string, airplanes: string, log: LogRe
 // Ready = a probe file decided (a decision proves the model is loaded and the watcher running).
 // Every load run caps the daemon at 128 open files: a daemon that held one descriptor per queued file would hit
 // EMFILE within the first hundred files of a burst.
+type Checked = ReturnType<typeof check>;
+
+/** The figures every run reports, from its decision rows, the folder check and the daemon's measurements. */
+function figures(mode: LoadFigures['mode'], rows: Checked['rows'], c: Checked, m: { n: number; t0: number; tEnd: number;
+  peakKiB: number; maxOpenFds: number; output: string; alive: boolean; startupSeconds: number; cpu: number }): LoadFigures {
+  const { n, t0, tEnd, cpu } = m;
+  return {
+    mode, files: n, decided: rows.filter((r) => r.action !== 'failed').length,
+    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
+    failed: rows.filter((r) => r.action === 'failed').length,
+    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: m.peakKiB / 1024,
+    maxOpenFds: m.maxOpenFds, emfile: /EMFILE|too many open files/i.test(m.output), lost: c.lost,
+    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (m.alive ? 0 : 1_000_000), startupSeconds: m.startupSeconds,
+    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
+  };
+}
+
+/** Ends a burst run once every file is logged: stops the daemon, checks folders and log, returns the figures. */
+async function finishBurst(d: Daemon, log: LogReader, images: RealImage[], watch: string, airplanes: string,
+  run: { n: number; t0: number; cpu0: number; startupSeconds: number; maxOpenFds: number }): Promise<LoadFigures> {
+  const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
+  const peak = d.peakRssKiB();
+  const cpu = d.cpuSeconds() - run.cpu0;
+  const alive = d.alive;
+  await d.stop();
+  const c = check(images, watch, airplanes, log);
+  log.close();
+  const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
+  return figures('burst', rows, c, { ...run, tEnd, peakKiB: peak, output: d.output, alive, cpu });
+}
+
 export const MAX_OPEN_FILES = 128;
 async function startAndWait(watch: string, airplanes: string, db: string, _log: LogReader, config: Record<string, unknown>) {
   return { d: startDaemon({ watch, airplanes, db, config, maxOpenFiles: MAX_OPEN_FILES }), t: Date.now() };
@@ -124,23 +155,8 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}, 
     stop.done = true;
     await sampling;
   }
-  const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
-  const peak = d.peakRssKiB();
-  const cpu = d.cpuSeconds() - cpu0;
-  const alive = d.alive;
-  await d.stop();
-  const c = check(images, watch, airplanes, log);
-  log.close();
-  const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
-  return {
-    mode: 'burst', files: n, decided: rows.filter((r) => r.action !== 'failed').length,
-    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
-    failed: rows.filter((r) => r.action === 'failed').length,
-    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
-    maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
-    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
-    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!, subfolders,
-  };
+  return { ...(await finishBurst(d, log, images, watch, airplanes, { n, t0, cpu0, startupSeconds, maxOpenFds: acc.fds })),
+    subfolders };
 }
 
 /** Files written (complete, in place, 2 chunks) at a steady rate for `seconds`; latency = row time - last write. */
@@ -198,13 +214,8 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
   const tEnd = Math.max(...rows.map((r) => r.time_ms));
   return {
-    mode: 'steady', files: n, decided: rows.filter((r) => r.action !== 'failed').length,
-    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
-    failed: rows.filter((r) => r.action === 'failed').length,
-    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
-    maxOpenFds: acc.fds, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
-    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
-    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
+    ...figures('steady', rows, c, { n, t0, tEnd, peakKiB: peak, maxOpenFds: acc.fds, output: d.output, alive,
+      startupSeconds, cpu }),
     latencyP50Ms: q(0.5), latencyP99Ms: q(0.99), latencyMaxMs: lat[lat.length - 1], ratePerSecond: rate, windows,
   };
 }
@@ -261,22 +272,8 @@ export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigu
   // Phase 2: the safety rescan finds the rest.
   await waitFor(() => log.count() >= n + 1 || !d.alive, Math.max(120_000, n * 300) + rescanMs,
     () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
-  const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
-  const peak = d.peakRssKiB();
-  const cpu = d.cpuSeconds() - cpu0;
-  const alive = d.alive;
-  await d.stop();
-  const c = check(images, watch, airplanes, log);
-  log.close();
-  const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
   return {
-    mode: 'burst', files: n, decided: rows.filter((r) => r.action !== 'failed').length,
-    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
-    failed: rows.filter((r) => r.action === 'failed').length,
-    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: peak / 1024,
-    maxOpenFds: -1, emfile: /EMFILE|too many open files/i.test(d.output), lost: c.lost,
-    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (alive ? 0 : 1_000_000), startupSeconds,
-    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
+    ...(await finishBurst(d, log, images, watch, airplanes, { n, t0, cpu0, startupSeconds, maxOpenFds: -1 })),
     beforeRescan, queueMax: Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8')),
   };
 }

@@ -18,14 +18,15 @@ async function onePass(paths: string[], inFlight: number): Promise<{ imagesPerSe
 
 /**
  * The best of a few passes, with sharp's default threads per image and with one (what the pipeline uses): on a
- * shared machine the best pass is the least disturbed one, and the floor should be sharp at its best.
+ * shared machine the best pass is the least disturbed one, and the floor should be sharp at its best. `onlyThreads`
+ * runs only that setting (one pass per pass, for a floor measured beside another run).
  */
-export async function sharpFloor(paths: string[], inFlight = 4, passes = 2): Promise<{ imagesPerSecond: number; cpuMsPerImage: number; threads: number }> {
+export async function sharpFloor(paths: string[], inFlight = 4, passes = 2, onlyThreads?: number): Promise<{ imagesPerSecond: number; cpuMsPerImage: number; threads: number }> {
   const defaultThreads = sharp.concurrency();
   let best = { imagesPerSecond: 0, cpuMsPerImage: Number.NaN, threads: defaultThreads };
   try {
     for (let pass = 0; pass < passes; pass++) {
-      for (const threads of [defaultThreads, 1]) {
+      for (const threads of onlyThreads === undefined ? [defaultThreads, 1] : [onlyThreads]) {
         sharp.concurrency(threads);
         const result = await onePass(paths, inFlight);
         if (result.imagesPerSecond > best.imagesPerSecond) best = { ...result, threads };

@@ -1,6 +1,6 @@
 // `birdwatch classify` through the real compiled CLI (node dist/cli.js) as a child process.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,7 +96,7 @@ describe('birdwatch classify', () => {
     expect(jsonLines(run.stdout).map((r) => r.label)).toEqual(FIXTURES.map(EXPECTED));
 
     const odd = join(dir, 'a "quoted"\nnew line ünïcode.jpg');
-    linkSync(img.FIXTURE_BIRDS[0]!, odd);
+    linkOrCopy(img.FIXTURE_BIRDS[0]!, odd);
     const nul = await classify(['--json', '-z', '-'], { stdin: `${odd}\0${img.FIXTURE_AIRPLANES[0]}\0` });
     expect(nul.code, nul.stderr).toBe(0);
     const rows = jsonLines(nul.stdout);
@@ -111,7 +111,7 @@ describe('birdwatch classify', () => {
     for (let i = 0; i < 3000; i++) {
       const source = FIXTURES[i % FIXTURES.length]!;
       const file = join(many, `shot-${String(i).padStart(5, '0')}-${source.includes('airplane-') ? 'a' : 'b'}.jpg`);
-      linkSync(source, file);
+      linkOrCopy(source, file);
       files.push(file);
     }
     expect(files.join(' ').length).toBeGreaterThan(100_000);
@@ -226,3 +226,14 @@ describe('birdwatch classify', () => {
     expect(run.stderr).toMatch(/ModelError: .*command line is \d+ bytes/);
   });
 });
+
+/** A hard link where it can be made; a copy where the temporary folder is another filesystem (Debian 13's /tmp is a
+ *  tmpfs), so the fixtures and the test's folder need not share one. */
+function linkOrCopy(source: string, target: string): void {
+  try {
+    linkSync(source, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    copyFileSync(source, target);
+  }
+}

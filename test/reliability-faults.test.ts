@@ -8,11 +8,12 @@
 // clears.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOBODY_CAN_RUN_CLI } from './helpers/daemon.js';
 import {
-  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor, AS_ROOT } from './reliability/harness.js';
+  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, REPO, sleep, startDaemon, tempDir, waitFor, AS_ROOT } from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
@@ -23,11 +24,54 @@ afterAll(async () => {
   cleanupTemp();
 });
 
-function layout(prefix: string) {
-  const root = tempDir(prefix);
+function layout(prefix: string, base?: string) {
+  const root = tempDir(prefix, base);
   const dirs = { root, watch: join(root, 'blog'), airplanes: join(root, 'airplanes'), state: join(root, 'state') };
   for (const d of [dirs.watch, dirs.airplanes, dirs.state]) mkdirSync(d);
   return { ...dirs, db: join(dirs.state, 'birdwatch.db') };
+}
+
+/**
+ * The unwritable-database fault needs a filesystem whose immutable flag also stops writes through descriptors opened
+ * before it was set: ext4 does, tmpfs (Debian 13's /tmp) does not. Returns why not, or null when it does.
+ */
+function immutableStopsOpenWrites(dir: string): string | null {
+  const probe = join(dir, 'immutable-probe');
+  writeFileSync(probe, 'x');
+  const fd = openSync(probe, 'r+');
+  try {
+    try {
+      execFileSync('chattr', ['+i', probe], { stdio: 'pipe' }); // chattr: e2fsprogs, installed by .ci/run
+    } catch (err) {
+      const said = String((err as { stderr?: Buffer }).stderr ?? '');
+      if (/not supported|Inappropriate ioctl/i.test(said)) return `${dir}: no immutable flag (${said.trim()})`;
+      throw err;
+    }
+    try {
+      writeSync(fd, 'y', 0);
+      return `${dir}: the immutable flag does not stop writes through a descriptor already open`;
+    } catch {
+      return null;
+    }
+  } finally {
+    closeSync(fd);
+    try { execFileSync('chattr', ['-i', probe], { stdio: 'pipe' }); } catch { /* never set */ }
+    rmSync(probe, { force: true });
+  }
+}
+
+/** A layout on a filesystem that can hold that fault: the temporary folder's, else beside the checkout (var/,
+ *  ignored by git). */
+function immutableLayout(): ReturnType<typeof layout> | { skip: string } {
+  const why: string[] = [];
+  for (const base of [tmpdir(), join(REPO, 'var')]) {
+    mkdirSync(base, { recursive: true });
+    const candidate = layout('bw-fault-immutable-', base);
+    const unsupported = immutableStopsOpenWrites(candidate.state);
+    if (!unsupported) return candidate;
+    why.push(unsupported);
+  }
+  return { skip: why.join('; ') };
 }
 
 describe('disk and database faults', () => {
@@ -173,8 +217,12 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 
-  it.skipIf(!AS_ROOT)('database unwritable while running (immutable db + WAL): moves nothing, says so, catches up when writable', async () => {
-    const L = layout('bw-fault-immutable-');
+  it.skipIf(!AS_ROOT)('database unwritable while running (immutable db + WAL): moves nothing, says so, catches up when writable', async (ctx) => {
+    const L = immutableLayout();
+    if ('skip' in L) {
+      console.log(`[figures] fault db-unwritable: skipped: ${L.skip}`);
+      return ctx.skip();
+    }
     const log = new LogReader(L.db);
     const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
     const locked = [L.db, `${L.db}-wal`];

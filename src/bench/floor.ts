@@ -18,8 +18,8 @@ async function onePass(paths: string[], inFlight: number): Promise<{ imagesPerSe
 
 /**
  * The best of a few passes, with sharp's default threads per image and with one (what the pipeline uses): on a
- * shared machine the best pass is the least disturbed one, and the floor should be sharp at its best. `onlyThreads`
- * runs only that setting (one pass per pass, for a floor measured beside another run).
+ * shared machine the best pass is the least disturbed one, and the floor should be sharp at its best. With
+ * `onlyThreads`, each pass runs that setting alone (the floor measured beside a daemon run).
  */
 export async function sharpFloor(paths: string[], inFlight = 4, passes = 2, onlyThreads?: number): Promise<{ imagesPerSecond: number; cpuMsPerImage: number; threads: number }> {
   const defaultThreads = sharp.concurrency();

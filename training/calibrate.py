@@ -46,15 +46,20 @@ def choose_threshold(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: fl
     score moves by up to `margin` (a different runtime's rounding)."""
     p_airplane = np.asarray(p_airplane, dtype=np.float32)
     labels = np.asarray(labels)
-    birds = np.sort(p_airplane[labels == BIRD])[::-1]
+    birds = p_airplane[labels == BIRD]
     if len(birds) == 0:
         raise ValueError("no validation birds to calibrate the threshold on")
+    stays = _highest_bird_that_stays(birds, bird_budget)
+    return "0" if stays is None else _decimal_above(stays + margin)
+
+
+def _highest_bird_that_stays(bird_scores: np.ndarray, bird_budget: float) -> float | None:
+    """The score the threshold must lie just above: that of the highest-scoring bird beyond the floor(budget * n)
+    the budget lets through (birds tied with it stay too, so ties only leave fewer birds moved). None when the budget
+    lets every bird through."""
+    birds = np.sort(bird_scores)[::-1]
     allowed = int(math.floor(bird_budget * len(birds) + 1e-9))
-    if allowed >= len(birds):
-        return "0"
-    # birds[allowed] is the highest-scoring bird that must stay: the threshold goes just above it (birds tied with
-    # it stay too, so ties can only leave fewer birds moved than the budget allows).
-    return _decimal_above(float(birds[allowed]) + margin)
+    return None if allowed >= len(birds) else float(birds[allowed])
 
 
 def metrics_at(p_airplane: np.ndarray, labels: np.ndarray, threshold: str | float) -> dict:
@@ -112,12 +117,10 @@ def caught_bootstrap(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: fl
     if len(planes) == 0 or len(birds) == 0:
         raise ValueError("need validation airplanes and birds")
     rng = np.random.default_rng(seed)
-    allowed = int(math.floor(bird_budget * len(birds) + 1e-9))
     caught = np.empty(resamples)
     for i in range(resamples):
-        b = np.sort(rng.choice(birds, len(birds)))[::-1]
-        threshold = b[allowed] if allowed < len(b) else -np.inf  # just above the highest bird that must stay
-        caught[i] = (rng.choice(planes, len(planes)) > threshold).mean()
+        stays = _highest_bird_that_stays(rng.choice(birds, len(birds)), bird_budget)
+        caught[i] = (rng.choice(planes, len(planes)) > (-np.inf if stays is None else stays)).mean()
     q10, q50, q90 = np.percentile(caught, [10, 50, 90])
     return {"mean": float(caught.mean()), "p10": float(q10), "median": float(q50), "p90": float(q90),
             "resamples": resamples, "bird_budget": bird_budget}

@@ -83,3 +83,17 @@ def test_bootstrap_of_airplanes_caught_shows_how_much_a_few_birds_decide():
     assert b["p10"] == 0.0 and b["p90"] == 1.0
     assert 0.3 < b["mean"] < 0.7  # P(at most 2 outliers in 200 draws at 1.5%) = 0.42
     assert calibrate.caught_bootstrap(p, y, 0.01, resamples=500, seed=1) == b  # seeded: repeatable
+
+
+def test_caught_up_to_averages_airplanes_caught_over_budgets():
+    # Birds at 0/256 .. 199/256, airplanes at 100/256 .. 199/256 (exact in binary): with k birds moved (k = 1..10
+    # at 5% of 200) the staying bird is at (199 - k) / 256 and exactly k airplanes score above it, so the mean is
+    # (1 + ... + 10) / 10 / 100.
+    birds = np.arange(200) / 256.0
+    planes = np.arange(100, 200) / 256.0
+    p = np.concatenate([planes, birds])
+    y = np.array([0] * 100 + [1] * 200)
+    assert calibrate.caught_up_to(p, y, 0.05) == pytest.approx(0.055)
+    assert calibrate.caught_up_to(np.array([0.9, 0.8, 0.1, 0.2]), np.array([0, 0, 1, 1]), 0.5) == 1.0
+    with pytest.raises(ValueError):
+        calibrate.caught_up_to(np.array([0.9, 0.1]), np.array([0, 1]), 0.05)  # 5% of one bird: no budget at all

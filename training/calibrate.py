@@ -111,11 +111,12 @@ def caught_up_to(p_airplane: np.ndarray, labels: np.ndarray, max_budget: float =
     airplane-like birds with less noise than one budget: at 5% of 500 birds, 25 birds decide it instead of 5."""
     p = np.asarray(p_airplane, dtype=np.float64)
     labels = np.asarray(labels)
-    planes, birds = p[labels == AIRPLANE], np.sort(p[labels == BIRD])[::-1]
+    planes, birds = p[labels == AIRPLANE], p[labels == BIRD]
     k_max = int(math.floor(max_budget * len(birds) + 1e-9))
     if len(planes) == 0 or k_max < 1 or k_max >= len(birds):
         raise ValueError("need validation airplanes, and more birds than the budget lets through (at least one)")
-    return float(np.mean([(planes > birds[k]).mean() for k in range(1, k_max + 1)]))
+    return float(np.mean([(planes > _highest_bird_that_stays(birds, k / len(birds))).mean()
+                          for k in range(1, k_max + 1)]))
 
 
 def caught_bootstrap(p_airplane: np.ndarray, labels: np.ndarray, bird_budget: float = 0.01, resamples: int = 2000,

@@ -23,7 +23,6 @@ sys.path.insert(0, str(HERE))
 
 import calibrate  # noqa: E402
 import data  # noqa: E402
-import models  # noqa: E402
 import train  # noqa: E402
 
 
@@ -56,11 +55,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     targs = train.parse_args(["--seed", str(args.seed), "--quiet"])  # the default recipe's teacher and data
-    src = data.load(targs.data, data.load_preprocessing())
-    tr, va = data.split(src.y, targs.val_fraction, targs.seed)
-    trn, val = src.subset(tr), src.subset(va)
+    _, samples, trn, val = train.load_splits(targs, data.load_preprocessing())
     norm = train.Normalizer(*data.mean_std(trn.x))
-    teacher, _ = train.get_teacher(targs, trn, val, norm, src.digest, log=lambda m: print(m, file=sys.stderr))
+    teacher, _ = train.get_teacher(targs, trn, val, norm, samples.digest, log=lambda m: print(m, file=sys.stderr))
     y = val.y.numpy()
     planes = trn.x[trn.y == calibrate.AIRPLANE]
     t_val, t_train = margin(teacher, val.x, norm), margin(teacher, planes, norm)
@@ -69,10 +66,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     print(row("teacher (convnet)", t_val, y))
     for run in args.runs:
-        ck = torch.load(Path(run) / "model.pt", map_location="cpu")
-        student = models.MLP(ck["config"]["hidden"], ck["config"]["act"])
-        student.load_state_dict(ck["state_dict"])
-        own = train.Normalizer(ck["mean"], ck["std"])
+        saved = train.load_init(Path(run) / "model.pt")  # the student as trained, with its own mean/std
+        student, own = saved["model"].eval(), train.Normalizer(saved["mean"], saved["std"])
         print(row(Path(run).name, margin(student, val.x, own), y, t_val, margin(student, planes, own), t_train),
               flush=True)
     return 0

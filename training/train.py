@@ -353,6 +353,18 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
     return final.eval(), history
 
 
+def load_splits(args, spec: dict):
+    """The data of --data and --extra-data, decoded as `spec` (config/preprocessing.json) says, and its training and
+    validation splits: (sources, all samples, training samples, validation samples)."""
+    # Each source is split on its own (same seed), so adding --extra-data never moves an image of the main data
+    # between the training and validation splits.
+    sources = [data.load(args.data, spec)] + [data.load_image_folder(d, spec) for d in args.extra_data]
+    splits = [data.split(src.y, args.val_fraction, args.seed) for src in sources]
+    train = data.concat([src.subset(tr) for src, (tr, _) in zip(sources, splits)])
+    val = data.concat([src.subset(va) for src, (_, va) in zip(sources, splits)])
+    return sources, data.concat(sources), train, val
+
+
 def get_teacher(args, train, val, norm, samples_digest, log):
     """Train the convnet teacher on the training split (or load it from the cache)."""
     cfg = argparse.Namespace(
@@ -470,13 +482,7 @@ def main(argv=None) -> int:
 
     t_start = time.time()
     spec = data.load_preprocessing()
-    # Each source is split on its own (same seed), so adding --extra-data never moves an image of the main data
-    # between the training and validation splits.
-    sources = [data.load(args.data, spec)] + [data.load_image_folder(d, spec) for d in args.extra_data]
-    splits = [data.split(src.y, args.val_fraction, args.seed) for src in sources]
-    samples = data.concat(sources)
-    train = data.concat([src.subset(tr) for src, (tr, _) in zip(sources, splits)])
-    val = data.concat([src.subset(va) for src, (_, va) in zip(sources, splits)])
+    sources, samples, train, val = load_splits(args, spec)
     for src in sources:
         log(f"data: {src.source}: {len(src)} images {src.counts()}, sha256 {src.digest[:16]}...")
     log(f"decoded in {time.time() - t_start:.1f}s; training {len(train)} {train.counts()}, "

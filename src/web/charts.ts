@@ -4,7 +4,7 @@ import { html, raw, type Html } from './html.js';
 
 const W = 480;
 const H = 220;
-const pad = { left: 44, right: 10, top: 26, bottom: 34 };
+const pad = { left: 50, right: 10, top: 30, bottom: 40 };
 const colors = { moved: '#c8553d', kept: '#3f8f5a', failed: '#8c8c8c', bar: '#3d6fa8', line: '#222' };
 
 function niceMax(max: number): number {
@@ -20,7 +20,7 @@ function frame(title: string, body: Html, max: number, legend: Html | string = '
     const y = pad.top + plotH * (1 - f);
     const value = max * f;
     return html`<line x1="${pad.left}" x2="${W - pad.right}" y1="${y}" y2="${y}" stroke="#ddd"/>
-      <text x="${pad.left - 6}" y="${y + 4}" text-anchor="end" font-size="12" fill="#555">${shortNumber(value)}</text>`;
+      <text x="${pad.left - 6}" y="${y + 4}" text-anchor="end" font-size="16" fill="#555">${shortNumber(value)}</text>`;
   });
   return html`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}" xmlns="http://www.w3.org/2000/svg">
     <title>${title}</title>${ticks}${body}${legend}</svg>`;
@@ -42,7 +42,7 @@ export function decisionsPerDayChart(days: DayCounts[]): Html {
   const plotW = W - pad.left - pad.right;
   const plotH = H - pad.top - pad.bottom;
   const slot = plotW / days.length;
-  const barW = Math.max(1, slot * 0.8);
+  const barW = Math.min(40, Math.max(1, slot * 0.8));
   const bars = days.map((day, i) => {
     const x = pad.left + i * slot + (slot - barW) / 2;
     let y = pad.top + plotH;
@@ -55,15 +55,15 @@ export function decisionsPerDayChart(days: DayCounts[]): Html {
     return parts;
   });
   const labelAt = [...new Set([0, Math.floor((days.length - 1) / 2), days.length - 1])];
-  const labels = labelAt.map((i) => html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 16}"
-    text-anchor="middle" font-size="12" fill="#555">${days[i]!.day.slice(5)}</text>`);
+  const labels = labelAt.map((i) => html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 20}"
+    text-anchor="middle" font-size="16" fill="#555">${days[i]!.day.slice(5)}</text>`);
   return frame(title, html`${bars}${labels}`, max, legendOf([['kept', colors.kept], ['moved', colors.moved],
     ['failed', colors.failed]]));
 }
 
 function legendOf(entries: Array<[string, string]>): Html {
-  return html`${entries.map(([name, color], i) => html`<rect x="${pad.left + i * 90}" y="6" width="12" height="12"
-    fill="${color}"/><text x="${pad.left + i * 90 + 16}" y="16" font-size="13" fill="#333">${name}</text>`)}`;
+  return html`${entries.map(([name, color], i) => html`<rect x="${pad.left + i * 100}" y="6" width="14" height="14"
+    fill="${color}"/><text x="${pad.left + i * 100 + 16}" y="19" font-size="16" fill="#333">${name}</text>`)}`;
 }
 
 /** A histogram: one bar per bin, labels under some bins, an optional marker line at a fraction of the x axis. */
@@ -80,16 +80,16 @@ export function histogramChart(title: string, counts: number[], binLabels: strin
     return html`<rect x="${(pad.left + i * slot + 1).toFixed(1)}" y="${(pad.top + plotH - h).toFixed(1)}"
       width="${Math.max(1, slot - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors.bar}"><title>${binLabels[i]}: ${n}</title></rect>`;
   });
-  const every = Math.ceil(counts.length / 6);
+  const every = Math.ceil(counts.length / 5);
   const labels = binLabels.map((label, i) => i % every === 0 || counts.length <= 7
-    ? html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 16}" text-anchor="middle"
-      font-size="12" fill="#555">${label}</text>` : '');
+    ? html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 20}" text-anchor="middle"
+      font-size="16" fill="#555">${label}</text>` : '');
   let mark: Html | string = '';
   if (marker) {
     const x = pad.left + marker.at * plotW;
     mark = html`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${pad.top - 4}" y2="${pad.top + plotH}"
       stroke="${colors.moved}" stroke-width="2" stroke-dasharray="4 3"/>
-      <text x="${(x - 4).toFixed(1)}" y="${pad.top + 10}" text-anchor="end" font-size="12" fill="${colors.moved}">${marker.label}</text>`;
+      <text x="${(x - 4).toFixed(1)}" y="${pad.top + 10}" text-anchor="end" font-size="16" fill="${colors.moved}">${marker.label}</text>`;
   }
   return frame(title, html`${bars}${labels}${mark}`, max, raw(''));
 }

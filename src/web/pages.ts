@@ -101,9 +101,9 @@ export function decisionsPage(ctx: PageContext, query: Query, rows: DecisionReco
       <a class="thumb-link" href="/shot/${row.id}">${thumb(row)}</a>
       <div class="meta">
         <a class="name" href="/shot/${row.id}">${path.basename(row.path)}</a>
-        <div>${badge(row)} <span class="label">${row.label ?? '–'}</span>
-          <span class="p" title="P(airplane)">P(airplane) ${row.probabilities ? row.probabilities.airplane.toFixed(3) : '–'}</span></div>
-        <div class="small">${row.camera} · ${when(row.time)} · #${row.id}</div>
+        <div>${badge(row)} <span class="label">${row.label ?? '–'}</span></div>
+        <div class="small">P(airplane) ${row.probabilities ? row.probabilities.airplane.toFixed(3) : '–'} · ${row.camera}</div>
+        <div class="small">${when(row.time)} · #${row.id}</div>
         ${row.action === 'failed' ? html`<div class="small error">${row.error_kind}: ${row.error}</div>` : ''}
       </div></li>`)}</ul>`;
   return layout(ctx, 'Decisions', html`${filterForm(ctx, query, '/', true)}${list}${pager(query, '/', next)}`);
@@ -209,9 +209,9 @@ export function statsPage(ctx: PageContext, query: Query, stats: Stats, histogra
       <tr><th>model wrong, of reviewed</th><td>${pct(c.wrong_share_of_reviewed)}</td></tr>
     </tbody></table>
     <h2>Per camera</h2>
-    <table class="numbers"><thead><tr><th>camera</th><th>decisions</th><th>moved</th><th>kept</th><th>failed</th></tr></thead><tbody>
+    <div class="table-wrap"><table class="numbers"><thead><tr><th>camera</th><th>decisions</th><th>moved</th><th>kept</th><th>failed</th></tr></thead><tbody>
     ${stats.per_camera.map((r) => html`<tr><th>${r.camera}</th><td>${r.decisions}</td><td>${r.moved}</td><td>${r.kept}</td><td>${r.failed}</td></tr>`)}
-    </tbody></table>
+    </tbody></table></div>
     ${stats.failures_by_kind.length ? html`<h2>Failures</h2><table class="numbers"><tbody>
       ${stats.failures_by_kind.map((f) => html`<tr><th>${f.error_kind}</th><td>${f.count}</td></tr>`)}</tbody></table>` : ''}`);
 }

@@ -211,7 +211,10 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     const row = oneDecision(request.params.id);
     try {
       const { handle, stat } = await openShotFile(config, row.current_path);
-      return reply.type(contentTypeOf(row.format)).header('Content-Length', stat.size)
+      const type = contentTypeOf(row.format);
+      // Not an image format the daemon recognised: a download, never rendered as a page.
+      if (!type.startsWith('image/')) reply.header('Content-Disposition', 'attachment');
+      return reply.type(type).header('Content-Length', stat.size)
         .header('Cache-Control', 'private, max-age=60').send(handle.createReadStream());
     } catch (err) {
       if (!(err instanceof ShotFileError)) throw err;

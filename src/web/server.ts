@@ -184,7 +184,12 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     if (user === null) {
       for (const limiter of [failuresByAddress, failuresByUser]) {
         const limit = await limiter(request);
-        if (!limit.isAllowed && (limit.isExceeded || limit.remaining === 0)) blockedUntil.set(limit.key, now + limit.ttl);
+        if (!limit.isAllowed && (limit.isExceeded || limit.remaining === 0)) {
+          if (blockedUntil.size > 10_000) { // many names tried: forget the blocks that are over
+            for (const [key, until] of blockedUntil) if (until <= now) blockedUntil.delete(key);
+          }
+          blockedUntil.set(limit.key, now + limit.ttl);
+        }
       }
       await sleep(LOGIN_FAILURES.delayMs);
       return reply.code(401).send({ error: 'wrong user name or password' });

@@ -8,6 +8,8 @@ const commands: Record<string, string> = {
   restore: 'move a wrongly removed shot back into the blog and record the correction',
   mark: 'record a human label for a decision (optionally moving the shot out)',
   'export-corrections': 'write every human-labelled shot as an image-folder tree for training',
+  web: "serve the members' web page (decisions, quarantine, review, stats)",
+  user: "add, list, remove the web page's members, or set a password",
 };
 
 function usage(): string {

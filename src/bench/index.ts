@@ -12,15 +12,16 @@ import { measureShrinkOnLoad } from '../image/shrink-on-load.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
-const PARTS = ['floor', 'pipeline', 'daemon', 'log'] as const;
+const PARTS = ['floor', 'pipeline', 'daemon', 'log', 'web'] as const;
 type Part = (typeof PARTS)[number];
 
-const USAGE = `usage: npm run bench -- [--quick] [--only floor,pipeline,daemon,log] [--hd N] [--large N]
+const USAGE = `usage: npm run bench -- [--quick] [--only floor,pipeline,daemon,log,web] [--hd N] [--large N]
                         [--latency-files N] [--rate R] [--pairs N] [--model FILE] [--cache DIR] [--daemon-flag F]...
 
   --quick            a short run (40 + 8 images, 50 latency files)
   --only PARTS       comma-separated subset: floor (sharp alone), pipeline (in-process and classify CLI),
-                     daemon (birdwatch run), log (log-query benchmark, when src/bench/log-queries.ts exists)
+                     daemon (birdwatch run), log (log-query benchmark, when src/bench/log-queries.ts exists),
+                     web (birdwatch web on a million-row log: pages and API p50/p99, thumbnails/s)
   --hd N             1920x1080 JPEGs (default 160)       --large N   4000x3000 JPEGs (default 40)
   --latency-files N  files written at --rate per second for the latency figure (default 200 at 10/s)
   --pairs N          daemon throughput runs, each between two floor passes; the median ratio is reported (default 5)
@@ -177,11 +178,19 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  let webSection = '';
+  if (parts.has('web')) {
+    log('web page');
+    const { benchWeb } = await import('./web.js');
+    webSection = await benchWeb({ cache, ...(quick ? { rows: 200_000, thumbs: 40, requests: 50 } : {}) });
+  }
+
   const lines = ['| measure | result |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
   const cpus = (await import('node:os')).cpus();
   console.log(`\n### birdwatch benchmark (${quick ? 'quick' : 'full'} run; ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, Node ${process.version})\n`);
   if (rows.length > 0) console.log(lines.join('\n'));
   if (logSection) console.log(`\n${logSection}`);
+  if (webSection) console.log(`\n${webSection}`);
   if (notes.length > 0) console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
   return 0;
 }

@@ -107,7 +107,7 @@ export async function benchLogQueries(options: LogBenchOptions = {}): Promise<st
  * A year of decisions ending now, three cameras, ~12% moved, ~1% failed, 0.2% corrected. Indexes are dropped for
  * the bulk insert and rebuilt from their own definitions afterwards (much faster than updating ten indexes per row).
  */
-function generateLog(file: string, rows: number, now: number): void {
+export function generateLog(file: string, rows: number, now: number): void {
   openDatabase(file).close(); // the daemon's schema, all migrations
   const db = new Database(file);
   try {

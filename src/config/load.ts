@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import { fromProjectRoot } from './paths.js';
-import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, type Camera, type Config, type Provider } from './schema.js';
+import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, WEB_KEYS, type Camera, type Config, type Provider, type WebConfig }
+  from './schema.js';
 
 /** A usage or configuration problem: the command prints `birdwatch: <message>` and exits with code 2. */
 export class ConfigError extends Error {
@@ -99,13 +100,47 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     concurrency: pick('concurrency', 'concurrency', asPositive, DEFAULTS.concurrency),
     batchSize: pick('batchSize', 'batch-size', asPositive, DEFAULTS.batchSize),
     ...(file === undefined ? {} : { configFile: path.resolve(cwd, file) }),
+    web: { listen: parseListen(DEFAULTS.webListen, 'default'), publicRead: DEFAULTS.webPublicRead, thumbnails: '' },
   };
+  config.web = resolveWeb(fileConfig.web, fileDir, where, config.db);
   config.cameras = resolveCameras(fileConfig, fileDir, where, flags, cwd, defaults);
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
   }
   checkOnDisk(config, options.require ?? {}, defaults);
   return config;
+}
+
+function resolveWeb(raw: unknown, fileDir: string, where: string, db: string): WebConfig {
+  const label = `'web' in ${where}`;
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(`${label} must be an object {listen, publicRead, thumbnails}`);
+  }
+  const web = (raw ?? {}) as Raw;
+  for (const key of Object.keys(web)) {
+    if (key.startsWith('//')) continue;
+    if (!(WEB_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${WEB_KEYS.join(', ')})`);
+    }
+  }
+  return {
+    listen: parseListen(web.listen ?? DEFAULTS.webListen, `'web.listen' in ${where}`),
+    publicRead: web.publicRead === undefined ? DEFAULTS.webPublicRead
+      : asBoolean(web.publicRead, `'web.publicRead' in ${where}`),
+    thumbnails: web.thumbnails === undefined ? path.join(path.dirname(db), DEFAULTS.webThumbnails)
+      : path.resolve(fileDir, asString(web.thumbnails, `'web.thumbnails' in ${where}`)),
+  };
+}
+
+/** `HOST:PORT` (IPv6 as `[::1]:8080`) for `web.listen` and `birdwatch web --listen`. */
+export function parseListen(value: unknown, label: string): { host: string; port: number } {
+  const text = asString(value, label);
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port < 1 || port > 65535) {
+    throw new ConfigError(`${label} must be HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got ${JSON.stringify(value)}`);
+  }
+  return { host: match[1] ?? match[2]!, port };
 }
 
 function readConfigFile(file: string): Raw {

@@ -42,6 +42,17 @@ export interface Config {
   batchSize: number;
   /** Where each value came from: the config file path, or undefined when only defaults and flags were used. */
   configFile?: string;
+  /** The members' web page (`birdwatch web`). */
+  web: WebConfig;
+}
+
+export interface WebConfig {
+  /** Address `birdwatch web` listens on (`--listen HOST:PORT`). */
+  listen: { host: string; port: number };
+  /** Viewing needs no login (actions always do). */
+  publicRead: boolean;
+  /** Folder for cached thumbnails (default: `thumbnails` beside the database). */
+  thumbnails: string;
 }
 
 /** Top-level keys accepted in the JSON file (and their meaning, for error messages and the example file). */
@@ -63,7 +74,9 @@ export const CONFIG_KEYS: Record<string, string> = {
   maxBytes: 'largest file read, in bytes',
   concurrency: 'files read and decoded at once',
   batchSize: 'most images per model call',
+  web: "members' web page: {listen: 'HOST:PORT', publicRead: bool, thumbnails: folder}",
 };
+export const WEB_KEYS = ['listen', 'publicRead', 'thumbnails'] as const;
 export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold'] as const;
 
 export const DEFAULTS = {
@@ -83,4 +96,8 @@ export const DEFAULTS = {
   maxBytes: 100 * 1024 * 1024,
   concurrency: 8,
   batchSize: 8,
+  webListen: '127.0.0.1:8080',
+  webPublicRead: false,
+  /** Beside the database. */
+  webThumbnails: 'thumbnails',
 };

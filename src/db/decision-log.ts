@@ -5,7 +5,7 @@ import type { CorrectionRow, DecisionRow, MoveKind, PendingMoveRow, PendingRecor
 const DECISION_COLUMNS = ['time', 'time_ms', 'camera', 'path', 'final_path', 'size', 'sha256', 'mtime_ms', 'width',
   'height', 'format', 'p_airplane', 'p_bird', 'label', 'threshold', 'action', 'error', 'error_kind', 'model_id',
   'provider', 'latency_ms'] as const;
-const CORRECTION_COLUMNS = ['decision_id', 'time', 'time_ms', 'label', 'kind', 'from_path', 'to_path'] as const;
+const CORRECTION_COLUMNS = ['decision_id', 'time', 'time_ms', 'label', 'kind', 'from_path', 'to_path', 'member'] as const;
 
 export class DecisionLog {
   private readonly statements;
@@ -53,7 +53,7 @@ export class DecisionLog {
   }
 
   insertCorrection(row: CorrectionRow): number {
-    return Number(this.statements.insertCorrection.run(row).lastInsertRowid);
+    return Number(this.statements.insertCorrection.run({ ...row, member: row.member ?? null }).lastInsertRowid);
   }
 
   /** The "already decided" rule: a decision with this content whose final path is this path, or a correction that put it here. */

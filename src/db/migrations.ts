@@ -76,6 +76,38 @@ export const MIGRATIONS: readonly string[] = [
     error_kind);
   CREATE INDEX decisions_latency ON decisions (latency_ms, time_ms, camera);
   `,
+  // (added by the members' web page): who made each correction (the web member's name; the OS user for the CLI),
+  // the web page's users and sessions, and the labels of random review ('reviews'), kept apart from corrections:
+  // a correction is a mistake someone noticed, a review label an unbiased sample for calibration.
+  `
+  ALTER TABLE corrections ADD COLUMN member TEXT;
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('viewer','reviewer')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  -- Only a SHA-256 of each session token is stored: a copy of the database opens no session.
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+  );
+  CREATE INDEX sessions_user ON sessions (user_name);
+  CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id INTEGER NOT NULL REFERENCES decisions(id),
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    label TEXT NOT NULL CHECK (label IN ('airplane','bird','neither')),
+    member TEXT,
+    source TEXT NOT NULL CHECK (source IN ('sample'))
+  );
+  CREATE INDEX reviews_decision ON reviews (decision_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

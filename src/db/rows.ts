@@ -34,6 +34,8 @@ export interface CorrectionRow {
   kind: 'restore' | 'mark' | 'mark-move';
   from_path: string | null;
   to_path: string | null;
+  /** Who made it: the web page's member, or the OS user for the CLI; null when unknown (older rows). */
+  member?: string | null;
 }
 
 export type MoveKind = 'decide' | 'restore' | 'mark-move';

@@ -4,6 +4,9 @@ import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { CommandFailure } from './command-kit.js';
 
+/** The member named a decision the log does not have (by id or path). */
+export class UnknownDecision extends CommandFailure {}
+
 export interface DecidedShot {
   id: number;
   camera: string;
@@ -33,14 +36,14 @@ export function findDecidedShot(db: Db, idOrPath: string): DecidedShot {
   const id = /^\d+$/.test(idOrPath) ? Number(idOrPath)
     : findIdByPath(db, path.resolve(idOrPath)) ?? findIdByPath(db, realPathOrSelf(idOrPath));
   if (id === undefined) {
-    throw new CommandFailure(`no decision in the log for ${path.resolve(idOrPath)} ` +
+    throw new UnknownDecision(`no decision in the log for ${path.resolve(idOrPath)} ` +
       `(see 'birdwatch log --path NAME' for its id)`);
   }
   const row = db.prepare(selectShot).get(id) as (Omit<DecidedShot, 'latest'> & {
     latest_label: 'airplane' | 'bird' | null; latest_kind: 'restore' | 'mark' | 'mark-move' | null;
     latest_time: string | null;
   }) | undefined;
-  if (row === undefined) throw new CommandFailure(`no decision with id ${idOrPath} in the log`);
+  if (row === undefined) throw new UnknownDecision(`no decision with id ${idOrPath} in the log`);
   const { latest_label, latest_kind, latest_time, ...shot } = row;
   return {
     ...shot,

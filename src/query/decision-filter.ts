@@ -17,6 +17,10 @@ export interface DecisionFilter extends TimeRange {
   pathContains?: string;
   /** Only decisions a human corrected (restore, mark). */
   corrected?: boolean;
+  /** One decision by id (the web API's GET /api/decisions/ID). */
+  id?: number;
+  /** Paging (the web API's cursor): only decisions older than this one in the newest-first order. */
+  before?: { timeMs: number; id: number };
 }
 
 export interface SqlWhere {
@@ -43,6 +47,7 @@ export function buildDecisionWhere(filter: DecisionFilter, options: WhereOptions
   };
   if (filter.sinceMs !== undefined) add('d.time_ms >= ?', filter.sinceMs);
   if (filter.untilMs !== undefined) add('d.time_ms < ?', filter.untilMs);
+  if (filter.id !== undefined) add('d.id = ?', filter.id);
   if (filter.camera !== undefined) add('d.camera = ?', filter.camera);
   if (filter.label !== undefined) add('d.label = ?', filter.label);
   if (filter.action !== undefined) add('d.action = ?', filter.action);
@@ -58,5 +63,9 @@ export function buildDecisionWhere(filter: DecisionFilter, options: WhereOptions
     }
   }
   if (filter.corrected) add('d.id IN (SELECT decision_id FROM corrections)');
+  // The first term bounds the walk on the time index; the second skips the same-millisecond rows already shown.
+  if (filter.before !== undefined) {
+    add('d.time_ms <= ? AND (d.time_ms < ? OR d.id < ?)', filter.before.timeMs, filter.before.timeMs, filter.before.id);
+  }
   return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
 }

@@ -1,0 +1,112 @@
+// Review of a random sample: members label randomly drawn decided shots (kept and moved) bird, airplane or
+// neither, one at a time. Unlike corrections (mistakes someone happened to notice), these labels are an unbiased
+// measure of how the filter does on this camera; reviewSummary() is what the /review page shows and what a later
+// `birdwatch calibrate` reuses. Labels live in their own table ('reviews', source 'sample').
+import type { Db } from '../db/index.js';
+import { timestamp } from '../db/index.js';
+import type { TimeRange } from '../query/time-range.js';
+import { ActionError } from './errors.js';
+
+export const reviewLabels = ['bird', 'airplane', 'neither'] as const;
+export type ReviewLabel = (typeof reviewLabels)[number];
+
+/** Draws until a decided, not yet reviewed shot is found; each id in [min, max] is equally likely. */
+const maxDraws = 200;
+
+/**
+ * A random decided (kept or moved) decision that no member has reviewed yet, or null when none is left (or none
+ * was found in `maxDraws` draws). Uniform over such decisions: a random id is drawn and redrawn until it is one
+ * (rejection sampling), never "the next one after a random id", which would favour shots after gaps.
+ */
+export function pickSampleShot(db: Db, random: () => number = Math.random): number | null {
+  const bounds = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM decisions').get() as
+    { lo: number | null; hi: number | null };
+  if (bounds.lo === null || bounds.hi === null) return null;
+  const eligible = db.prepare(`SELECT 1 FROM decisions d WHERE d.id = ? AND d.action IN ('moved', 'kept')
+      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id)`).pluck();
+  for (let draw = 0; draw < maxDraws; draw++) {
+    const id = bounds.lo + Math.floor(random() * (bounds.hi - bounds.lo + 1));
+    if (eligible.get(id) !== undefined) return id;
+  }
+  // Nearly everything reviewed (or failed): fall back to a scan for what is left, still in random order.
+  return (db.prepare(`SELECT d.id FROM decisions d WHERE d.action IN ('moved', 'kept')
+      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) ORDER BY random() LIMIT 1`)
+    .pluck().get() as number | undefined) ?? null;
+}
+
+export interface ReviewRecord {
+  id: number;
+  decision_id: number;
+  label: ReviewLabel;
+  member: string | null;
+  time: string;
+}
+
+/** Records `member`'s label for a sampled decision (the latest label of a decision counts). */
+export function recordReview(db: Db, decisionId: number, label: unknown, member: string | null): ReviewRecord {
+  if (!(reviewLabels as readonly unknown[]).includes(label)) {
+    throw new ActionError('invalid', `label must be one of ${reviewLabels.join(', ')}, got ${JSON.stringify(label)}`);
+  }
+  const decision = db.prepare('SELECT action FROM decisions WHERE id = ?').get(decisionId) as
+    { action: string } | undefined;
+  if (decision === undefined) throw new ActionError('not-found', `no decision with id ${decisionId} in the log`);
+  if (decision.action === 'failed') {
+    throw new ActionError('conflict', `decision ${decisionId} failed (the filter decided nothing): not part of the sample`);
+  }
+  const when = timestamp();
+  const id = Number(db.prepare(`INSERT INTO reviews (decision_id, time, time_ms, label, member, source)
+      VALUES (?, ?, ?, ?, ?, 'sample')`).run(decisionId, when.time, when.time_ms, label, member).lastInsertRowid);
+  return { id, decision_id: decisionId, label: label as ReviewLabel, member, time: when.time };
+}
+
+export interface ReviewSummary {
+  /** Decisions with a sample label (the latest label of each counts), in range. */
+  reviewed: number;
+  /** Labelled bird: how many, and how many of them the filter moved (its costly mistake). */
+  birds: number;
+  birds_moved: number;
+  /** Labelled airplane: how many, and how many the filter caught (moved). */
+  airplanes: number;
+  airplanes_caught: number;
+  /** Labelled neither (empty frame, a deer...): not counted in either share. */
+  neither: number;
+  /** birds_moved / birds and airplanes_caught / airplanes; null without labels of that class. */
+  bird_moved_share: number | null;
+  airplane_caught_share: number | null;
+  /** The same counts split by what the filter did, for calibration. */
+  by_action: { moved: Record<ReviewLabel, number>; kept: Record<ReviewLabel, number> };
+}
+
+export interface ReviewFilter extends TimeRange {
+  camera?: string;
+}
+
+/** What the sample labels say about the filter, over decisions in the range (by decision time). */
+export function reviewSummary(db: Db, filter: ReviewFilter = {}): ReviewSummary {
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  if (filter.sinceMs !== undefined) { terms.push('d.time_ms >= ?'); params.push(filter.sinceMs); }
+  if (filter.untilMs !== undefined) { terms.push('d.time_ms < ?'); params.push(filter.untilMs); }
+  if (filter.camera !== undefined) { terms.push('d.camera = ?'); params.push(filter.camera); }
+  const rows = db.prepare(`SELECT d.action AS action, r.label AS label, count(*) AS n
+      FROM reviews r JOIN decisions d ON d.id = r.decision_id
+      WHERE r.source = 'sample' AND r.id = (SELECT max(id) FROM reviews WHERE decision_id = r.decision_id)
+        ${terms.map((t) => `AND ${t}`).join(' ')}
+      GROUP BY 1, 2`).all(...params) as Array<{ action: 'moved' | 'kept'; label: ReviewLabel; n: number }>;
+  const zero = (): Record<ReviewLabel, number> => ({ bird: 0, airplane: 0, neither: 0 });
+  const byAction = { moved: zero(), kept: zero() };
+  for (const row of rows) {
+    if (row.action === 'moved' || row.action === 'kept') byAction[row.action][row.label] += row.n;
+  }
+  const birds = byAction.moved.bird + byAction.kept.bird;
+  const airplanes = byAction.moved.airplane + byAction.kept.airplane;
+  return {
+    reviewed: rows.reduce((sum, row) => sum + row.n, 0),
+    birds, birds_moved: byAction.moved.bird,
+    airplanes, airplanes_caught: byAction.moved.airplane,
+    neither: byAction.moved.neither + byAction.kept.neither,
+    bird_moved_share: birds === 0 ? null : byAction.moved.bird / birds,
+    airplane_caught_share: airplanes === 0 ? null : byAction.moved.airplane / airplanes,
+    by_action: byAction,
+  };
+}

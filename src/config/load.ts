@@ -34,6 +34,8 @@ export const CONFIG_FLAG_OPTIONS = {
   'max-bytes': { type: 'string' },
   concurrency: { type: 'string' },
   'batch-size': { type: 'string' },
+  'metrics-listen': { type: 'string' },
+  'retention-days': { type: 'string' },
 } as const;
 
 /** The flag values as parseArgs returns them (strings; numbers are accepted from programmatic callers). */
@@ -100,6 +102,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     batchSize: pick('batchSize', 'batch-size', asPositive, DEFAULTS.batchSize),
     ...(file === undefined ? {} : { configFile: path.resolve(cwd, file) }),
   };
+  const metricsListen = pick<{ host: string; port: number } | undefined>('metricsListen', 'metrics-listen',
+    asListenAddress, undefined);
+  if (metricsListen !== undefined) config.metricsListen = metricsListen;
+  const retentionDays = pick<number | undefined>('retentionDays', 'retention-days', asDays, undefined);
+  if (retentionDays !== undefined) config.retentionDays = retentionDays;
   config.cameras = resolveCameras(fileConfig, fileDir, where, flags, cwd, defaults);
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
@@ -190,6 +197,7 @@ function parseCamera(entry: unknown, label: string, fileDir: string): Camera {
     airplanes: path.resolve(fileDir, asString(raw.airplanes, `'airplanes' of ${label}`)),
   };
   if (raw.threshold !== undefined) camera.threshold = asThreshold(raw.threshold, `'threshold' of ${label}`);
+  if (raw.retentionDays !== undefined) camera.retentionDays = asDays(raw.retentionDays, `'retentionDays' of ${label}`);
   return camera;
 }
 
@@ -319,6 +327,22 @@ function asBoolean(value: unknown, label: string): boolean {
 function asProvider(value: unknown, label: string): Provider {
   if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
   throw new ConfigError(`${label} must be 'auto', 'cuda' or 'cpu', got ${JSON.stringify(value)}`);
+}
+
+function asDays(value: unknown, label: string): number {
+  const number = asNumber(value, label);
+  if (!(number > 0)) throw new ConfigError(`${label} must be a number of days above 0, got ${JSON.stringify(value)}`);
+  return number;
+}
+
+/** `HOST:PORT` (`[::1]:9464` for IPv6; port 0 picks a free one). */
+function asListenAddress(value: unknown, label: string): { host: string; port: number } {
+  const text = asString(value, label);
+  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
+  if (!match || Number(match[3]) > 65535) {
+    throw new ConfigError(`${label} must be HOST:PORT (e.g. 127.0.0.1:9464), got ${JSON.stringify(value)}`);
+  }
+  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
 }
 
 function asLogLevel(value: unknown, label: string): LogLevel {

@@ -13,6 +13,8 @@ export interface Camera {
   airplanes: string;
   /** P(airplane) at or above which a shot is moved; undefined = the config's, else the model's. */
   threshold?: number;
+  /** Moved shots older than this many days are deleted from the airplanes folder; undefined = the config's. */
+  retentionDays?: number;
 }
 
 export interface Config {
@@ -42,6 +44,10 @@ export interface Config {
   batchSize: number;
   /** Where each value came from: the config file path, or undefined when only defaults and flags were used. */
   configFile?: string;
+  /** Serve /metrics and /healthz here; undefined = off. */
+  metricsListen?: { host: string; port: number };
+  /** Delete moved shots older than this many days (cameras may set their own); undefined = keep them forever. */
+  retentionDays?: number;
 }
 
 /** Top-level keys accepted in the JSON file (and their meaning, for error messages and the example file). */
@@ -63,8 +69,10 @@ export const CONFIG_KEYS: Record<string, string> = {
   maxBytes: 'largest file read, in bytes',
   concurrency: 'files read and decoded at once',
   batchSize: 'most images per model call',
+  metricsListen: "HOST:PORT to serve /metrics (Prometheus) and /healthz on (default: off)",
+  retentionDays: 'delete moved shots older than this many days from the airplanes folders (default: never)',
 };
-export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold'] as const;
+export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold', 'retentionDays'] as const;
 
 export const DEFAULTS = {
   watch: 'var/blog',

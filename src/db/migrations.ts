@@ -76,6 +76,30 @@ export const MIGRATIONS: readonly string[] = [
     error_kind);
   CREATE INDEX decisions_latency ON decisions (latency_ms, time_ms, camera);
   `,
+  // 3 (added for running for years): quarantine retention and the daemon's health probe.
+  // removals: one row per shot retention deletes from an airplanes folder. Written 'pending' (durably) before the
+  // file is unlinked and set 'done' after, so a crash in between is finished by the next pass; the decision row
+  // stays, and `log` shows where the file went and when it was removed.
+  // heartbeat: the one row /healthz rewrites to prove the database takes writes.
+  // decisions_model_time: `log --model ID` and per-model stats without a scan.
+  `
+  CREATE TABLE removals (
+    decision_id INTEGER PRIMARY KEY REFERENCES decisions(id),
+    state TEXT NOT NULL CHECK (state IN ('pending','done')),
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT,
+    size INTEGER,
+    reason TEXT NOT NULL
+  );
+  CREATE TABLE heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    time_ms INTEGER NOT NULL,
+    pid INTEGER NOT NULL
+  );
+  CREATE INDEX decisions_model_time ON decisions (model_id, time_ms);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,6 +8,8 @@ const commands: Record<string, string> = {
   restore: 'move a wrongly removed shot back into the blog and record the correction',
   mark: 'record a human label for a decision (optionally moving the shot out)',
   'export-corrections': 'write every human-labelled shot as an image-folder tree for training',
+  retention: 'delete moved shots older than retentionDays from the airplanes folders (--dry-run: list them)',
+  db: 'check the decision log (db check) or copy it safely while the daemon runs (db backup FILE)',
 };
 
 function usage(): string {

@@ -17,6 +17,8 @@ export interface DecisionFilter extends TimeRange {
   pathContains?: string;
   /** Only decisions a human corrected (restore, mark). */
   corrected?: boolean;
+  /** Only decisions of this model (its id, as in model_id). */
+  modelId?: string;
 }
 
 export interface SqlWhere {
@@ -58,5 +60,6 @@ export function buildDecisionWhere(filter: DecisionFilter, options: WhereOptions
     }
   }
   if (filter.corrected) add('d.id IN (SELECT decision_id FROM corrections)');
+  if (filter.modelId !== undefined) add('d.model_id = ?', filter.modelId);
   return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
 }

@@ -33,6 +33,8 @@ export interface Stats {
   failures_by_kind: Array<{ error_kind: string; count: number }>;
   latency_ms: { count: number; p50: number | null; p99: number | null };
   corrections: CorrectionStats;
+  /** Decisions per model id (null: rows without one), most decisions first. */
+  per_model: Array<{ model_id: string | null } & ActionCounts>;
 }
 
 export interface CorrectionStats {
@@ -154,6 +156,7 @@ function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, opti
   stats.latency_ms = latencyPercentiles(db, lo, hi, cameras, camera, timed,
     options.inMemoryPercentileLimit ?? defaultInMemoryPercentileLimit);
   stats.corrections = correctionStats(db, lo, hi, camera);
+  stats.per_model = perModel(db, lo, hi, camera);
   return stats;
 }
 
@@ -168,6 +171,7 @@ function emptyStats(camera: string | null): Stats {
       corrected_decisions: 0, bird_moved_as_airplane: 0, airplane_kept_as_bird: 0, confirmed_moved: 0,
       confirmed_kept: 0, labelled_failures: 0, model_wrong: 0, wrong_share_of_reviewed: null,
     },
+    per_model: [],
   };
 }
 
@@ -268,4 +272,19 @@ function correctionStats(db: Database.Database, lo: number, hi: number, camera: 
   const reviewed = result.model_wrong + result.confirmed_moved + result.confirmed_kept;
   result.wrong_share_of_reviewed = reviewed === 0 ? null : result.model_wrong / reviewed;
   return result;
+}
+
+/** Decisions per model and action in [lo, hi): a range read of the rows (models are few; their ids are in the rows). */
+function perModel(db: Database.Database, lo: number, hi: number, camera: string | null): Stats['per_model'] {
+  const rows = db.prepare(`SELECT model_id, action, count(*) AS n FROM decisions
+      WHERE time_ms >= ? AND time_ms < ? ${camera === null ? '' : 'AND camera = ?'} GROUP BY 1, 2`)
+    .all(...(camera === null ? [lo, hi] : [lo, hi, camera])) as Array<{ model_id: string | null; action: string; n: number }>;
+  const models = new Map<string | null, { model_id: string | null } & ActionCounts>();
+  for (const row of rows) {
+    const counts = models.get(row.model_id) ?? { model_id: row.model_id, ...zeroCounts() };
+    counts[row.action as 'moved' | 'kept' | 'failed'] += row.n;
+    counts.decisions += row.n;
+    models.set(row.model_id, counts);
+  }
+  return [...models.values()].sort((a, b) => b.decisions - a.decisions);
 }

@@ -127,7 +127,8 @@ async function printTable(rows: Iterable<DecisionRecord>, limit: number | undefi
 
 function describePlace(row: DecisionRecord): string {
   if (row.action === 'failed') return `${row.path}: ${row.error ?? 'failed'}`;
-  const removed = row.removed_at === null ? '' : `[removed ${formatLocalTime(row.removed_at)}] `;
-  if (row.current_path !== row.path) return `${removed}${row.path} -> ${row.current_path}`;
-  return removed + row.path;
+  // At the end: a long path is cut from the left to fit the terminal.
+  const removed = row.removed_at === null ? '' : ` [removed ${formatLocalTime(row.removed_at)}]`;
+  if (row.current_path !== row.path) return `${row.path} -> ${row.current_path}${removed}`;
+  return row.path + removed;
 }

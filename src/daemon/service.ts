@@ -224,7 +224,11 @@ export class Service {
           logger.info('retention pass done', { removed: report.removed.length, skipped: report.skipped.length,
             finished_interrupted: report.finished });
         }
-        for (const item of report.skipped) logger.warn('retention: not removed', { path: item.path, reason: item.reason });
+        for (const item of report.skipped) {
+          // A shot already gone (deleted by hand) is no anomaly; anything else refused is worth a warning each pass.
+          const level = item.reason.startsWith('no longer there') ? 'debug' : 'warn';
+          logger.log(level, 'retention: not removed', { path: item.path, reason: item.reason });
+        }
       })
       .catch((err) => { logger.error('retention pass failed; tried again at the next pass', {
         error: (err as Error).message }); })

@@ -124,7 +124,7 @@ export class FileDecider {
       bytes = await readImageFile(file, { maxBytes: config.maxBytes, followSymlinks: false, allocate });
     } catch (err) {
       if (err instanceof ImageError && err.code === 'ENOENT') return { kind: 'gone' };
-      if (err instanceof ImageError) return this.fail(file, entry.camera, stat, sig, err, undefined);
+      if (err instanceof ImageError) return this.fail(file, entry.camera, stat, sig, err, undefined, model);
       throw err;
     }
     // Changed while being read: what was read is not the file; start its quiet window again.
@@ -153,7 +153,7 @@ export class FileDecider {
       if (!(err instanceof ImageError)) throw err;
       // TIFF has no cheap end check: a decoder running out of data means "not complete yet" until it stalls.
       if (err.kind === 'truncated' && !stalled) return incomplete(err, sha256);
-      return this.fail(file, entry.camera, stat, sig, err, sha256);
+      return this.fail(file, entry.camera, stat, sig, err, sha256, model);
     }
     return { sha256, prepared };
   }
@@ -225,13 +225,14 @@ export class FileDecider {
       new ImageError('unsupported', `is a ${what}, not a regular file: never opened or moved`), undefined);
   }
 
+  /** `model`: the one leased for this shot, if it got that far (else the current one is recorded). */
   private async fail(file: string, camera: Camera, stat: Stats, sig: string, err: ImageError,
-    sha256: string | undefined): Promise<Outcome> {
+    sha256: string | undefined, model: Model = this.deps.models.model): Promise<Outcome> {
     const row: DecisionRow = {
       ...timestamp(), camera: camera.name, path: file, final_path: file, size: stat.size, sha256: sha256 ?? null,
       mtime_ms: Math.trunc(stat.mtimeMs), width: null, height: null, format: null, p_airplane: null, p_bird: null,
       label: null, threshold: null, action: 'failed', error: err.message, error_kind: err.kind,
-      model_id: this.deps.models.model.id, provider: this.deps.models.model.provider, latency_ms: null,
+      model_id: model.id, provider: model.provider, latency_ms: null,
     };
     await this.db('record failure for', file, () => this.deps.log.insertDecision(row));
     this.deps.logger.warn('failed', { path: file, error_kind: err.kind, error: err.message, camera: camera.name });

@@ -164,6 +164,7 @@ export class Service {
    */
   async reconfigure(next: Config): Promise<void> {
     const { config, logger } = this.deps;
+    if (this.stopped) return;
     const fixed: Array<[keyof Config, string]> = [['db', 'the database path'], ['concurrency', 'concurrency'],
       ['batchSize', 'batchSize'], ['polling', 'polling'], ['pollIntervalMs', 'pollIntervalMs'],
       ['metricsListen', 'metricsListen']];

@@ -42,7 +42,7 @@ function dropCopy(d: TestDirs, i: number): string {
 }
 
 describe('model hot swap', () => {
-  it('a model renamed into place mid-stream: every shot decided exactly once by one model, old id before, new id after', async () => {
+  it('a model renamed into place mid-stream (hundreds of shots): every shot decided exactly once by one model, old id before, new id after', async () => {
     dirs = makeTestDirs('bw-swap-');
     const d = dirs;
     const model = join(d.root, 'model.onnx');
@@ -55,7 +55,6 @@ describe('model hot swap', () => {
 
     const daemon = startDaemon(d, ['--model', model, '--provider', 'cpu']);
     await daemon.ready();
-    const TOTAL = 300;
     const paths: string[] = [];
     // Phase 1: 150 shots flowing; the new model is installed once 50 are decided, while the rest still arrive.
     for (let i = 0; i < 150; i++) {
@@ -65,18 +64,19 @@ describe('model hot swap', () => {
     }
     installModel(model, newBytes);
     // Phase 2: shots keep arriving while the new model loads, is checked and switched in.
-    while (!/model swapped/.test(daemon.output) && paths.length < 250) {
+    while (!/model swapped/.test(daemon.output) && paths.length < 600) {
       paths.push(dropCopy(d, paths.length));
       await sleep(5);
     }
     await daemon.waitForOutput(/model swapped/);
     // Phase 3: the rest, after the swap: all of them must be decided by the new model.
     const phase2 = paths.length;
+    const TOTAL = phase2 + 100;
     for (let i = phase2; i < TOTAL; i++) {
       paths.push(dropCopy(d, i));
       if (i % 10 === 9) await sleep(20);
     }
-    expect(TOTAL - phase2, 'shots dropped after the swap').toBeGreaterThanOrEqual(50);
+    expect(phase2, 'the swap came while shots were still arriving').toBeLessThan(600);
     await waitForDecisions(d.db, '1=1', [], TOTAL, 120_000, () => daemon.tail());
     await sleep(500); // a doubled decision would come right after
     const rows = decisions(d.db);

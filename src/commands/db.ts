@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         Object.entries(report.rows).map(([table, n]) => `${n} ${table}`).join(', '));
       return 0;
     }
-    throw new UsageError(action === undefined ? 'say check or backup FILE' : `unknown or incomplete: db ${positionals.join(' ')}`);
+    throw new UsageError(action === undefined ? 'missing action: db check, or db backup FILE' : `unknown or incomplete: db ${positionals.join(' ')}`);
   });
 }
 

@@ -81,7 +81,8 @@ export const MIGRATIONS: readonly string[] = [
   // file is unlinked and set 'done' after, so a crash in between is finished by the next pass; the decision row
   // stays, and `log` shows where the file went and when it was removed.
   // heartbeat: the one row /healthz rewrites to prove the database takes writes.
-  // decisions_model_time: `log --model ID` and per-model stats without a scan.
+  // decisions_model_time: `log --model ID` walks it in time order. decisions_model_camera_action_time: per-model stats
+  // as index-only range counts, like decisions_camera_action_label_time for the rest of `stats`.
   `
   CREATE TABLE removals (
     decision_id INTEGER PRIMARY KEY REFERENCES decisions(id),
@@ -99,6 +100,7 @@ export const MIGRATIONS: readonly string[] = [
     pid INTEGER NOT NULL
   );
   CREATE INDEX decisions_model_time ON decisions (model_id, time_ms);
+  CREATE INDEX decisions_model_camera_action_time ON decisions (model_id, camera, action, time_ms);
   `,
 ];
 

@@ -10,6 +10,8 @@ const commands: Record<string, string> = {
   'export-corrections': 'write every human-labelled shot as an image-folder tree for training',
   web: "serve the members' web page (decisions, quarantine, review, stats)",
   user: "add, list, remove the web page's members, or set a password",
+  retention: 'delete moved shots older than retentionDays from the airplanes folders (--dry-run: list them)',
+  db: 'check the decision log (db check) or copy it safely while the daemon runs (db backup FILE)',
 };
 
 function usage(): string {

@@ -12,10 +12,10 @@ import { parseTimeRange } from '../query/time-range.js';
 
 const usage = `usage: birdwatch log [--since WHEN] [--until WHEN] [--camera NAME] [--label airplane|bird]
                      [--action moved|kept|failed] [--min-p P] [--max-p P] [--path TEXT] [--corrected]
-                     [--limit N] [--json | --csv] [--config FILE] [--db FILE]
+                     [--model ID] [--limit N] [--json | --csv] [--config FILE] [--db FILE]
   WHEN: an age (30m, 2h, 7d, 2w) or a local date/time (2026-05-01, 2026-05-01T10:00); --until is exclusive,
   a bare date as --until includes that whole day. --min-p/--max-p bound P(airplane). --path matches a part of
-  the path where the shot was found or where it went. Table output shows the newest ${50} unless --limit is given;
+  the path where the shot was found or where it went. --model: the model id that decided. Table output shows the newest ${50} unless --limit is given;
   --json and --csv show every match.`;
 
 const TABLE_LIMIT = 50;
@@ -34,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
       'max-p': { type: 'string' },
       path: { type: 'string' },
       corrected: { type: 'boolean' },
+      model: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       maxPAirplane: parseNumberOption(values['max-p'], '--max-p', 0, 1),
       pathContains: values.path === '' ? undefined : values.path,
       corrected: values.corrected ?? false,
+      modelId: values.model === '' ? undefined : values.model,
     };
     const givenLimit = parseNumberOption(values.limit, '--limit', 1, Number.MAX_SAFE_INTEGER);
     if (givenLimit !== undefined && !Number.isInteger(givenLimit)) throw new UsageError('--limit must be a whole number');
@@ -87,7 +89,7 @@ async function printLines(rows: Iterable<DecisionRecord>, format: 'json' | 'csv'
 /** CSV columns: the JSON fields with probabilities flattened. */
 export const csvColumns = ['id', 'time', 'camera', 'path', 'final_path', 'current_path', 'label', 'action', 'error',
   'error_kind', 'p_airplane', 'p_bird', 'threshold', 'model_id', 'provider', 'latency_ms', 'size', 'sha256', 'width',
-  'height', 'format', 'corrected_label', 'corrected_at', 'corrected_kind'] as const;
+  'height', 'format', 'corrected_label', 'corrected_at', 'corrected_kind', 'removed_at'] as const;
 
 function toCsvValues(row: DecisionRecord): CsvValue[] {
   const flat: Record<string, CsvValue> = {
@@ -125,6 +127,8 @@ async function printTable(rows: Iterable<DecisionRecord>, limit: number | undefi
 
 function describePlace(row: DecisionRecord): string {
   if (row.action === 'failed') return `${row.path}: ${row.error ?? 'failed'}`;
-  if (row.current_path !== row.path) return `${row.path} -> ${row.current_path}`;
-  return row.path;
+  // At the end: a long path is cut from the left to fit the terminal.
+  const removed = row.removed_at === null ? '' : ` [removed ${formatLocalTime(row.removed_at)}]`;
+  if (row.current_path !== row.path) return `${row.path} -> ${row.current_path}${removed}`;
+  return row.path + removed;
 }

@@ -1,20 +1,28 @@
 // `birdwatch run`: the long-running service. Loads and checks the config, the model and the decision log, then
-// watches the camera folders until SIGTERM/SIGINT, and shuts down cleanly within a few seconds.
+// watches the camera folders until SIGTERM/SIGINT, and shuts down cleanly within a few seconds. SIGHUP reloads the
+// config and the model; a model file renamed into place is loaded too. Optionally serves /metrics and /healthz.
 import { parseArgs } from 'node:util';
 import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig, type Config } from '../config/index.js';
+import { DaemonMetrics } from '../daemon/metrics.js';
+import { MetricsServer } from '../daemon/metrics-server.js';
 import { Service } from '../daemon/service.js';
+import { SystemdNotifier } from '../daemon/watchdog.js';
 import { DbSchemaError, DecisionLog, openDatabase, retryTransient, type Db } from '../db/index.js';
 import { createLogger, type Logger } from '../logger.js';
+import { CurrentModel } from '../model/current.js';
 import { loadModel, ModelError, type Model } from '../model/load.js';
 
 const USAGE = `usage: birdwatch run [--config FILE] [--watch DIR] [--airplanes DIR] [--db FILE] [--model FILE]
                      [--provider auto|cuda|cpu] [--threshold P] [--log-level error|warn|info|debug]
                      [--quiet-ms N] [--stall-ms N] [--rescan-interval-ms N] [--polling] [--poll-interval-ms N]
                      [--max-pixels N] [--max-bytes N] [--concurrency N] [--batch-size N]
+                     [--metrics-listen HOST:PORT] [--retention-days N]
 
 Watches the camera upload folders, classifies each new shot and moves airplanes to the airplanes folder, logging
 every decision. Flags override the config file, which overrides the defaults (var/blog, var/airplanes,
-var/birdwatch.db, models/birds-vs-airplanes.onnx). Stops cleanly on SIGTERM or SIGINT.`;
+var/birdwatch.db, models/birds-vs-airplanes.onnx). Stops cleanly on SIGTERM or SIGINT. SIGHUP reloads the config
+file and the model; a new model file renamed onto the model's path is loaded too (checked first; a bad one is
+refused and the old one keeps deciding). --metrics-listen serves GET /metrics and GET /healthz.`;
 
 /** How long in-flight files may take to finish on shutdown before they are abandoned (decided at next start). */
 const SHUTDOWN_GRACE_MS = 3000;
@@ -32,17 +40,26 @@ export async function main(argv: string[]): Promise<number> {
     stopSignal = signal;
     wake?.();
   };
+  // SIGHUP before the service runs is remembered and applied once it does (its default would kill the process).
+  const hangups = { pending: false, handler: undefined as (() => void) | undefined };
+  const onHangup = (): void => {
+    if (hangups.handler) hangups.handler();
+    else hangups.pending = true;
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onHangup);
   try {
-    return await run(argv, () => stopSignal, stopped);
+    return await run(argv, () => stopSignal, stopped, hangups);
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHangup);
   }
 }
 
-async function run(argv: string[], signalled: () => string | undefined, stopped: Promise<void>): Promise<number> {
+async function run(argv: string[], signalled: () => string | undefined, stopped: Promise<void>,
+  hangups: { pending: boolean; handler: (() => void) | undefined }): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -59,10 +76,11 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   if (values['log-level'] === undefined && process.env.BIRDWATCH_LOG_LEVEL) {
     values['log-level'] = process.env.BIRDWATCH_LOG_LEVEL;
   }
+  const load = (): Config => loadConfig({ flags: values, require: { folders: true, db: 'write', model: true } });
 
   let config: Config;
   try {
-    config = loadConfig({ flags: values, require: { folders: true, db: 'write', model: true } });
+    config = load();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`birdwatch: ${err.message}`);
@@ -90,8 +108,22 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       [camera.name, camera.threshold ?? config.threshold ?? model.threshold]))),
   });
 
-  let db: Db | undefined;
   let service: Service | undefined;
+  const metrics = config.metricsListen === undefined ? undefined
+    : new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0 });
+  metrics?.modelInUse(model);
+  const models = new CurrentModel(model, config.provider, {
+    logger,
+    onSwap: (next, previous) => {
+      metrics?.modelInUse(next);
+      logger.info('model swapped: new shots are decided by the new model', { model: next.path, model_id: next.id,
+        previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold });
+    },
+  });
+  const notifier = new SystemdNotifier(logger);
+
+  let db: Db | undefined;
+  let server: MetricsServer | undefined;
   const abortOpen = new AbortController();
   void stopped.then(() => abortOpen.abort());
   try {
@@ -112,20 +144,68 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       return 1;
     }
     if (!signalled()) {
-      service = new Service({ config, model, log: new DecisionLog(db), logger });
-      await service.start();
+      const running = new Service({ config, models, log: new DecisionLog(db), logger, metrics });
+      service = running;
+      if (config.metricsListen !== undefined && metrics !== undefined) {
+        server = new MetricsServer({ ...config.metricsListen, metrics, health: () => running.health(), logger });
+        try {
+          const address = await server.listen();
+          logger.info('serving metrics', { url: `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/metrics` });
+        } catch (err) {
+          const message = `cannot listen on ${config.metricsListen.host}:${config.metricsListen.port} for metrics: ` +
+            `${(err as Error).message}`;
+          logger.error(message);
+          console.error(`birdwatch: ${message}`);
+          server = undefined;
+          return 2;
+        }
+      }
+      await running.start();
+      models.watch(config.model, () => config.provider);
+      hangups.handler = () => void reload(load, config, running, models, logger);
+      if (hangups.pending) hangups.handler();
+      notifier.ready();
       await stopped;
     }
     logger.info('shutting down', { signal: signalled() });
+    notifier.stopping();
+    hangups.handler = undefined;
     await service?.stop(SHUTDOWN_GRACE_MS);
     return 0;
   } finally {
-    await shutdown(logger, model, db);
+    await server?.close();
+    await shutdown(logger, models, db);
   }
 }
 
-async function shutdown(logger: Logger, model: Model, db: Db | undefined): Promise<void> {
-  await model.close().catch((err) => logger.warn('closing the model failed', { error: (err as Error).message }));
+/** SIGHUP: the config file again (a bad one is refused with one line, the old one kept), then the model. */
+let reloading: Promise<void> = Promise.resolve();
+function reload(load: () => Config, config: Config, service: Service, models: CurrentModel, logger: Logger): Promise<void> {
+  reloading = reloading.then(async () => {
+    logger.info('SIGHUP: reloading the config and the model');
+    let next: Config;
+    try {
+      next = load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      logger.error(`config reload refused: ${err.message}; the running config is kept`);
+      return;
+    }
+    const modelPath = next.model;
+    await service.reconfigure(next);
+    const result = await models.reload(modelPath, next.provider, 'SIGHUP');
+    if (result === 'swapped' || result === 'unchanged') {
+      if (config.model !== modelPath) models.watch(modelPath, () => config.provider);
+      config.model = modelPath;
+      config.provider = next.provider;
+    }
+    if (result === 'unchanged') logger.info('model unchanged', { model_id: models.model.id });
+  }).catch((err) => { logger.error('reload failed', { error: (err as Error).stack ?? String(err) }); });
+  return reloading;
+}
+
+async function shutdown(logger: Logger, models: CurrentModel, db: Db | undefined): Promise<void> {
+  await models.close().catch((err) => logger.warn('closing the model failed', { error: (err as Error).message }));
   try {
     db?.close();
   } catch (err) {

@@ -79,6 +79,10 @@ export function renderStats(stats: Stats, width: number): string {
   const dayHeader = stats.per_day.length > maxDaysShown ? 'MONTH' : 'DAY';
   out.push('', renderTable(days, countColumns({ header: dayHeader, value: (r) => r.day }), width).trimEnd());
   if (days !== stats.per_day) out.push('(per month: --json lists every day)');
+  if (stats.per_model.length > 0) {
+    out.push('', renderTable(stats.per_model, countColumns({ header: 'MODEL', value: (r) => r.model_id ?? '-' }),
+      width).trimEnd());
+  }
   if (stats.failures_by_kind.length > 0) {
     out.push('', renderTable(stats.failures_by_kind, [
       { header: 'FAILURE', value: (r) => r.error_kind },

@@ -35,6 +35,8 @@ export const CONFIG_FLAG_OPTIONS = {
   'max-bytes': { type: 'string' },
   concurrency: { type: 'string' },
   'batch-size': { type: 'string' },
+  'metrics-listen': { type: 'string' },
+  'retention-days': { type: 'string' },
 } as const;
 
 /** The flag values as parseArgs returns them (strings; numbers are accepted from programmatic callers). */
@@ -103,6 +105,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     web: { listen: parseListen(DEFAULTS.webListen, 'default'), publicRead: DEFAULTS.webPublicRead, thumbnails: '' },
   };
   config.web = resolveWeb(fileConfig.web, fileDir, where, config.db);
+  const metricsListen = pick<{ host: string; port: number } | undefined>('metricsListen', 'metrics-listen',
+    (value, label) => parseListen(value, label, '127.0.0.1:9464'), undefined);
+  if (metricsListen !== undefined) config.metricsListen = metricsListen;
+  const retentionDays = pick<number | undefined>('retentionDays', 'retention-days', asDays, undefined);
+  if (retentionDays !== undefined) config.retentionDays = retentionDays;
   config.cameras = resolveCameras(fileConfig, fileDir, where, flags, cwd, defaults);
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
@@ -133,12 +140,14 @@ function resolveWeb(raw: unknown, fileDir: string, where: string, db: string): W
 }
 
 /** `HOST:PORT` (IPv6 as `[::1]:8080`) for `web.listen` and `birdwatch web --listen`. */
-export function parseListen(value: unknown, label: string): { host: string; port: number } {
+/** `HOST:PORT` (`[::1]:8080` for IPv6; port 0 picks a free one): the web page's and the metrics' listen address. */
+export function parseListen(value: unknown, label: string, example = '127.0.0.1:8080 or [::1]:8080'):
+  { host: string; port: number } {
   const text = asString(value, label);
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
-  if (!match || port < 1 || port > 65535) {
-    throw new ConfigError(`${label} must be HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got ${JSON.stringify(value)}`);
+  if (!match || port > 65535) {
+    throw new ConfigError(`${label} must be HOST:PORT (e.g. ${example}), got ${JSON.stringify(value)}`);
   }
   return { host: match[1] ?? match[2]!, port };
 }
@@ -225,6 +234,7 @@ function parseCamera(entry: unknown, label: string, fileDir: string): Camera {
     airplanes: path.resolve(fileDir, asString(raw.airplanes, `'airplanes' of ${label}`)),
   };
   if (raw.threshold !== undefined) camera.threshold = asThreshold(raw.threshold, `'threshold' of ${label}`);
+  if (raw.retentionDays !== undefined) camera.retentionDays = asDays(raw.retentionDays, `'retentionDays' of ${label}`);
   return camera;
 }
 
@@ -354,6 +364,12 @@ function asBoolean(value: unknown, label: string): boolean {
 function asProvider(value: unknown, label: string): Provider {
   if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
   throw new ConfigError(`${label} must be 'auto', 'cuda' or 'cpu', got ${JSON.stringify(value)}`);
+}
+
+function asDays(value: unknown, label: string): number {
+  const number = asNumber(value, label);
+  if (!(number > 0)) throw new ConfigError(`${label} must be a number of days above 0, got ${JSON.stringify(value)}`);
+  return number;
 }
 
 function asLogLevel(value: unknown, label: string): LogLevel {

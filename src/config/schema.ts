@@ -13,6 +13,8 @@ export interface Camera {
   airplanes: string;
   /** P(airplane) at or above which a shot is moved; undefined = the config's, else the model's. */
   threshold?: number;
+  /** Moved shots older than this many days are deleted from the airplanes folder; undefined = the config's. */
+  retentionDays?: number;
 }
 
 export interface Config {
@@ -44,6 +46,10 @@ export interface Config {
   configFile?: string;
   /** The members' web page (`birdwatch web`). */
   web: WebConfig;
+  /** Serve /metrics and /healthz here; undefined = off. */
+  metricsListen?: { host: string; port: number };
+  /** Delete moved shots older than this many days (cameras may set their own); undefined = keep them forever. */
+  retentionDays?: number;
 }
 
 export interface WebConfig {
@@ -75,9 +81,11 @@ export const CONFIG_KEYS: Record<string, string> = {
   concurrency: 'files read and decoded at once',
   batchSize: 'most images per model call',
   web: "members' web page: {listen: 'HOST:PORT', publicRead: bool, thumbnails: folder}",
+  metricsListen: "HOST:PORT to serve /metrics (Prometheus) and /healthz on (default: off)",
+  retentionDays: 'delete moved shots older than this many days from the airplanes folders (default: never)',
 };
 export const WEB_KEYS = ['listen', 'publicRead', 'thumbnails'] as const;
-export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold'] as const;
+export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold', 'retentionDays'] as const;
 
 export const DEFAULTS = {
   watch: 'var/blog',

@@ -1,6 +1,7 @@
 // Deciding one file: is it a regular file, has it stopped changing, is it structurally complete, was it decided
 // before; then preprocess, classify (batched), and move it or keep it, logging exactly one row per decision.
-// Every look returns an Outcome (settled / look again in N ms / gone); nothing here throws on bad input.
+// Every look returns an Outcome (settled / look again in N ms / gone), carrying the row when it logged a decision;
+// nothing here throws on bad input. A shot is decided by the one model leased for it (src/model/current.ts).
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { ImageError, prepareImage, type Prepared } from '../image/preprocess.js'
 import { readImageFile } from '../image/read-file.js';
 import { checkCompleteness, sniffImageType, SNIFF_BYTES } from '../image/sniff.js';
 import type { Logger } from '../logger.js';
+import type { CurrentModel } from '../model/current.js';
 import type { Model } from '../model/load.js';
 import type { Batcher } from './batcher.js';
 import type { ReadBuffers } from './read-buffers.js';
@@ -28,8 +30,9 @@ const MOVE_RETRY_MIN_MS = 1000;
 const MOVE_RETRY_MAX_MS = 60_000;
 
 export interface DeciderDeps {
+  /** Read at each look: a config reload (SIGHUP) updates it in place. */
   config: Config;
-  model: Model;
+  models: CurrentModel;
   batcher: Batcher;
   /** Decode slots (config.concurrency): files read and decoded at once. */
   slots: Slots;
@@ -90,24 +93,30 @@ export class FileDecider {
     const stallSeconds = `${(config.stallMs / 1000).toFixed(1)} s`;
     if (stat.size === 0) return incomplete(new ImageError('empty', `empty file (0 bytes), unchanged for ${stallSeconds}`));
 
-    // A decode slot from reading to decoded: bounds the bytes held; the model, database and move run without one.
-    let started = 0;
-    const read = await this.deps.slots.run(() => {
-      started = performance.now(); // latency_ms counts from the read, as before (not the wait for a slot)
-      return this.deps.batcher.preparing(() => this.deps.buffers.lend((allocate) =>
-        this.readAndPrepare(file, entry, stat, sig, stallSeconds, stalled, incomplete, allocate)));
-    });
-    if ('kind' in read) return read;
-    const { sha256, prepared } = read;
-    const probabilities = await this.deps.batcher.classify(prepared.tensor);
-    return this.act(file, entry, stat, sig, sha256, prepared, probabilities, started);
+    // One model for this shot from its decode to its logged decision, whatever is swapped in meanwhile.
+    const model = this.deps.models.acquire();
+    try {
+      // A decode slot from reading to decoded: bounds the bytes held; the model, database and move run without one.
+      let started = 0;
+      const read = await this.deps.slots.run(() => {
+        started = performance.now(); // latency_ms counts from the read, as before (not the wait for a slot)
+        return this.deps.batcher.preparing(() => this.deps.buffers.lend((allocate) =>
+          this.readAndPrepare(file, entry, stat, sig, stallSeconds, stalled, incomplete, allocate, model)));
+      });
+      if ('kind' in read) return read;
+      const { sha256, prepared } = read;
+      const probabilities = await this.deps.batcher.classify(prepared.tensor, model);
+      return await this.act(file, entry, stat, sig, sha256, prepared, probabilities, started, model);
+    } finally {
+      this.deps.models.release(model);
+    }
   };
 
   /** Reads (into `allocate`'s buffer), checks and decodes the file: its content hash and model input, or the
    *  Outcome when it goes no further. */
   private async readAndPrepare(file: string, entry: FileEntry, stat: Stats, sig: string, stallSeconds: string,
     stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
-    allocate: (size: number) => Buffer,
+    allocate: (size: number) => Buffer, model: Model,
   ): Promise<Outcome | { sha256: string; prepared: Prepared }> {
     const { config } = this.deps;
     let bytes: Buffer;
@@ -115,7 +124,7 @@ export class FileDecider {
       bytes = await readImageFile(file, { maxBytes: config.maxBytes, followSymlinks: false, allocate });
     } catch (err) {
       if (err instanceof ImageError && err.code === 'ENOENT') return { kind: 'gone' };
-      if (err instanceof ImageError) return this.fail(file, entry.camera, stat, sig, err, undefined);
+      if (err instanceof ImageError) return this.fail(file, entry.camera, stat, sig, err, undefined, model);
       throw err;
     }
     // Changed while being read: what was read is not the file; start its quiet window again.
@@ -139,19 +148,19 @@ export class FileDecider {
 
     let prepared: Prepared;
     try {
-      prepared = await prepareImage(bytes, this.deps.model, { maxPixels: config.maxPixels, maxBytes: config.maxBytes });
+      prepared = await prepareImage(bytes, model, { maxPixels: config.maxPixels, maxBytes: config.maxBytes });
     } catch (err) {
       if (!(err instanceof ImageError)) throw err;
       // TIFF has no cheap end check: a decoder running out of data means "not complete yet" until it stalls.
       if (err.kind === 'truncated' && !stalled) return incomplete(err, sha256);
-      return this.fail(file, entry.camera, stat, sig, err, sha256);
+      return this.fail(file, entry.camera, stat, sig, err, sha256, model);
     }
     return { sha256, prepared };
   }
 
   private async act(file: string, entry: FileEntry, stat: Stats, sig: string, sha256: string, prepared: Prepared,
-    p: { airplane: number; bird: number }, started: number): Promise<Outcome> {
-    const { log, logger, model, config, signal } = this.deps;
+    p: { airplane: number; bird: number }, started: number, model: Model): Promise<Outcome> {
+    const { log, logger, config, signal } = this.deps;
     const camera = entry.camera;
     const threshold = camera.threshold ?? config.threshold ?? model.threshold;
     const label = p.airplane >= p.bird ? 'airplane' : 'bird';
@@ -167,9 +176,10 @@ export class FileDecider {
       model_id: model.id, provider: model.provider, latency_ms: round(performance.now() - started),
     };
     if (!wantsMove) {
-      await this.db('record decision for', file, () => log.insertDecision({ ...row, final_path: file }));
+      const decision = { ...row, final_path: file };
+      await this.db('record decision for', file, () => log.insertDecision(decision));
       logger.info('kept', { path: file, label, p_airplane: p.airplane, threshold, camera: camera.name });
-      return { kind: 'settled', sig };
+      return { kind: 'settled', sig, decision };
     }
     const dest = path.join(camera.airplanes, path.relative(camera.watch, file));
     try {
@@ -180,7 +190,7 @@ export class FileDecider {
       entry.moveFailures = 0;
       logger.info('moved', { path: file, final_path: finalPath, label, p_airplane: p.airplane, threshold,
         camera: camera.name });
-      return { kind: 'gone' };
+      return { kind: 'gone', decision: { ...row, final_path: finalPath } };
     } catch (err) {
       if (err instanceof SourceChangedError) {
         logger.info('changed while being decided: deciding it again', { path: file, reason: err.message });
@@ -215,17 +225,18 @@ export class FileDecider {
       new ImageError('unsupported', `is a ${what}, not a regular file: never opened or moved`), undefined);
   }
 
+  /** `model`: the one leased for this shot, if it got that far (else the current one is recorded). */
   private async fail(file: string, camera: Camera, stat: Stats, sig: string, err: ImageError,
-    sha256: string | undefined): Promise<Outcome> {
+    sha256: string | undefined, model: Model = this.deps.models.model): Promise<Outcome> {
     const row: DecisionRow = {
       ...timestamp(), camera: camera.name, path: file, final_path: file, size: stat.size, sha256: sha256 ?? null,
       mtime_ms: Math.trunc(stat.mtimeMs), width: null, height: null, format: null, p_airplane: null, p_bird: null,
       label: null, threshold: null, action: 'failed', error: err.message, error_kind: err.kind,
-      model_id: this.deps.model.id, provider: this.deps.model.provider, latency_ms: null,
+      model_id: model.id, provider: model.provider, latency_ms: null,
     };
     await this.db('record failure for', file, () => this.deps.log.insertDecision(row));
     this.deps.logger.warn('failed', { path: file, error_kind: err.kind, error: err.message, camera: camera.name });
-    return { kind: 'settled', sig };
+    return { kind: 'settled', sig, decision: row };
   }
 
   private db<T>(what: string, file: string, fn: () => T): Promise<T> {

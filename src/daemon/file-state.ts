@@ -1,6 +1,7 @@
 // What the daemon remembers about one path, and what a look at it concludes.
 import type { Stats } from 'node:fs';
 import type { Camera } from '../config/schema.js';
+import type { DecisionRow } from '../db/rows.js';
 
 export interface FileEntry {
   camera: Camera;
@@ -22,10 +23,11 @@ export interface FileEntry {
   moveFailures: number;
 }
 
+/** `decision`: the row this look logged, if it logged one (the service reports it to the metrics). */
 export type Outcome =
-  | { kind: 'settled'; sig: string }
+  | { kind: 'settled'; sig: string; decision?: DecisionRow }
   | { kind: 'wait'; ms: number }
-  | { kind: 'gone' };
+  | { kind: 'gone'; decision?: DecisionRow };
 
 /** Identity and state of a file as lstat sees it; any write, replacement or chmod changes it. */
 export function signature(stat: Stats): string {

@@ -54,8 +54,21 @@ export class FileTracker {
     }
   }
 
-  counts(): { known: number; queued: number; active: number } {
-    return { known: this.entries.size, queued: this.queue.size, active: this.active };
+  /** Forgets every path of a camera that is no longer configured (a file being decided now still finishes). */
+  dropCamera(cameraName: string): void {
+    for (const [file, entry] of this.entries) {
+      if (entry.camera.name !== cameraName) continue;
+      clearTimeout(entry.timer);
+      this.queue.delete(file);
+      this.entries.delete(file);
+    }
+  }
+
+  /** pending: noticed and not settled (queued, being decided, or waiting for a quiet window or a retry). */
+  counts(): { known: number; queued: number; active: number; pending: number } {
+    let pending = 0;
+    for (const entry of this.entries.values()) if (entry.phase !== 'settled') pending++;
+    return { known: this.entries.size, queued: this.queue.size, active: this.active, pending };
   }
 
   /** Stop taking work; resolves when the files in progress are done or `timeoutMs` passed. */

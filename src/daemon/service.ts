@@ -1,46 +1,65 @@
 // The running service: reconciles what a crash left behind, then watches every camera folder and feeds the files
-// to the tracker; a periodic safety rescan catches anything the OS did not report. stop() shuts it all down.
-import type { Config } from '../config/schema.js';
+// to the tracker; a periodic safety rescan catches anything the OS did not report. It also reports each decision
+// to the metrics, answers the health check, applies a reloaded configuration (cameras, thresholds, log level) and
+// runs quarantine retention. stop() shuts it all down.
+import type { Camera, Config } from '../config/schema.js';
 import type { DecisionLog } from '../db/decision-log.js';
 import { retryTransient } from '../db/transient.js';
 import { reconcilePendingMoves, removeLeftoverTemps, tempsInUse } from '../fs/reconcile.js';
 import type { Logger } from '../logger.js';
-import type { Model } from '../model/load.js';
+import type { CurrentModel } from '../model/current.js';
+import { applyRetention } from '../query/retention.js';
 import { FolderWatcher } from '../watch/folder-watcher.js';
 import { walkTree } from '../watch/walk.js';
 import { Batcher } from './batcher.js';
 import { FileDecider } from './decide.js';
 import { FileTracker } from './file-tracker.js';
+import type { DaemonMetrics } from './metrics.js';
+import type { Health } from './metrics-server.js';
 import { ReadBuffers } from './read-buffers.js';
 import { Slots } from './slots.js';
 
 /** Read buffers up to this size are reused (camera JPEGs are 0.3-8 MB); a larger file gets its own. */
 const LARGEST_REUSED_BUFFER = 8 * 1024 * 1024;
+/** How often quarantine retention runs (when a retentionDays is set); also once right after start. */
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** The health check's database write is repeated at most this often (a scrape every second costs one write). */
+const HEALTH_PROBE_MS = 1000;
 
 export interface ServiceDeps {
   config: Config;
-  model: Model;
+  models: CurrentModel;
   log: DecisionLog;
   logger: Logger;
+  metrics?: DaemonMetrics;
 }
 
 export class Service {
   private readonly abort = new AbortController();
   private readonly tracker: FileTracker;
-  private readonly watchers: FolderWatcher[] = [];
+  private readonly watchers = new Map<string, FolderWatcher>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private rescanning: Promise<void> | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retaining: Promise<void> | undefined;
+  private lastProbe: { at: number; problem: string | undefined } | undefined;
   private stopped = false;
 
   constructor(private readonly deps: ServiceDeps) {
     const { concurrency, batchSize } = deps.config;
     const decider = new FileDecider({
-      ...deps, batcher: new Batcher(deps.model, batchSize), slots: new Slots(concurrency), signal: this.abort.signal,
+      ...deps, batcher: new Batcher(batchSize), slots: new Slots(concurrency), signal: this.abort.signal,
       buffers: new ReadBuffers(concurrency, LARGEST_REUSED_BUFFER),
     });
+    // Every logged decision reaches the metrics here, once (the Outcome carries its row).
+    const evaluate: typeof decider.evaluate = async (file, entry) => {
+      const outcome = await decider.evaluate(file, entry);
+      if (outcome.kind !== 'wait' && outcome.decision !== undefined) deps.metrics?.decided(outcome.decision);
+      return outcome;
+    };
     // `concurrency` files decode at once (the decider's slots); a batch's worth more may be past their decode,
     // waiting for the model, the database or the move, so the decode slots never sit idle behind them.
-    this.tracker = new FileTracker(concurrency + batchSize, decider.evaluate, deps.logger);
+    this.tracker = new FileTracker(concurrency + batchSize, evaluate, deps.logger);
   }
 
   /** Every folder a camera moves airplanes into: never watched, even when nested in a watched tree. */
@@ -56,27 +75,40 @@ export class Service {
       await removeLeftoverTemps(camera.airplanes, inUse, logger);
       await removeLeftoverTemps(camera.watch, inUse, logger);
     }
-    for (const camera of config.cameras) {
-      const watcher = new FolderWatcher({
-        root: camera.watch,
-        excluded: this.airplaneFolders,
-        polling: config.polling,
-        pollIntervalMs: config.pollIntervalMs,
-        logger,
-        onFile: (file) => this.tracker.notice(file, camera),
-        onGone: (file) => this.tracker.forget(file),
-      });
-      this.watchers.push(watcher);
-      await watcher.start();
-      logger.info('watching', { camera: camera.name, folder: camera.watch, airplanes: camera.airplanes,
-        mode: config.polling ? 'polling' : 'inotify' });
-    }
-    if (config.rescanIntervalMs > 0) {
+    for (const camera of config.cameras) await this.startWatching(camera);
+    this.scheduleRescans();
+    this.retentionTimer = setInterval(() => this.retentionPass(), RETENTION_INTERVAL_MS);
+    logger.info('ready', { files_known: this.tracker.counts().known });
+    this.retentionPass();
+  }
+
+  private async startWatching(camera: Camera): Promise<void> {
+    const { config, logger } = this.deps;
+    const watcher = new FolderWatcher({
+      root: camera.watch,
+      // Read at each event: a camera added later adds its airplanes folder here too.
+      get excluded() { return config.cameras.map((c) => c.airplanes); },
+      polling: config.polling,
+      pollIntervalMs: config.pollIntervalMs,
+      logger,
+      onFile: (file) => this.tracker.notice(file, camera),
+      onGone: (file) => this.tracker.forget(file),
+    });
+    this.watchers.set(camera.name, watcher);
+    this.deps.metrics?.cameraAdded(camera.name);
+    await watcher.start();
+    logger.info('watching', { camera: camera.name, folder: camera.watch, airplanes: camera.airplanes,
+      mode: config.polling ? 'polling' : 'inotify' });
+  }
+
+  private scheduleRescans(): void {
+    clearInterval(this.rescanTimer);
+    this.rescanTimer = undefined;
+    if (this.deps.config.rescanIntervalMs > 0) {
       this.rescanTimer = setInterval(() => {
         this.rescanning ??= this.rescan().finally(() => { this.rescanning = undefined; });
-      }, config.rescanIntervalMs);
+      }, this.deps.config.rescanIntervalMs);
     }
-    logger.info('ready', { files_known: this.tracker.counts().known });
   }
 
   /** Stops watching, lets the files in progress finish (up to graceMs), and abandons the rest cleanly. */
@@ -84,11 +116,124 @@ export class Service {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.rescanTimer);
-    await Promise.all(this.watchers.map((watcher) => watcher.close()));
+    clearInterval(this.retentionTimer);
+    await Promise.all([...this.watchers.values()].map((watcher) => watcher.close()));
     const finished = await this.tracker.stop(graceMs);
     this.abort.abort(); // database retries still waiting give up; their files are decided at the next start
     if (!finished) this.deps.logger.warn('shutdown: abandoned files still in progress (decided at next start)');
     await this.rescanning?.catch(() => undefined);
+    await this.retaining?.catch(() => undefined);
+  }
+
+  /** Files noticed and not yet decided (for the metrics). */
+  filesPending(): number {
+    return this.tracker.counts().pending;
+  }
+
+  /** Healthy when every camera's watcher is running and the database takes a write. */
+  health(): Health {
+    const problems: string[] = [];
+    const cameras: Record<string, string> = {};
+    for (const [name, watcher] of this.watchers) {
+      cameras[name] = watcher.running ? 'watching' : 'not watching';
+      if (!watcher.running) problems.push(`camera '${name}': its watched folder is missing or not being watched`);
+    }
+    const now = Date.now();
+    if (this.lastProbe === undefined || now - this.lastProbe.at >= HEALTH_PROBE_MS) {
+      let problem: string | undefined;
+      try {
+        this.deps.log.probeWrite();
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // Another birdwatch command holding the write lock for a moment is not a fault of the database.
+        if (!code?.startsWith('SQLITE_BUSY')) problem = `the database does not take writes: ${(err as Error).message}`;
+      }
+      this.lastProbe = { at: now, problem };
+    }
+    if (this.lastProbe.problem !== undefined) problems.push(this.lastProbe.problem);
+    if (this.stopped) problems.push('shutting down');
+    const model = this.deps.models.model;
+    return { ok: problems.length === 0, problems, cameras, database: this.lastProbe.problem ? 'failing' : 'ok',
+      model_id: model.id, provider: model.provider, files_pending: this.filesPending() };
+  }
+
+  /**
+   * Applies a reloaded configuration: cameras added or removed (watchers started or stopped), thresholds, quiet
+   * and stall times, limits, retention, rescan interval and log level. What cannot change without a restart is
+   * refused with a warning each (the rest still applies). The model is the caller's (CurrentModel.reload).
+   */
+  async reconfigure(next: Config): Promise<void> {
+    const { config, logger } = this.deps;
+    if (this.stopped) return;
+    const fixed: Array<[keyof Config, string]> = [['db', 'the database path'], ['concurrency', 'concurrency'],
+      ['batchSize', 'batchSize'], ['polling', 'polling'], ['pollIntervalMs', 'pollIntervalMs'],
+      ['metricsListen', 'metricsListen']];
+    for (const [key, what] of fixed) {
+      if (JSON.stringify(config[key]) !== JSON.stringify(next[key])) {
+        logger.warn(`config reload: ${what} cannot change while running (restart to apply); keeping ` +
+          `${JSON.stringify(config[key])}`, { key, wanted: JSON.stringify(next[key]) });
+      }
+    }
+    const current = new Map(config.cameras.map((camera) => [camera.name, camera]));
+    const wanted = new Map(next.cameras.map((camera) => [camera.name, camera]));
+    const removed = config.cameras.filter((camera) => {
+      const other = wanted.get(camera.name);
+      return other === undefined || other.watch !== camera.watch || other.airplanes !== camera.airplanes;
+    });
+    for (const camera of removed) {
+      await this.watchers.get(camera.name)?.close();
+      this.watchers.delete(camera.name);
+      this.tracker.dropCamera(camera.name);
+      current.delete(camera.name);
+      logger.info('config reload: camera removed', { camera: camera.name, folder: camera.watch });
+    }
+    // Cameras that stay are updated in place: files already known to the tracker see the new threshold.
+    const cameras: Camera[] = next.cameras.map((camera) => {
+      const kept = current.get(camera.name);
+      if (kept === undefined) return camera;
+      delete kept.threshold;
+      delete kept.retentionDays;
+      return Object.assign(kept, camera);
+    });
+    const added = cameras.filter((camera) => !this.watchers.has(camera.name));
+    const rescanChanged = config.rescanIntervalMs !== next.rescanIntervalMs;
+    for (const key of ['threshold', 'retentionDays'] as const) delete config[key];
+    // The model path and provider are applied by the caller once the model reload succeeded.
+    const { db: _db, concurrency: _c, batchSize: _b, polling: _p, pollIntervalMs: _i, metricsListen: _m, model: _model,
+      provider: _provider, ...live } = next;
+    Object.assign(config, live, { cameras });
+    logger.level = config.logLevel;
+    for (const camera of added) {
+      logger.info('config reload: camera added', { camera: camera.name, folder: camera.watch });
+      await this.startWatching(camera);
+    }
+    if (rescanChanged) this.scheduleRescans();
+    logger.info('config reloaded', { cameras: cameras.map((c) => c.name).join(','), log_level: config.logLevel,
+      thresholds: JSON.stringify(Object.fromEntries(cameras.map((c) =>
+        [c.name, c.threshold ?? config.threshold ?? this.deps.models.model.threshold]))) });
+  }
+
+  /** One retention pass now (if any camera has a retentionDays and none is running). */
+  retentionPass(): void {
+    const { config, log, logger } = this.deps;
+    if (this.stopped || this.retaining !== undefined) return;
+    if (config.retentionDays === undefined && config.cameras.every((c) => c.retentionDays === undefined)) return;
+    this.retaining = retryTransient(() => applyRetention(log, config, { logger }),
+      { what: 'quarantine retention', logger, signal: this.abort.signal })
+      .then((report) => {
+        if (report.removed.length + report.skipped.length + report.finished > 0) {
+          logger.info('retention pass done', { removed: report.removed.length, skipped: report.skipped.length,
+            finished_interrupted: report.finished });
+        }
+        for (const item of report.skipped) {
+          // A shot already gone (deleted by hand) is no anomaly; anything else refused is worth a warning each pass.
+          const level = item.reason.startsWith('no longer there') ? 'debug' : 'warn';
+          logger.log(level, 'retention: not removed', { path: item.path, reason: item.reason });
+        }
+      })
+      .catch((err) => { logger.error('retention pass failed; tried again at the next pass', {
+        error: (err as Error).message }); })
+      .finally(() => { this.retaining = undefined; });
   }
 
   /** Walks every watched tree: files whose events were lost are picked up; vanished ones are forgotten. */

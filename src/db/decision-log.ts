@@ -42,6 +42,8 @@ export class DecisionLog {
       getPending: db.prepare(`SELECT * FROM pending_moves WHERE id = ?`),
       deletePending: db.prepare(`DELETE FROM pending_moves WHERE id = ?`),
       listPending: db.prepare(`SELECT * FROM pending_moves ORDER BY id`),
+      heartbeat: db.prepare(`INSERT INTO heartbeat (id, time_ms, pid) VALUES (1, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET time_ms = excluded.time_ms, pid = excluded.pid`),
       pendingTouching: db.prepare(`SELECT EXISTS (
           SELECT 1 FROM pending_moves WHERE src_path = @path UNION ALL
           SELECT 1 FROM pending_moves WHERE target_path = @path) AS found`).pluck(),
@@ -101,6 +103,20 @@ export class DecisionLog {
       return fn();
     } finally {
       this.db.pragma(`synchronous = ${previous}`);
+    }
+  }
+
+  /**
+   * Proves the database takes writes (for /healthz): rewrites the heartbeat row, waiting at most `busyMs` for
+   * another process's lock. Throws what SQLite says when it cannot.
+   */
+  probeWrite(busyMs = 200): void {
+    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${Math.trunc(busyMs)}`);
+    try {
+      this.statements.heartbeat.run(Date.now(), process.pid);
+    } finally {
+      this.db.pragma(`busy_timeout = ${previous}`);
     }
   }
 

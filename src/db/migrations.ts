@@ -76,7 +76,7 @@ export const MIGRATIONS: readonly string[] = [
     error_kind);
   CREATE INDEX decisions_latency ON decisions (latency_ms, time_ms, camera);
   `,
-  // (added by the members' web page): who made each correction (the web member's name; the OS user for the CLI),
+  // 3 (added by the members' web page): who made each correction (the web member's name; the OS user for the CLI),
   // the web page's users and sessions, and the labels of random review ('reviews'), kept apart from corrections:
   // a correction is a mistake someone noticed, a review label an unbiased sample for calibration.
   `
@@ -107,6 +107,32 @@ export const MIGRATIONS: readonly string[] = [
     source TEXT NOT NULL CHECK (source IN ('sample'))
   );
   CREATE INDEX reviews_decision ON reviews (decision_id);
+  `,
+  // 4 (added for running for years): quarantine retention and the daemon's health probe.
+  // removals: one row per shot retention deletes from an airplanes folder. Written 'pending' (durably) before the
+  // file is unlinked and set 'done' after, so a crash in between is finished by the next pass; the decision row
+  // stays, and `log` shows where the file went and when it was removed.
+  // heartbeat: the one row /healthz rewrites to prove the database takes writes.
+  // decisions_model_time: `log --model ID` walks it in time order. decisions_model_camera_action_time: per-model stats
+  // as index-only range counts, like decisions_camera_action_label_time for the rest of `stats`.
+  `
+  CREATE TABLE removals (
+    decision_id INTEGER PRIMARY KEY REFERENCES decisions(id),
+    state TEXT NOT NULL CHECK (state IN ('pending','done')),
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT,
+    size INTEGER,
+    reason TEXT NOT NULL
+  );
+  CREATE TABLE heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    time_ms INTEGER NOT NULL,
+    pid INTEGER NOT NULL
+  );
+  CREATE INDEX decisions_model_time ON decisions (model_id, time_ms);
+  CREATE INDEX decisions_model_camera_action_time ON decisions (model_id, camera, action, time_ms);
   `,
 ];
 

@@ -1,5 +1,6 @@
-// Load the ONNX model once: validate the file and its metadata (classes, mean, std, threshold), choose the
-// execution provider (CUDA when asked for and available, else CPU, saying so), and expose batched classification.
+// Load the ONNX model: validate the file and its metadata (classes, mean, std, threshold), its input/output names and
+// shapes and a test inference; choose the execution provider (CUDA when asked for and available, else CPU, saying
+// so), and expose batched classification.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -77,6 +78,13 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
       `[${session.outputNames.join(', ')}]; expected input '${INPUT_NAME}' and output '${OUTPUT_NAME}'`);
   }
 
+  try {
+    checkShapes(session, opts.path);
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+
   const airplaneIndex = meta.classes.indexOf('airplane');
   const birdIndex = meta.classes.indexOf('bird');
   let queue: Promise<unknown> = Promise.resolve(); // one run at a time on the one session
@@ -100,6 +108,19 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     return run;
   };
 
+  // A test inference before the model is handed out: a file that loads but cannot run, or answers with anything
+  // but two probabilities per image, is refused here rather than failing (or misdeciding) the first real shots.
+  try {
+    const [probe] = await classify([new Float32Array(TENSOR_LENGTH)]);
+    const sum = probe!.airplane + probe!.bird;
+    if (![probe!.airplane, probe!.bird].every((p) => Number.isFinite(p) && p >= 0 && p <= 1) || Math.abs(sum - 1) > 1e-3) {
+      throw new Error(`its output is not two probabilities summing to 1 (got ${probe!.airplane}, ${probe!.bird})`);
+    }
+  } catch (err) {
+    await session.release();
+    throw new ModelError(`model ${opts.path} failed its test inference: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
   return {
     id: createHash('sha256').update(bytes).digest('hex').slice(0, 12),
     path: opts.path,
@@ -112,6 +133,27 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     classify,
     close: async () => { await queue; await session.release(); },
   };
+}
+
+/** The input must take [N, 3, 32, 32] float32 images and the output give [N, 2] (dimensions the file leaves
+ *  symbolic, like the batch size, pass). */
+function checkShapes(session: ort.InferenceSession, path: string): void {
+  const describe = (name: string, list: readonly ort.InferenceSession.ValueMetadata[]) => {
+    const meta = list.find((m) => m.name === name);
+    return meta !== undefined && meta.isTensor ? meta : undefined;
+  };
+  const fits = (shape: readonly (number | string)[], want: readonly (number | null)[]): boolean =>
+    shape.length === want.length && want.every((dim, i) => dim === null || typeof shape[i] !== 'number' || shape[i] === dim);
+  const input = describe(INPUT_NAME, session.inputMetadata);
+  const output = describe(OUTPUT_NAME, session.outputMetadata);
+  if (input !== undefined && (input.type !== 'float32' || !fits(input.shape, [null, 3, 32, 32]))) {
+    throw new ModelError(`model ${path}: input '${INPUT_NAME}' is ${input.type} [${input.shape.join(', ')}]; ` +
+      'expected float32 [N, 3, 32, 32]');
+  }
+  if (output !== undefined && (output.type !== 'float32' || !fits(output.shape, [null, 2]))) {
+    throw new ModelError(`model ${path}: output '${OUTPUT_NAME}' is ${output.type} [${output.shape.join(', ')}]; ` +
+      'expected float32 [N, 2]');
+  }
 }
 
 async function readModelFile(path: string): Promise<Buffer> {

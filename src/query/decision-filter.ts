@@ -21,6 +21,8 @@ export interface DecisionFilter extends TimeRange {
   id?: number;
   /** Paging (the web API's cursor): only decisions older than this one in the newest-first order. */
   before?: { timeMs: number; id: number };
+  /** Only decisions of this model (its id, as in model_id). */
+  modelId?: string;
 }
 
 export interface SqlWhere {
@@ -67,5 +69,6 @@ export function buildDecisionWhere(filter: DecisionFilter, options: WhereOptions
   if (filter.before !== undefined) {
     add('d.time_ms <= ? AND (d.time_ms < ? OR d.id < ?)', filter.before.timeMs, filter.before.timeMs, filter.before.id);
   }
+  if (filter.modelId !== undefined) add('d.model_id = ?', filter.modelId);
   return { sql: terms.length ? `WHERE ${terms.join(' AND ')}` : '', params };
 }

@@ -28,6 +28,8 @@ export interface DecisionRecord {
   corrected_label: string | null;
   corrected_at: string | null;
   corrected_kind: string | null;
+  /** When quarantine retention deleted the shot (from final_path / current_path), else null. */
+  removed_at: string | null;
 }
 
 // The correlated subqueries run only for the rows returned (after LIMIT), through the corrections(decision_id)
@@ -39,15 +41,20 @@ SELECT d.id, d.time, d.camera, d.path, d.final_path,
                 d.final_path) AS current_path,
        d.label, d.action, d.error, d.error_kind, d.p_airplane, d.p_bird, d.threshold, d.model_id, d.provider,
        d.latency_ms, d.size, d.sha256, d.width, d.height, d.format,
-       lc.label AS corrected_label, lc.time AS corrected_at, lc.kind AS corrected_kind
+       lc.label AS corrected_label, lc.time AS corrected_at, lc.kind AS corrected_kind, REMOVED_AT
 FROM decisions d
 LEFT JOIN corrections lc ON lc.id = (SELECT max(c.id) FROM corrections c WHERE c.decision_id = d.id)`;
 
-export function decisionQuery(filter: DecisionFilter, limit?: number, options: WhereOptions = {}):
+/** The removal time column: from the removals table, or NULL in a log not yet migrated to have one (read-only). */
+const removedAtColumn = (hasRemovals: boolean): string => hasRemovals
+  ? `(SELECT r.time FROM removals r WHERE r.decision_id = d.id AND r.state = 'done') AS removed_at`
+  : 'NULL AS removed_at';
+
+export function decisionQuery(filter: DecisionFilter, limit?: number, options: WhereOptions = {}, hasRemovals = true):
   { sql: string; params: unknown[] } {
   const where = buildDecisionWhere(filter, options);
   const params = [...where.params];
-  let sql = `${selectDecisions}\n${where.sql}\nORDER BY d.time_ms DESC, d.id DESC`;
+  let sql = `${selectDecisions.replace('REMOVED_AT', removedAtColumn(hasRemovals))}\n${where.sql}\nORDER BY d.time_ms DESC, d.id DESC`;
   if (limit !== undefined) {
     sql += '\nLIMIT ?';
     params.push(limit);
@@ -86,7 +93,8 @@ export function choosePathStrategy(db: Database.Database, filter: DecisionFilter
 
 /** Streams the matching decisions, newest first; nothing is held in memory beyond one row. */
 export function* listDecisions(db: Database.Database, filter: DecisionFilter, limit?: number): Generator<DecisionRecord> {
-  const { sql, params } = decisionQuery(filter, limit, choosePathStrategy(db, filter, limit));
+  const hasRemovals = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'removals'`).get() !== undefined;
+  const { sql, params } = decisionQuery(filter, limit, choosePathStrategy(db, filter, limit), hasRemovals);
   const statement = db.prepare(sql).raw(true);
   const index = new Map(statement.columns().map((column, i) => [column.name, i]));
   const at = (name: string): number => {
@@ -96,10 +104,11 @@ export function* listDecisions(db: Database.Database, filter: DecisionFilter, li
   };
   // Raw arrays, not row objects: about twice as fast when a million rows are exported.
   const [id, time, camera, path, finalPath, currentPath, label, action, error, errorKind, pAirplane, pBird, threshold,
-    modelId, provider, latency, size, sha256, width, height, format, correctedLabel, correctedAt, correctedKind] = [
+    modelId, provider, latency, size, sha256, width, height, format, correctedLabel, correctedAt, correctedKind,
+    removedAt] = [
     'id', 'time', 'camera', 'path', 'final_path', 'current_path', 'label', 'action', 'error', 'error_kind',
     'p_airplane', 'p_bird', 'threshold', 'model_id', 'provider', 'latency_ms', 'size', 'sha256', 'width', 'height',
-    'format', 'corrected_label', 'corrected_at', 'corrected_kind'].map(at);
+    'format', 'corrected_label', 'corrected_at', 'corrected_kind', 'removed_at'].map(at);
   for (const row of statement.iterate(...params) as Iterable<unknown[]>) {
     const pa = row[pAirplane] as number | null;
     const pb = row[pBird] as number | null;
@@ -114,7 +123,7 @@ export function* listDecisions(db: Database.Database, filter: DecisionFilter, li
       size: row[size] as number | null, sha256: row[sha256] as string | null, width: row[width] as number | null,
       height: row[height] as number | null, format: row[format] as string | null,
       corrected_label: row[correctedLabel] as string | null, corrected_at: row[correctedAt] as string | null,
-      corrected_kind: row[correctedKind] as string | null,
+      corrected_kind: row[correctedKind] as string | null, removed_at: row[removedAt] as string | null,
     };
   }
 }

@@ -33,6 +33,8 @@ export interface Stats {
   failures_by_kind: Array<{ error_kind: string; count: number }>;
   latency_ms: { count: number; p50: number | null; p99: number | null };
   corrections: CorrectionStats;
+  /** Decisions per model id (null: rows without one), most decisions first. */
+  per_model: Array<{ model_id: string | null } & ActionCounts>;
 }
 
 export interface CorrectionStats {
@@ -154,6 +156,7 @@ function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, opti
   stats.latency_ms = latencyPercentiles(db, lo, hi, cameras, camera, timed,
     options.inMemoryPercentileLimit ?? defaultInMemoryPercentileLimit);
   stats.corrections = correctionStats(db, lo, hi, camera);
+  stats.per_model = perModel(db, lo, hi, cameras);
   return stats;
 }
 
@@ -168,6 +171,7 @@ function emptyStats(camera: string | null): Stats {
       corrected_decisions: 0, bird_moved_as_airplane: 0, airplane_kept_as_bird: 0, confirmed_moved: 0,
       confirmed_kept: 0, labelled_failures: 0, model_wrong: 0, wrong_share_of_reviewed: null,
     },
+    per_model: [],
   };
 }
 
@@ -268,4 +272,32 @@ function correctionStats(db: Database.Database, lo: number, hi: number, camera: 
   const reviewed = result.model_wrong + result.confirmed_moved + result.confirmed_kept;
   result.wrong_share_of_reviewed = reviewed === 0 ? null : result.model_wrong / reviewed;
   return result;
+}
+
+/**
+ * Decisions per model and action in [lo, hi): the models by hopping through decisions_model_camera_action_time (a
+ * few seeks), then index-only range counts on it, one per model, camera and action, as for the other counts.
+ */
+function perModel(db: Database.Database, lo: number, hi: number, cameras: string[]): Stats['per_model'] {
+  const models = db.prepare(`WITH RECURSIVE models(id) AS (
+      SELECT min(model_id) FROM decisions
+      UNION ALL
+      SELECT (SELECT min(model_id) FROM decisions WHERE model_id > models.id) FROM models WHERE models.id IS NOT NULL)
+    SELECT id FROM models WHERE id IS NOT NULL`).pluck().all() as Array<string | null>;
+  if (db.prepare('SELECT 1 FROM decisions WHERE model_id IS NULL LIMIT 1').get() !== undefined) models.push(null);
+  const count = db.prepare(`SELECT count(*) FROM decisions INDEXED BY decisions_model_camera_action_time
+    WHERE model_id IS ? AND camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`).pluck();
+  const result: Stats['per_model'] = [];
+  for (const model_id of models) {
+    const row = { model_id, ...zeroCounts() };
+    for (const camera of cameras) {
+      for (const action of actionNames) {
+        const n = count.get(model_id, camera, action, lo, hi) as number;
+        row[action] += n;
+        row.decisions += n;
+      }
+    }
+    if (row.decisions > 0) result.push(row);
+  }
+  return result.sort((a, b) => b.decisions - a.decisions);
 }

@@ -39,6 +39,11 @@ export class FolderWatcher {
     this.rootTimer.unref();
   }
 
+  /** Watching now: not closed, and the folder exists and has a live watcher. */
+  get running(): boolean {
+    return !this.closed && this.watcher !== undefined && this.rootIdentity !== undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.rootTimer);

@@ -1,0 +1,66 @@
+// The daemon's Prometheus metrics: the one module that owns prom-client. The service reports each logged decision
+// with one call (decided) and each model swap (modelInUse); gauges that describe the present (files pending) are
+// read from the service only when scraped, so the hot path pays a counter increment and a histogram observation.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DecisionRow } from '../db/rows.js';
+
+/** Seconds from a file's last write to its logged decision: the latency target is 1 s, a quiet window 0.15 s. */
+const LATENCY_BUCKETS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300];
+
+export interface MetricsSources {
+  /** Files noticed and not yet decided (queued, in progress, or waiting for their quiet window or a retry). */
+  filesPending(): number;
+}
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private readonly decisions: Counter<'camera' | 'action'>;
+  private readonly failures: Counter<'camera' | 'error_kind'>;
+  private readonly latency: Histogram<string>;
+  private readonly modelInfo: Gauge<'model_id' | 'provider'>;
+  private readonly lastDecision: Gauge<'camera'>;
+
+  constructor(sources: MetricsSources, cameras: readonly string[] = []) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.decisions = new Counter({ name: 'birdwatch_decisions_total', help: 'Decisions logged, by camera and action ' +
+      '(moved, kept, failed)', labelNames: ['camera', 'action'], registers });
+    this.failures = new Counter({ name: 'birdwatch_failures_total', help: 'Shots logged as failed, by camera and ' +
+      'error kind', labelNames: ['camera', 'error_kind'], registers });
+    this.latency = new Histogram({ name: 'birdwatch_decision_latency_seconds', help: 'From the last write of a ' +
+      'shot (its mtime) to its logged decision, for moved and kept shots', buckets: LATENCY_BUCKETS, registers });
+    new Gauge({ name: 'birdwatch_files_pending', help: 'Files noticed and not yet decided', registers,
+      collect() { this.set(sources.filesPending()); } });
+    this.modelInfo = new Gauge({ name: 'birdwatch_model_info', help: 'The model deciding new shots (value 1)',
+      labelNames: ['model_id', 'provider'], registers });
+    this.lastDecision = new Gauge({ name: 'birdwatch_last_decision_timestamp_seconds', help: 'Unix time of the ' +
+      'last logged decision, by camera', labelNames: ['camera'], registers });
+    for (const camera of cameras) this.cameraAdded(camera);
+  }
+
+  /** Makes a camera's series exist at 0 before its first decision (rate() and alerts then see it). */
+  cameraAdded(camera: string): void {
+    for (const action of ['moved', 'kept', 'failed']) this.decisions.inc({ camera, action }, 0);
+  }
+
+  /** One logged decision (called once per row, after it is committed). */
+  decided(row: DecisionRow): void {
+    this.decisions.inc({ camera: row.camera, action: row.action });
+    this.lastDecision.set({ camera: row.camera }, row.time_ms / 1000);
+    if (row.action === 'failed') {
+      this.failures.inc({ camera: row.camera, error_kind: row.error_kind ?? 'unknown' });
+    } else if (row.mtime_ms !== null) {
+      this.latency.observe(Math.max(0, row.time_ms - row.mtime_ms) / 1000);
+    }
+  }
+
+  modelInUse(model: { id: string; provider: string }): void {
+    this.modelInfo.reset();
+    this.modelInfo.set({ model_id: model.id, provider: model.provider }, 1);
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

@@ -1,0 +1,203 @@
+// Metrics, health and the systemd watchdog on the real daemon: /metrics counts match the decision log after a
+// burst; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
+// WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real systemd-notify.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { killAllDaemons, makeTestDirs, runCli, startDaemon, type DaemonProcess, type TestDirs } from './helpers/daemon.js';
+import { decisions, query, waitForDecisions } from './helpers/decisions.js';
+import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
+import { waitFor } from './helpers/wait.js';
+
+const AS_ROOT = process.getuid?.() === 0;
+const SHIPPED_ID = sha256(fixtureBytes(join(import.meta.dirname, '..', 'models', 'birds-vs-airplanes.onnx'))).slice(0, 12);
+
+let dirs: TestDirs | undefined;
+afterEach(async () => {
+  await killAllDaemons();
+  dirs?.cleanup();
+  dirs = undefined;
+});
+afterAll(killAllDaemons);
+
+async function metricsUrl(daemon: DaemonProcess): Promise<string> {
+  await daemon.waitForOutput(/serving metrics url=\S+/);
+  return /serving metrics url=(\S+)\/metrics/.exec(daemon.output)![1]!;
+}
+
+/** Samples of the exposition text: 'name{labels}' -> value (labels as written, in the library's order). */
+function samples(text: string): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    map.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return map;
+}
+
+describe('metrics and health', () => {
+  it('/metrics counts match the decision log after a burst; /healthz is 200 with a small JSON', async () => {
+    dirs = makeTestDirs('bw-metrics-');
+    const d = dirs;
+    const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0', '--stall-ms', '1000']);
+    const base = await metricsUrl(daemon);
+    await daemon.ready();
+    const fixtures = [...AIRPLANE_FIXTURES, ...BIRD_FIXTURES];
+    for (let i = 0; i < 90; i++) copyFileSync(fixtures[i % 6]!, join(d.watch, `burst-${i}-${basename(fixtures[i % 6]!)}`));
+    for (let i = 0; i < 4; i++) writeFileSync(join(d.watch, `junk-${i}.jpg`), `not an image ${i}\n`.repeat(100));
+    writeFileSync(join(d.watch, 'empty.jpg'), '');
+    await waitForDecisions(d.db, '1=1', [], 95, 60_000, () => daemon.tail());
+
+    const response = await fetch(`${base}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const m = samples(text);
+    const rows = decisions(d.db);
+    const count = (action: string): number => rows.filter((r) => r.action === action).length;
+    expect(count('moved')).toBe(45);
+    expect(count('kept')).toBe(45);
+    expect(count('failed')).toBe(5);
+    for (const action of ['moved', 'kept', 'failed']) {
+      expect(m.get(`birdwatch_decisions_total{camera="blog",action="${action}"}`), action).toBe(count(action));
+    }
+    expect(m.get('birdwatch_failures_total{camera="blog",error_kind="not-image"}')).toBe(4);
+    expect(m.get('birdwatch_failures_total{camera="blog",error_kind="empty"}')).toBe(1);
+    expect(m.get('birdwatch_decision_latency_seconds_count')).toBe(90);
+    const latencySum = rows.filter((r) => r.action !== 'failed').reduce((s, r) => s + (r.time_ms - r.mtime_ms!) / 1000, 0);
+    expect(m.get('birdwatch_decision_latency_seconds_sum')).toBeCloseTo(latencySum, 1);
+    expect(m.get('birdwatch_files_pending')).toBe(0);
+    expect(m.get(`birdwatch_model_info{model_id="${SHIPPED_ID}",provider="cpu"}`)).toBe(1);
+    expect(m.get('birdwatch_last_decision_timestamp_seconds{camera="blog"}'))
+      .toBe(Math.max(...rows.map((r) => r.time_ms)) / 1000);
+    // The library's default process metrics.
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']) {
+      expect(m.has(name), name).toBe(true);
+    }
+
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, problems: [], cameras: { blog: 'watching' }, database: 'ok',
+      model_id: SHIPPED_ID });
+    expect((await fetch(`${base}/nothing`)).status).toBe(404);
+    expect(query(d.db, 'SELECT pid FROM heartbeat')).toEqual([{ pid: daemon.pid }]);
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  }, 120_000);
+
+  it.skipIf(!AS_ROOT)('/healthz turns 503 while the database cannot be written, and 200 again after', async (ctx) => {
+    dirs = makeTestDirs('bw-health-');
+    const d = dirs;
+    const unsupported = immutableStopsOpenWrites(d.root);
+    if (unsupported) {
+      console.log(`[figures] healthz db-unwritable: skipped: ${unsupported}`);
+      return ctx.skip();
+    }
+    const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0']);
+    const base = await metricsUrl(daemon);
+    await daemon.ready();
+    copyFileSync(BIRD_FIXTURES[0]!, join(d.watch, 'warmup.jpg'));
+    await waitForDecisions(d.db, '1=1', [], 1, 30_000, () => daemon.tail());
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const locked = [d.db, `${d.db}-wal`];
+    const unlock = (): void => { for (const f of locked) spawnSync('chattr', ['-i', f]); };
+    try {
+      for (const f of locked) execFileSync('chattr', ['+i', f]);
+      const down = await waitFor(async () => {
+        const r = await fetch(`${base}/healthz`);
+        return r.status === 503 ? r.json() as Promise<{ ok: boolean; problems: string[]; database: string }> : undefined;
+      }, 10_000, () => 'a 503 from /healthz');
+      expect(down.ok).toBe(false);
+      expect(down.database).toBe('failing');
+      expect(down.problems.join(' ')).toMatch(/the database does not take writes: .*(readonly|disk I\/O|read-only|permission)/i);
+      console.log(`[figures] healthz while unwritable: ${JSON.stringify(down.problems)}`);
+    } finally {
+      unlock();
+    }
+    const up = await waitFor(async () => {
+      const r = await fetch(`${base}/healthz`);
+      return r.status === 200 ? r.json() as Promise<{ ok: boolean }> : undefined;
+    }, 15_000, () => 'a 200 from /healthz after the database became writable again');
+    expect(up.ok).toBe(true);
+    copyFileSync(AIRPLANE_FIXTURES[0]!, join(d.watch, 'after.jpg'));
+    await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'after.jpg')], 1, 30_000, () => daemon.tail());
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  }, 120_000);
+
+  it('/healthz is 503 naming the camera whose watched folder is gone', async () => {
+    dirs = makeTestDirs('bw-health-folder-');
+    const d = dirs;
+    const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0']);
+    const base = await metricsUrl(daemon);
+    await daemon.ready();
+    rmSync(d.watch, { recursive: true });
+    const down = await waitFor(async () => {
+      const r = await fetch(`${base}/healthz`);
+      return r.status === 503 ? r.json() as Promise<{ problems: string[] }> : undefined;
+    }, 15_000, () => 'a 503 once the watched folder is gone');
+    expect(down.problems).toEqual([`camera 'blog': its watched folder is missing or not being watched`]);
+  }, 60_000);
+
+  it('a bad metricsListen is a configuration error (exit 2)', async () => {
+    dirs = makeTestDirs('bw-metrics-bad-');
+    const result = await runCli(['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db,
+      '--metrics-listen', 'localhost']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`birdwatch: --metrics-listen must be HOST:PORT (e.g. 127.0.0.1:9464), got "localhost"`);
+  });
+});
+
+describe('systemd notifications', () => {
+  it.skipIf(spawnSync('systemd-notify', ['--version']).status !== 0)(
+    'READY=1 after start-up, then WATCHDOG=1 keep-alives at half of WATCHDOG_USEC, through systemd-notify', async () => {
+      dirs = makeTestDirs('bw-notify-');
+      const d = dirs;
+      const socket = join(d.root, 'notify.sock');
+      // A datagram receiver standing in for systemd (Node has no AF_UNIX datagram sockets); it prints each message.
+      const receiver = spawn('python3', ['-u', '-c', `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print("listening", flush=True)
+while True:
+    print(repr(s.recv(4096).decode()), flush=True)
+`, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let heard = '';
+      receiver.stdout.on('data', (chunk: Buffer) => { heard += chunk.toString(); });
+      try {
+        await waitFor(() => heard.includes('listening'), 10_000, () => 'the receiver');
+        const daemon = startDaemon(d, ['--provider', 'cpu'], { env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '2000000' } });
+        await daemon.ready();
+        await waitFor(() => (heard.match(/WATCHDOG=1/g) ?? []).length >= 3, 20_000, () => `3 keep-alives; heard:\n${heard}`);
+        expect(heard).toMatch(/READY=1\\nSTATUS=watching/);
+        expect(heard.indexOf('READY=1')).toBeLessThan(heard.indexOf('WATCHDOG=1'));
+        expect(daemon.output).toMatch(/systemd watchdog: sending keep-alives every_ms=1000/);
+        expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+        await waitFor(() => heard.includes('STOPPING=1'), 10_000, () => `STOPPING=1; heard:\n${heard}`);
+      } finally {
+        receiver.kill();
+      }
+    }, 60_000);
+});
+
+/** Whether the immutable flag stops writes through a descriptor already open here (ext4 yes, tmpfs no). */
+function immutableStopsOpenWrites(dir: string): string | null {
+  const probe = join(dir, 'immutable-probe');
+  writeFileSync(probe, 'x');
+  const fd = openSync(probe, 'r+');
+  try {
+    const set = spawnSync('chattr', ['+i', probe], { encoding: 'utf8' });
+    if (set.status !== 0) return `chattr +i failed here: ${set.stderr.trim() || set.error?.message}`;
+    try {
+      writeSync(fd, 'y', 0);
+      return `${dir}: the immutable flag does not stop writes through a descriptor already open`;
+    } catch {
+      return null;
+    }
+  } finally {
+    closeSync(fd);
+    spawnSync('chattr', ['-i', probe]);
+    if (existsSync(probe)) rmSync(probe, { force: true });
+  }
+}

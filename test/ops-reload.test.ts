@@ -1,0 +1,83 @@
+// Config reload on SIGHUP, on the real daemon: a camera added (its folder watched at once), a threshold and the log
+// level changed, the database path refused with a warning while the rest applies; a broken config file refused with
+// one line (the running config kept); a camera removed (its folder no longer watched).
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DaemonProcess, killAllDaemons, listTree, makeTestDirs, type TestDirs } from './helpers/daemon.js';
+import { decisions, waitForDecisions } from './helpers/decisions.js';
+import { AIRPLANE_FIXTURES, BIRD_FIXTURES } from './helpers/images.js';
+import { sleep } from './helpers/wait.js';
+
+let dirs: TestDirs | undefined;
+afterEach(async () => {
+  await killAllDaemons();
+  dirs?.cleanup();
+  dirs = undefined;
+});
+afterAll(killAllDaemons);
+
+function linesMatching(daemon: DaemonProcess, pattern: RegExp): string[] {
+  return daemon.output.split('\n').filter((line) => pattern.test(line));
+}
+
+describe('config reload (SIGHUP)', () => {
+  it('adds a camera, applies thresholds and log level, refuses a new db path and a broken file, removes a camera', async () => {
+    dirs = makeTestDirs('bw-reload-');
+    const d = dirs;
+    const camera = (name: string) => {
+      const c = { name, watch: join(d.root, `${name}-blog`), airplanes: join(d.root, `${name}-airplanes`) };
+      mkdirSync(c.watch);
+      mkdirSync(c.airplanes);
+      return c;
+    };
+    const garden = camera('garden');
+    const pond = camera('pond');
+    const configFile = join(d.root, 'config.json');
+    const writeConfig = (config: Record<string, unknown>): void => writeFileSync(configFile, JSON.stringify(config));
+    writeConfig({ cameras: [garden], db: d.db, provider: 'cpu', quietMs: 100 });
+    const daemon = new DaemonProcess(['run', '--config', configFile]);
+    await daemon.ready();
+    const drop = async (c: typeof garden, name: string, fixture: string) => {
+      copyFileSync(fixture, join(c.watch, name));
+      const [row] = await waitForDecisions(d.db, 'path = ?', [join(c.watch, name)], 1, 30_000, () => daemon.tail());
+      return row!;
+    };
+    expect(await drop(garden, 'plane-1.jpg', AIRPLANE_FIXTURES[0]!)).toMatchObject({ camera: 'garden', action: 'moved' });
+
+    // Add pond; garden's threshold 1.0 (nothing moves); debug log level; another database path (refused).
+    writeConfig({ cameras: [{ ...garden, threshold: 1 }, pond], db: join(d.root, 'other.db'), provider: 'cpu',
+      quietMs: 100, logLevel: 'debug' });
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reloaded/);
+    expect(linesMatching(daemon, /warn config reload: the database path cannot change while running/)).toHaveLength(1);
+    expect(daemon.output).toMatch(/config reload: camera added camera=pond/);
+    expect(daemon.output).toMatch(/watching camera=pond/);
+    expect(await drop(pond, 'pond-plane.jpg', AIRPLANE_FIXTURES[1]!)).toMatchObject({ camera: 'pond', action: 'moved' });
+    expect(listTree(pond.airplanes)).toEqual(['pond-plane.jpg']);
+    expect(await drop(garden, 'plane-2.jpg', AIRPLANE_FIXTURES[2]!))
+      .toMatchObject({ camera: 'garden', label: 'airplane', action: 'kept', threshold: 1 });
+    expect(daemon.output).toMatch(/ debug /); // the new log level is in force
+    expect(existsSync(join(d.root, 'other.db'))).toBe(false);
+
+    // A broken file: one line, the running config (both cameras) kept.
+    writeFileSync(configFile, '{ "cameras": [');
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reload refused/);
+    expect(linesMatching(daemon, /config reload refused/)).toHaveLength(1);
+    expect(linesMatching(daemon, /config reload refused/)[0]).toMatch(/error config reload refused: config file \S+ is not valid JSON: .*; the running config is kept$/);
+    expect(await drop(pond, 'pond-bird.jpg', BIRD_FIXTURES[0]!)).toMatchObject({ camera: 'pond', action: 'kept' });
+
+    // Pond removed: its folder is no longer watched; garden (threshold back to the model's) still is.
+    writeConfig({ cameras: [garden], db: d.db, provider: 'cpu', quietMs: 100 });
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reload: camera removed camera=pond/);
+    await daemon.waitForOutput(/config reloaded cameras=garden log_level=info/);
+    copyFileSync(AIRPLANE_FIXTURES[0]!, join(pond.watch, 'after-removal.jpg'));
+    expect(await drop(garden, 'plane-3.jpg', AIRPLANE_FIXTURES[1]!)).toMatchObject({ camera: 'garden', action: 'moved' });
+    await sleep(1000);
+    expect(decisions(d.db, 'path = ?', join(pond.watch, 'after-removal.jpg'))).toEqual([]);
+    expect(listTree(pond.watch)).toEqual(['after-removal.jpg', 'pond-bird.jpg']);
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  }, 120_000);
+});

@@ -5,6 +5,7 @@ import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { listCandidates, listPrevious } from '../retrain/catalog.js';
+import { promotionBlockers } from '../retrain/compare.js';
 
 const usage = `usage: birdwatch models [--json] [--config FILE] [--model FILE] [--candidates DIR]
   Lists the installed model, the previous models kept for rollback and the candidates from 'birdwatch retrain'
@@ -59,9 +60,9 @@ export async function main(argv: string[]): Promise<number> {
       const entry = describe('candidate', candidate.path);
       if (candidate.report) {
         entry.comparison = candidate.report.comparison;
-        entry.promotable = candidate.report.promotable && candidate.report.current.id === entries[0]!.id;
-        entry.blockers = candidate.report.current.id === entries[0]!.id ? candidate.report.blockers
+        entry.blockers = candidate.report.current.id === entries[0]!.id ? promotionBlockers(candidate.report.comparison)
           : [`compared with ${candidate.report.current.id}, not the installed model`];
+        entry.promotable = entry.blockers.length === 0;
       }
       entries.push(entry);
     }

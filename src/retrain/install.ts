@@ -60,10 +60,11 @@ export async function promote(config: Config, candidate: string, force: boolean)
     configThresholds: configThresholds(config) };
 }
 
-/** Puts back the model the last promotion (or rollback) that installed the current model replaced. */
+/** Puts back the model that the last promotion of the current model replaced. */
 export async function rollback(config: Config): Promise<InstallResult> {
   const installed = modelFileInfo(config.model);
-  const step = readHistory(config).reverse().find((h) => h.installed === installed.id);
+  // Promotions only: rolling back twice walks back through the promotions (C -> B -> A), never forward again.
+  const step = readHistory(config).reverse().find((h) => h.action === 'promote' && h.installed === installed.id);
   if (step === undefined) {
     throw new CommandFailure(`nothing to roll back to: no promotion installed the current model ${installed.id} ` +
       `(${historyFile(config)})`);

@@ -23,6 +23,7 @@ let cifar: string;
 let shippedBytes: Buffer;
 const truth = new Map<number, 'airplane' | 'bird'>();
 let rows: Decision[];
+let daemon: DaemonProcess;
 
 const cli = (args: string[], env: Record<string, string> = { PYTHON }) =>
   runCli([...args, '--config', configFile], { env, timeoutMs: 300_000 });
@@ -58,9 +59,8 @@ beforeAll(async () => {
     writeFileSync(join(dirs.watch, `plane-${i}.jpg`), await cameraJpeg(AIRPLANE_FIXTURES[i % 3]!, 320 + 8 * i, 240));
     writeFileSync(join(dirs.watch, `bird-${i}.jpg`), await cameraJpeg(BIRD_FIXTURES[i % 3]!, 320 + 8 * i, 240));
   }
-  const daemon = new DaemonProcess(['run', '--config', configFile]);
+  daemon = new DaemonProcess(['run', '--config', configFile]);
   await waitForDecisions(dirs.db, '1=1', [], 2 * PER_CLASS, 60_000, () => daemon.tail());
-  await daemon.stop();
   rows = decisions(dirs.db);
   for (const row of rows) truth.set(row.id, /plane-/.test(row.path) ? 'airplane' : 'bird');
 }, 180_000);
@@ -145,6 +145,7 @@ describe('birdwatch calibrate on those labels', () => {
     const planesCaught = planesOf().filter((r) => r.p_airplane! >= expected()).length;
     expect(report.all.at_new.airplanes_caught).toBe(planesCaught);
     const text = await cli(['calibrate']);
+    console.log(`[figures] birdwatch calibrate on the generated shots:\n${text.stdout}`);
     expect(text.stdout).toMatch(/rule: threshold = 0.00001 above the highest-scoring labelled bird/);
     expect(text.stdout).toMatch(/corrections 12 birds, 12 airplanes \(biased: not used/);
   });
@@ -170,6 +171,13 @@ describe('birdwatch calibrate on those labels', () => {
     expect(written['//']).toBe('a comment the calibrate --apply must keep');
     expect(written.retrain).toEqual({ candidates, minNewCorrections: 5 });
     expect(readdirSync(dirs.root).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    // The running daemon takes the new camera threshold on reload.
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reloaded/);
+    expect(daemon.output).toMatch(new RegExp(`config reloaded.*garden[^0-9]*${String(expected()).replace('.', '\\.')}`));
+    await daemon.stop();
+    // Every decision is still the one it was: the restored birds were not moved out again.
+    expect(decisions(dirs.db)).toHaveLength(2 * PER_CLASS);
   });
 });
 
@@ -193,6 +201,7 @@ describe('birdwatch retrain, promote, rollback', () => {
   it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
     const result = await cli(['retrain', '--epochs', '1', '--data', cifar]);
     expect(result.code, result.stderr + result.stdout).toBe(0);
+    console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
     candidate = result.stdout.match(/^candidate (\S+\.onnx) \(report (\S+\.json)\)$/m)![1]!;
     expect(readdirSync(candidates).filter((n) => /^candidate-.*\.(onnx|json)$/.test(n))).toHaveLength(2);
     report = JSON.parse(readFileSync(candidate.replace(/\.onnx$/, '.json'), 'utf8'));

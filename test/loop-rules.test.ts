@@ -1,7 +1,8 @@
 // The corrections loop's rules on constructed figures: the calibrate threshold rule against hand-worked scores,
 // "enough birds", the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
 // and the config keys (birdBudget, retrain) with their errors.
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { birdsAllowed, birdsNeeded, figuresAt, highestBirdThatStays, thresholdFor } from '../src/calibrate/rule.js';
@@ -9,7 +10,7 @@ import { ConfigError, loadConfig } from '../src/config/index.js';
 import { promotionBlockers, type Comparison, type ModelFigures } from '../src/retrain/compare.js';
 import type { ClubShot } from '../src/retrain/shots.js';
 import { splitShots } from '../src/retrain/split.js';
-import { makeTestDirs } from './helpers/daemon.js';
+import { makeTestDirs, REPO } from './helpers/daemon.js';
 
 describe('the calibrate rule on constructed scores', () => {
   // Ten birds 0.00, 0.10, ..., 0.90 (in shuffled order) and four airplanes.
@@ -139,5 +140,31 @@ describe('config: birdBudget and retrain', () => {
     expect(() => load({ retrain: { autoPromote: 'maybe' } })).toThrow(/'retrain.autoPromote' in .* must be true or false/);
     expect(() => load({ retrain: { minNewCorrection: 5 } })).toThrow(/unknown key 'minNewCorrection' in 'retrain'/);
     expect(() => load({ retrain: 7 })).toThrow(/'retrain' in .* must be an object/);
+  });
+});
+
+describe('config/birdwatch-retrain.service and .timer', () => {
+  const service = join(REPO, 'config', 'birdwatch-retrain.service');
+  const timer = join(REPO, 'config', 'birdwatch-retrain.timer');
+
+  it('pass systemd-analyze verify with no warning; the service is sandboxed (exposure printed)', () => {
+    const verify = spawnSync('systemd-analyze', ['verify', service, timer], { encoding: 'utf8' });
+    expect(verify.status, `systemd-analyze verify:\n${verify.stdout}${verify.stderr}`).toBe(0);
+    expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
+    const sec = spawnSync('systemd-analyze', ['security', '--offline=true', service], { encoding: 'utf8' });
+    const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
+    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : '(no score)'}`);
+    expect(overall, sec.stdout + sec.stderr).not.toBeNull();
+    expect(Number(overall![1])).toBeLessThanOrEqual(2);
+  });
+
+  it('run retrain --scheduled weekly, never promoting by themselves (that is retrain.autoPromote in the config)', () => {
+    const text = readFileSync(service, 'utf8');
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/birdwatch\/dist\/cli.js retrain --scheduled --config \/etc\/birdwatch\/config.json$/m);
+    expect(text).toMatch(/^Type=oneshot$/m);
+    expect(text).not.toMatch(/cli\.js promote/);
+    const timerText = readFileSync(timer, 'utf8');
+    expect(timerText).toMatch(/^OnCalendar=weekly$/m);
+    expect(timerText).toMatch(/^Unit=birdwatch-retrain.service$/m);
   });
 });

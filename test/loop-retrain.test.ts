@@ -286,8 +286,12 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(models.stdout).toMatch(/^installed\s+\S{12}/m);
     expect(models.stdout).toMatch(/promotable: birdwatch promote \S*better\.onnx/);
     expect(models.stdout).toMatch(/not promotable: it moves more birds on the CIFAR report split/);
+    // The daemon runs meanwhile: it takes the promoted model without a restart, and the rolled-back one too.
+    daemon = new DaemonProcess(['run', '--config', configFile]);
+    await daemon.ready();
     const result = await cli(['promote', better]);
     expect(result.code, result.stderr).toBe(0);
+    await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${report.candidate.id}`));
     expect(result.stdout).toMatch(/reloads the model file when one is renamed into place/);
     expect(result.stdout).toMatch(/note: the config sets threshold .* calibrated for the previous model/);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(readFileSync(candidate)));
@@ -302,6 +306,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     const back = await cli(['rollback']);
     expect(back.code, back.stderr).toBe(0);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${sha256(shippedBytes).slice(0, 12)}`));
+    await daemon.stop();
   });
 
   it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it', async () => {

@@ -2,26 +2,13 @@
 // src/retrain/install.ts (refused when its report says it does worse) and says how the daemon takes it.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
-import { promote, type InstallResult } from '../retrain/install.js';
+import { describeInstall, promote } from '../retrain/install.js';
 
 const usage = `usage: birdwatch promote CANDIDATE.onnx [--force] [--config FILE] [--model FILE]
   Installs a candidate from 'birdwatch retrain' as the model the daemon uses (the configured model path, replaced
   atomically), keeping the previous model in previous/ beside it for 'birdwatch rollback'. Refused when its report
   (CANDIDATE.json) says it moves more birds at the bird budget on the club's held-out shots or the CIFAR report
   split, or catches fewer airplanes on the club's held-out shots; --force installs it anyway.`;
-
-export function printInstall(result: InstallResult, verb: string, modelPath: string): void {
-  for (const why of result.overridden) console.log(`--force: installed although ${why}`);
-  console.log(`${verb} model ${result.installed} at ${modelPath}; the previous model ${result.replaced} is kept at ` +
-    `${result.replacedFile}`);
-  console.log('a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
-    'otherwise: sudo systemctl reload birdwatch');
-  if (result.configThresholds.length > 0) {
-    console.log(`note: the config sets ${result.configThresholds.join(', ')}, which the daemon uses instead of the ` +
-      "model's own threshold; they were calibrated for the previous model: run 'birdwatch calibrate' once members " +
-      'have reviewed shots the new model decided');
-  }
-}
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
@@ -38,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError('promote takes one candidate model file');
     const config = loadConfig({ flags: { config: values.config, model: values.model }, require: { model: true } });
     const result = await promote(config, positionals[0]!, values.force === true);
-    printInstall(result, 'installed', config.model);
+    for (const line of describeInstall(result, 'installed', config.model)) console.log(line);
     return 0;
   });
 }

@@ -1,8 +1,7 @@
 // `birdwatch rollback`: puts back the model the last promotion replaced (src/retrain/install.ts), byte for byte.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
-import { rollback } from '../retrain/install.js';
-import { printInstall } from './promote.js';
+import { describeInstall, rollback } from '../retrain/install.js';
 
 const usage = `usage: birdwatch rollback [--config FILE] [--model FILE]
   Puts back the model that the last 'birdwatch promote' replaced (kept in previous/ beside the model), atomically;
@@ -20,7 +19,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const config = loadConfig({ flags: { config: values.config, model: values.model }, require: { model: true } });
-    printInstall(await rollback(config), 'put back', config.model);
+    for (const line of describeInstall(await rollback(config), 'put back', config.model)) console.log(line);
     return 0;
   });
 }

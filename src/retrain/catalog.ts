@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
-import type { RetrainReport } from './retrain.js';
+import type { RetrainReport } from './report.js';
 
 export interface CandidateEntry { path: string; name: string; report: RetrainReport | null }
 

@@ -11,7 +11,7 @@ import { loadModel } from '../model/load.js';
 import { CommandFailure } from '../query/command-kit.js';
 import { historyFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
 import { promotionBlockers } from './compare.js';
-import type { RetrainReport } from './retrain.js';
+import type { RetrainReport } from './report.js';
 
 export interface InstallResult {
   installed: string;
@@ -136,4 +136,19 @@ function configThresholds(config: Config): string[] {
   if (config.threshold !== undefined) out.push(`threshold ${config.threshold}`);
   for (const c of config.cameras) if (c.threshold !== undefined) out.push(`camera '${c.name}' threshold ${c.threshold}`);
   return out;
+}
+
+/** What a promotion or rollback did and what follows from it, as lines for the terminal. */
+export function describeInstall(result: InstallResult, verb: string, modelPath: string): string[] {
+  const lines = result.overridden.map((why) => `--force: installed although ${why}`);
+  lines.push(`${verb} model ${result.installed} at ${modelPath}; the previous model ${result.replaced} is kept at ` +
+    `${result.replacedFile}`);
+  lines.push('a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
+    'otherwise: sudo systemctl reload birdwatch');
+  if (result.configThresholds.length > 0) {
+    lines.push(`note: the config sets ${result.configThresholds.join(', ')}, which the daemon uses instead of the ` +
+      "model's own threshold; they were calibrated for the previous model: run 'birdwatch calibrate' once members " +
+      'have reviewed shots the new model decided');
+  }
+  return lines;
 }

@@ -11,7 +11,8 @@ import { CommandFailure } from '../query/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { requireTrainingPython, runTrainingScript } from '../training/python.js';
 import { listCandidates, writeJsonAtomic } from './catalog.js';
-import { compareModels, promotionBlockers, type Comparison, type LabelledFile } from './compare.js';
+import { compareModels, promotionBlockers, type LabelledFile } from './compare.js';
+import { REPORT_SPLIT_NOTE, type RetrainReport } from './report.js';
 import { confidentShots, labelledShots, type ClubShot } from './shots.js';
 import { splitShots } from './split.js';
 
@@ -29,27 +30,9 @@ export interface RetrainOptions {
   scheduled: boolean;
 }
 
-export interface RetrainReport {
-  candidate: { path: string; id: string; sha256: string; threshold: number; created_at: string | null };
-  current: { path: string; id: string; sha256: string; threshold: number };
-  bird_budget: number;
-  comparison: Comparison;
-  blockers: string[];
-  promotable: boolean;
-  notes: string[];
-  labels: { held_out: Record<string, number>; fine_tune: Record<string, number>; confident: number;
-    missing_files: number; labels_until_ms: number };
-  split: { seed: number; held_out_fraction: number; rule: string };
-  held_out_shots: Array<{ decision_id: number; key: string; label: string; path: string }>;
-  report_split: { images: number; files: LabelledFile[] };
-  training: unknown;
-}
+export type { RetrainReport } from './report.js';
 
 export type RetrainResult = { skipped: string } | { candidatePath: string; reportPath: string; report: RetrainReport };
-
-export const REPORT_SPLIT_NOTE = 'The CIFAR report split is the validation split of the training subproject: the ' +
-  "shipped model's epoch and threshold were chosen on it, so the current model's figures there are optimistic; " +
-  'neither model trained on it. The club\'s held-out shots are the honest measure of this camera.';
 
 const SPLIT_RULE = 'held out when sha256("birdwatch-heldout:SEED:KEY") (first 53 bits, as a fraction) < the ' +
   'held-out share, KEY = the shot\'s sha256; a class with 2+ shots and none under it holds out its lowest';

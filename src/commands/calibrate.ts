@@ -1,6 +1,6 @@
 // `birdwatch calibrate [--apply] [--with-corrections] [--json]`: parses the command line, calibrates through
 // src/calibrate/ and prints the new threshold beside the one in use, overall and per camera.
-import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig } from '../config/index.js';
+import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, ConfigError, loadConfig } from '../config/index.js';
 import { applyCalibration, calibrate, type Calibration } from '../calibrate/calibrate.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { ModelError } from '../model/errors.js';
@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       config: CONFIG_FLAG_OPTIONS.config,
       db: CONFIG_FLAG_OPTIONS.db,
       model: CONFIG_FLAG_OPTIONS.model,
-      'bird-budget': CONFIG_FLAG_OPTIONS['bird-budget'],
+      'bird-budget': LOOP_FLAG_OPTIONS['bird-budget'],
       apply: { type: 'boolean' },
       'with-corrections': { type: 'boolean' },
       json: { type: 'boolean' },

@@ -1,7 +1,7 @@
 // `birdwatch models [--json]`: the installed model, the previous ones kept for rollback and the candidates, each
 // with its figures (src/retrain/catalog.ts).
 import path from 'node:path';
-import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
+import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { listCandidates, listPrevious } from '../retrain/catalog.js';
@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     const { values } = parseCommandArgs(argv, {
       config: CONFIG_FLAG_OPTIONS.config,
       model: CONFIG_FLAG_OPTIONS.model,
-      candidates: CONFIG_FLAG_OPTIONS.candidates,
+      candidates: LOOP_FLAG_OPTIONS.candidates,
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });

@@ -1,7 +1,7 @@
 // `birdwatch retrain`: parses the command line, runs src/retrain/retrain.ts and prints the comparison table; with
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
 // retrain.autoPromote is true and the candidate passes the promotion rule.
-import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
+import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
 import { promote } from '../retrain/install.js';
@@ -29,8 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       db: CONFIG_FLAG_OPTIONS.db,
       model: CONFIG_FLAG_OPTIONS.model,
       provider: CONFIG_FLAG_OPTIONS.provider,
-      'bird-budget': CONFIG_FLAG_OPTIONS['bird-budget'],
-      candidates: CONFIG_FLAG_OPTIONS.candidates,
+      'bird-budget': LOOP_FLAG_OPTIONS['bird-budget'],
+      candidates: LOOP_FLAG_OPTIONS.candidates,
       epochs: { type: 'string' },
       'held-out': { type: 'string' },
       seed: { type: 'string' },

@@ -37,12 +37,17 @@ export const CONFIG_FLAG_OPTIONS = {
   'batch-size': { type: 'string' },
   'metrics-listen': { type: 'string' },
   'retention-days': { type: 'string' },
+} as const;
+
+/** The corrections loop's flags (calibrate, retrain, models), kept out of the daemon's and classify's options. */
+export const LOOP_FLAG_OPTIONS = {
   'bird-budget': { type: 'string' },
   candidates: { type: 'string' },
 } as const;
 
 /** The flag values as parseArgs returns them (strings; numbers are accepted from programmatic callers). */
-export type ConfigFlags = Partial<Record<keyof typeof CONFIG_FLAG_OPTIONS, string | number | boolean | undefined>>;
+export type ConfigFlags = Partial<Record<keyof typeof CONFIG_FLAG_OPTIONS | keyof typeof LOOP_FLAG_OPTIONS,
+  string | number | boolean | undefined>>;
 
 export interface LoadConfigOptions {
   /** JSON config file (usually flags.config). */

@@ -175,9 +175,16 @@ describe('birdwatch calibrate on those labels', () => {
     daemon.child.kill('SIGHUP');
     await daemon.waitForOutput(/config reloaded/);
     expect(daemon.output).toMatch(new RegExp(`config reloaded.*garden[^0-9]*${String(expected()).replace('.', '\\.')}`));
-    await daemon.stop();
     // Every decision is still the one it was: the restored birds were not moved out again.
     expect(decisions(dirs.db)).toHaveLength(2 * PER_CLASS);
+    // Two new shots nobody labels (the weak labels of retrain --with-confident): at the new threshold the airplane
+    // moves and the bird stays.
+    writeFileSync(join(dirs.watch, 'new-plane.jpg'), await cameraJpeg(AIRPLANE_FIXTURES[0]!, 500, 300));
+    writeFileSync(join(dirs.watch, 'new-bird.jpg'), await cameraJpeg(BIRD_FIXTURES[1]!, 500, 300));
+    const fresh = await waitForDecisions(dirs.db, 'id > ?', [rows[rows.length - 1]!.id], 2, 30_000, () => daemon.tail());
+    expect(fresh.map((r) => [r.path.replace(/.*\//, ''), r.action, r.threshold]).sort()).toEqual([
+      ['new-bird.jpg', 'kept', expected()], ['new-plane.jpg', 'moved', expected()]]);
+    await daemon.stop();
   });
 });
 
@@ -199,7 +206,7 @@ describe('birdwatch retrain, promote, rollback', () => {
   });
 
   it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
-    const result = await cli(['retrain', '--epochs', '1', '--data', cifar]);
+    const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9']);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
     candidate = result.stdout.match(/^candidate (\S+\.onnx) \(report (\S+\.json)\)$/m)![1]!;
@@ -213,6 +220,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(held.airplane + tune.airplane).toBe(12);
     expect(held.bird).toBeGreaterThan(0);
     expect(held.airplane).toBeGreaterThan(0);
+    expect(report.labels.confident).toBe(2); // the two unlabelled shots, fine-tune part only
+    expect(report.training.club).toEqual({ airplane: tune.airplane + 1, bird: tune.bird + 1 });
     expect(report.report_split.images).toBe(4); // 10% of 20 per class
     expect(report.training.recipe).toMatchObject({ recipe: 'finetune', epochs: 1 });
 

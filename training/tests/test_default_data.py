@@ -114,7 +114,7 @@ def test_default_is_the_shared_copy_where_it_exists(tmp_path, monkeypatch):
 
 
 def test_else_the_cache_folder_from_the_flag_or_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "no-shared")
+    assert not data.SHARED_DATA.exists()  # conftest: as on a clone
     write_batches(tmp_path / "flag" / "cifar10" / CIFAR10.base_folder)
     assert data.default_data(tmp_path / "flag", log=lambda m: None) == \
         tmp_path / "flag" / "data" / "cifar10-airplane-bird" / "train"
@@ -127,8 +127,8 @@ def test_else_the_cache_folder_from_the_flag_or_the_environment(tmp_path, monkey
     assert data.default_cache_dir() == tmp_path / "home" / ".cache" / "birdwatch"
 
 
-def test_train_without_data_offline_exits_2_with_one_line(tmp_path, monkeypatch, capsys, closed_url):
-    monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "no-shared")
+def test_train_without_data_offline_exits_2_with_one_line(tmp_path, capsys, closed_url):
+    # conftest: no ../shared/data here, as on a clone
     code = train.cli(["--cache-dir", str(tmp_path / "cache"), "--epochs", "1", "--out", str(tmp_path / "m.onnx"),
                       "--run-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err

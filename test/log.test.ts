@@ -127,9 +127,12 @@ describe('birdwatch log', () => {
     expect(await logIds('--since', '1h')).toEqual(newestFirst(all));
     expect(await logIds('--since', '30m', '--until', '10m')).toEqual([]);
     expect(await logIds('--until', '2h')).toEqual([]);
-    const today = localDay(middle.time_ms);
-    const yesterday = localDay(middle.time_ms - 86_400_000 * 1.5);
-    expect(await logIds('--since', today, '--until', today)).toEqual(newestFirst(all));
+    // The local days of the first and the last decision: one day, or two when the run crossed midnight.
+    const firstDay = localDay(ordered[0]!.time_ms);
+    const lastDay = localDay(ordered.at(-1)!.time_ms);
+    const yesterday = localDay(ordered[0]!.time_ms - 86_400_000 * 1.5);
+    expect(await logIds('--since', firstDay, '--until', lastDay)).toEqual(newestFirst(all));
+    expect(await logIds('--since', lastDay, '--until', lastDay)).toEqual(newestFirst(all.filter((r) => localDay(r.time_ms) === lastDay)));
     expect(await logIds('--until', yesterday)).toEqual([]);
   });
 

@@ -17,7 +17,7 @@ const BURST = Number(process.env.BW_WATCH_BURST ?? 2000);
 
 describe('watching with the safety rescan off', () => {
   it('finds every file in new, moved-in and renamed folders and in a burst written in place', async () => {
-    const pool = [...rawRealImages('airplane', 1700, 3300), ...rawRealImages('bird', 1700, 3300)];
+    const pool = [...(await rawRealImages('airplane', 1700, 3300)), ...(await rawRealImages('bird', 1700, 3300))];
     let next = 0;
     const take = (n: number): RealImage[] => { const s = pool.slice(next, next + n); next += n; expect(s).toHaveLength(n); return s; };
     const root = tempDir('bw-watch-');

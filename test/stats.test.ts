@@ -3,7 +3,7 @@
 // and the query plans (index-only range counts, the latency index).
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStats, countRangeSql, failuresSql, latencyRangeSql, occursSql, percentileSql, untimedSql }
+import { computeStats, countRangeSql, failuresSql, latencyRangeSql, nearestRank, occursSql, percentileSql, untimedSql }
   from '../src/query/stats.js';
 import { killAllDaemons } from './helpers/daemon.js';
 import type { Decision } from './helpers/decisions.js';
@@ -33,9 +33,6 @@ const localDay = (ms: number): string => {
   const d = new Date(ms);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 };
-/** Nearest rank: the value at rank ceil(p * n). */
-const nearestRank = (values: number[], p: number): number =>
-  [...values].sort((a, b) => a - b)[Math.max(1, Math.ceil(p * values.length)) - 1]!;
 
 function expectCountsOf(stats: Record<string, any>, rows: Decision[]): void {
   expect(stats.decisions).toBe(rows.length);
@@ -62,13 +59,24 @@ function expectCountsOf(stats: Record<string, any>, rows: Decision[]): void {
   const kinds = new Map<string, number>();
   for (const r of rows.filter((r) => r.action === 'failed')) kinds.set(r.error_kind!, (kinds.get(r.error_kind!) ?? 0) + 1);
   expect(stats.failures_by_kind).toEqual([...kinds].map(([error_kind, n]) => ({ error_kind, count: n })));
-  const latencies = rows.map((r) => r.latency_ms).filter((v): v is number => v !== null);
+  // The rows' own latencies, ranked by the stats' one definition of a percentile (null of no values: a filtered set
+  // may hold only failures, depending on the order the daemon decided the shots in).
+  const latencies = rows.map((r) => r.latency_ms).filter((v): v is number => v !== null).sort((a, b) => a - b);
   expect(stats.latency_ms.count).toBe(latencies.length);
   expect(stats.latency_ms.p50).toBe(nearestRank(latencies, 0.5));
   expect(stats.latency_ms.p99).toBe(nearestRank(latencies, 0.99));
 }
 
 describe('birdwatch stats', () => {
+  it('ranks percentiles by nearest rank, and a percentile of no values is null', () => {
+    expect(nearestRank([], 0.5)).toBeNull();
+    expect(nearestRank(new Float64Array(0), 0.99)).toBeNull();
+    expect(nearestRank([7], 0.01)).toBe(7);
+    expect(nearestRank([1, 2, 3, 4], 0.5)).toBe(2);
+    expect(nearestRank([1, 2, 3, 4], 0.51)).toBe(3);
+    expect(nearestRank([1, 2, 3, 4], 0.99)).toBe(4);
+  });
+
   it('counts per day, camera, label and action, failures by kind and latency percentiles', async () => {
     const stats = await statsJson();
     expectCountsOf(stats, all);

@@ -5,12 +5,18 @@ Two sources, one result (a `Samples` of uint8 images [N,3,32,32] and labels 0 ai
     `birdwatch export-corrections DIR` writes);
   * torchvision's CIFAR10 (download=True), reduced to the chapter's two classes with label_map {0: 0, 2: 1}.
 
+Without --data, `default_data` picks ../shared/data beside the repository where it exists, else CIFAR-10 downloaded
+once by torchvision into a cache folder and decoded into the same two trees the shared copy has (`ensure_cifar10`).
+
 Every image goes through `preprocess_pil`, which follows config/preprocessing.json, the file the daemon reads too.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import pickle
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +27,10 @@ from PIL import Image, ImageOps
 CLASSES = ["airplane", "bird"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PREPROCESSING_JSON = REPO_ROOT / "config" / "preprocessing.json"
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "cifar10-airplane-bird" / "train"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # beside the repository, where the project keeps it
+TWO_CLASS_TREE = Path("cifar10-airplane-bird") / "train"  # under a data folder: airplane/, bird/
+OTHER_CLASSES_TREE = Path("cifar10-other-classes") / "train"  # the other eight CIFAR-10 classes
+CACHE_ENV = "BIRDWATCH_CACHE"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 CIFAR10_LABEL_MAP = {0: 0, 2: 1}  # CIFAR-10 airplane 0 -> 0, bird 2 -> 1 (the chapter's cifar2)
 
@@ -209,3 +218,97 @@ def normalize(x_uint8: torch.Tensor, mean, std) -> torch.Tensor:
     m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
     return (x_uint8.float() / 255.0 - m) / s
+
+
+# --------------------------------------------------------------------------------------------- default data
+def default_cache_dir() -> Path:
+    """$BIRDWATCH_CACHE, else $XDG_CACHE_HOME/birdwatch, else ~/.cache/birdwatch."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "birdwatch"
+
+
+def default_data(cache_dir=None, log=print) -> Path:
+    """The training data when --data is not given: the shared copy beside the repository where it exists, else
+    CIFAR-10 downloaded into `cache_dir` (once) and decoded into the same form."""
+    shared = SHARED_DATA / TWO_CLASS_TREE
+    if shared.is_dir():
+        return shared
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    return ensure_cifar10(cache, log=log)
+
+
+def ensure_cifar10(cache: Path, log=print) -> Path:
+    """CACHE/data/{cifar10-airplane-bird,cifar10-other-classes}/train/<class>/NNNN.png, as ../shared/data has them
+    (all 50,000 training images, ten classes); returns the airplane/bird tree. Downloads cifar-10-python.tar.gz with
+    torchvision (md5 checked, its progress bar) into CACHE/cifar10 unless its batches are there already, then decodes
+    them into CACHE/data.partial and renames that into place, so CACHE/data exists only complete."""
+    cache = Path(cache)
+    out = cache / "data"
+    if (out / TWO_CLASS_TREE).is_dir():
+        return out / TWO_CLASS_TREE
+    try:
+        from torchvision.datasets import CIFAR10
+        from torchvision.datasets.utils import download_and_extract_archive
+    except ImportError as e:
+        raise DataError(f"without --data and ../shared/data, training downloads CIFAR-10 with torchvision, which is "
+                        f"missing ({e}); install it or pass --data DIR") from e
+    batches = cache / "cifar10" / CIFAR10.base_folder
+    names = [name for name, _ in CIFAR10.train_list] + [CIFAR10.meta["filename"]]
+    if not all((batches / n).is_file() for n in names):
+        url = CIFAR10.url
+        log(f"data: no ../shared/data beside the repository; downloading CIFAR-10 (163 MB, once) into {cache / 'cifar10'}")
+        try:
+            download_and_extract_archive(url, str(cache / "cifar10"), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        except Exception as e:  # URLError, socket errors, a corrupt download (RuntimeError), a full disk (OSError)
+            reason = " ".join(str(getattr(e, "reason", None) or e).split())
+            raise DataError(f"cannot download CIFAR-10 from {url} ({e.__class__.__name__}: {reason}); offline? pass "
+                            f"--data DIR (a folder with airplane/ and bird/ images, e.g. ../shared/data/"
+                            f"cifar10-airplane-bird/train), or put {CIFAR10.filename} into {cache / 'cifar10'}") from e
+    log(f"data: decoding CIFAR-10 into {out} (once)")
+    partial = cache / "data.partial"
+    shutil.rmtree(partial, ignore_errors=True)  # an interrupted earlier decode
+    counts = convert_cifar10_batches(batches, partial, [n for n, _ in CIFAR10.train_list], CIFAR10.meta["filename"])
+    os.replace(partial, out)
+    log(f"data: {sum(counts.values())} images, " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    return out / TWO_CLASS_TREE
+
+
+def read_cifar10_batch(path: Path) -> tuple:
+    """One batch file of torchvision's on-disk CIFAR-10 (the python pickle of cifar-10-batches-py):
+    (uint8 [N,32,32,3], list of labels)."""
+    try:
+        with open(path, "rb") as f:
+            entry = pickle.load(f, encoding="latin1")
+        x = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        y = [int(v) for v in entry["labels"]]
+    except Exception as e:
+        raise DataError(f"unreadable CIFAR-10 batch {path}: {e.__class__.__name__}: {e}") from e
+    if len(y) != len(x):
+        raise DataError(f"CIFAR-10 batch {path}: {len(x)} images but {len(y)} labels")
+    return x, y
+
+
+def convert_cifar10_batches(batches: Path, out: Path, batch_names: list, meta_name: str) -> dict:
+    """Decode CIFAR-10 batch files into out/cifar10-airplane-bird/train/{airplane,bird}/NNNN.png and
+    out/cifar10-other-classes/train/<class>/NNNN.png (lossless; numbered per class in batch order, as in
+    ../shared/data). Returns {class: count}."""
+    try:
+        with open(Path(batches) / meta_name, "rb") as f:
+            label_names = list(pickle.load(f, encoding="latin1")["label_names"])
+    except Exception as e:
+        raise DataError(f"unreadable CIFAR-10 class list {Path(batches) / meta_name}: {e}") from e
+    missing = [c for c in CLASSES if c not in label_names]
+    if missing:
+        raise DataError(f"CIFAR-10 class list {Path(batches) / meta_name} lacks {', '.join(missing)}")
+    counts = {c: 0 for c in label_names}
+    for name in batch_names:
+        x, y = read_cifar10_batch(Path(batches) / name)
+        for img, label in zip(x, y):
+            cls = label_names[label]
+            d = Path(out) / (TWO_CLASS_TREE if cls in CLASSES else OTHER_CLASSES_TREE) / cls
+            if counts[cls] == 0:
+                d.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img, "RGB").save(d / f"{counts[cls]:04d}.png")
+            counts[cls] += 1
+    return counts

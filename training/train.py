@@ -67,10 +67,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         description="Train the bird-vs-airplane fully connected classifier and export it to ONNX. Flags left unset "
                     "take their value from --recipe.")
     g = p.add_argument_group("data")
-    g.add_argument("--data", default=str(data.DEFAULT_DATA),
+    g.add_argument("--data",
                    help="training data: an image-folder tree ROOT/airplane/*, ROOT/bird/* (any size; brought to "
                         "32x32 as config/preprocessing.json says), or 'cifar10:DIR' for torchvision CIFAR10 "
-                        "(download=True into DIR, reduced to airplane 0 / bird 1)")
+                        "(download=True into DIR, reduced to airplane 0 / bird 1). Unset: "
+                        "../shared/data/cifar10-airplane-bird/train beside the repository where it exists, else "
+                        "CIFAR-10 downloaded once into --cache-dir and decoded into the same form")
+    g.add_argument("--cache-dir", default=str(data.default_cache_dir()),
+                   help=f"where CIFAR-10 is downloaded and decoded when --data is unset and there is no "
+                        f"../shared/data (env {data.CACHE_ENV})")
     g.add_argument("--extra-data", action="append", default=[], metavar="DIR",
                    help="another ROOT/airplane, ROOT/bird tree (e.g. what `birdwatch export-corrections DIR` "
                         "writes) added to the data before the split; repeatable")
@@ -358,6 +363,8 @@ def load_splits(args, spec: dict):
     validation splits: (sources, all samples, training samples, validation samples)."""
     # Each source is split on its own (same seed), so adding --extra-data never moves an image of the main data
     # between the training and validation splits.
+    if not args.data:  # resolved here, not at parsing: only a run that loads data may download it
+        args.data = str(data.default_data(args.cache_dir, log=lambda m: print(m, flush=True)))
     sources = [data.load(args.data, spec)] + [data.load_image_folder(d, spec) for d in args.extra_data]
     splits = [data.split(src.y, args.val_fraction, args.seed) for src in sources]
     train = data.concat([src.subset(tr) for src, (tr, _) in zip(sources, splits)])

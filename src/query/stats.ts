@@ -221,7 +221,15 @@ function failuresByKind(db: Database.Database, lo: number, hi: number, cameras: 
     .sort((a, b) => b.count - a.count || a.error_kind.localeCompare(b.error_kind));
 }
 
-/** Nearest-rank percentiles (the value at rank ceil(p * n)), exact. */
+/**
+ * The nearest-rank percentile of ascending `sorted` values: the value at rank ceil(p * n), at least rank 1. Of no
+ * values, null: the one definition of a percentile of nothing, for the stats and their tests alike.
+ */
+export function nearestRank(sorted: ArrayLike<number>, p: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1]!;
+}
+
+/** Nearest-rank percentiles (see nearestRank), exact. */
 function latencyPercentiles(db: Database.Database, lo: number, hi: number, cameras: string[], camera: string | null,
   count: number, inMemoryPercentileLimit: number): Stats['latency_ms'] {
   if (count === 0) return { count, p50: null, p99: null };
@@ -239,7 +247,7 @@ function latencyPercentiles(db: Database.Database, lo: number, hi: number, camer
       }
     }
     const sorted = values.subarray(0, filled).sort();
-    return { count, p50: sorted[rank(0.5) - 1] ?? null, p99: sorted[rank(0.99) - 1] ?? null };
+    return { count, p50: nearestRank(sorted, 0.5), p99: nearestRank(sorted, 0.99) };
   }
   const params = camera === null ? [lo, hi] : [lo, hi, camera];
   const nth = (order: 'ASC' | 'DESC', offset: number): number | null =>

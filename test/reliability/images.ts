@@ -1,25 +1,40 @@
-// Real and hostile image generators for the reliability suite. Everything here is generated from the CIFAR-10
-// airplane/bird JPEGs in ../shared beside the repository (real photographs the model was trained on), re-encoded with sharp for
-// variety, or crafted byte by byte for the hostile cases. Nothing here needs the daemon.
+// Real and hostile image generators for the reliability suite. Everything here is generated from real CIFAR-10
+// airplane/bird photographs (the kind the model was trained on): by default the 40 + 40 in test/fixtures/cifar (in the
+// repository, so a fresh clone needs nothing beside it), or a larger set named by BIRDWATCH_DATA (e.g.
+// ../shared/data/cifar10-airplane-bird, for the stress suite). The pool is reused as often as a test needs: each use
+// past the first is re-encoded with sharp at its own size and quality, so every file is a distinct, complete JPEG.
+// The hostile cases are crafted byte by byte. Nothing here needs the daemon.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
-export const DATA_ROOT =
-  process.env.BIRDWATCH_DATA ?? fileURLToPath(new URL('../../../shared/data/cifar10-airplane-bird', import.meta.url));
+/** The photographs in the repository: test/fixtures/cifar/{airplane,bird}/NNNN.jpg (see its README). */
+export const FIXTURE_DATA = fileURLToPath(new URL('../fixtures/cifar', import.meta.url));
+/** Where the photographs come from: BIRDWATCH_DATA (a folder with airplane/ and bird/, or train/airplane/ and
+ * train/bird/) when set, else the fixtures. Only a variable ever points the tests outside the repository. */
+export const DATA_ROOT = process.env.BIRDWATCH_DATA || FIXTURE_DATA;
 export type Kind = 'airplane' | 'bird';
 
 export function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-/** Paths of the real CIFAR JPEGs of one class, sorted (train first, then test if present). */
-export function realImagePaths(kind: Kind, split: 'train' | 'test' = 'train'): string[] {
-  const dir = join(DATA_ROOT, split, kind);
-  return readdirSync(dir).filter((n) => n.endsWith('.jpg')).sort().map((n) => join(dir, n));
+/** Paths of the real photographs of one class (JPEG or PNG), sorted: DATA_ROOT/train/kind, else DATA_ROOT/kind. */
+export function realImagePaths(kind: Kind): string[] {
+  const nested = join(DATA_ROOT, 'train', kind);
+  const dir = existsSync(nested) ? nested : join(DATA_ROOT, kind);
+  if (!existsSync(dir)) throw new Error(`no ${kind} photographs: neither ${nested} nor ${dir} exists (BIRDWATCH_DATA=${process.env.BIRDWATCH_DATA ?? ''})`);
+  const paths = readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
+  if (paths.length === 0) throw new Error(`no ${kind} photographs (.jpg, .png) in ${dir}`);
+  return paths;
+}
+
+/** The photograph for pool index i: the pool is reused round and round (index i and i + pool size share a source). */
+export function realImageAt(paths: string[], i: number): string {
+  return paths[i % paths.length]!;
 }
 
 /** A tiny deterministic PRNG (mulberry32) so a failing run can be replayed from its printed seed. */
@@ -37,36 +52,60 @@ export function rng(seed: number): () => number {
 export interface RealImage { kind: Kind; name: string; bytes: Buffer; sha256: string }
 
 /**
- * n distinct real shots of one class: CIFAR photos upscaled to a random size (64..320 px wide) and re-encoded as
- * JPEG at a random quality, so every file is a genuine, complete, unique JPEG (distinct sha256 guaranteed).
+ * n distinct real shots of one class: CIFAR photos (pool indices offset.., round and round) upscaled to a random size
+ * (64..320 px wide) and re-encoded as JPEG at a random quality, so every file is a genuine, complete, unique JPEG
+ * (distinct sha256 guaranteed: a repeat is drawn again).
  */
 export async function makeRealImages(kind: Kind, n: number, seed: number, offset = 0): Promise<RealImage[]> {
   const rand = rng(seed);
   const paths = realImagePaths(kind);
-  if (paths.length < offset + n) throw new Error(`need ${offset + n} ${kind} images, have ${paths.length}`);
   const out: RealImage[] = [];
   const seen = new Set<string>();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; out.length < n; i++) {
     const w = 64 + Math.floor(rand() * 257);
     const h = Math.round(w * (0.75 + rand() * 0.5));
     const q = 70 + Math.floor(rand() * 26);
-    const bytes = await sharp(paths[offset + i]).resize(w, h, { kernel: 'lanczos3' }).jpeg({ quality: q }).toBuffer();
+    const bytes = await sharp(realImageAt(paths, offset + i)).resize(w, h, { kernel: 'lanczos3' }).jpeg({ quality: q }).toBuffer();
     const digest = sha256(bytes);
-    if (seen.has(digest)) { n++; continue; }
+    if (seen.has(digest)) continue;
     seen.add(digest);
     out.push({ kind, name: `${kind}-${String(offset + i).padStart(5, '0')}.jpg`, bytes, sha256: digest });
   }
   return out;
 }
 
-/** The original CIFAR JPEG bytes (32x32, ~1-2 KB): the cheapest real JPEGs, used for the load runs. */
-export function rawRealImages(kind: Kind, n: number, offset = 0, split: 'train' | 'test' = 'train'): RealImage[] {
-  const paths = realImagePaths(kind, split).slice(offset, offset + n);
-  if (paths.length < n) throw new Error(`need ${n} ${kind} images from ${split}, have ${paths.length}`);
-  return paths.map((p, i) => {
-    const bytes = readFileSync(p);
-    return { kind, name: `${kind}-${split}-${String(offset + i).padStart(5, '0')}.jpg`, bytes, sha256: sha256(bytes) };
-  });
+/**
+ * n cheap real JPEGs of one class (~1-2 KB each), pool indices offset..offset+n-1: the first use of each photograph is
+ * its own bytes (32x32 CIFAR JPEGs), every reuse a re-encoding at 32..47 px, quality 70..95, maybe mirrored. Distinct
+ * sha256 within one call (a repeat is drawn again). Used for the load and watch runs.
+ */
+export async function rawRealImages(kind: Kind, n: number, offset = 0): Promise<RealImage[]> {
+  const paths = realImagePaths(kind);
+  const seen = new Set<string>();
+  const one = async (index: number): Promise<RealImage> => {
+    const path = realImageAt(paths, index);
+    let bytes: Buffer = readFileSync(path);
+    const rand = rng(index * 7919 + 17);
+    for (let tries = 0; index >= paths.length || seen.has(sha256(bytes)); tries++) {
+      if (tries > 100) throw new Error(`no distinct re-encoding of ${path} for index ${index}`);
+      const w = 32 + Math.floor(rand() * 16);
+      const h = 32 + Math.floor(rand() * 16);
+      const image = sharp(path).resize(w, h, { kernel: 'lanczos3' });
+      bytes = await (rand() < 0.5 ? image.flop() : image).jpeg({ quality: 70 + Math.floor(rand() * 26) }).toBuffer();
+      if (!seen.has(sha256(bytes))) break;
+    }
+    const digest = sha256(bytes);
+    seen.add(digest);
+    return { kind, name: `${kind}-train-${String(index).padStart(5, '0')}.jpg`, bytes, sha256: digest };
+  };
+  const out: RealImage[] = [];
+  // Serially per pool round (a repeat check needs the earlier ones), in parallel within a chunk of distinct sources.
+  for (let i = 0; i < n; i += paths.length) {
+    const chunk = Array.from({ length: Math.min(paths.length, n - i) }, (_, k) => offset + i + k);
+    out.push(...(await Promise.all(chunk.map(one))));
+  }
+  if (seen.size !== out.length) throw new Error(`${out.length - seen.size} repeated ${kind} images`);
+  return out;
 }
 
 // ---- PNG crafting ---------------------------------------------------------------------------------------------
@@ -146,29 +185,30 @@ export interface HostileFiles {
   goodBird: Buffer;
 }
 
-/** Every hostile file body, each made from a different real photo (so no two share a sha256). */
+/** Every hostile file body, each made from a different real photo (pool indices 4001..4011: distinct in any pool of
+ * 11 or more, so no two share a sha256). */
 export async function makeHostileFiles(): Promise<HostileFiles> {
   const air = realImagePaths('airplane');
   const bird = realImagePaths('bird');
   const big = (p: string, w = 160) => sharp(p).resize(w, Math.round(w * 0.75), { kernel: 'lanczos3' });
-  const full = await big(air[4001]).jpeg({ quality: 90 }).toBuffer();
-  const pngA = await big(bird[4002]).png().toBuffer();
-  const frame1 = await big(bird[4003], 96).png().toBuffer();
-  const frame2 = await big(bird[4004], 96).png().toBuffer();
+  const full = await big(realImageAt(air, 4001)).jpeg({ quality: 90 }).toBuffer();
+  const pngA = await big(realImageAt(bird, 4002)).png().toBuffer();
+  const frame1 = await big(realImageAt(bird, 4003), 96).png().toBuffer();
+  const frame2 = await big(realImageAt(bird, 4004), 96).png().toBuffer();
   return {
     zeroBytes: Buffer.alloc(0),
     truncatedJpeg: full.subarray(0, Math.floor(full.length * 0.6)),
     randomBytes: randomBytes(20_000),
     pngBadCrc: pngWithBadCrc(pngA),
     claims30000: pngClaimingSize(30000, 30000),
-    png16: await big(bird[4005]).toColourspace('rgb16').png().toBuffer(),
-    cmykJpeg: await big(air[4006]).toColourspace('cmyk').jpeg({ quality: 90 }).toBuffer(),
-    grayscaleJpeg: await big(bird[4007]).greyscale().jpeg({ quality: 90 }).toBuffer(),
-    alphaPng: await big(bird[4008]).ensureAlpha(0.5).png().toBuffer(),
+    png16: await big(realImageAt(bird, 4005)).toColourspace('rgb16').png().toBuffer(),
+    cmykJpeg: await big(realImageAt(air, 4006)).toColourspace('cmyk').jpeg({ quality: 90 }).toBuffer(),
+    grayscaleJpeg: await big(realImageAt(bird, 4007)).greyscale().jpeg({ quality: 90 }).toBuffer(),
+    alphaPng: await big(realImageAt(bird, 4008)).ensureAlpha(0.5).png().toBuffer(),
     animatedGif: await sharp([frame1, frame2], { join: { animated: true } }).gif({ delay: [200, 200] }).toBuffer(),
     // Stored rotated 90 degrees with EXIF orientation 6: a viewer (and the daemon) shows it upright.
-    exifRotatedJpeg: await big(air[4009]).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toBuffer(),
-    goodAirplane: await big(air[4010]).jpeg({ quality: 90 }).toBuffer(),
-    goodBird: await big(bird[4011]).jpeg({ quality: 90 }).toBuffer(),
+    exifRotatedJpeg: await big(realImageAt(air, 4009)).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toBuffer(),
+    goodAirplane: await big(realImageAt(air, 4010)).jpeg({ quality: 90 }).toBuffer(),
+    goodBird: await big(realImageAt(bird, 4011)).jpeg({ quality: 90 }).toBuffer(),
   };
 }

@@ -43,10 +43,10 @@ export interface LoadFigures {
   windows?: { minute: number; files: number; p99Ms: number; cpuMsPerFile: number }[];
 }
 
-function pool(n: number): RealImage[] {
+async function pool(n: number): Promise<RealImage[]> {
   const half = Math.ceil(n / 2);
-  const a = rawRealImages('airplane', Math.min(half, 5000));
-  const b = rawRealImages('bird', Math.min(n - a.length, 5000));
+  const a = await rawRealImages('airplane', half);
+  const b = await rawRealImages('bird', n - a.length);
   const all: RealImage[] = [];
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if (a[i]) all.push(a[i]!);
@@ -126,7 +126,7 @@ async function startAndWait(watch: string, airplanes: string, db: string, _log: 
  * many subfolders created beforehand (a camera's day folders), else all land in the watched folder itself.
  */
 export async function runBurst(n: number, config: Record<string, unknown> = {}, subfolders = 1): Promise<LoadFigures> {
-  const images = pool(n);
+  const images = await pool(n);
   const root = tempDir('bw-burst-');
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');
@@ -162,7 +162,7 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}, 
 /** Files written (complete, in place, 2 chunks) at a steady rate for `seconds`; latency = row time - last write. */
 export async function runSteady(rate: number, seconds: number, config: Record<string, unknown> = {}): Promise<LoadFigures> {
   const n = Math.round(rate * seconds);
-  const images = pool(n);
+  const images = await pool(n);
   const root = tempDir('bw-steady-');
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');
@@ -237,7 +237,7 @@ export function formatFigures(f: LoadFigures): string {
  * every `rescanMs` here. Returns the figures plus how many files the watcher had reported before the first rescan.
  */
 export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigures & { beforeRescan: number; queueMax: number }> {
-  const images = pool(n);
+  const images = await pool(n);
   const root = tempDir('bw-overflow-');
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');
@@ -284,7 +284,7 @@ export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigu
  * wave through test/reliability/heap-probe.mjs. Returns heapUsed (KiB) and RSS (MiB) per wave.
  */
 export async function runLeakCheck(waves: number, perWave: number): Promise<{ decided: number; heapKiB: number; rssMiB: number }[]> {
-  const images = pool(waves * perWave);
+  const images = await pool(waves * perWave);
   const root = tempDir('bw-leak-');
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');

@@ -6,20 +6,22 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { CLI, REPO, tempDir } from './harness.js';
-import { realImagePaths, sha256, type Kind } from './images.js';
+import { realImageAt, realImagePaths, sha256, type Kind } from './images.js';
 
 export interface Screened { bytes: Buffer; sha256: string; pAirplane: number; move: boolean }
 
 /**
- * n distinct JPEGs (CIFAR `kind` photos from index `from`, upscaled to `width` px) that the model moves (`move`
- * true) or keeps (false). Throws if the first 200 candidates don't hold n.
+ * n distinct JPEGs (CIFAR `kind` photos from pool index `from`, upscaled to `width` px) that the model moves (`move`
+ * true) or keeps (false). Throws if the first 200 candidates don't hold n. In a pool smaller than 200 (the fixtures)
+ * each round of reuse is 4 px wider, so every candidate is a different JPEG.
  */
 export async function pickShots(kind: Kind, move: boolean, n: number, from = 3000, width = 128): Promise<Screened[]> {
   const dir = tempDir('bw-screen-');
-  const paths = realImagePaths(kind).slice(from, from + 200);
+  const pool = realImagePaths(kind);
   const files: { path: string; bytes: Buffer }[] = [];
-  for (const [i, p] of paths.entries()) {
-    const bytes = await sharp(p).resize(width, Math.round(width * 0.75), { kernel: 'lanczos3' }).jpeg({ quality: 88 }).toBuffer();
+  for (let i = 0; i < 200; i++) {
+    const w = width + 4 * Math.floor(i / pool.length);
+    const bytes = await sharp(realImageAt(pool, from + i)).resize(w, Math.round(w * 0.75), { kernel: 'lanczos3' }).jpeg({ quality: 88 }).toBuffer();
     const path = join(dir, `${i}.jpg`);
     writeFileSync(path, bytes);
     files.push({ path, bytes });

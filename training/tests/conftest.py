@@ -12,6 +12,15 @@ sys.path.insert(0, str(TRAINING))
 torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def nothing_beside_the_repository(tmp_path, monkeypatch):
+    """Every test runs as on a fresh clone: no ../shared/data, an empty cache folder. A test that forgot --data then
+    fails the same way in CI (which has ../shared beside the checkout) as on a club's server."""
+    import data
+    monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "no-shared-data")
+    monkeypatch.setenv("BIRDWATCH_CACHE", str(tmp_path / "cache"))
+
+
 def make_image(rng, label, size=(32, 32)):
     """Airplanes: blue-ish top (sky); birds: green/brown-ish. Noisy, so the task is learnable but not trivial."""
     w, h = size

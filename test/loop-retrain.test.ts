@@ -1,12 +1,11 @@
 // The corrections loop end to end through the real CLI: the real daemon decides two dozen generated shots (its
 // camera's threshold 0 moves them all), members restore the birds and mark the airplanes, review a random sample;
 // calibrate on those labels (and --apply into the config); retrain --epochs 1 with the training subproject's Python
-// on a small generated CIFAR stand-in, its report checked against `birdwatch classify` of the same files; promote
+// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same files; promote
 // refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
 // Python without PyTorch and too few labels each refused in one line.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, killAllDaemons, makeTestDirs, REPO, runCli, type TestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions, type Decision } from './helpers/decisions.js';
@@ -39,15 +38,8 @@ beforeAll(async () => {
   copyFileSync(join(REPO, 'models', 'birds-vs-airplanes.onnx'), modelFile);
   shippedBytes = readFileSync(modelFile);
   candidates = join(dirs.root, 'candidates');
-  // A CIFAR stand-in: 20 small JPEGs per class made from the fixtures (brightness varied, so each is new).
-  cifar = join(dirs.root, 'cifar');
-  for (const [label, fixtures] of [['airplane', AIRPLANE_FIXTURES], ['bird', BIRD_FIXTURES]] as const) {
-    mkdirSync(join(cifar, label), { recursive: true });
-    for (let i = 0; i < 20; i++) {
-      await sharp(fixtures[i % 3]!).modulate({ brightness: 0.8 + 0.02 * i }).jpeg({ quality: 92 })
-        .toFile(join(cifar, label, `${label}-${i}.jpg`));
-    }
-  }
+  // The CIFAR data to mix in and report on: the repository's 40 + 40 real CIFAR-10 photographs.
+  cifar = join(REPO, 'test', 'fixtures', 'cifar');
   configFile = join(dirs.root, 'config.json');
   writeFileSync(configFile, JSON.stringify({
     '//': 'a comment the calibrate --apply must keep',
@@ -222,7 +214,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(held.airplane).toBeGreaterThan(0);
     expect(report.labels.confident).toBe(2); // the two unlabelled shots, fine-tune part only
     expect(report.training.club).toEqual({ airplane: tune.airplane + 1, bird: tune.bird + 1 });
-    expect(report.report_split.images).toBe(4); // 10% of 20 per class
+    expect(report.report_split.images).toBe(8); // 10% of 40 per class
     expect(report.training.recipe).toMatchObject({ recipe: 'finetune', epochs: 1 });
 
     const labels = new Map<string, string>([

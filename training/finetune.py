@@ -5,7 +5,7 @@ candidate model (what `birdwatch retrain` runs; it can be run by hand too).
   python3 finetune.py --init ../models/birds-vs-airplanes.onnx --club DIR --out CANDIDATE.onnx [--epochs 3]
 
 DIR is an image-folder tree DIR/airplane/*, DIR/bird/* (either may be empty): the club's fine-tune part. The
-club's held-out part never comes here. The CIFAR data (--data, train.py's default) is split exactly as train.py
+club's held-out part never comes here. The CIFAR data (--data, else train.py's default data) is split exactly as train.py
 splits it (same --seed and --val-fraction), so the validation split is the one the shipped model was selected and
 calibrated on: the "report split". The candidate's threshold is chosen on that split at --bird-budget with the
 same rule as train.py. --split-list FILE receives the report split as JSON lines {"path", "label"} (image files:
@@ -42,8 +42,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="finetune.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--init", required=True, help="the current model (.onnx exported by train.py) to start from")
-    p.add_argument("--data", default=str(data.DEFAULT_DATA),
-                   help="the CIFAR data to mix in (image-folder tree or cifar10:DIR), as train.py --data")
+    p.add_argument("--data", help="the CIFAR data to mix in (image-folder tree or cifar10:DIR), as train.py --data; "
+                                  "unset: train.py's default (../shared/data beside the repository where it exists, "
+                                  "else CIFAR-10 downloaded once into --cache-dir)")
+    p.add_argument("--cache-dir", default=str(data.default_cache_dir()),
+                   help=f"as train.py: where CIFAR-10 is downloaded when --data is unset (env {data.CACHE_ENV})")
     p.add_argument("--club", help="the club's fine-tune part: DIR/airplane/*, DIR/bird/* (either may be empty)")
     p.add_argument("--club-share", type=float, default=0.2,
                    help="share of each epoch's images that are club shots (they are repeated to reach it)")
@@ -112,6 +115,8 @@ def main(argv=None) -> int:
         raise train.UsageError(f"output folder {out.parent} does not exist")
     t_start = time.time()
     spec = data.load_preprocessing()
+    if not args.data:  # resolved here, as train.py does: only a run that loads data may download it
+        args.data = str(data.default_data(args.cache_dir, log=lambda m: print(m, flush=True)))
     cifar = data.load(args.data, spec)
     tr, va = data.split(cifar.y, args.val_fraction, args.seed)
     cifar_train, val = cifar.subset(tr), cifar.subset(va)

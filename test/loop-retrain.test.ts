@@ -309,6 +309,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
     await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${sha256(shippedBytes).slice(0, 12)}`));
     await daemon.stop();
+    expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
   });
 
   it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it', async () => {

@@ -12,6 +12,13 @@ const commands: Record<string, string> = {
   user: "add, list, remove the web page's members, or set a password",
   retention: 'delete moved shots older than retentionDays from the airplanes folders (--dry-run: list them)',
   db: 'check the decision log (db check) or copy it safely while the daemon runs (db backup FILE)',
+  calibrate: "recompute the threshold from the club's labelled shots at the bird budget (--apply: into the config)",
+  'review-sample': 'print N random decided shots to label, with the command for each',
+  review: 'record a random-review label (bird, airplane or neither) for a decision',
+  retrain: "fine-tune the model with the club's labelled shots into a candidate, compared with the current one",
+  promote: 'install a candidate model (refused when it does worse, unless --force), keeping the previous one',
+  rollback: 'put the previous model back',
+  models: 'list the installed, previous and candidate models with their figures',
 };
 
 function usage(): string {

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import { fromProjectRoot } from './paths.js';
-import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, WEB_KEYS, type Camera, type Config, type Provider, type WebConfig }
-  from './schema.js';
+import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, RETRAIN_KEYS, WEB_KEYS, type Camera, type Config, type Provider,
+  type RetrainConfig, type WebConfig } from './schema.js';
 
 /** A usage or configuration problem: the command prints `birdwatch: <message>` and exits with code 2. */
 export class ConfigError extends Error {
@@ -39,8 +39,15 @@ export const CONFIG_FLAG_OPTIONS = {
   'retention-days': { type: 'string' },
 } as const;
 
+/** The corrections loop's flags (calibrate, retrain, models), kept out of the daemon's and classify's options. */
+export const LOOP_FLAG_OPTIONS = {
+  'bird-budget': { type: 'string' },
+  candidates: { type: 'string' },
+} as const;
+
 /** The flag values as parseArgs returns them (strings; numbers are accepted from programmatic callers). */
-export type ConfigFlags = Partial<Record<keyof typeof CONFIG_FLAG_OPTIONS, string | number | boolean | undefined>>;
+export type ConfigFlags = Partial<Record<keyof typeof CONFIG_FLAG_OPTIONS | keyof typeof LOOP_FLAG_OPTIONS,
+  string | number | boolean | undefined>>;
 
 export interface LoadConfigOptions {
   /** JSON config file (usually flags.config). */
@@ -103,7 +110,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     batchSize: pick('batchSize', 'batch-size', asPositive, DEFAULTS.batchSize),
     ...(file === undefined ? {} : { configFile: path.resolve(cwd, file) }),
     web: { listen: parseListen(DEFAULTS.webListen, 'default'), publicRead: DEFAULTS.webPublicRead, thumbnails: '' },
+    birdBudget: pick('birdBudget', 'bird-budget', asBudget, DEFAULTS.birdBudget),
+    retrain: { candidates: '', minNewCorrections: 0, autoPromote: false },
   };
+  config.retrain = resolveRetrain(fileConfig.retrain, fileDir, where, flags.candidates, cwd);
   config.web = resolveWeb(fileConfig.web, fileDir, where, config.db);
   const metricsListen = pick<{ host: string; port: number } | undefined>('metricsListen', 'metrics-listen',
     (value, label) => parseListen(value, label, '127.0.0.1:9464'), undefined);
@@ -136,6 +146,30 @@ function resolveWeb(raw: unknown, fileDir: string, where: string, db: string): W
       : asBoolean(web.publicRead, `'web.publicRead' in ${where}`),
     thumbnails: web.thumbnails === undefined ? path.join(path.dirname(db), DEFAULTS.webThumbnails)
       : path.resolve(fileDir, asString(web.thumbnails, `'web.thumbnails' in ${where}`)),
+  };
+}
+
+function resolveRetrain(raw: unknown, fileDir: string, where: string, flag: unknown, cwd: string): RetrainConfig {
+  const label = `'retrain' in ${where}`;
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(`${label} must be an object {candidates, minNewCorrections, autoPromote}`);
+  }
+  const retrain = (raw ?? {}) as Raw;
+  for (const key of Object.keys(retrain)) {
+    if (key.startsWith('//')) continue;
+    if (!(RETRAIN_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${RETRAIN_KEYS.join(', ')})`);
+    }
+  }
+  const candidates = flag !== undefined ? path.resolve(cwd, asString(flag, '--candidates'))
+    : retrain.candidates !== undefined ? path.resolve(fileDir, asString(retrain.candidates, `'retrain.candidates' in ${where}`))
+      : fromProjectRoot(DEFAULTS.retrainCandidates);
+  return {
+    candidates,
+    minNewCorrections: retrain.minNewCorrections === undefined ? DEFAULTS.retrainMinNewCorrections
+      : asCount(retrain.minNewCorrections, `'retrain.minNewCorrections' in ${where}`),
+    autoPromote: retrain.autoPromote === undefined ? DEFAULTS.retrainAutoPromote
+      : asBoolean(retrain.autoPromote, `'retrain.autoPromote' in ${where}`),
   };
 }
 
@@ -235,6 +269,7 @@ function parseCamera(entry: unknown, label: string, fileDir: string): Camera {
   };
   if (raw.threshold !== undefined) camera.threshold = asThreshold(raw.threshold, `'threshold' of ${label}`);
   if (raw.retentionDays !== undefined) camera.retentionDays = asDays(raw.retentionDays, `'retentionDays' of ${label}`);
+  if (raw.birdBudget !== undefined) camera.birdBudget = asBudget(raw.birdBudget, `'birdBudget' of ${label}`);
   return camera;
 }
 
@@ -364,6 +399,14 @@ function asBoolean(value: unknown, label: string): boolean {
 function asProvider(value: unknown, label: string): Provider {
   if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
   throw new ConfigError(`${label} must be 'auto', 'cuda' or 'cpu', got ${JSON.stringify(value)}`);
+}
+
+function asBudget(value: unknown, label: string): number {
+  const number = asNumber(value, label);
+  if (!(number > 0 && number < 1)) {
+    throw new ConfigError(`${label} must be a share of birds above 0 and below 1 (0.01 = 1%), got ${JSON.stringify(value)}`);
+  }
+  return number;
 }
 
 function asDays(value: unknown, label: string): number {

@@ -15,6 +15,8 @@ export interface Camera {
   threshold?: number;
   /** Moved shots older than this many days are deleted from the airplanes folder; undefined = the config's. */
   retentionDays?: number;
+  /** Largest share of this camera's birds `calibrate` lets the threshold move; undefined = the config's. */
+  birdBudget?: number;
 }
 
 export interface Config {
@@ -50,6 +52,19 @@ export interface Config {
   metricsListen?: { host: string; port: number };
   /** Delete moved shots older than this many days (cameras may set their own); undefined = keep them forever. */
   retentionDays?: number;
+  /** Largest share of birds a threshold may move (calibrate, retrain's comparison, promote). Default 0.01. */
+  birdBudget: number;
+  /** The corrections loop: `birdwatch retrain` and its weekly timer. */
+  retrain: RetrainConfig;
+}
+
+export interface RetrainConfig {
+  /** Folder candidate models and their reports are written to. */
+  candidates: string;
+  /** The timer's retrain runs only when at least this many labels are newer than the last candidate. */
+  minNewCorrections: number;
+  /** The timer promotes a candidate that passes the promotion rule (default false: a person promotes). */
+  autoPromote: boolean;
 }
 
 export interface WebConfig {
@@ -83,9 +98,12 @@ export const CONFIG_KEYS: Record<string, string> = {
   web: "members' web page: {listen: 'HOST:PORT', publicRead: bool, thumbnails: folder}",
   metricsListen: "HOST:PORT to serve /metrics (Prometheus) and /healthz on (default: off)",
   retentionDays: 'delete moved shots older than this many days from the airplanes folders (default: never)',
+  birdBudget: 'largest share of birds a threshold may move, for calibrate, retrain and promote (default 0.01)',
+  retrain: 'the corrections loop: {candidates: folder, minNewCorrections: 20, autoPromote: false}',
 };
+export const RETRAIN_KEYS = ['candidates', 'minNewCorrections', 'autoPromote'] as const;
 export const WEB_KEYS = ['listen', 'publicRead', 'thumbnails'] as const;
-export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold', 'retentionDays'] as const;
+export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold', 'retentionDays', 'birdBudget'] as const;
 
 export const DEFAULTS = {
   watch: 'var/blog',
@@ -108,4 +126,8 @@ export const DEFAULTS = {
   webPublicRead: false,
   /** Beside the database. */
   webThumbnails: 'thumbnails',
+  birdBudget: 0.01,
+  retrainCandidates: 'models/candidates',
+  retrainMinNewCorrections: 20,
+  retrainAutoPromote: false,
 };

@@ -1,0 +1,31 @@
+// `birdwatch promote CANDIDATE.onnx [--force]`: parses the command line, installs the candidate through
+// src/retrain/install.ts (refused when its report says it does worse) and says how the daemon takes it.
+import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
+import { parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { describeInstall, promote } from '../retrain/install.js';
+
+const usage = `usage: birdwatch promote CANDIDATE.onnx [--force] [--config FILE] [--model FILE]
+  Installs a candidate from 'birdwatch retrain' as the model the daemon uses (the configured model path, replaced
+  atomically), keeping the previous model in previous/ beside it for 'birdwatch rollback'. Refused when its report
+  (CANDIDATE.json) says it moves more birds at the bird budget on the club's held-out shots or the CIFAR report
+  split, or catches fewer airplanes on the club's held-out shots; --force installs it anyway.`;
+
+export async function main(argv: string[]): Promise<number> {
+  return runCommand(usage, async () => {
+    const { values, positionals } = parseCommandArgs(argv, {
+      config: CONFIG_FLAG_OPTIONS.config,
+      model: CONFIG_FLAG_OPTIONS.model,
+      force: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    }, true);
+    if (values.help) {
+      console.log(usage);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError('promote takes one candidate model file');
+    const config = loadConfig({ flags: { config: values.config, model: values.model }, require: { model: true } });
+    const result = await promote(config, positionals[0]!, values.force === true);
+    for (const line of describeInstall(result, 'installed', config.model)) console.log(line);
+    return 0;
+  });
+}

@@ -1,0 +1,154 @@
+// promote and rollback, the work: a model file is put in place atomically (copied to a temp name in the model's
+// folder, fsynced, renamed over the model path, the folder fsynced), so the daemon, which reloads the model when a
+// file is renamed into place, only ever sees the old model or the new one. The model it replaces is first copied to
+// models/previous/<id>.onnx (kept; never overwritten) and the step is appended to previous/history.jsonl, from
+// which rollback puts the previous file back byte for byte.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import { modelFileInfo } from '../model/file-info.js';
+import { loadModel } from '../model/load.js';
+import { CommandFailure } from '../query/command-kit.js';
+import { historyFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
+import { promotionBlockers } from './compare.js';
+import type { RetrainReport } from './report.js';
+
+export interface InstallResult {
+  installed: string;
+  replaced: string;
+  replacedFile: string;
+  /** Why it would have been refused (promote --force only). */
+  overridden: string[];
+  /** Thresholds in the config that override the new model's own (they were set for the previous model). */
+  configThresholds: string[];
+}
+
+/** Refuses the candidate when its report says it does worse (unless forced); installs it otherwise. */
+export async function promote(config: Config, candidate: string, force: boolean): Promise<InstallResult> {
+  const candidatePath = path.resolve(candidate);
+  await checkLoads(config, candidatePath);
+  const installed = modelFileInfo(config.model);
+  const cand = modelFileInfo(candidatePath);
+  if (cand.sha256 === installed.sha256) throw new CommandFailure(`${candidatePath} is already the installed model`);
+  const reportPath = candidatePath.replace(/\.onnx$/, '') + '.json';
+  const blockers: string[] = [];
+  let report: RetrainReport | null = null;
+  try {
+    report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as RetrainReport;
+  } catch {
+    blockers.push(`it has no comparison report (${reportPath}); 'birdwatch retrain' writes one`);
+  }
+  if (report !== null) {
+    if (report.candidate?.sha256 !== cand.sha256) {
+      blockers.push(`its report ${reportPath} is about another file (sha256 ${String(report.candidate?.sha256).slice(0, 12)})`);
+    } else if (report.current.sha256 !== installed.sha256) {
+      blockers.push(`it was compared with model ${report.current.id}, but ${installed.id} is installed now: ` +
+        'retrain again to compare with it');
+    } else {
+      blockers.push(...promotionBlockers(report.comparison));
+    }
+  }
+  if (blockers.length > 0 && !force) {
+    throw new CommandFailure(`refusing to promote ${path.basename(candidatePath)}: ${blockers.join('; ')} ` +
+      '(--force promotes it anyway)');
+  }
+  const kept = keepPrevious(config, installed.id);
+  putInPlace(candidatePath, config.model);
+  appendHistory(config, { time: new Date().toISOString(), action: 'promote', installed: cand.id,
+    replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}) });
+  return { installed: cand.id, replaced: installed.id, replacedFile: kept, overridden: force ? blockers : [],
+    configThresholds: configThresholds(config) };
+}
+
+/** Puts back the model that the last promotion of the current model replaced. */
+export async function rollback(config: Config): Promise<InstallResult> {
+  const installed = modelFileInfo(config.model);
+  // Promotions only: rolling back twice walks back through the promotions (C -> B -> A), never forward again.
+  const step = readHistory(config).reverse().find((h) => h.action === 'promote' && h.installed === installed.id);
+  if (step === undefined) {
+    throw new CommandFailure(`nothing to roll back to: no promotion installed the current model ${installed.id} ` +
+      `(${historyFile(config)})`);
+  }
+  if (!fs.existsSync(step.replaced_file)) {
+    throw new CommandFailure(`the previous model ${step.replaced_file} is gone; nothing was changed`);
+  }
+  await checkLoads(config, step.replaced_file);
+  const kept = keepPrevious(config, installed.id);
+  putInPlace(step.replaced_file, config.model);
+  appendHistory(config, { time: new Date().toISOString(), action: 'rollback', installed: step.replaced,
+    replaced: installed.id, replaced_file: kept, from: step.replaced_file });
+  return { installed: step.replaced, replaced: installed.id, replacedFile: kept, overridden: [],
+    configThresholds: configThresholds(config) };
+}
+
+async function checkLoads(config: Config, file: string): Promise<void> {
+  try {
+    const model = await loadModel({ path: file, provider: 'cpu' });
+    await model.close();
+  } catch (err) {
+    throw new CommandFailure(`${file} cannot be used as the model: ${(err as Error).message}`);
+  }
+  void config;
+}
+
+/** Copies the installed model to previous/<id>.onnx unless that file is already there. */
+function keepPrevious(config: Config, id: string): string {
+  const folder = previousFolder(config);
+  fs.mkdirSync(folder, { recursive: true });
+  const file = path.join(folder, `${id}.onnx`);
+  if (!fs.existsSync(file)) copyDurably(config.model, file);
+  return file;
+}
+
+/** Copies `from` to `to` atomically: temp name in `to`'s folder, fsync, rename, fsync the folder. */
+function putInPlace(from: string, to: string): void {
+  copyDurably(from, to);
+}
+
+function copyDurably(from: string, to: string): void {
+  const temp = path.join(path.dirname(to), `.${path.basename(to)}.birdwatch-${process.pid}.tmp`);
+  try {
+    fs.copyFileSync(from, temp);
+    fs.chmodSync(temp, 0o644);
+    const fd = fs.openSync(temp, 'r+');
+    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+    fs.renameSync(temp, to);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw new CommandFailure(`cannot write ${to}: ${(err as Error).message}`);
+  }
+  const dir = fs.openSync(path.dirname(to), 'r');
+  try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
+}
+
+function appendHistory(config: Config, entry: HistoryEntry): void {
+  const fd = fs.openSync(historyFile(config), 'a', 0o644);
+  try {
+    fs.writeSync(fd, `${JSON.stringify(entry)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function configThresholds(config: Config): string[] {
+  const out: string[] = [];
+  if (config.threshold !== undefined) out.push(`threshold ${config.threshold}`);
+  for (const c of config.cameras) if (c.threshold !== undefined) out.push(`camera '${c.name}' threshold ${c.threshold}`);
+  return out;
+}
+
+/** What a promotion or rollback did and what follows from it, as lines for the terminal. */
+export function describeInstall(result: InstallResult, verb: string, modelPath: string): string[] {
+  const lines = result.overridden.map((why) => `--force: installed although ${why}`);
+  lines.push(`${verb} model ${result.installed} at ${modelPath}; the previous model ${result.replaced} is kept at ` +
+    `${result.replacedFile}`);
+  lines.push('a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
+    'otherwise: sudo systemctl reload birdwatch');
+  if (result.configThresholds.length > 0) {
+    lines.push(`note: the config sets ${result.configThresholds.join(', ')}, which the daemon uses instead of the ` +
+      "model's own threshold; they were calibrated for the previous model: run 'birdwatch calibrate' once members " +
+      'have reviewed shots the new model decided');
+  }
+  return lines;
+}

@@ -1,0 +1,333 @@
+// The corrections loop end to end through the real CLI: the real daemon decides two dozen generated shots (its
+// camera's threshold 0 moves them all), members restore the birds and mark the airplanes, review a random sample;
+// calibrate on those labels (and --apply into the config); retrain --epochs 1 with the training subproject's Python
+// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same files; promote
+// refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
+// Python without PyTorch and too few labels each refused in one line.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DaemonProcess, killAllDaemons, makeTestDirs, REPO, runCli, type TestDirs } from './helpers/daemon.js';
+import { decisions, query, waitForDecisions, type Decision } from './helpers/decisions.js';
+import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
+
+const PER_CLASS = 12;
+const PYTHON = '/usr/bin/python3'; // Debian's python3-torch (here and in CI)
+
+let dirs: TestDirs;
+let configFile: string;
+let modelFile: string;
+let candidates: string;
+let cifar: string;
+let shippedBytes: Buffer;
+const truth = new Map<number, 'airplane' | 'bird'>();
+let rows: Decision[];
+let daemon: DaemonProcess;
+
+const cli = (args: string[], env: Record<string, string> = { PYTHON }) =>
+  runCli([...args, '--config', configFile], { env, timeoutMs: 300_000 });
+
+async function inChunks<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
+}
+
+beforeAll(async () => {
+  dirs = makeTestDirs('bw-loop-');
+  mkdirSync(join(dirs.root, 'models'));
+  modelFile = join(dirs.root, 'models', 'model.onnx');
+  copyFileSync(join(REPO, 'models', 'birds-vs-airplanes.onnx'), modelFile);
+  shippedBytes = readFileSync(modelFile);
+  candidates = join(dirs.root, 'candidates');
+  // The CIFAR data to mix in and report on: the repository's 40 + 40 real CIFAR-10 photographs.
+  cifar = join(REPO, 'test', 'fixtures', 'cifar');
+  configFile = join(dirs.root, 'config.json');
+  writeFileSync(configFile, JSON.stringify({
+    '//': 'a comment the calibrate --apply must keep',
+    cameras: [{ name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes, threshold: 0 }],
+    db: dirs.db, model: modelFile, quietMs: 100, birdBudget: 0.1,
+    retrain: { candidates, minNewCorrections: 5 },
+  }, null, 2));
+  for (let i = 0; i < PER_CLASS; i++) {
+    writeFileSync(join(dirs.watch, `plane-${i}.jpg`), await cameraJpeg(AIRPLANE_FIXTURES[i % 3]!, 320 + 8 * i, 240));
+    writeFileSync(join(dirs.watch, `bird-${i}.jpg`), await cameraJpeg(BIRD_FIXTURES[i % 3]!, 320 + 8 * i, 240));
+  }
+  daemon = new DaemonProcess(['run', '--config', configFile]);
+  await waitForDecisions(dirs.db, '1=1', [], 2 * PER_CLASS, 60_000, () => daemon.tail());
+  rows = decisions(dirs.db);
+  for (const row of rows) truth.set(row.id, /plane-/.test(row.path) ? 'airplane' : 'bird');
+}, 180_000);
+
+afterAll(async () => {
+  await killAllDaemons();
+  dirs?.cleanup();
+});
+
+const birdsOf = () => rows.filter((r) => truth.get(r.id) === 'bird');
+const planesOf = () => rows.filter((r) => truth.get(r.id) === 'airplane');
+
+describe('labels from the members', () => {
+  it('the daemon moved every shot (camera threshold 0)', () => {
+    expect(rows).toHaveLength(2 * PER_CLASS);
+    expect(rows.every((r) => r.action === 'moved')).toBe(true);
+  });
+
+  it('retrain refuses too few labelled shots in one line, before looking for Python', async () => {
+    expect((await cli(['restore', String(birdsOf()[0]!.id)])).code).toBe(0);
+    expect((await cli(['mark', String(planesOf()[0]!.id), '--label', 'airplane'])).code).toBe(0);
+    const result = await cli(['retrain', '--epochs', '1', '--data', cifar], { PYTHON: '/nonexistent/python' });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/^birdwatch: too few labelled shots to retrain: 1 bird and 1 airplane with their files;.*restore, mark or review more shots\n$/);
+    expect(existsSync(candidates)).toBe(false);
+  });
+
+  it('restore and mark through the CLI label the rest', async () => {
+    await inChunks(birdsOf().slice(1), 4, async (r) => {
+      const result = await cli(['restore', String(r.id)]);
+      expect(result.code, result.stderr).toBe(0);
+    });
+    await inChunks(planesOf().slice(1), 4, async (r) => {
+      const result = await cli(['mark', String(r.id), '--label', 'airplane']);
+      expect(result.code, result.stderr).toBe(0);
+    });
+    expect(query(dirs.db, "SELECT count(*) AS n FROM corrections WHERE kind = 'restore'")).toEqual([{ n: PER_CLASS }]);
+    expect(query(dirs.db, "SELECT count(*) AS n FROM corrections WHERE kind = 'mark'")).toEqual([{ n: PER_CLASS }]);
+  });
+
+  it('review-sample prints each unreviewed decided shot once with its command; review records sample labels', async () => {
+    const sample = await cli(['review-sample', '30', '--json']);
+    expect(sample.code, sample.stderr).toBe(0);
+    expect(sample.stderr).toMatch(/only 24 decided shots left to review/);
+    const drawn = sample.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; command: string });
+    expect(drawn.map((d) => d.id).sort((a, b) => a - b)).toEqual(rows.map((r) => r.id));
+    expect(drawn[0]!.command).toBe(`birdwatch review ${drawn[0]!.id} --label bird|airplane|neither`);
+    await inChunks(drawn, 4, async (d) => {
+      const result = await cli(['review', String(d.id), '--label', truth.get(d.id)!]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^decision ${d.id}: sample label ${truth.get(d.id)} recorded`));
+    });
+    expect(query(dirs.db, "SELECT source, count(*) AS n FROM reviews GROUP BY source")).toEqual([{ source: 'sample', n: 24 }]);
+    expect((await cli(['review', '99999', '--label', 'bird'])).stderr).toMatch(/no decision with id 99999/);
+    const bad = await cli(['review', String(rows[0]!.id), '--label', 'cat']);
+    expect(bad.code).toBe(2);
+    expect((await cli(['review-sample', '5'])).stderr).toMatch(/only 0 decided shots left/);
+  });
+});
+
+describe('birdwatch calibrate on those labels', () => {
+  // Hand-worked from the logged scores: 12 birds at a 10% budget let floor(1.2) = 1 bird move, so the threshold
+  // sits 1e-5 above the second highest bird, rounded up to 6 decimals.
+  const expected = (): number => {
+    const scores = birdsOf().map((r) => r.p_airplane!).sort((a, b) => b - a);
+    return Math.ceil((scores[1]! + 1e-5) * 1e6 - 1e-6) / 1e6;
+  };
+
+  it('rests on the review sample, counts the corrections apart, and prints the rule', async () => {
+    const result = await cli(['calibrate', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.sources).toEqual(['sample']);
+    expect(report.labels).toEqual({ sample: { birds: 12, airplanes: 12 }, correction: { birds: 12, airplanes: 12 },
+      other_models: 0 });
+    expect(report.all).toMatchObject({ birds: 12, airplanes: 12, birds_needed: 10, enough: true, threshold: expected(),
+      threshold_in_use: report.model.threshold }); // no threshold of the config's own: the model's
+    expect(report.all.at_new.birds_moved).toBe(1);
+    expect(report.cameras).toHaveLength(1);
+    expect(report.cameras[0]).toMatchObject({ camera: 'garden', threshold: expected(), threshold_in_use: 0 });
+    expect(report.cameras[0].at_in_use).toMatchObject({ birds_moved: 12, airplanes_caught: 12 });
+    const planesCaught = planesOf().filter((r) => r.p_airplane! >= expected()).length;
+    expect(report.all.at_new.airplanes_caught).toBe(planesCaught);
+    const text = await cli(['calibrate']);
+    console.log(`[figures] birdwatch calibrate on the generated shots:\n${text.stdout}`);
+    expect(text.stdout).toMatch(/rule: threshold = 0.00001 above the highest-scoring labelled bird/);
+    expect(text.stdout).toMatch(/corrections 12 birds, 12 airplanes \(biased: not used/);
+  });
+
+  it('--apply refuses a config given only by flags, and applies nothing without enough birds', async () => {
+    const flagsOnly = await runCli(['calibrate', '--apply', '--db', dirs.db, '--model', modelFile]);
+    expect(flagsOnly.code).toBe(2);
+    expect(flagsOnly.stderr).toMatch(/--apply writes the thresholds into the config file: give it with --config FILE/);
+    const before = readFileSync(configFile);
+    const few = await cli(['calibrate', '--apply', '--bird-budget', '0.01']);
+    expect(few.code).toBe(1);
+    expect(few.stdout).toMatch(/nothing applied: no camera has 100 labelled birds yet/);
+    expect(readFileSync(configFile, 'utf8')).toBe(before.toString('utf8'));
+  });
+
+  it('--apply writes the camera and overall thresholds, keeping every other key, and says how to reload', async () => {
+    const result = await cli(['calibrate', '--apply']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/systemctl reload birdwatch/);
+    const written = JSON.parse(readFileSync(configFile, 'utf8'));
+    expect(written.threshold).toBe(expected());
+    expect(written.cameras[0].threshold).toBe(expected());
+    expect(written['//']).toBe('a comment the calibrate --apply must keep');
+    expect(written.retrain).toEqual({ candidates, minNewCorrections: 5 });
+    expect(readdirSync(dirs.root).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    // The running daemon takes the new camera threshold on reload.
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reloaded/);
+    expect(daemon.output).toMatch(new RegExp(`config reloaded.*garden[^0-9]*${String(expected()).replace('.', '\\.')}`));
+    // Every decision is still the one it was: the restored birds were not moved out again.
+    expect(decisions(dirs.db)).toHaveLength(2 * PER_CLASS);
+    // Two new shots nobody labels (the weak labels of retrain --with-confident): at the new threshold the airplane
+    // moves and the bird stays.
+    writeFileSync(join(dirs.watch, 'new-plane.jpg'), await cameraJpeg(AIRPLANE_FIXTURES[0]!, 500, 300));
+    writeFileSync(join(dirs.watch, 'new-bird.jpg'), await cameraJpeg(BIRD_FIXTURES[1]!, 500, 300));
+    const fresh = await waitForDecisions(dirs.db, 'id > ?', [rows[rows.length - 1]!.id], 2, 30_000, () => daemon.tail());
+    expect(fresh.map((r) => [r.path.replace(/.*\//, ''), r.action, r.threshold]).sort()).toEqual([
+      ['new-bird.jpg', 'kept', expected()], ['new-plane.jpg', 'moved', expected()]]);
+    await daemon.stop();
+  });
+});
+
+interface Figures { images: number; birds: number; airplanes: number; correct: number; threshold: number;
+  birds_moved: number; airplanes_caught: number }
+
+describe('birdwatch retrain, promote, rollback', () => {
+  let candidate: string;
+  let report: any;
+
+  it('a Python without PyTorch gets one line saying what to install', async () => {
+    const noTorch = join(dirs.root, 'python-without-torch');
+    writeFileSync(noTorch, `#!/bin/sh\nexec ${PYTHON} -S "$@"\n`); // -S: no site-packages, so no torch
+    chmodSync(noTorch, 0o755);
+    const result = await cli(['retrain', '--epochs', '1', '--data', cifar], { PYTHON: noTorch });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^birdwatch: retrain needs PyTorch: its Python \(\/usr\/bin\/python3\) has no module '(torch|numpy)'; on Debian: sudo apt-get install python3-torch .*\n$/);
+    expect(existsSync(candidates) ? readdirSync(candidates).filter((n) => n.endsWith('.onnx')) : []).toEqual([]);
+  });
+
+  it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
+    const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9']);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
+    candidate = result.stdout.match(/^candidate (\S+\.onnx) \(report (\S+\.json)\)$/m)![1]!;
+    expect(readdirSync(candidates).filter((n) => /^candidate-.*\.(onnx|json)$/.test(n))).toHaveLength(2);
+    report = JSON.parse(readFileSync(candidate.replace(/\.onnx$/, '.json'), 'utf8'));
+    expect(result.stdout).toMatch(/club's held-out shots\s+current/);
+    expect(report.notes[0]).toMatch(/optimistic/);
+    const held = report.labels.held_out;
+    const tune = report.labels.fine_tune;
+    expect(held.bird + tune.bird).toBe(12);
+    expect(held.airplane + tune.airplane).toBe(12);
+    expect(held.bird).toBeGreaterThan(0);
+    expect(held.airplane).toBeGreaterThan(0);
+    expect(report.labels.confident).toBe(2); // the two unlabelled shots, fine-tune part only
+    expect(report.training.club).toEqual({ airplane: tune.airplane + 1, bird: tune.bird + 1 });
+    expect(report.report_split.images).toBe(8); // 10% of 40 per class
+    expect(report.training.recipe).toMatchObject({ recipe: 'finetune', epochs: 1 });
+
+    const labels = new Map<string, string>([
+      ...report.held_out_shots.map((s: any) => [s.path, s.label] as [string, string]),
+      ...report.report_split.files.map((f: any) => [f.path, f.label] as [string, string]),
+    ]);
+    for (const [which, file] of [['current', modelFile], ['candidate', candidate]] as const) {
+      const classified = await runCli(['classify', '--json', '--model', file, ...labels.keys()]);
+      expect(classified.code, classified.stderr).toBe(0);
+      const byPath = new Map(classified.stdout.trim().split('\n').map((l) => JSON.parse(l))
+        .map((r: any) => [r.path, r] as [string, any]));
+      for (const [set, paths] of [['club_held_out', report.held_out_shots.map((s: any) => s.path)],
+        ['report_split', report.report_split.files.map((f: any) => f.path)]] as const) {
+        const f: Figures = report.comparison[set][which];
+        const rowsOf = (label: string) => paths.filter((p: string) => labels.get(p) === label).map((p: string) => byPath.get(p));
+        expect(f.images, `${which} ${set}`).toBe(paths.length);
+        expect(f.birds).toBe(rowsOf('bird').length);
+        expect(f.birds_moved, `${which} ${set} birds moved`).toBe(
+          rowsOf('bird').filter((r: any) => r.probabilities.airplane >= f.threshold).length);
+        expect(f.airplanes_caught, `${which} ${set} airplanes caught`).toBe(
+          rowsOf('airplane').filter((r: any) => r.probabilities.airplane >= f.threshold).length);
+        expect(f.correct, `${which} ${set} correct`).toBe(paths.filter((p: string) => byPath.get(p).label === labels.get(p)).length);
+      }
+    }
+  }, 300_000);
+
+  it('--scheduled does nothing until retrain.minNewCorrections labels are new', async () => {
+    const result = await cli(['retrain', '--scheduled', '--data', cifar]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/0 labels newer than the last candidate; retrain.minNewCorrections is 5: nothing to do/);
+  });
+
+  const constructed = (name: string, change: (r: any) => void): string => {
+    const file = join(candidates, `${name}.onnx`);
+    copyFileSync(candidate, file);
+    const copy = JSON.parse(JSON.stringify(report));
+    change(copy);
+    writeFileSync(join(candidates, `${name}.json`), JSON.stringify(copy));
+    return file;
+  };
+
+  it('promote refuses a worse candidate, naming the figure, and leaves the model alone', async () => {
+    const worse = constructed('worse', (r) => {
+      const split = r.comparison.report_split;
+      split.candidate.birds_moved = split.current.birds_moved + 1;
+    });
+    const result = await cli(['promote', worse]);
+    expect(result.code).toBe(1);
+    const split = report.comparison.report_split;
+    expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
+      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} against ${split.current.birds_moved} ` +
+      `(bird budget 0.1) (--force promotes it anyway)\n`);
+    const fewer = constructed('fewer', (r) => {
+      const held = r.comparison.club_held_out;
+      held.current.airplanes_caught = held.candidate.airplanes_caught + 1;
+    });
+    expect((await cli(['promote', fewer])).stderr).toMatch(/it catches fewer airplanes on the club's held-out shots/);
+    expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+  });
+
+  it('promotes a better candidate atomically, keeps the previous model, and rollback restores it byte for byte', async () => {
+    const better = constructed('better', (r) => {
+      for (const set of ['club_held_out', 'report_split']) {
+        const s = r.comparison[set];
+        s.candidate.birds_moved = 0;
+        s.candidate.airplanes_caught = s.current.airplanes_caught + 1;
+      }
+    });
+    const models = await cli(['models']);
+    expect(models.stdout).toMatch(/^installed\s+\S{12}/m);
+    expect(models.stdout).toMatch(/promotable: birdwatch promote \S*better\.onnx/);
+    expect(models.stdout).toMatch(/not promotable: it moves more birds on the CIFAR report split/);
+    // The daemon runs meanwhile: it takes the promoted model without a restart, and the rolled-back one too.
+    daemon = new DaemonProcess(['run', '--config', configFile]);
+    await daemon.ready();
+    const result = await cli(['promote', better]);
+    expect(result.code, result.stderr).toBe(0);
+    await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${report.candidate.id}`));
+    expect(result.stdout).toMatch(/reloads the model file when one is renamed into place/);
+    expect(result.stdout).toMatch(/note: the config sets threshold .* calibrated for the previous model/);
+    expect(sha256(readFileSync(modelFile))).toBe(sha256(readFileSync(candidate)));
+    const previous = readdirSync(join(dirs.root, 'models', 'previous')).filter((n) => n.endsWith('.onnx'));
+    expect(previous).toEqual([`${sha256(shippedBytes).slice(0, 12)}.onnx`]);
+    expect(sha256(readFileSync(join(dirs.root, 'models', 'previous', previous[0]!)))).toBe(sha256(shippedBytes));
+    expect(readdirSync(join(dirs.root, 'models')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const listed = await cli(['models', '--json']);
+    const kinds = listed.stdout.trim().split('\n').map((l) => JSON.parse(l).kind);
+    expect(kinds.filter((k: string) => k === 'previous')).toHaveLength(1);
+
+    const back = await cli(['rollback']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${sha256(shippedBytes).slice(0, 12)}`));
+    await daemon.stop();
+    expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
+  });
+
+  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it', async () => {
+    const result = await cli(['promote', candidate]);
+    if (report.promotable) {
+      expect(result.code, result.stderr).toBe(0);
+    } else {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(report.blockers[0]);
+      const forced = await cli(['promote', candidate, '--force']);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stdout).toContain(`--force: installed although ${report.blockers[0]}`);
+    }
+    expect(sha256(readFileSync(modelFile))).toBe(report.candidate.sha256);
+    expect((await cli(['rollback'])).code).toBe(0);
+    expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    const none = await cli(['rollback']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/nothing to roll back to/);
+  });
+});

@@ -1,0 +1,183 @@
+// The corrections loop's rules on constructed figures: the calibrate threshold rule against hand-worked scores,
+// "enough birds", the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
+// and the config keys (birdBudget, retrain) with their errors.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { birdsAllowed, birdsNeeded, figuresAt, highestBirdThatStays, thresholdFor } from '../src/calibrate/rule.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
+import { promotionBlockers, type Comparison, type ModelFigures } from '../src/retrain/compare.js';
+import type { ClubShot } from '../src/retrain/shots.js';
+import { splitShots } from '../src/retrain/split.js';
+import { makeTestDirs, REPO } from './helpers/daemon.js';
+
+describe('the calibrate rule on constructed scores', () => {
+  // Ten birds 0.00, 0.10, ..., 0.90 (in shuffled order) and four airplanes.
+  const birds = [0.3, 0.9, 0.0, 0.5, 0.8, 0.1, 0.7, 0.2, 0.6, 0.4];
+  const planes = [0.95, 0.85, 0.8, 0.79];
+
+  it('budget 10% of 10 birds: one bird may move, so the threshold sits 1e-5 above the second highest bird', () => {
+    expect(birdsAllowed(0.1, 10)).toBe(1);
+    expect(highestBirdThatStays(birds, 0.1)).toBe(0.8);
+    expect(thresholdFor(birds, 0.1)).toBe(0.80001);
+    // At 0.80001: the bird at 0.9 moves; airplanes 0.95 and 0.85 are caught, 0.80 and 0.79 are not.
+    expect(figuresAt(0.80001, birds, planes)).toEqual({ threshold: 0.80001, birds: 10, airplanes: 4, birds_moved: 1,
+      birds_moved_share: 0.1, airplanes_caught: 2, airplanes_caught_share: 0.5 });
+  });
+
+  it('budget 5% of 10 birds: no bird may move (floor(0.5) = 0); 30% lets three through', () => {
+    expect(thresholdFor(birds, 0.05)).toBe(0.90001);
+    expect(figuresAt(0.90001, birds, planes).birds_moved).toBe(0);
+    expect(figuresAt(0.90001, birds, planes).airplanes_caught).toBe(1);
+    expect(thresholdFor(birds, 0.3)).toBe(0.60001); // 0.9, 0.8, 0.7 move
+    expect(figuresAt(0.60001, birds, planes).birds_moved).toBe(3);
+  });
+
+  it('birds tied with the one that must stay stay too; a budget that lets all through gives 0', () => {
+    const tied = [0.5, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0];
+    expect(thresholdFor(tied, 0.1)).toBe(0.50001);
+    expect(figuresAt(0.50001, tied, []).birds_moved).toBe(0);
+    expect(thresholdFor([0.2], 0.99)).toBe(0.20001); // one bird: floor(0.99 x 1) = 0 may move
+    expect(thresholdFor([0.2, 0.1], 0.5)).toBe(0.10001);
+  });
+
+  it('rounds up to 6 decimals and never above 1', () => {
+    expect(thresholdFor([0.1234561, 0], 0.5)).toBe(0.00001); // one may move: the bird at 0 stays, 0 + 1e-5
+    expect(thresholdFor([0.1234561, 0.1234561], 0.4)).toBe(0.123467); // 0.1234661 rounded up
+    expect(thresholdFor([1, 1], 0.4)).toBe(1);
+  });
+
+  it('agrees with training/calibrate.py on random scores (the same rule on both sides)', () => {
+    let seed = 7;
+    const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+    const cases = [0.01, 0.05, 0.1, 0.3].flatMap((budget) => [7, 100, 250].map((n) =>
+      ({ budget, scores: Array.from({ length: n }, () => Math.round(random() * 1e6) / 1e6) })));
+    const script = 'import json, sys; sys.path.insert(0, "training"); import calibrate, numpy as np; ' +
+      'print(json.dumps([calibrate._highest_bird_that_stays(np.array(c["scores"]), c["budget"]) ' +
+      'for c in json.load(sys.stdin)]))';
+    const python = spawnSync('/usr/bin/python3', ['-c', script], { cwd: REPO, input: JSON.stringify(cases), encoding: 'utf8' });
+    expect(python.status, python.stderr).toBe(0);
+    expect(JSON.parse(python.stdout)).toEqual(cases.map((c) => highestBirdThatStays(c.scores, c.budget)));
+  });
+
+  it('enough birds: ceil(1 / budget)', () => {
+    expect(birdsNeeded(0.01)).toBe(100);
+    expect(birdsNeeded(0.1)).toBe(10);
+    expect(birdsNeeded(0.03)).toBe(34);
+    expect(birdsAllowed(0.03, 34)).toBe(1);
+    expect(birdsAllowed(0.03, 33)).toBe(0);
+  });
+});
+
+describe('the promotion rule', () => {
+  const figures = (birdsMoved: number, caught: number): ModelFigures => ({ images: 40, birds: 20, airplanes: 20,
+    correct: 30, accuracy: 0.75, threshold: 0.9, birds_moved: birdsMoved, birds_moved_share: birdsMoved / 20,
+    airplanes_caught: caught, airplanes_caught_share: caught / 20 });
+  const comparison = (held: [number, number, number, number], split: [number, number, number, number]): Comparison => ({
+    budget: 0.01,
+    club_held_out: { images: 40, failed: 0, current: figures(held[0], held[1]), candidate: figures(held[2], held[3]) },
+    report_split: { images: 40, failed: 0, current: figures(split[0], split[1]), candidate: figures(split[2], split[3]) },
+  });
+
+  it('passes a candidate that moves no more birds on either set and catches as many airplanes on the club set', () => {
+    expect(promotionBlockers(comparison([2, 10, 2, 10], [1, 9, 1, 5]))).toEqual([]);
+    expect(promotionBlockers(comparison([2, 10, 1, 14], [1, 9, 0, 12]))).toEqual([]);
+  });
+
+  it('names each blocking figure', () => {
+    expect(promotionBlockers(comparison([2, 10, 3, 12], [1, 9, 1, 9]))).toEqual([
+      "it moves more birds on the club's held-out shots: 3 of 20 against 2 (bird budget 0.01)"]);
+    expect(promotionBlockers(comparison([2, 10, 2, 10], [1, 9, 2, 15]))).toEqual([
+      'it moves more birds on the CIFAR report split: 2 of 20 against 1 (bird budget 0.01)']);
+    expect(promotionBlockers(comparison([2, 10, 2, 9], [1, 9, 1, 19]))).toEqual([
+      "it catches fewer airplanes on the club's held-out shots: 9 of 20 against 10"]);
+  });
+});
+
+describe('the held-out split', () => {
+  const shot = (i: number, label: 'airplane' | 'bird'): ClubShot => ({ decision_id: i, key: `sha-${label}-${i}`,
+    camera: 'garden', label, source: 'correction', time_ms: i, current_path: `/x/${i}.jpg` });
+
+  it('keeps every shot in its part as new labels arrive, and holds out about the share asked for per class', () => {
+    const first = [...Array(60).keys()].map((i) => shot(i, i % 2 ? 'bird' : 'airplane'));
+    const more = [...first, ...[...Array(140).keys()].map((i) => shot(100 + i, i % 2 ? 'bird' : 'airplane'))];
+    const a = splitShots(first, 0.3, 0);
+    const b = splitShots(more, 0.3, 0);
+    const heldB = new Set(b.heldOut.map((s) => s.key));
+    for (const s of a.heldOut) expect(heldB.has(s.key)).toBe(true);
+    for (const s of a.fineTune) expect(heldB.has(s.key)).toBe(false);
+    for (const label of ['airplane', 'bird']) {
+      const held = b.heldOut.filter((s) => s.label === label).length;
+      expect(held).toBeGreaterThan(15); // 30% of 100 is 30; a hash gives about that
+      expect(held).toBeLessThan(45);
+    }
+    // Another seed, another split.
+    expect(splitShots(more, 0.3, 1).heldOut.map((s) => s.key)).not.toEqual(b.heldOut.map((s) => s.key));
+  });
+
+  it('holds out one shot of a small class that the share alone would leave without any', () => {
+    const two = [shot(1, 'bird'), shot(2, 'bird'), shot(3, 'airplane'), shot(4, 'airplane')];
+    const { heldOut, fineTune } = splitShots(two, 0.01, 0);
+    expect(heldOut.map((s) => s.label).sort()).toEqual(['airplane', 'bird']);
+    expect(fineTune).toHaveLength(2);
+  });
+});
+
+describe('config: birdBudget and retrain', () => {
+  const load = (body: Record<string, unknown>) => {
+    const dirs = makeTestDirs('bw-loop-config-');
+    const file = join(dirs.root, 'c.json');
+    writeFileSync(file, JSON.stringify({ watch: dirs.watch, airplanes: dirs.airplanes, ...body }));
+    try {
+      return loadConfig({ file });
+    } finally {
+      dirs.cleanup();
+    }
+  };
+
+  it('defaults to 1% of birds, 20 new corrections, no automatic promotion', () => {
+    const config = load({});
+    expect(config.birdBudget).toBe(0.01);
+    expect(config.retrain.minNewCorrections).toBe(20);
+    expect(config.retrain.autoPromote).toBe(false);
+    expect(config.retrain.candidates).toMatch(/models\/candidates$/);
+  });
+
+  it('reads them, per camera too, and refuses bad values naming the key', () => {
+    const config = load({ birdBudget: 0.02, retrain: { candidates: 'cand', minNewCorrections: 5, autoPromote: true } });
+    expect(config.birdBudget).toBe(0.02);
+    expect(config.retrain).toMatchObject({ minNewCorrections: 5, autoPromote: true });
+    expect(() => load({ birdBudget: 1 })).toThrow(/'birdBudget' in .* must be a share of birds above 0 and below 1/);
+    expect(() => load({ birdBudget: '1%' })).toThrow(ConfigError);
+    expect(() => load({ retrain: { autoPromote: 'maybe' } })).toThrow(/'retrain.autoPromote' in .* must be true or false/);
+    expect(() => load({ retrain: { minNewCorrection: 5 } })).toThrow(/unknown key 'minNewCorrection' in 'retrain'/);
+    expect(() => load({ retrain: 7 })).toThrow(/'retrain' in .* must be an object/);
+  });
+});
+
+describe('config/birdwatch-retrain.service and .timer', () => {
+  const service = join(REPO, 'config', 'birdwatch-retrain.service');
+  const timer = join(REPO, 'config', 'birdwatch-retrain.timer');
+
+  it('pass systemd-analyze verify with no warning; the service is sandboxed (exposure printed)', () => {
+    const verify = spawnSync('systemd-analyze', ['verify', service, timer], { encoding: 'utf8' });
+    expect(verify.status, `systemd-analyze verify:\n${verify.stdout}${verify.stderr}`).toBe(0);
+    expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
+    const sec = spawnSync('systemd-analyze', ['security', '--offline=true', service], { encoding: 'utf8' });
+    const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
+    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : '(no score)'}`);
+    expect(overall, sec.stdout + sec.stderr).not.toBeNull();
+    expect(Number(overall![1])).toBeLessThanOrEqual(2);
+  });
+
+  it('run retrain --scheduled weekly, never promoting by themselves (that is retrain.autoPromote in the config)', () => {
+    const text = readFileSync(service, 'utf8');
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/birdwatch\/dist\/cli.js retrain --scheduled --config \/etc\/birdwatch\/config.json$/m);
+    expect(text).toMatch(/^Type=oneshot$/m);
+    expect(text).not.toMatch(/cli\.js promote/);
+    const timerText = readFileSync(timer, 'utf8');
+    expect(timerText).toMatch(/^OnCalendar=weekly$/m);
+    expect(timerText).toMatch(/^Unit=birdwatch-retrain.service$/m);
+  });
+});

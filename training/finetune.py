@@ -26,12 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import calibrate  # noqa: E402
 import data  # noqa: E402
 import export  # noqa: E402
 import models  # noqa: E402
@@ -143,17 +141,8 @@ def main(argv=None) -> int:
     before = train.evaluate(model, val, norm)["acc"]
     model, history = train.fit(model, train_set, val, norm, cfg, label="finetune", quiet=args.quiet)
     plain = model.fold() if isinstance(model, models.MLP) else model
-    ev = train.evaluate(plain, val, norm)
-    p_air = F.softmax(ev["logits"], dim=1)[:, 0].numpy()
-    labels = val.y.numpy()
-    threshold = calibrate.choose_threshold(p_air, labels, args.bird_budget)
-    at = calibrate.metrics_at(p_air, labels, threshold)
-    metrics = {"accuracy": ev["acc"], "loss": ev["loss"], "roc_auc": calibrate.roc_auc(p_air, labels),
-               "airplanes_caught_at_threshold": at["airplanes_caught_at_threshold"],
-               "birds_moved_at_threshold": at["birds_moved_at_threshold"], "bird_budget": args.bird_budget,
-               "accuracy_at_threshold": at["accuracy_at_threshold"],
-               "confusion_matrix_at_threshold": at["confusion_matrix_at_threshold"],
-               "validation_images": len(val), "validation_counts": val.counts()}
+    threshold, metrics = train.threshold_figures(plain, val, norm, args.bird_budget, bootstrap=False)
+    at = metrics
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     recipe = {"recipe": "finetune", "init": str(Path(args.init).resolve()), "epochs": args.epochs, "lr": args.lr,
               "batch_size": args.batch_size, "schedule": "cosine", "optimizer": "adamw", "augment": True,
@@ -174,7 +163,7 @@ def main(argv=None) -> int:
                "history": history, "seconds": time.time() - t_start, "torch_version": torch.__version__}
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"finetune: report-split accuracy {before:.4f} -> {ev['acc']:.4f}; threshold {threshold}: airplanes "
+    print(f"finetune: report-split accuracy {before:.4f} -> {metrics['accuracy']:.4f}; threshold {threshold}: airplanes "
           f"caught {at['airplanes_caught_at_threshold']:.3f}, birds moved {at['birds_moved_at_threshold']:.4f}; "
           f"wrote {out} in {time.time() - t_start:.0f}s", flush=True)
     return 0

@@ -238,6 +238,25 @@ def evaluate(model, s: data.Samples, norm: Normalizer) -> dict:
             "logits": logits}
 
 
+def threshold_figures(plain, split: data.Samples, norm: Normalizer, bird_budget: float, bootstrap: bool = True):
+    """A model's figures on a held-out split at the threshold chosen there for `bird_budget`: (threshold, metrics).
+    One definition for train.py's card and finetune.py's candidate report."""
+    ev = evaluate(plain, split, norm)
+    p_air = F.softmax(ev["logits"], dim=1)[:, 0].numpy()
+    labels = split.y.numpy()
+    threshold = calibrate.choose_threshold(p_air, labels, bird_budget)
+    at = calibrate.metrics_at(p_air, labels, threshold)
+    metrics = {"accuracy": ev["acc"], "loss": ev["loss"], "roc_auc": calibrate.roc_auc(p_air, labels),
+               "airplanes_caught_at_threshold": at["airplanes_caught_at_threshold"],
+               "birds_moved_at_threshold": at["birds_moved_at_threshold"], "bird_budget": bird_budget,
+               "accuracy_at_threshold": at["accuracy_at_threshold"],
+               "confusion_matrix_at_threshold": at["confusion_matrix_at_threshold"]}
+    if bootstrap:
+        metrics["airplanes_caught_bootstrap"] = calibrate.caught_bootstrap(p_air, labels, bird_budget)
+    metrics.update({"validation_images": len(split), "validation_counts": split.counts()})
+    return threshold, metrics
+
+
 def make_optimizer(model, cfg):
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
@@ -532,24 +551,14 @@ def main(argv=None) -> int:
         plain = models.flip_ensemble(plain)
         log(f"flip ensemble folded into one MLP: validation accuracy {single:.4f} -> "
             f"{evaluate(plain, val, norm)['acc']:.4f}; {plain.describe()}, {models.count_params(plain):,} parameters")
-    ev = evaluate(plain, val, norm)
-    p_air = F.softmax(ev["logits"], dim=1)[:, 0].numpy()
-    labels = val.y.numpy()
-    threshold = calibrate.choose_threshold(p_air, labels, args.bird_budget)
-    at = calibrate.metrics_at(p_air, labels, threshold)
-    metrics = {"accuracy": ev["acc"], "loss": ev["loss"], "roc_auc": calibrate.roc_auc(p_air, labels),
-               "airplanes_caught_at_threshold": at["airplanes_caught_at_threshold"],
-               "birds_moved_at_threshold": at["birds_moved_at_threshold"], "bird_budget": args.bird_budget,
-               "accuracy_at_threshold": at["accuracy_at_threshold"],
-               "confusion_matrix_at_threshold": at["confusion_matrix_at_threshold"],
-               "airplanes_caught_bootstrap": calibrate.caught_bootstrap(p_air, labels, args.bird_budget),
-               "validation_images": len(val), "validation_counts": val.counts()}
+    threshold, metrics = threshold_figures(plain, val, norm, args.bird_budget)
+    at = metrics
     torch.save({"config": plain.config, "state_dict": plain.state_dict(), "mean": mean, "std": std},
                run_dir / "model.pt")
     (run_dir / "history.json").write_text(json.dumps(history, indent=1))
 
     summary = [
-        f"validation accuracy {ev['acc']:.4f} (loss {ev['loss']:.4f}, ROC AUC {metrics['roc_auc']:.4f})",
+        f"validation accuracy {metrics['accuracy']:.4f} (loss {metrics['loss']:.4f}, ROC AUC {metrics['roc_auc']:.4f})",
         f"threshold {threshold}: airplanes caught {at['airplanes_caught_at_threshold']:.3f}, "
         f"birds moved {at['birds_moved_at_threshold']:.4f} (budget {args.bird_budget})",
         "airplanes caught with the threshold recalibrated on resampled validation sets: mean {mean:.3f}, "
@@ -602,7 +611,7 @@ def main(argv=None) -> int:
         }
         out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
         plot_history(history, out.with_suffix(".png"),
-                     f"{plain.describe()}, recipe {args.recipe}: val acc {ev['acc']:.4f}, "
+                     f"{plain.describe()}, recipe {args.recipe}: val acc {metrics['accuracy']:.4f}, "
                      f"{at['airplanes_caught_at_threshold']:.1%} airplanes caught at {args.bird_budget:.0%} birds")
         summary.append(f"wrote {out} (+ .json card, .png plot); ONNX ops {ops}; "
                        + (f"torch-vs-ONNX max abs diff {diff:.2e} ({runtime})" if runtime else

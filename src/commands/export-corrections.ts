@@ -8,7 +8,7 @@ import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { hashFile } from '../fs/index.js';
 import { sniffImageType, type ImageType } from '../image/sniff.js';
 import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
-import { listLabelledShots, type LabelledShot } from '../query/labelled-shots.js';
+import { labelledShots, type LabelledShot } from '../query/labelled-shots.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 
 const usage = `usage: birdwatch export-corrections DIR [--config FILE] [--db FILE]
@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     const db = openLogReadOnly(config.db);
     let shots: LabelledShot[];
     try {
-      shots = listLabelledShots(db);
+      shots = labelledShots(db);
     } catch (err) {
       throw explainDbError(err, config.db);
     } finally {

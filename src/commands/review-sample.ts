@@ -3,6 +3,7 @@
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
+import { CURRENT_PATH_SQL } from '../query/decided-shot.js';
 import { pickSampleShot } from '../review/sample.js';
 
 const usage = `usage: birdwatch review-sample N [--json] [--config FILE] [--db FILE]
@@ -32,8 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const chosen = new Set<number>();
       const row = db.prepare(`SELECT d.id, d.camera, d.action, d.p_airplane,
-          coalesce((SELECT c.to_path FROM corrections c WHERE c.decision_id = d.id AND c.to_path IS NOT NULL
-                    ORDER BY c.id DESC LIMIT 1), d.final_path) AS path
+          ${CURRENT_PATH_SQL} AS path
           FROM decisions d WHERE d.id = ?`);
       // pickSampleShot draws uniformly among the unreviewed decided shots; a repeat is drawn again.
       for (let tries = 0; chosen.size < n && tries < n * 20; tries++) {

@@ -23,9 +23,12 @@ export interface DecidedShot {
   latest: { label: 'airplane' | 'bird'; kind: 'restore' | 'mark' | 'mark-move'; time: string } | null;
 }
 
+/** SQL for where decision `d`'s shot is now: the latest correction that moved it, else where the daemon put it. */
+export const CURRENT_PATH_SQL = `coalesce((SELECT c.to_path FROM corrections c WHERE c.decision_id = d.id
+    AND c.to_path IS NOT NULL ORDER BY c.id DESC LIMIT 1), d.final_path)`;
+
 const selectShot = `SELECT d.id, d.camera, d.path, d.final_path, d.sha256, d.size, d.action, d.label,
-    coalesce((SELECT c.to_path FROM corrections c WHERE c.decision_id = d.id AND c.to_path IS NOT NULL
-              ORDER BY c.id DESC LIMIT 1), d.final_path) AS current_path,
+    ${CURRENT_PATH_SQL} AS current_path,
     lc.label AS latest_label, lc.kind AS latest_kind, lc.time AS latest_time
   FROM decisions d
   LEFT JOIN corrections lc ON lc.id = (SELECT max(c.id) FROM corrections c WHERE c.decision_id = d.id)

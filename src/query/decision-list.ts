@@ -1,6 +1,7 @@
 // The `log` query: decisions newest first, each with its latest human correction, as plain records.
 import type Database from 'better-sqlite3';
 import { buildDecisionWhere, type DecisionFilter, type WhereOptions } from './decision-filter.js';
+import { CURRENT_PATH_SQL } from './decided-shot.js';
 
 /** One decision as `log --json` prints it (and `--csv` flattens it). */
 export interface DecisionRecord {
@@ -36,9 +37,7 @@ export interface DecisionRecord {
 // index; ordering by (time_ms, id) walks an index on time_ms (which carries the rowid) without sorting.
 const selectDecisions = `
 SELECT d.id, d.time, d.camera, d.path, d.final_path,
-       coalesce((SELECT c.to_path FROM corrections c
-                 WHERE c.decision_id = d.id AND c.to_path IS NOT NULL ORDER BY c.id DESC LIMIT 1),
-                d.final_path) AS current_path,
+       ${CURRENT_PATH_SQL} AS current_path,
        d.label, d.action, d.error, d.error_kind, d.p_airplane, d.p_bird, d.threshold, d.model_id, d.provider,
        d.latency_ms, d.size, d.sha256, d.width, d.height, d.format,
        lc.label AS corrected_label, lc.time AS corrected_at, lc.kind AS corrected_kind, REMOVED_AT

@@ -3,7 +3,7 @@
 // database. Queries then run against that database while the daemon is still running.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, makeTestDirs, runCli, writeConfigFile, type TestDirs } from './helpers/daemon.js';
+import { DaemonProcess, makeCamera, makeTestDirs, runCli, writeConfigFile, type TestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions, type Decision } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg } from './helpers/images.js';
 
@@ -56,14 +56,8 @@ export function alreadyDecidedLine(file: string): RegExp {
 
 export async function startWorld(prefix: string): Promise<World> {
   const dirs = makeTestDirs(prefix);
-  const camera = (name: string): Camera => {
-    const c = { name, watch: join(dirs.root, `${name}-blog`), airplanes: join(dirs.root, `${name}-airplanes`) };
-    mkdirSync(c.watch, { recursive: true });
-    mkdirSync(c.airplanes, { recursive: true });
-    return c;
-  };
-  const garden = camera('garden');
-  const pond = camera('pond');
+  const garden: Camera = makeCamera(dirs.root, 'garden');
+  const pond: Camera = makeCamera(dirs.root, 'pond');
   // Debug level: the daemon then says when it skips a file as already decided, which the restore tests wait for.
   const config = writeConfigFile(dirs, { cameras: [garden, pond], db: dirs.db, quietMs: 100, logLevel: 'debug' });
   // Distinct bytes per shot (each size is a different JPEG), the same decision as the fixture.

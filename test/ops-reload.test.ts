@@ -1,10 +1,10 @@
 // Config reload on SIGHUP, on the real daemon: a camera added (its folder watched at once), a threshold and the log
 // level changed, the database path refused with a warning while the rest applies; a broken config file refused with
 // one line (the running config kept); a camera removed (its folder no longer watched).
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DaemonProcess, killAllDaemons, listTree, makeTestDirs, type TestDirs } from './helpers/daemon.js';
+import { DaemonProcess, killAllDaemons, listTree, makeCamera, makeTestDirs, type TestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES } from './helpers/images.js';
 import { sleep } from './helpers/wait.js';
@@ -25,12 +25,7 @@ describe('config reload (SIGHUP)', () => {
   it('adds a camera, applies thresholds and log level, refuses a new db path and a broken file, removes a camera', async () => {
     dirs = makeTestDirs('bw-reload-');
     const d = dirs;
-    const camera = (name: string) => {
-      const c = { name, watch: join(d.root, `${name}-blog`), airplanes: join(d.root, `${name}-airplanes`) };
-      mkdirSync(c.watch);
-      mkdirSync(c.airplanes);
-      return c;
-    };
+    const camera = (name: string) => makeCamera(d.root, name);
     const garden = camera('garden');
     const pond = camera('pond');
     const configFile = join(d.root, 'config.json');

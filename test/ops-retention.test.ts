@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DaemonProcess, killAllDaemons, makeTestDirs, runCli, type TestDirs } from './helpers/daemon.js';
+import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, runCli, type TestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions, type Decision } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
 import { waitFor } from './helpers/wait.js';
@@ -36,12 +36,7 @@ describe('quarantine retention', () => {
   it('removes exactly the due shots, logs each removal, keeps labelled, restored, young, kept and foreign ones', async () => {
     dirs = makeTestDirs('bw-retention-');
     const d = dirs;
-    const cam = (name: string) => {
-      const c = { name, watch: join(d.root, `${name}-blog`), airplanes: join(d.root, `${name}-airplanes`) };
-      mkdirSync(c.watch);
-      mkdirSync(c.airplanes);
-      return c;
-    };
+    const cam = (name: string) => makeCamera(d.root, name);
     const garden = cam('garden');
     const pond = cam('pond');
     const config = join(d.root, 'config.json');

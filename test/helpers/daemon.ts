@@ -121,6 +121,14 @@ export function makeTestDirs(prefix = 'bw-daemon-', user?: { uid: number; gid: n
     cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+/** A camera `name` with its folders `ROOT/NAME-blog` and `ROOT/NAME-airplanes`, created. */
+export function makeCamera(root: string, name: string): { name: string; watch: string; airplanes: string } {
+  const camera = { name, watch: join(root, `${name}-blog`), airplanes: join(root, `${name}-airplanes`) };
+  mkdirSync(camera.watch, { recursive: true });
+  mkdirSync(camera.airplanes, { recursive: true });
+  return camera;
+}
+
 /** Writes a JSON config file into dirs.root and returns its path. */
 export function writeConfigFile(dirs: TestDirs, config: Record<string, unknown>, name = 'config.json'): string {
   const file = join(dirs.root, name);

@@ -96,7 +96,7 @@ describe('the promotion rule', () => {
 });
 
 describe('the held-out split', () => {
-  const shot = (i: number, label: 'airplane' | 'bird'): ClubShot => ({ decision_id: i, key: `sha-${label}-${i}`,
+  const shot = (i: number, label: 'airplane' | 'bird'): ClubShot => ({ decision_id: i, sha256: null, key: `sha-${label}-${i}`,
     camera: 'garden', label, source: 'correction', time_ms: i, current_path: `/x/${i}.jpg` });
 
   it('keeps every shot in its part as new labels arrive, and holds out about the share asked for per class', () => {

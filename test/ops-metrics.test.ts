@@ -2,12 +2,13 @@
 // burst; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
 // WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real systemd-notify.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killAllDaemons, makeTestDirs, runCli, startDaemon, type DaemonProcess, type TestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
+import { immutableCapableBase } from './helpers/immutable.js';
 import { waitFor } from './helpers/wait.js';
 
 const AS_ROOT = process.getuid?.() === 0;
@@ -87,13 +88,13 @@ describe('metrics and health', () => {
   }, 120_000);
 
   it.skipIf(!AS_ROOT)('/healthz turns 503 while the database cannot be written, and 200 again after', async (ctx) => {
-    dirs = makeTestDirs('bw-health-');
-    const d = dirs;
-    const unsupported = immutableStopsOpenWrites(d.root);
-    if (unsupported) {
-      console.log(`[figures] healthz db-unwritable: skipped: ${unsupported}`);
+    const capable = immutableCapableBase();
+    if ('skip' in capable) {
+      console.log(`[figures] healthz db-unwritable: skipped: ${capable.skip}`);
       return ctx.skip();
     }
+    dirs = makeTestDirs('bw-health-', undefined, capable.base);
+    const d = dirs;
     const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0']);
     const base = await metricsUrl(daemon);
     await daemon.ready();
@@ -181,23 +182,3 @@ while True:
     }, 60_000);
 });
 
-/** Whether the immutable flag stops writes through a descriptor already open here (ext4 yes, tmpfs no). */
-function immutableStopsOpenWrites(dir: string): string | null {
-  const probe = join(dir, 'immutable-probe');
-  writeFileSync(probe, 'x');
-  const fd = openSync(probe, 'r+');
-  try {
-    const set = spawnSync('chattr', ['+i', probe], { encoding: 'utf8' });
-    if (set.status !== 0) return `chattr +i failed here: ${set.stderr.trim() || set.error?.message}`;
-    try {
-      writeSync(fd, 'y', 0);
-      return `${dir}: the immutable flag does not stop writes through a descriptor already open`;
-    } catch {
-      return null;
-    }
-  } finally {
-    closeSync(fd);
-    spawnSync('chattr', ['-i', probe]);
-    if (existsSync(probe)) rmSync(probe, { force: true });
-  }
-}

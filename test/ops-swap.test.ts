@@ -7,8 +7,8 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killAllDaemons, listTree, makeTestDirs, REPO, runCli, startDaemon, type TestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
-import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { AIRPLANE_FIXTURES, BIRD_FIXTURES, sha256 } from './helpers/images.js';
+import { sleep } from './helpers/wait.js';
 import { withEditedMetadata } from './fixtures/onnx.js';
 
 const SHIPPED = join(REPO, 'models', 'birds-vs-airplanes.onnx');

@@ -7,13 +7,13 @@
 // The daemon must say so clearly, move nothing it cannot log, lose nothing, and recover by itself once the fault
 // clears.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOBODY_CAN_RUN_CLI } from './helpers/daemon.js';
+import { immutableCapableBase } from './helpers/immutable.js';
 import {
-  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, REPO, sleep, startDaemon, tempDir, waitFor, AS_ROOT } from './reliability/harness.js';
+  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor, AS_ROOT } from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
@@ -31,47 +31,10 @@ function layout(prefix: string, base?: string) {
   return { ...dirs, db: join(dirs.state, 'birdwatch.db') };
 }
 
-/**
- * The unwritable-database fault needs a filesystem whose immutable flag also stops writes through descriptors opened
- * before it was set: ext4 does, tmpfs (Debian 13's /tmp) does not. Returns why not, or null when it does.
- */
-function immutableStopsOpenWrites(dir: string): string | null {
-  const probe = join(dir, 'immutable-probe');
-  writeFileSync(probe, 'x');
-  const fd = openSync(probe, 'r+');
-  try {
-    try {
-      execFileSync('chattr', ['+i', probe], { stdio: 'pipe' }); // chattr: e2fsprogs, installed by .ci/run
-    } catch (err) {
-      const said = String((err as { stderr?: Buffer }).stderr ?? '');
-      if (/not supported|Inappropriate ioctl/i.test(said)) return `${dir}: no immutable flag (${said.trim()})`;
-      throw err;
-    }
-    try {
-      writeSync(fd, 'y', 0);
-      return `${dir}: the immutable flag does not stop writes through a descriptor already open`;
-    } catch {
-      return null;
-    }
-  } finally {
-    closeSync(fd);
-    try { execFileSync('chattr', ['-i', probe], { stdio: 'pipe' }); } catch { /* never set */ }
-    rmSync(probe, { force: true });
-  }
-}
-
-/** A layout on a filesystem that can hold that fault: the temporary folder's, else beside the checkout (var/,
- *  ignored by git). */
+/** A layout on a filesystem that can hold the unwritable-database fault (see helpers/immutable.ts). */
 function immutableLayout(): ReturnType<typeof layout> | { skip: string } {
-  const why: string[] = [];
-  for (const base of [tmpdir(), join(REPO, 'var')]) {
-    mkdirSync(base, { recursive: true });
-    const candidate = layout('bw-fault-immutable-', base);
-    const unsupported = immutableStopsOpenWrites(candidate.state);
-    if (!unsupported) return candidate;
-    why.push(unsupported);
-  }
-  return { skip: why.join('; ') };
+  const capable = immutableCapableBase();
+  return 'skip' in capable ? capable : layout('bw-fault-immutable-', capable.base);
 }
 
 describe('disk and database faults', () => {

@@ -28,7 +28,6 @@ export interface WebBenchOptions {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-const DAY = 86_400_000;
 
 export async function benchWeb(options: WebBenchOptions = {}): Promise<string> {
   const rows = options.rows ?? 1_000_000;

@@ -110,8 +110,8 @@ export interface TestDirs {
   cleanup(): void;
 }
 
-export function makeTestDirs(prefix = 'bw-daemon-', user?: { uid: number; gid: number }): TestDirs {
-  const root = mkdtempSync(join(tmpdir(), prefix));
+export function makeTestDirs(prefix = 'bw-daemon-', user?: { uid: number; gid: number }, base = tmpdir()): TestDirs {
+  const root = mkdtempSync(join(base, prefix));
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');
   mkdirSync(watch);

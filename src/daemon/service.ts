@@ -95,7 +95,7 @@ export class Service {
       onGone: (file) => this.tracker.forget(file),
     });
     this.watchers.set(camera.name, watcher);
-    this.deps.metrics?.cameraAdded(camera.name);
+    if (this.deps.metrics !== undefined) this.deps.metrics.cameraAdded(camera.name, this.lastDecisionMs(camera.name));
     await watcher.start();
     logger.info('watching', { camera: camera.name, folder: camera.watch, airplanes: camera.airplanes,
       mode: config.polling ? 'polling' : 'inotify' });
@@ -123,6 +123,17 @@ export class Service {
     if (!finished) this.deps.logger.warn('shutdown: abandoned files still in progress (decided at next start)');
     await this.rescanning?.catch(() => undefined);
     await this.retaining?.catch(() => undefined);
+  }
+
+  /** The camera's latest decision in the log (for the metrics); a database error only costs the metric a value. */
+  private lastDecisionMs(camera: string): number | undefined {
+    try {
+      return this.deps.log.lastDecisionTimeMs(camera);
+    } catch (err) {
+      this.deps.logger.warn('cannot read the camera\'s last decision time for the metrics', { camera,
+        error: (err as Error).message });
+      return undefined;
+    }
   }
 
   /** Files noticed and not yet decided (for the metrics). */
@@ -184,6 +195,7 @@ export class Service {
       await this.watchers.get(camera.name)?.close();
       this.watchers.delete(camera.name);
       this.tracker.dropCamera(camera.name);
+      if (!wanted.has(camera.name)) this.deps.metrics?.cameraRemoved(camera.name);
       current.delete(camera.name);
       logger.info('config reload: camera removed', { camera: camera.name, folder: camera.watch });
     }

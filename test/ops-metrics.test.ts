@@ -10,6 +10,14 @@ import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, runCli, startD
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
 import { immutableCapableBase } from './helpers/immutable.js';
+import { loadConfig } from '../src/config/index.js';
+import { DaemonMetrics } from '../src/daemon/metrics.js';
+import { MetricsServer } from '../src/daemon/metrics-server.js';
+import { Service } from '../src/daemon/service.js';
+import { DecisionLog, openDatabase } from '../src/db/index.js';
+import { createLogger } from '../src/logger.js';
+import { CurrentModel } from '../src/model/current.js';
+import { loadModel } from '../src/model/load.js';
 import { waitFor } from './helpers/wait.js';
 
 const AS_ROOT = process.getuid?.() === 0;
@@ -187,6 +195,40 @@ describe('metrics and health', () => {
     await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'after.jpg')], 1, 30_000, () => daemon.tail());
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
+
+  // In process (the real service, model, database and HTTP listener): the daemon listens before start() runs, and
+  // this is the moment between the two, held still; a child process would pass through it too fast to look at.
+  it('/healthz is 503 "starting" until the service\'s start() resolves, each camera not watched yet a problem', async () => {
+    dirs = makeTestDirs('bw-health-start-');
+    const d = dirs;
+    const config = loadConfig({ flags: { watch: d.watch, airplanes: d.airplanes, db: d.db, provider: 'cpu' } });
+    const logger = createLogger('error');
+    const models = new CurrentModel(await loadModel({ path: config.model, provider: 'cpu' }), 'cpu', { logger });
+    const db = openDatabase(d.db);
+    let service: Service | undefined;
+    const metrics = new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0 });
+    service = new Service({ config, models, log: new DecisionLog(db), logger, metrics });
+    const running = service;
+    const server = new MetricsServer({ host: '127.0.0.1', port: 0, metrics, health: () => running.health(), logger });
+    const { port } = await server.listen();
+    const healthz = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return { status: r.status, body: await r.json() as Record<string, unknown> };
+    };
+    try {
+      expect(await healthz()).toEqual({ status: 503, body: expect.objectContaining({ ok: false, status: 'starting',
+        cameras: { blog: 'starting' }, database: 'ok',
+        problems: [`camera 'blog': not watched yet (starting up)`, 'starting up'] }) });
+      await running.start();
+      expect(await healthz()).toEqual({ status: 200, body: expect.objectContaining({ ok: true, status: 'ok',
+        cameras: { blog: 'watching' }, problems: [] }) });
+    } finally {
+      await running.stop();
+      await server.close();
+      await models.close();
+      db.close();
+    }
+  }, 60_000);
 
   it('/healthz is 503 naming the camera whose watched folder is gone', async () => {
     dirs = makeTestDirs('bw-health-folder-');

@@ -44,6 +44,8 @@ export class Service {
   private retaining: Promise<void> | undefined;
   private lastProbe: { at: number; problem: string | undefined } | undefined;
   private stopped = false;
+  /** start() has resolved: every configured camera's watcher was started (until then /healthz says 'starting'). */
+  private started = false;
 
   constructor(private readonly deps: ServiceDeps) {
     const { concurrency, batchSize } = deps.config;
@@ -80,6 +82,7 @@ export class Service {
     this.retentionTimer = setInterval(() => this.retentionPass(), RETENTION_INTERVAL_MS);
     logger.info('ready', { files_known: this.tracker.counts().known });
     this.retentionPass();
+    this.started = true;
   }
 
   private async startWatching(camera: Camera): Promise<void> {
@@ -141,13 +144,19 @@ export class Service {
     return this.tracker.counts().pending;
   }
 
-  /** Healthy when every camera's watcher is running and the database takes a write. */
+  /**
+   * Healthy when start() has resolved, every configured camera's watcher is running and the database takes a write.
+   * During start-up (reconciliation, the first scans) it is 'starting', each camera not watched yet a problem.
+   */
   health(): Health {
     const problems: string[] = [];
     const cameras: Record<string, string> = {};
-    for (const [name, watcher] of this.watchers) {
-      cameras[name] = watcher.running ? 'watching' : 'not watching';
-      if (!watcher.running) problems.push(`camera '${name}': its watched folder is missing or not being watched`);
+    for (const { name } of this.deps.config.cameras) {
+      const running = this.watchers.get(name)?.running === true;
+      cameras[name] = running ? 'watching' : this.started ? 'not watching' : 'starting';
+      if (running) continue;
+      problems.push(this.started ? `camera '${name}': its watched folder is missing or not being watched`
+        : `camera '${name}': not watched yet (starting up)`);
     }
     const now = Date.now();
     if (this.lastProbe === undefined || now - this.lastProbe.at >= HEALTH_PROBE_MS) {
@@ -163,8 +172,10 @@ export class Service {
     }
     if (this.lastProbe.problem !== undefined) problems.push(this.lastProbe.problem);
     if (this.stopped) problems.push('shutting down');
+    else if (!this.started) problems.push('starting up');
     const model = this.deps.models.model;
-    return { ok: problems.length === 0, problems, cameras, database: this.lastProbe.problem ? 'failing' : 'ok',
+    const status = this.stopped ? 'stopping' : !this.started ? 'starting' : problems.length === 0 ? 'ok' : 'failing';
+    return { ok: problems.length === 0, status, problems, cameras, database: this.lastProbe.problem ? 'failing' : 'ok',
       model_id: model.id, provider: model.provider, files_pending: this.filesPending() };
   }
 

@@ -1,14 +1,23 @@
 // Metrics, health and the systemd watchdog on the real daemon: /metrics counts match the decision log after a
-// burst; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
+// burst; each configured camera's last decision time survives a restart and a reload (read from the log), a removed
+// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
 // WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real systemd-notify.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killAllDaemons, makeTestDirs, runCli, startDaemon, type DaemonProcess, type TestDirs } from './helpers/daemon.js';
+import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, runCli, startDaemon, type TestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
 import { immutableCapableBase } from './helpers/immutable.js';
+import { loadConfig } from '../src/config/index.js';
+import { DaemonMetrics } from '../src/daemon/metrics.js';
+import { MetricsServer } from '../src/daemon/metrics-server.js';
+import { Service } from '../src/daemon/service.js';
+import { DecisionLog, openDatabase } from '../src/db/index.js';
+import { createLogger } from '../src/logger.js';
+import { CurrentModel } from '../src/model/current.js';
+import { loadModel } from '../src/model/load.js';
 import { waitFor } from './helpers/wait.js';
 
 const AS_ROOT = process.getuid?.() === 0;
@@ -87,6 +96,67 @@ describe('metrics and health', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
+  it('per camera across a restart and reloads: the last decision time read from the log, a removed camera\'s series gone', async () => {
+    dirs = makeTestDirs('bw-metrics-cameras-');
+    const d = dirs;
+    const [garden, pond, heath] = ['garden', 'pond', 'heath'].map((name) => makeCamera(d.root, name));
+    const configFile = join(d.root, 'config.json');
+    const configure = (...cameras: Array<typeof garden>): void => writeFileSync(configFile, JSON.stringify({ cameras,
+      db: d.db, provider: 'cpu', quietMs: 100, stallMs: 1000, metricsListen: '127.0.0.1:0' }));
+    const lastOf = (camera: string): number =>
+      Math.max(...decisions(d.db, 'camera = ?', camera).map((r) => r.time_ms)) / 1000;
+    const scrape = async (base: string): Promise<{ text: string; m: Map<string, number> }> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return { text, m: samples(text) };
+    };
+    const last = (camera: string): string => `birdwatch_last_decision_timestamp_seconds{camera="${camera}"}`;
+
+    // A first run: a decision for garden, a failure for pond.
+    configure(garden!, pond!);
+    const first = new DaemonProcess(['run', '--config', configFile]);
+    await first.ready();
+    copyFileSync(AIRPLANE_FIXTURES[0]!, join(garden!.watch, 'plane.jpg'));
+    writeFileSync(join(pond!.watch, 'junk.jpg'), 'not an image\n'.repeat(100));
+    await waitForDecisions(d.db, '1=1', [], 2, 30_000, () => first.tail());
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+
+    // Restarted with garden and heath (pond no longer configured): garden's time comes from the log at once.
+    configure(garden!, heath!);
+    const daemon = new DaemonProcess(['run', '--config', configFile]);
+    const base = await metricsUrl(daemon);
+    await daemon.ready();
+    let { text, m } = await scrape(base);
+    expect(m.get(last('garden'))).toBe(lastOf('garden'));
+    expect(m.has(last('heath'))).toBe(false); // never decided
+    expect(text).not.toContain('camera="pond"'); // not configured
+    expect(m.get('birdwatch_decisions_total{camera="heath",action="moved"}')).toBe(0);
+
+    // Reload: pond back (its time from the log), heath removed (every series labelled with it gone).
+    configure(garden!, pond!);
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reloaded cameras="garden,pond"/);
+    ({ text, m } = await scrape(base));
+    expect(m.get(last('pond'))).toBe(lastOf('pond'));
+    expect(m.get(last('garden'))).toBe(lastOf('garden'));
+    expect(text).not.toContain('camera="heath"');
+    writeFileSync(join(pond!.watch, 'junk-2.jpg'), 'not an image either\n'.repeat(100));
+    await waitForDecisions(d.db, 'camera = ?', ['pond'], 2, 30_000, () => daemon.tail());
+    ({ m } = await scrape(base));
+    expect(m.get('birdwatch_failures_total{camera="pond",error_kind="not-image"}')).toBe(1);
+    expect(m.get(last('pond'))).toBe(lastOf('pond'));
+
+    // Reload without pond: its decisions, failures and last-decision series all go; garden's stay.
+    configure(garden!);
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reload: camera removed camera=pond/);
+    await daemon.waitForOutput(/config reloaded cameras=garden /);
+    ({ text, m } = await scrape(base));
+    expect(text.split('\n').filter((line) => line.includes('camera="pond"'))).toEqual([]);
+    expect(m.get(last('garden'))).toBe(lastOf('garden'));
+    expect(m.get('birdwatch_decisions_total{camera="garden",action="moved"}')).toBe(0); // this process decided none
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  }, 120_000);
+
   it.skipIf(!AS_ROOT)('/healthz turns 503 while the database cannot be written, and 200 again after', async (ctx) => {
     const capable = immutableCapableBase();
     if ('skip' in capable) {
@@ -125,6 +195,40 @@ describe('metrics and health', () => {
     await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'after.jpg')], 1, 30_000, () => daemon.tail());
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
+
+  // In process (the real service, model, database and HTTP listener): the daemon listens before start() runs, and
+  // this is the moment between the two, held still; a child process would pass through it too fast to look at.
+  it('/healthz is 503 "starting" until the service\'s start() resolves, each camera not watched yet a problem', async () => {
+    dirs = makeTestDirs('bw-health-start-');
+    const d = dirs;
+    const config = loadConfig({ flags: { watch: d.watch, airplanes: d.airplanes, db: d.db, provider: 'cpu' } });
+    const logger = createLogger('error');
+    const models = new CurrentModel(await loadModel({ path: config.model, provider: 'cpu' }), 'cpu', { logger });
+    const db = openDatabase(d.db);
+    let service: Service | undefined;
+    const metrics = new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0 });
+    service = new Service({ config, models, log: new DecisionLog(db), logger, metrics });
+    const running = service;
+    const server = new MetricsServer({ host: '127.0.0.1', port: 0, metrics, health: () => running.health(), logger });
+    const { port } = await server.listen();
+    const healthz = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return { status: r.status, body: await r.json() as Record<string, unknown> };
+    };
+    try {
+      expect(await healthz()).toEqual({ status: 503, body: expect.objectContaining({ ok: false, status: 'starting',
+        cameras: { blog: 'starting' }, database: 'ok',
+        problems: [`camera 'blog': not watched yet (starting up)`, 'starting up'] }) });
+      await running.start();
+      expect(await healthz()).toEqual({ status: 200, body: expect.objectContaining({ ok: true, status: 'ok',
+        cameras: { blog: 'watching' }, problems: [] }) });
+    } finally {
+      await running.stop();
+      await server.close();
+      await models.close();
+      db.close();
+    }
+  }, 60_000);
 
   it('/healthz is 503 naming the camera whose watched folder is gone', async () => {
     dirs = makeTestDirs('bw-health-folder-');

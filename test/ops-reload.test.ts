@@ -1,6 +1,7 @@
 // Config reload on SIGHUP, on the real daemon: a camera added (its folder watched at once), a threshold and the log
 // level changed, the database path refused with a warning while the rest applies; a broken config file refused with
-// one line (the running config kept); a camera removed (its folder no longer watched).
+// one line (the running config kept); a camera removed (its folder no longer watched); a db path in a missing folder
+// refused with one warning, not the whole reload.
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -75,4 +76,29 @@ describe('config reload (SIGHUP)', () => {
     expect(listTree(pond.watch)).toEqual(['after-removal.jpg', 'pond-bird.jpg']);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
+
+  it('a new db path in a missing folder is refused with one warning; the camera added with it is applied', async () => {
+    dirs = makeTestDirs('bw-reload-db-');
+    const d = dirs;
+    const garden = makeCamera(d.root, 'garden');
+    const pond = makeCamera(d.root, 'pond');
+    const configFile = join(d.root, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ cameras: [garden], db: d.db, provider: 'cpu', quietMs: 100 }));
+    const daemon = new DaemonProcess(['run', '--config', configFile]);
+    await daemon.ready();
+
+    writeFileSync(configFile, JSON.stringify({ cameras: [garden, pond], db: '/nonexistent/dir/x.db', provider: 'cpu',
+      quietMs: 100 }));
+    daemon.child.kill('SIGHUP');
+    await daemon.waitForOutput(/config reloaded|config reload refused/);
+    expect(linesMatching(daemon, /config reload refused/)).toEqual([]);
+    expect(linesMatching(daemon, / warn /)).toEqual([expect.stringMatching(
+      /warn config reload: the database path cannot change while running \(restart to apply\); keeping ".*" .*wanted=.*\/nonexistent\/dir\/x\.db/)]);
+    expect(daemon.output).toMatch(/config reload: camera added camera=pond/);
+    copyFileSync(AIRPLANE_FIXTURES[0]!, join(pond.watch, 'pond-plane.jpg'));
+    const [row] = await waitForDecisions(d.db, 'path = ?', [join(pond.watch, 'pond-plane.jpg')], 1, 30_000,
+      () => daemon.tail());
+    expect(row).toMatchObject({ camera: 'pond', action: 'moved' });
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+  }, 60_000);
 });

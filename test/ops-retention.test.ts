@@ -1,5 +1,6 @@
 // Quarantine retention on the real daemon's log and folders: exactly the moved shots older than the camera's (else
-// the config's) retentionDays go; never a shot a member labelled bird or restored, a young one, a kept one, a file
+// the config's) retentionDays go; never a shot a member labelled bird or restored, nor one a random review labelled
+// bird or airplane (that shot, or the same content elsewhere), a young one, a kept one, a file
 // that is not the logged shot, or a path outside the airplanes folders; each removal is logged and `log` still
 // lists the row; --dry-run changes nothing; an interrupted removal is finished; the daemon runs a pass itself.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,7 +34,7 @@ function edit(db: string, sql: string, ...params: unknown[]): void {
 }
 
 describe('quarantine retention', () => {
-  it('removes exactly the due shots, logs each removal, keeps labelled, restored, young, kept and foreign ones', async () => {
+  it('removes exactly the due shots, logs each removal, keeps labelled, reviewed, restored, young, kept and foreign ones', async () => {
     dirs = makeTestDirs('bw-retention-');
     const d = dirs;
     const cam = (name: string) => makeCamera(d.root, name);
@@ -52,6 +53,10 @@ describe('quarantine retention', () => {
       'p5.jpg': { camera: garden, bytes: await plane(5) }, // young: kept (then removed by the daemon's own pass)
       'p6.jpg': { camera: garden, bytes: await plane(6) }, // its row points outside the airplanes folder: refused
       'p7.jpg': { camera: garden, bytes: await plane(7) }, // a removal interrupted by a crash: finished
+      'p8.jpg': { camera: garden, bytes: await plane(10) }, // labelled bird in the random review: kept
+      'p9.jpg': { camera: garden, bytes: await plane(11) }, // labelled airplane in the random review: kept
+      'p10.jpg': { camera: garden, bytes: await plane(11) }, // the same content as p9: kept
+      'p11.jpg': { camera: garden, bytes: await plane(12) }, // labelled neither in the random review: removed
       'b1.jpg': { camera: garden, bytes: await cameraJpeg(BIRD_FIXTURES[0]!, 400, 300) }, // kept by the model
       'q1.jpg': { camera: pond, bytes: await plane(8) }, // pond keeps 100 days: kept
     };
@@ -65,12 +70,17 @@ describe('quarantine retention', () => {
 
     expect((await cli('mark', String(row('p2.jpg').id), '--label', 'bird')).code).toBe(0);
     expect((await cli('restore', String(row('p3.jpg').id))).code).toBe(0);
+    for (const [name, label] of [['p8.jpg', 'bird'], ['p9.jpg', 'airplane'], ['p11.jpg', 'neither']] as const) {
+      const review = await cli('review', String(row(name).id), '--label', label);
+      expect(review.code, review.stderr).toBe(0);
+    }
     writeFileSync(row('p4.jpg').final_path, await plane(9));
     const outside = join(d.root, 'outside');
     mkdirSync(outside);
     copyFileSync(row('p6.jpg').final_path, join(outside, 'p6.jpg'));
     edit(d.db, 'UPDATE decisions SET final_path = ? WHERE id = ?', join(outside, 'p6.jpg'), row('p6.jpg').id);
-    const aged = ['p1.jpg', 'p2.jpg', 'p3.jpg', 'p4.jpg', 'p6.jpg', 'p7.jpg', 'b1.jpg', 'q1.jpg'];
+    const aged = ['p1.jpg', 'p2.jpg', 'p3.jpg', 'p4.jpg', 'p6.jpg', 'p7.jpg', 'p8.jpg', 'p9.jpg', 'p10.jpg', 'p11.jpg',
+      'b1.jpg', 'q1.jpg'];
     for (const name of aged) edit(d.db, 'UPDATE decisions SET time_ms = time_ms - ? WHERE id = ?', 40 * DAY_MS, row(name).id);
     const p7 = row('p7.jpg');
     edit(d.db, `INSERT INTO removals (decision_id, state, time, time_ms, path, sha256, size, reason)
@@ -83,11 +93,12 @@ describe('quarantine retention', () => {
     }));
     const before = everyFile();
 
-    // Dry run: lists p1 (and why p4 and p6 stay), touches nothing.
+    // Dry run: lists p1 and p11 (and why p4 and p6 stay), touches nothing.
     const dry = await cli('retention', '--dry-run', '--json');
     expect(dry.code, dry.stderr).toBe(0);
     const listed = dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; removed: boolean; reason?: string });
-    expect(listed.filter((l) => l.reason === undefined).map((l) => l.id)).toEqual([row('p1.jpg').id]);
+    expect(listed.filter((l) => l.reason === undefined).map((l) => l.id).sort((x, y) => x - y))
+      .toEqual([row('p1.jpg').id, row('p11.jpg').id].sort((x, y) => x - y));
     expect(Object.fromEntries(listed.filter((l) => l.reason !== undefined).map((l) => [l.id, l.reason]))).toEqual({
       [row('p4.jpg').id]: 'the file there now is not the logged shot (other size or content): left alone',
       [row('p6.jpg').id]: expect.stringMatching(/^not inside camera 'garden''s airplanes folder .*: refusing to delete it$/),
@@ -96,17 +107,18 @@ describe('quarantine retention', () => {
     expect(everyFile()).toEqual(before);
     expect(query(d.db, `SELECT state FROM removals`)).toEqual([{ state: 'pending' }]);
 
-    // The real pass: p1 removed, p7's interrupted removal finished, nothing else touched.
+    // The real pass: p1 and p11 removed, p7's interrupted removal finished, nothing else touched.
     const run = await cli('retention');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^1 removed, 2 due but kept, 1 interrupted removals finished$/m);
+    expect(run.stdout).toMatch(/^2 removed, 2 due but kept, 1 interrupted removals finished$/m);
     const after = everyFile();
-    expect(after).toEqual({ ...before, 'p1.jpg': 'gone', 'p7.jpg': 'gone' });
+    expect(after).toEqual({ ...before, 'p1.jpg': 'gone', 'p7.jpg': 'gone', 'p11.jpg': 'gone' });
     expect(before['p1.jpg']).toBe(sha256(shots['p1.jpg']!.bytes));
     expect(existsSync(join(outside, 'p6.jpg'))).toBe(true);
     expect(query(d.db, 'SELECT decision_id, state, path FROM removals ORDER BY decision_id')).toEqual([
       { decision_id: row('p1.jpg').id, state: 'done', path: row('p1.jpg').final_path },
       { decision_id: p7.id, state: 'done', path: p7.final_path },
+      { decision_id: row('p11.jpg').id, state: 'done', path: row('p11.jpg').final_path },
     ].sort((a, b) => a.decision_id - b.decision_id));
 
     // `log` still finds the rows, with where the shot went and when it was removed.
@@ -118,7 +130,7 @@ describe('quarantine retention', () => {
     expect(table.stdout).toMatch(/p1\.jpg \[removed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]\n/);
     const notRemoved = (await cli('log', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { removed_at: string | null })
       .filter((r) => r.removed_at === null);
-    expect(notRemoved).toHaveLength(Object.keys(shots).length - 2);
+    expect(notRemoved).toHaveLength(Object.keys(shots).length - 3);
 
     // A second pass finds nothing more; the daemon's own pass (at its start) removes p5 once it is due.
     expect((await cli('retention')).stdout).toMatch(/^0 removed, 2 due but kept$/m);

@@ -1,7 +1,8 @@
 // A new model without a restart, on the real daemon: a model renamed into place mid-stream (300 shots flowing) is
-// checked and switched in between batches (every shot decided once, by exactly one model; old id before, new id
-// after); a corrupt model or one with bad metadata is refused with one line and the old model keeps deciding;
-// `log --model` and `stats` per model read the result.
+// checked and switched in between batches (every shot decided once, by exactly one model: the new model has another
+// threshold and each row's threshold matches its model id; old id before, new id after); a corrupt model or one with
+// bad metadata is refused with one line and the old model keeps deciding; `log --model` and `stats` per model read
+// the result.
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -48,10 +49,17 @@ describe('model hot swap', () => {
     const model = join(d.root, 'model.onnx');
     copyFileSync(SHIPPED, model);
     const oldBytes = readFileSync(model);
-    // The shipped network re-exported with other metadata: a different file (and id), the same decisions.
-    const newBytes = withEditedMetadata(oldBytes, (props) => { props.model_id = 'swap-test-v2'; });
+    // The shipped network re-exported with other metadata: a different file (and id), another threshold (0.75, still
+    // between the fixtures' wide margins, so the same decisions): a row's threshold shows which model decided it.
+    let oldThreshold = NaN;
+    const newBytes = withEditedMetadata(oldBytes, (props) => {
+      oldThreshold = Number(props.threshold);
+      props.model_id = 'swap-test-v2';
+      props.threshold = '0.75';
+    });
     const [oldId, newId] = [modelId(oldBytes), modelId(newBytes)];
     expect(newId).not.toBe(oldId);
+    expect(oldThreshold).toBeGreaterThan(0.75);
 
     const daemon = startDaemon(d, ['--model', model, '--provider', 'cpu']);
     await daemon.ready();
@@ -91,6 +99,10 @@ describe('model hot swap', () => {
       expect(row.action, row.path).toBe(isPlane(row.path) ? 'moved' : 'kept');
       expect(row.error).toBeNull();
     }
+    // No shot decided half by one model: each row's threshold is the one of the model whose id it carries.
+    const thresholdOf: Record<string, number> = { [oldId]: oldThreshold, [newId]: 0.75 };
+    expect(rows.filter((r) => r.threshold !== thresholdOf[r.model_id!]).map((r) => [r.path, r.model_id, r.threshold]))
+      .toEqual([]);
     const firstNew = rows.find((r) => r.model_id === newId)!;
     expect(rows[0]!.model_id).toBe(oldId);
     const afterSwap = new Set(paths.slice(phase2));

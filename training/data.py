@@ -5,8 +5,8 @@ Two sources, one result (a `Samples` of uint8 images [N,3,32,32] and labels 0 ai
     `birdwatch export-corrections DIR` writes);
   * torchvision's CIFAR10 (download=True), reduced to the chapter's two classes with label_map {0: 0, 2: 1}.
 
-Without --data, `default_data` picks ../shared/data beside the repository where it exists, else CIFAR-10 downloaded
-once by torchvision into a cache folder and decoded into the same two trees the shared copy has (`ensure_cifar10`).
+Without --data, `default_data` picks ../shared/data beside the repository (or $BIRDWATCH_SHARED_DATA) where it exists,
+else CIFAR-10 downloaded once by torchvision into a cache folder and decoded into the same two trees the shared copy has (`ensure_cifar10`).
 
 Every image goes through `preprocess_pil`, which follows config/preprocessing.json, the file the daemon reads too.
 """
@@ -27,7 +27,11 @@ from PIL import Image, ImageOps
 CLASSES = ["airplane", "bird"]
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PREPROCESSING_JSON = REPO_ROOT / "config" / "preprocessing.json"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # beside the repository, where the project keeps it
+SHARED_ENV = "BIRDWATCH_SHARED_DATA"
+# Beside the repository, where the project keeps it; $BIRDWATCH_SHARED_DATA elsewhere (read at import, so a subprocess
+# such as train.py run by a test sees the location its parent set; the tests point it at an empty folder).
+SHARED_DATA = (Path(os.environ[SHARED_ENV]).expanduser() if os.environ.get(SHARED_ENV)
+               else REPO_ROOT.parent / "shared" / "data")
 TWO_CLASS_TREE = Path("cifar10-airplane-bird") / "train"  # under a data folder: airplane/, bird/
 OTHER_CLASSES_TREE = Path("cifar10-other-classes") / "train"  # the other eight CIFAR-10 classes
 CACHE_ENV = "BIRDWATCH_CACHE"

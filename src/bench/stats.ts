@@ -1,11 +1,12 @@
 // Small numeric helpers for benchmark figures.
+import { nearestRank } from '../query/stats.js';
 
-/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN when empty. */
+/**
+ * Percentile (p in 0..100) of unsorted values by the stats' one definition (query/stats.ts nearestRank). Of no
+ * values NaN, which fmt prints as 'n/a' (nearestRank's null, in the bench's numbers).
+ */
 export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1]!;
+  return nearestRank([...values].sort((a, b) => a - b), p / 100) ?? Number.NaN;
 }
 
 /** Runs `work` on every item with at most `limit` in flight; resolves when all are done. */

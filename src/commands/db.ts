@@ -84,9 +84,24 @@ function renderCheck(report: CheckReport): string {
   return lines.join('\n');
 }
 
+/** What link() says on a filesystem that has no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV']);
+
+/** Copies the checked temp into place, never over an existing target; a copy cut short (disk full) is removed. */
+function copyIntoPlace(temp: string, target: string): void {
+  try {
+    fs.copyFileSync(temp, target, fs.constants.COPYFILE_EXCL);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') fs.rmSync(target, { force: true });
+    throw err;
+  }
+}
+
 /**
  * Copies the live log into a temporary name beside FILE, checks the copy, then links it into place (link() fails
- * if FILE appeared meanwhile: nothing is overwritten) and removes the temporary name.
+ * if FILE appeared meanwhile: nothing is overwritten) and removes the temporary name. On a filesystem without hard
+ * links (vfat, some CIFS mounts: EPERM, ENOTSUP, EXDEV) the checked copy is copied into place instead, with
+ * COPYFILE_EXCL (again never over an existing FILE; a copy cut short is removed).
  */
 async function backup(source: string, target: string): Promise<CheckReport> {
   if (fs.existsSync(target)) throw new CommandFailure(`refusing to overwrite ${target}: it exists`);
@@ -116,7 +131,12 @@ async function backup(source: string, target: string): Promise<CheckReport> {
     }
     if (!report.ok) throw new CommandFailure(`the copy failed its check (${report.integrity.join('; ')}); not kept`);
     try {
-      fs.linkSync(temp, target);
+      try {
+        fs.linkSync(temp, target);
+      } catch (err) {
+        if (!NO_HARD_LINKS.has(String((err as NodeJS.ErrnoException).code))) throw err;
+        copyIntoPlace(temp, target);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandFailure(`refusing to overwrite ${target}: it appeared meanwhile`);
       throw new CommandFailure(`cannot write ${target}: ${(err as Error).message}`);

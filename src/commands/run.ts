@@ -76,11 +76,14 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   if (values['log-level'] === undefined && process.env.BIRDWATCH_LOG_LEVEL) {
     values['log-level'] = process.env.BIRDWATCH_LOG_LEVEL;
   }
-  const load = (): Config => loadConfig({ flags: values, require: { folders: true, db: 'write', model: true } });
+  // A reload does not check the database folder: the db path cannot change live, so a new one is refused with a
+  // warning by Service.reconfigure and the rest applied (a start-up check would refuse the whole reload).
+  const load = (atStart = false): Config => loadConfig({ flags: values,
+    require: { folders: true, model: true, ...(atStart ? { db: 'write' as const } : {}) } });
 
   let config: Config;
   try {
-    config = load();
+    config = load(true);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`birdwatch: ${err.message}`);
@@ -162,7 +165,7 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       }
       await running.start();
       models.watch(config.model, () => config.provider);
-      hangups.handler = () => void reload(load, config, running, models, logger);
+      hangups.handler = () => void reload(() => load(), config, running, models, logger);
       if (hangups.pending) hangups.handler();
       notifier.ready();
       await stopped;

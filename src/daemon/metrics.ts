@@ -19,6 +19,8 @@ export class DaemonMetrics {
   private readonly latency: Histogram<string>;
   private readonly modelInfo: Gauge<'model_id' | 'provider'>;
   private readonly lastDecision: Gauge<'camera'>;
+  /** The error kinds each camera's failures series were made with (to remove them with the camera). */
+  private readonly errorKinds = new Map<string, Set<string>>();
 
   constructor(sources: MetricsSources, cameras: readonly string[] = []) {
     const registers = [this.registry];
@@ -38,9 +40,21 @@ export class DaemonMetrics {
     for (const camera of cameras) this.cameraAdded(camera);
   }
 
-  /** Makes a camera's series exist at 0 before its first decision (rate() and alerts then see it). */
-  cameraAdded(camera: string): void {
+  /**
+   * Makes a camera's series exist at 0 before its first decision (rate() and alerts then see it), and its last
+   * decision time the log's (a restart or a reload does not make a quiet camera look as if it never decided).
+   */
+  cameraAdded(camera: string, lastDecisionMs?: number): void {
     for (const action of ['moved', 'kept', 'failed']) this.decisions.inc({ camera, action }, 0);
+    if (lastDecisionMs !== undefined) this.lastDecision.set({ camera }, lastDecisionMs / 1000);
+  }
+
+  /** A camera no longer configured: every series labelled with it goes (no stale camera to alert on). */
+  cameraRemoved(camera: string): void {
+    for (const action of ['moved', 'kept', 'failed']) this.decisions.remove({ camera, action });
+    for (const kind of this.errorKinds.get(camera) ?? []) this.failures.remove({ camera, error_kind: kind });
+    this.errorKinds.delete(camera);
+    this.lastDecision.remove({ camera });
   }
 
   /** One logged decision (called once per row, after it is committed). */
@@ -48,7 +62,10 @@ export class DaemonMetrics {
     this.decisions.inc({ camera: row.camera, action: row.action });
     this.lastDecision.set({ camera: row.camera }, row.time_ms / 1000);
     if (row.action === 'failed') {
-      this.failures.inc({ camera: row.camera, error_kind: row.error_kind ?? 'unknown' });
+      const kind = row.error_kind ?? 'unknown';
+      this.failures.inc({ camera: row.camera, error_kind: kind });
+      const kinds = this.errorKinds.get(row.camera) ?? new Set<string>();
+      this.errorKinds.set(row.camera, kinds.add(kind));
     } else if (row.mtime_ms !== null) {
       this.latency.observe(Math.max(0, row.time_ms - row.mtime_ms) / 1000);
     }

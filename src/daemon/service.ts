@@ -44,6 +44,8 @@ export class Service {
   private retaining: Promise<void> | undefined;
   private lastProbe: { at: number; problem: string | undefined } | undefined;
   private stopped = false;
+  /** start() has resolved: every configured camera's watcher was started (until then /healthz says 'starting'). */
+  private started = false;
 
   constructor(private readonly deps: ServiceDeps) {
     const { concurrency, batchSize } = deps.config;
@@ -80,6 +82,7 @@ export class Service {
     this.retentionTimer = setInterval(() => this.retentionPass(), RETENTION_INTERVAL_MS);
     logger.info('ready', { files_known: this.tracker.counts().known });
     this.retentionPass();
+    this.started = true;
   }
 
   private async startWatching(camera: Camera): Promise<void> {
@@ -95,7 +98,7 @@ export class Service {
       onGone: (file) => this.tracker.forget(file),
     });
     this.watchers.set(camera.name, watcher);
-    this.deps.metrics?.cameraAdded(camera.name);
+    if (this.deps.metrics !== undefined) this.deps.metrics.cameraAdded(camera.name, this.lastDecisionMs(camera.name));
     await watcher.start();
     logger.info('watching', { camera: camera.name, folder: camera.watch, airplanes: camera.airplanes,
       mode: config.polling ? 'polling' : 'inotify' });
@@ -125,18 +128,35 @@ export class Service {
     await this.retaining?.catch(() => undefined);
   }
 
+  /** The camera's latest decision in the log (for the metrics); a database error only costs the metric a value. */
+  private lastDecisionMs(camera: string): number | undefined {
+    try {
+      return this.deps.log.lastDecisionTimeMs(camera);
+    } catch (err) {
+      this.deps.logger.warn('cannot read the camera\'s last decision time for the metrics', { camera,
+        error: (err as Error).message });
+      return undefined;
+    }
+  }
+
   /** Files noticed and not yet decided (for the metrics). */
   filesPending(): number {
     return this.tracker.counts().pending;
   }
 
-  /** Healthy when every camera's watcher is running and the database takes a write. */
+  /**
+   * Healthy when start() has resolved, every configured camera's watcher is running and the database takes a write.
+   * During start-up (reconciliation, the first scans) it is 'starting', each camera not watched yet a problem.
+   */
   health(): Health {
     const problems: string[] = [];
     const cameras: Record<string, string> = {};
-    for (const [name, watcher] of this.watchers) {
-      cameras[name] = watcher.running ? 'watching' : 'not watching';
-      if (!watcher.running) problems.push(`camera '${name}': its watched folder is missing or not being watched`);
+    for (const { name } of this.deps.config.cameras) {
+      const running = this.watchers.get(name)?.running === true;
+      cameras[name] = running ? 'watching' : this.started ? 'not watching' : 'starting';
+      if (running) continue;
+      problems.push(this.started ? `camera '${name}': its watched folder is missing or not being watched`
+        : `camera '${name}': not watched yet (starting up)`);
     }
     const now = Date.now();
     if (this.lastProbe === undefined || now - this.lastProbe.at >= HEALTH_PROBE_MS) {
@@ -152,8 +172,10 @@ export class Service {
     }
     if (this.lastProbe.problem !== undefined) problems.push(this.lastProbe.problem);
     if (this.stopped) problems.push('shutting down');
+    else if (!this.started) problems.push('starting up');
     const model = this.deps.models.model;
-    return { ok: problems.length === 0, problems, cameras, database: this.lastProbe.problem ? 'failing' : 'ok',
+    const status = this.stopped ? 'stopping' : !this.started ? 'starting' : problems.length === 0 ? 'ok' : 'failing';
+    return { ok: problems.length === 0, status, problems, cameras, database: this.lastProbe.problem ? 'failing' : 'ok',
       model_id: model.id, provider: model.provider, files_pending: this.filesPending() };
   }
 
@@ -184,6 +206,7 @@ export class Service {
       await this.watchers.get(camera.name)?.close();
       this.watchers.delete(camera.name);
       this.tracker.dropCamera(camera.name);
+      if (!wanted.has(camera.name)) this.deps.metrics?.cameraRemoved(camera.name);
       current.delete(camera.name);
       logger.info('config reload: camera removed', { camera: camera.name, folder: camera.watch });
     }

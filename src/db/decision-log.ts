@@ -77,6 +77,12 @@ export class DecisionLog {
     return this.statements.isFinalPathOfDecision.get({ path }) === 1;
   }
 
+  /** The time (ms) of the camera's latest decision, if it has one (an index lookup: read when a camera starts). */
+  lastDecisionTimeMs(camera: string): number | undefined {
+    const value = this.db.prepare(`SELECT max(time_ms) FROM decisions WHERE camera = ?`).pluck().get(camera);
+    return typeof value === 'number' ? value : undefined;
+  }
+
   // ---- pending moves (see src/fs/logged-move.ts) ----
 
   /** Records a move intent, durably (fsynced): it must be on disk before the file is touched. */

@@ -1,7 +1,8 @@
 // Quarantine retention: deletes moved shots older than the camera's (else the config's) retentionDays from the
 // airplanes folders. It is the one place birdwatch deletes a camera shot, so it is narrow and crash-safe:
 // - only decisions that moved a shot, older than the limit, never a shot a member labelled or restored (any
-//   correction of the decision, or a member's 'bird' label on the same content), never a removed one;
+//   correction of the decision, or a member's 'bird' label on the same content), never one the random review
+//   labelled bird or airplane (that decision or the same content: issue 12's loop trains on it), never a removed one;
 // - only a regular file (not a symlink) whose real path lies inside that camera's configured airplanes folder
 //   (allowed-folders.ts), with the logged size and sha256 (another file that took the name is left alone);
 // - the removal is written to the log ('pending', fsynced) before the unlink and marked 'done' after; a pass
@@ -43,6 +44,9 @@ const candidatesSql = `SELECT d.id, d.camera, d.final_path AS path, d.time, d.si
     AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.decision_id = d.id)
     AND NOT EXISTS (SELECT 1 FROM decisions o JOIN corrections c ON c.decision_id = o.id
                     WHERE o.sha256 = d.sha256 AND c.label = 'bird')
+    AND NOT EXISTS (SELECT 1 FROM reviews v WHERE v.decision_id = d.id AND v.label IN ('bird', 'airplane'))
+    AND NOT EXISTS (SELECT 1 FROM decisions o JOIN reviews v ON v.decision_id = o.id
+                    WHERE o.sha256 = d.sha256 AND v.label IN ('bird', 'airplane'))
   ORDER BY d.time_ms, d.id`;
 
 /** Each camera's retention in days (undefined: keep forever). */

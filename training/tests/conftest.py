@@ -15,8 +15,10 @@ torch.set_num_threads(2)
 @pytest.fixture(autouse=True)
 def nothing_beside_the_repository(tmp_path, monkeypatch):
     """Every test runs as on a fresh clone: no ../shared/data, an empty cache folder. A test that forgot --data then
-    fails the same way in CI (which has ../shared beside the checkout) as on a club's server."""
+    fails the same way in CI (which has ../shared beside the checkout) as on a club's server. Set in the environment
+    too, so a subprocess (train.py, finetune.py) sees the same; data is imported already here, hence setattr."""
     import data
+    monkeypatch.setenv(data.SHARED_ENV, str(tmp_path / "no-shared-data"))
     monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "no-shared-data")
     monkeypatch.setenv("BIRDWATCH_CACHE", str(tmp_path / "cache"))
 

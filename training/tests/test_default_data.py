@@ -113,6 +113,15 @@ def test_default_is_the_shared_copy_where_it_exists(tmp_path, monkeypatch):
     assert not (tmp_path / "cache").exists()
 
 
+def test_a_subprocess_sees_no_shared_copy_either(tmp_path):
+    """conftest hides ../shared through the environment, so train.py run as a subprocess is on a clone too."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import data; print(data.SHARED_DATA)"], cwd=data.REPO_ROOT / "training",
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str(tmp_path / "no-shared-data")
+
+
 def test_else_the_cache_folder_from_the_flag_or_the_environment(tmp_path, monkeypatch):
     assert not data.SHARED_DATA.exists()  # conftest: as on a clone
     write_batches(tmp_path / "flag" / "cifar10" / CIFAR10.base_folder)

@@ -290,7 +290,13 @@ describe('birdwatch retrain, promote, rollback', () => {
     // The daemon runs meanwhile: it takes the promoted model without a restart, and the rolled-back one too.
     daemon = new DaemonProcess(['run', '--config', configFile]);
     await daemon.ready();
-    const result = await cli(['promote', better]);
+    // The config sets thresholds (calibrate --apply above), calibrated for the shipped model: refused until told.
+    const unsaid = await cli(['promote', better]);
+    expect(unsaid.code).toBe(1);
+    expect(unsaid.stderr).toMatch(/^birdwatch: refusing to promote while the config \(\S+config\.json\) sets threshold [\d.]+, camera 'garden' threshold [\d.]+: .*--drop-thresholds removes them .*--keep-thresholds keeps them\n$/);
+    expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    expect((await cli(['promote', better, '--keep-thresholds', '--drop-thresholds'])).code).toBe(2);
+    const result = await cli(['promote', better, '--keep-thresholds']);
     expect(result.code, result.stderr).toBe(0);
     await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${report.candidate.id}`));
     expect(result.stdout).toMatch(/reloads the model file when one is renamed into place/);
@@ -312,17 +318,27 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
   });
 
-  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it', async () => {
-    const result = await cli(['promote', candidate]);
+  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it; --drop-thresholds removes the config thresholds', async () => {
+    const before = JSON.parse(readFileSync(configFile, 'utf8'));
+    expect(before.threshold).toBeGreaterThan(0);
+    const result = await cli(['promote', candidate, '--drop-thresholds']);
     if (report.promotable) {
       expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/removed threshold [\d.]+, cameras\[0\] \('garden'\) threshold [\d.]+ from the config/);
     } else {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(report.blockers[0]);
-      const forced = await cli(['promote', candidate, '--force']);
+      expect(JSON.parse(readFileSync(configFile, 'utf8'))).toEqual(before);
+      const forced = await cli(['promote', candidate, '--force', '--drop-thresholds']);
       expect(forced.code, forced.stderr).toBe(0);
       expect(forced.stdout).toContain(`--force: installed although ${report.blockers[0]}`);
     }
+    const after = JSON.parse(readFileSync(configFile, 'utf8'));
+    expect(after.threshold).toBeUndefined();
+    expect(after.cameras[0].threshold).toBeUndefined();
+    delete before.threshold;
+    delete before.cameras[0].threshold;
+    expect(after).toEqual(before); // every other key kept
     expect(sha256(readFileSync(modelFile))).toBe(report.candidate.sha256);
     expect((await cli(['rollback'])).code).toBe(0);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));

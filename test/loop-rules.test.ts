@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../src/config/index.js';
 import { promotionBlockers, type Comparison, type ModelFigures } from '../src/retrain/compare.js';
 import type { ClubShot } from '../src/retrain/shots.js';
 import { splitShots } from '../src/retrain/split.js';
+import { autoPromoteBlocker } from '../src/retrain/install.js';
 import { makeTestDirs, REPO } from './helpers/daemon.js';
 
 describe('the calibrate rule on constructed scores', () => {
@@ -142,6 +143,25 @@ describe('config: birdBudget and retrain', () => {
     expect(config.retrain.minNewCorrections).toBe(20);
     expect(config.retrain.autoPromote).toBe(false);
     expect(config.retrain.candidates).toMatch(/models\/candidates$/);
+  });
+
+  it('retrain.autoPromote never promotes while the config sets a threshold, top level or per camera, and says why', () => {
+    const dirs = makeTestDirs('bw-loop-auto-');
+    try {
+      const camera = { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes };
+      expect(autoPromoteBlocker(loadConfig({ flags: { watch: dirs.watch, airplanes: dirs.airplanes } }), true)).toBeNull();
+      expect(autoPromoteBlocker(loadConfig({ flags: { watch: dirs.watch, airplanes: dirs.airplanes } }), false))
+        .toMatch(/does not pass the promotion rule/);
+      for (const [body, named] of [[{ threshold: 0.7, cameras: [camera] }, 'threshold 0.7'],
+        [{ cameras: [{ ...camera, threshold: 0.6 }] }, "camera 'garden' threshold 0.6"]] as const) {
+        const file = join(dirs.root, 'c.json');
+        writeFileSync(file, JSON.stringify(body));
+        expect(autoPromoteBlocker(loadConfig({ file }), true)).toBe(`the config sets ${named}, calibrated for the ` +
+          'installed model: promote it by hand with --drop-thresholds or --keep-thresholds');
+      }
+    } finally {
+      dirs.cleanup();
+    }
   });
 
   it('reads them, per camera too, and refuses bad values naming the key', () => {

@@ -1,10 +1,10 @@
 // `birdwatch retrain`: parses the command line, runs src/retrain/retrain.ts and prints the comparison table; with
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
-// retrain.autoPromote is true and the candidate passes the promotion rule.
+// retrain.autoPromote is true, the candidate passes the promotion rule and the config sets no threshold.
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
-import { promote } from '../retrain/install.js';
+import { autoPromoteBlocker, promote } from '../retrain/install.js';
 import { retrain } from '../retrain/retrain.js';
 
 const usage = `usage: birdwatch retrain [--epochs N] [--held-out SHARE] [--seed N] [--with-confident P]
@@ -19,7 +19,8 @@ const usage = `usage: birdwatch retrain [--epochs N] [--held-out SHARE] [--seed 
   --epochs N (default 3); --with-confident P adds the daemon's decisions at least P sure as weak labels (at most
   --max-confident, default 200, newest first; fine-tune part only).
   --scheduled (the timer): only when at least retrain.minNewCorrections labels are newer than the last candidate;
-  then promotes it when retrain.autoPromote is true and it passes the promotion rule.
+  then promotes it when retrain.autoPromote is true and it passes the promotion rule, and never while the config
+  sets a threshold (top level or per camera): those were calibrated for the installed model.
   Needs the training subproject's Python with PyTorch (training/python.sh; PYTHON=... to choose).`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -83,7 +84,10 @@ export async function main(argv: string[]): Promise<number> {
       console.log(report.promotable ? `it passes the promotion rule: birdwatch promote ${result.candidatePath}`
         : `promote would refuse it: ${report.blockers.join('; ')}`);
     }
-    if (options.scheduled && config.retrain.autoPromote && report.promotable) {
+    const autoBlocker = autoPromoteBlocker(config, report.promotable);
+    if (options.scheduled && config.retrain.autoPromote && autoBlocker !== null) {
+      console.log(`retrain.autoPromote: not promoting ${result.candidatePath}: ${autoBlocker}`);
+    } else if (options.scheduled && config.retrain.autoPromote) {
       const installed = await promote(config, result.candidatePath, false);
       console.log(`retrain.autoPromote: promoted ${installed.installed} (previous ${installed.replaced} kept at ` +
         `${installed.replacedFile})`);

@@ -3,9 +3,13 @@
 // file is renamed into place, only ever sees the old model or the new one. The model it replaces is first copied to
 // models/previous/<id>.onnx (kept; never overwritten) and the step is appended to previous/history.jsonl, from
 // which rollback puts the previous file back byte for byte.
+// Thresholds set in the config (top level or per camera) win over the model's own, and were calibrated for the
+// model being replaced: promote refuses while any is set unless told to keep them (--keep-thresholds) or to drop
+// them from the config file (--drop-thresholds, rewritten atomically as calibrate --apply writes it).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import { editConfigFile } from '../config/edit.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { CommandFailure } from '../query/command-kit.js';
@@ -21,10 +25,16 @@ export interface InstallResult {
   overridden: string[];
   /** Thresholds in the config that override the new model's own (they were set for the previous model). */
   configThresholds: string[];
+  /** The thresholds promote --drop-thresholds removed from the config file. */
+  droppedThresholds?: string[];
 }
 
+/** What promote does with thresholds the config sets: refuse while any is set, keep them, or drop them. */
+export type ThresholdChoice = 'refuse' | 'keep' | 'drop';
+
 /** Refuses the candidate when its report says it does worse (unless forced); installs it otherwise. */
-export async function promote(config: Config, candidate: string, force: boolean): Promise<InstallResult> {
+export async function promote(config: Config, candidate: string, force: boolean,
+  thresholds: ThresholdChoice = 'refuse'): Promise<InstallResult> {
   const candidatePath = path.resolve(candidate);
   await checkLoads(config, candidatePath);
   const installed = modelFileInfo(config.model);
@@ -52,12 +62,56 @@ export async function promote(config: Config, candidate: string, force: boolean)
     throw new CommandFailure(`refusing to promote ${path.basename(candidatePath)}: ${blockers.join('; ')} ` +
       '(--force promotes it anyway)');
   }
+  const set = configThresholds(config);
+  if (set.length > 0 && thresholds === 'refuse') throw new CommandFailure(thresholdsRefusal(config, set));
   const kept = keepPrevious(config, installed.id);
+  const dropped = set.length > 0 && thresholds === 'drop' ? dropConfigThresholds(config) : [];
   putInPlace(candidatePath, config.model);
   appendHistory(config, { time: new Date().toISOString(), action: 'promote', installed: cand.id,
-    replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}) });
+    replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}),
+    ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
   return { installed: cand.id, replaced: installed.id, replacedFile: kept, overridden: force ? blockers : [],
-    configThresholds: configThresholds(config) };
+    configThresholds: dropped.length > 0 ? [] : set, ...(dropped.length > 0 ? { droppedThresholds: dropped } : {}) };
+}
+
+function thresholdsRefusal(config: Config, set: string[]): string {
+  return `refusing to promote while the config (${config.configFile ?? 'flags'}) sets ${set.join(', ')}: the daemon ` +
+    "uses them instead of the new model's own threshold, and they were calibrated for the model it replaces; " +
+    '--drop-thresholds removes them from the config (the new model then runs at its own threshold), ' +
+    '--keep-thresholds keeps them';
+}
+
+/** Why retrain.autoPromote must not promote this candidate unattended (null: it may). */
+export function autoPromoteBlocker(config: Config, promotable: boolean): string | null {
+  if (!promotable) return 'it does not pass the promotion rule';
+  const set = configThresholds(config);
+  if (set.length > 0) {
+    return `the config sets ${set.join(', ')}, calibrated for the installed model: promote it by hand with ` +
+      '--drop-thresholds or --keep-thresholds';
+  }
+  return null;
+}
+
+/** Removes the top-level and every camera's threshold from the config file, atomically. Returns what it removed. */
+function dropConfigThresholds(config: Config): string[] {
+  if (config.configFile === undefined) {
+    throw new CommandFailure('--drop-thresholds edits the config file: give it with --config FILE');
+  }
+  const dropped: string[] = [];
+  editConfigFile(config.configFile, (raw) => {
+    if (raw.threshold !== undefined) {
+      dropped.push(`threshold ${String(raw.threshold)}`);
+      delete raw.threshold;
+    }
+    if (!Array.isArray(raw.cameras)) return;
+    raw.cameras.forEach((entry: Record<string, unknown>, index: number) => {
+      if (entry === null || typeof entry !== 'object' || entry.threshold === undefined) return;
+      dropped.push(`cameras[${index}]${typeof entry.name === 'string' ? ` ('${entry.name}')` : ''} threshold ` +
+        String(entry.threshold));
+      delete entry.threshold;
+    });
+  });
+  return dropped;
 }
 
 /** Puts back the model that the last promotion of the current model replaced. */
@@ -145,6 +199,10 @@ export function describeInstall(result: InstallResult, verb: string, modelPath: 
     `${result.replacedFile}`);
   lines.push('a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
     'otherwise: sudo systemctl reload birdwatch');
+  if (result.droppedThresholds) {
+    lines.push(`removed ${result.droppedThresholds.join(', ')} from the config (kept in ` +
+      'previous/history.jsonl); the daemon drops them on reload: sudo systemctl reload birdwatch');
+  }
   if (result.configThresholds.length > 0) {
     lines.push(`note: the config sets ${result.configThresholds.join(', ')}, which the daemon uses instead of the ` +
       "model's own threshold; they were calibrated for the previous model: run 'birdwatch calibrate' once members " +

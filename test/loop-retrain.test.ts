@@ -265,8 +265,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(result.code).toBe(1);
     const split = report.comparison.report_split;
     expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
-      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} against ${split.current.birds_moved} ` +
-      `(bird budget 0.1) (--force promotes it anyway)\n`);
+      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} against ` +
+      `${split.current.birds_moved} at ${split.current.threshold_used} (bird budget 0.1) (--force promotes it anyway)\n`);
     const fewer = constructed('fewer', (r) => {
       const held = r.comparison.club_held_out;
       held.current.airplanes_caught = held.candidate.airplanes_caught + 1;

@@ -2,12 +2,14 @@
 // "enough birds", the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
 // and the config keys (birdBudget, retrain) with their errors.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { birdsAllowed, birdsNeeded, figuresAt, highestBirdThatStays, thresholdFor } from '../src/calibrate/rule.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
-import { promotionBlockers, type Comparison, type ModelFigures } from '../src/retrain/compare.js';
+import { compareModels, promotionBlockers, type Comparison, type LabelledFile, type ModelFigures } from '../src/retrain/compare.js';
+import { modelFileInfo } from '../src/model/file-info.js';
+import { FIXTURE_AIRPLANES, FIXTURE_BIRDS } from './fixtures/images.js';
 import type { ClubShot } from '../src/retrain/shots.js';
 import { splitShots } from '../src/retrain/split.js';
 import { autoPromoteBlocker } from '../src/retrain/install.js';
@@ -73,7 +75,7 @@ describe('the calibrate rule on constructed scores', () => {
 
 describe('the promotion rule', () => {
   const figures = (birdsMoved: number, caught: number): ModelFigures => ({ images: 40, birds: 20, airplanes: 20,
-    correct: 30, accuracy: 0.75, threshold: 0.9, birds_moved: birdsMoved, birds_moved_share: birdsMoved / 20,
+    correct: 30, accuracy: 0.75, threshold: 0.9, threshold_used: '0.9 (model)', birds_moved: birdsMoved, birds_moved_share: birdsMoved / 20,
     airplanes_caught: caught, airplanes_caught_share: caught / 20 });
   const comparison = (held: [number, number, number, number], split: [number, number, number, number]): Comparison => ({
     budget: 0.01,
@@ -88,12 +90,62 @@ describe('the promotion rule', () => {
 
   it('names each blocking figure', () => {
     expect(promotionBlockers(comparison([2, 10, 3, 12], [1, 9, 1, 9]))).toEqual([
-      "it moves more birds on the club's held-out shots: 3 of 20 against 2 (bird budget 0.01)"]);
+      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) (bird budget 0.01)"]);
     expect(promotionBlockers(comparison([2, 10, 2, 10], [1, 9, 2, 15]))).toEqual([
-      'it moves more birds on the CIFAR report split: 2 of 20 against 1 (bird budget 0.01)']);
+      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) (bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 9], [1, 9, 1, 19]))).toEqual([
-      "it catches fewer airplanes on the club's held-out shots: 9 of 20 against 10"]);
+      "it catches fewer airplanes on the club's held-out shots: 9 of 20 at 0.9 (model) against 10 at 0.9 (model)"]);
   });
+});
+
+describe('compareModels judges each model at the threshold it runs with', () => {
+  const shipped = join(REPO, 'models', 'birds-vs-airplanes.onnx');
+  const cifar = join(REPO, 'test', 'fixtures', 'cifar');
+  const reportSplit: LabelledFile[] = (['airplane', 'bird'] as const).flatMap((label) =>
+    readdirSync(join(cifar, label)).sort().map((n) => ({ path: join(cifar, label, n), label })));
+
+  it('blocks the shipped weights re-exported with threshold 0.01, naming the figure; kept config thresholds judge it as the current one', async () => {
+    const dirs = makeTestDirs('bw-loop-compare-');
+    try {
+      // A genuinely worse model: the same weights, its metadata threshold 0.01 (the daemon would move most birds).
+      // A threshold re-chosen on the judged split would give it the current model's figures and let it through.
+      const worse = join(dirs.root, 'worse.onnx');
+      const script = 'import onnx, sys; m = onnx.load(sys.argv[1]); ' +
+        '[setattr(p, "value", "0.01") for p in m.metadata_props if p.key == "threshold"]; onnx.save(m, sys.argv[2])';
+      const python = spawnSync('/usr/bin/python3', ['-c', script, shipped, worse], { encoding: 'utf8' });
+      expect(python.status, python.stderr).toBe(0);
+      expect(modelFileInfo(worse).threshold).toBe(0.01);
+      const own = modelFileInfo(shipped).threshold;
+      const file = join(dirs.root, 'c.json');
+      const camera = { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes };
+      writeFileSync(file, JSON.stringify({ cameras: [camera], model: shipped }));
+      const held: LabelledFile[] = [...FIXTURE_BIRDS.map((path) => ({ path, label: 'bird' as const, camera: 'garden' })),
+        ...FIXTURE_AIRPLANES.map((path) => ({ path, label: 'airplane' as const, camera: 'garden' }))];
+      const plain = await compareModels(loadConfig({ file }), shipped, worse, held, reportSplit, 0.01);
+      const split = plain.report_split;
+      expect(split.current).toMatchObject({ threshold: own, threshold_used: `${own} (model)` });
+      expect(split.candidate).toMatchObject({ threshold: 0.01, threshold_used: '0.01 (model)' });
+      expect(split.candidate_kept_thresholds).toBeUndefined();
+      expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
+      expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
+        `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
+        '(bird budget 0.01)');
+
+      // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has
+      // no camera: the model's own); the candidate at its own, and under --keep-thresholds at the camera's too.
+      writeFileSync(file, JSON.stringify({ cameras: [{ ...camera, threshold: 0.5 }], model: shipped }));
+      const kept = await compareModels(loadConfig({ file }), shipped, worse, held, reportSplit, 0.01);
+      expect(kept.config_thresholds).toEqual(["camera 'garden' threshold 0.5"]);
+      expect(kept.club_held_out.current.threshold_used).toBe("0.5 (camera 'garden')");
+      expect(kept.club_held_out.candidate.threshold_used).toBe('0.01 (model)');
+      expect(kept.club_held_out.candidate_kept_thresholds).toMatchObject({ threshold_used: "0.5 (camera 'garden')",
+        birds_moved: kept.club_held_out.current.birds_moved, airplanes_caught: kept.club_held_out.current.airplanes_caught });
+      expect(kept.report_split.candidate_kept_thresholds!.threshold_used).toBe('0.01 (model)');
+      expect(promotionBlockers(kept, true)).toEqual([expect.stringMatching(/^it moves more birds on the CIFAR report split: /)]);
+    } finally {
+      dirs.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('the held-out split', () => {

@@ -15,7 +15,9 @@ const usage = `usage: birdwatch retrain [--epochs N] [--held-out SHARE] [--seed 
   report CANDIDATE.json in the candidates folder (config retrain.candidates, default models/candidates).
   The labelled shots are split by a hash of their content and --seed (default 0): --held-out (default 0.3) of each
   class is held out, never trained on, and stays held out as new labels arrive. Both models are then scored on the
-  held-out shots and on the CIFAR report split: accuracy, birds moved and airplanes caught at the bird budget.
+  held-out shots and on the CIFAR report split: accuracy, birds moved and airplanes caught, each model at the
+  threshold it runs with (the current one at the config's thresholds, else its own; the candidate at its own, and
+  also at the config's when it sets any, as promote --keep-thresholds would run it).
   --epochs N (default 3); --with-confident P adds the daemon's decisions at least P sure as weak labels (at most
   --max-confident, default 200, newest first; fine-tune part only).
   --scheduled (the timer): only when at least retrain.minNewCorrections labels are newer than the last candidate;
@@ -78,7 +80,8 @@ export async function main(argv: string[]): Promise<number> {
         `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ${report.labels.fine_tune.airplane} airplanes` +
         (report.labels.confident ? ` + ${report.labels.confident} confident decisions` : '') +
         (report.labels.missing_files ? `; ${report.labels.missing_files} labelled shots whose files are gone` : ''));
-      console.log(`at the bird budget ${report.bird_budget} (each model's threshold for it on the report split):`);
+      console.log(`each model at the threshold it runs with (the camera's, else the config's, else the model's own; ` +
+        `the candidate's own was chosen on the report split at the bird budget ${report.bird_budget}):`);
       console.log(comparisonTable(report.comparison));
       console.log(`note: ${report.notes[0]}`);
       console.log(report.promotable ? `it passes the promotion rule: birdwatch promote ${result.candidatePath}`

@@ -14,7 +14,7 @@ import { modelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { CommandFailure } from '../query/command-kit.js';
 import { historyFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
-import { promotionBlockers } from './compare.js';
+import { configThresholds, promotionBlockers } from './compare.js';
 import type { RetrainReport } from './report.js';
 
 export interface InstallResult {
@@ -54,8 +54,11 @@ export async function promote(config: Config, candidate: string, force: boolean,
     } else if (report.current.sha256 !== installed.sha256) {
       blockers.push(`it was compared with model ${report.current.id}, but ${installed.id} is installed now: ` +
         'retrain again to compare with it');
+    } else if (!sameList(report.comparison.config_thresholds, configThresholds(config))) {
+      blockers.push(`it was compared while the config set ${describeSet(report.comparison.config_thresholds)}, ` +
+        `but it sets ${describeSet(configThresholds(config))} now: retrain again to compare at those`);
     } else {
-      blockers.push(...promotionBlockers(report.comparison));
+      blockers.push(...promotionBlockers(report.comparison, thresholds === 'keep'));
     }
   }
   if (blockers.length > 0 && !force) {
@@ -72,6 +75,14 @@ export async function promote(config: Config, candidate: string, force: boolean,
     ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
   return { installed: cand.id, replaced: installed.id, replacedFile: kept, overridden: force ? blockers : [],
     configThresholds: dropped.length > 0 ? [] : set, ...(dropped.length > 0 ? { droppedThresholds: dropped } : {}) };
+}
+
+function sameList(a: string[] | undefined, b: string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function describeSet(list: string[] | undefined): string {
+  return list === undefined ? 'unknown thresholds (an older report)' : list.length === 0 ? 'no threshold' : list.join(', ');
 }
 
 function thresholdsRefusal(config: Config, set: string[]): string {
@@ -183,13 +194,6 @@ function appendHistory(config: Config, entry: HistoryEntry): void {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function configThresholds(config: Config): string[] {
-  const out: string[] = [];
-  if (config.threshold !== undefined) out.push(`threshold ${config.threshold}`);
-  for (const c of config.cameras) if (c.threshold !== undefined) out.push(`camera '${c.name}' threshold ${c.threshold}`);
-  return out;
 }
 
 /** What a promotion or rollback did and what follows from it, as lines for the terminal. */

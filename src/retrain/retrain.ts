@@ -102,7 +102,7 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
     ]);
     const reportSplit = fs.readFileSync(splitList, 'utf8').split('\n').filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as LabelledFile);
-    const heldFiles = heldOut.map((s) => ({ path: s.current_path, label: s.label }));
+    const heldFiles = heldOut.map((s) => ({ path: s.current_path, label: s.label, camera: s.camera }));
     const comparison = await compareModels(config, config.model, candidatePath, heldFiles, reportSplit,
       config.birdBudget);
     const blockers = promotionBlockers(comparison);

@@ -11,7 +11,7 @@ import { compareModels, promotionBlockers, type Comparison, type LabelledFile, t
 import { modelFileInfo } from '../src/model/file-info.js';
 import { FIXTURE_AIRPLANES, FIXTURE_BIRDS } from './fixtures/images.js';
 import type { ClubShot } from '../src/retrain/shots.js';
-import { splitShots } from '../src/retrain/split.js';
+import { heldOutHash, splitShots } from '../src/retrain/split.js';
 import { autoPromoteBlocker } from '../src/retrain/install.js';
 import { makeTestDirs, REPO } from './helpers/daemon.js';
 
@@ -169,11 +169,21 @@ describe('the held-out split', () => {
     expect(splitShots(more, 0.3, 1).heldOut.map((s) => s.key)).not.toEqual(b.heldOut.map((s) => s.key));
   });
 
-  it('holds out one shot of a small class that the share alone would leave without any', () => {
-    const two = [shot(1, 'bird'), shot(2, 'bird'), shot(3, 'airplane'), shot(4, 'airplane')];
-    const { heldOut, fineTune } = splitShots(two, 0.01, 0);
-    expect(heldOut.map((s) => s.label).sort()).toEqual(['airplane', 'bird']);
-    expect(fineTune).toHaveLength(2);
+  it('never moves a held-out shot to the fine-tune part: a small class with none under the share holds none out yet', () => {
+    // Bird shots in arrival order; find the first that falls under the share (fraction 0.3, seed 0).
+    const birds = [...Array(40).keys()].map((i) => shot(i, 'bird'));
+    const under = birds.findIndex((s) => heldOutHash(s.key, 0) < 0.3);
+    expect(under).toBeGreaterThanOrEqual(2); // the case the old fallback handled: k0, k1 arrive, neither under
+    const early = splitShots(birds.slice(0, under), 0.3, 0);
+    expect(early.heldOut).toEqual([]); // none held out yet (retrain refuses and says why)
+    for (let n = under; n <= birds.length; n++) {
+      const later = splitShots(birds.slice(0, n), 0.3, 0);
+      const held = new Set(later.heldOut.map((s) => s.key));
+      for (let m = 1; m < n; m++) {
+        for (const s of splitShots(birds.slice(0, m), 0.3, 0).heldOut) expect(held.has(s.key), s.key).toBe(true);
+      }
+    }
+    expect(splitShots(birds.slice(0, under + 1), 0.3, 0).heldOut.map((s) => s.key)).toEqual([birds[under]!.key]);
   });
 });
 

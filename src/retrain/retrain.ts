@@ -35,7 +35,7 @@ export type { RetrainReport } from './report.js';
 export type RetrainResult = { skipped: string } | { candidatePath: string; reportPath: string; report: RetrainReport };
 
 const SPLIT_RULE = 'held out when sha256("birdwatch-heldout:SEED:KEY") (first 53 bits, as a fraction) < the ' +
-  'held-out share, KEY = the shot\'s sha256; a class with 2+ shots and none under it holds out its lowest';
+  'held-out share, KEY = the shot\'s sha256 (a class with no shot under it has none held out yet)';
 
 const trainingExtensions = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff']);
 
@@ -75,7 +75,9 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
       `${all.airplane} airplane${all.airplane === 1 ? '' : 's'} with their files` +
       (missing ? ` (${missing} more whose files are gone)` : '') + `; retrain needs at least one of each class ` +
       `held out and one to fine-tune with (held out ${held.bird}/${held.airplane}, fine-tune ${tune.bird}/` +
-      `${tune.airplane} birds/airplanes): restore, mark or review more shots`);
+      `${tune.airplane} birds/airplanes; a shot is held out when the hash of its content falls under the held-out ` +
+      `share ${options.heldOut}, so a class may have none held out until more of its shots are labelled): ` +
+      'restore, mark or review more shots');
   }
   requireTrainingPython();
   const current = modelFileInfo(config.model);

@@ -257,6 +257,14 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     const text = readFileSync(service, 'utf8');
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/birdwatch\/dist\/cli.js retrain --scheduled --config \/etc\/birdwatch\/config.json$/m);
     expect(text).toMatch(/^Type=oneshot$/m);
+    // No network and no home: CIFAR-10 comes from a cache in the state folder the service may write.
+    expect(text).toMatch(/^PrivateNetwork=yes$/m);
+    expect(text).toMatch(/^StateDirectory=birdwatch$/m);
+    expect(text).toMatch(/^Environment=BIRDWATCH_CACHE=\/var\/lib\/birdwatch\/cache$/m);
+    const cacheDir = spawnSync('/usr/bin/python3', ['-c', 'import data; print(data.default_cache_dir())'],
+      { cwd: join(REPO, 'training'), encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent',
+        BIRDWATCH_CACHE: '/var/lib/birdwatch/cache' } });
+    expect(cacheDir.stdout.trim(), cacheDir.stderr).toBe('/var/lib/birdwatch/cache');
     expect(text).not.toMatch(/cli\.js promote/);
     const timerText = readFileSync(timer, 'utf8');
     expect(timerText).toMatch(/^OnCalendar=weekly$/m);

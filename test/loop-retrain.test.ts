@@ -20,6 +20,8 @@ let modelFile: string;
 let candidates: string;
 let cifar: string;
 let shippedBytes: Buffer;
+let cardFile: string;
+let shippedCard: Buffer;
 const truth = new Map<number, 'airplane' | 'bird'>();
 let rows: Decision[];
 let daemon: DaemonProcess;
@@ -37,6 +39,9 @@ beforeAll(async () => {
   modelFile = join(dirs.root, 'models', 'model.onnx');
   copyFileSync(join(REPO, 'models', 'birds-vs-airplanes.onnx'), modelFile);
   shippedBytes = readFileSync(modelFile);
+  cardFile = join(dirs.root, 'models', 'model.json'); // the model card beside it (the web page's /model)
+  copyFileSync(join(REPO, 'models', 'birds-vs-airplanes.json'), cardFile);
+  shippedCard = readFileSync(cardFile);
   candidates = join(dirs.root, 'candidates');
   // The CIFAR data to mix in and report on: the repository's 40 + 40 real CIFAR-10 photographs.
   cifar = join(REPO, 'test', 'fixtures', 'cifar');
@@ -305,6 +310,14 @@ describe('birdwatch retrain, promote, rollback', () => {
     const previous = readdirSync(join(dirs.root, 'models', 'previous')).filter((n) => n.endsWith('.onnx'));
     expect(previous).toEqual([`${sha256(shippedBytes).slice(0, 12)}.onnx`]);
     expect(sha256(readFileSync(join(dirs.root, 'models', 'previous', previous[0]!)))).toBe(sha256(shippedBytes));
+    // The card beside the model is the candidate's now; the shipped card is kept beside the kept model.
+    const card = JSON.parse(readFileSync(cardFile, 'utf8'));
+    expect(card).toMatchObject({ model_file: 'model.onnx', sha256: report.candidate.sha256,
+      threshold: String(report.candidate.threshold), recipe: { recipe: 'finetune' } });
+    expect(card.validation_metrics.validation_images).toBe(report.report_split.images);
+    expect(card.comparison.report_split.candidate.birds_moved).toBe(0); // the constructed report's
+    expect(readFileSync(join(dirs.root, 'models', 'previous', previous[0]!.replace(/\.onnx$/, '.json'))))
+      .toEqual(shippedCard);
     expect(readdirSync(join(dirs.root, 'models')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     const listed = await cli(['models', '--json']);
     const kinds = listed.stdout.trim().split('\n').map((l) => JSON.parse(l).kind);
@@ -313,6 +326,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     const back = await cli(['rollback']);
     expect(back.code, back.stderr).toBe(0);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    expect(readFileSync(cardFile)).toEqual(shippedCard); // byte for byte, model and card
     await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${sha256(shippedBytes).slice(0, 12)}`));
     await daemon.stop();
     expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
@@ -340,8 +354,10 @@ describe('birdwatch retrain, promote, rollback', () => {
     delete before.cameras[0].threshold;
     expect(after).toEqual(before); // every other key kept
     expect(sha256(readFileSync(modelFile))).toBe(report.candidate.sha256);
+    expect(JSON.parse(readFileSync(cardFile, 'utf8')).sha256).toBe(report.candidate.sha256);
     expect((await cli(['rollback'])).code).toBe(0);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    expect(readFileSync(cardFile)).toEqual(shippedCard);
     const none = await cli(['rollback']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/nothing to roll back to/);

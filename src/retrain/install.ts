@@ -2,7 +2,9 @@
 // folder, fsynced, renamed over the model path, the folder fsynced), so the daemon, which reloads the model when a
 // file is renamed into place, only ever sees the old model or the new one. The model it replaces is first copied to
 // models/previous/<id>.onnx (kept; never overwritten) and the step is appended to previous/history.jsonl, from
-// which rollback puts the previous file back byte for byte.
+// which rollback puts the previous file back byte for byte. The model card beside the model (<model>.json, the web
+// page's /model) goes with it: the installed card is kept as previous/<id>.json, promote writes the candidate's
+// card (built from its metadata and its report) and rollback puts the kept card back byte for byte.
 // Thresholds set in the config (top level or per camera) win over the model's own, and were calibrated for the
 // model being replaced: promote refuses while any is set unless told to keep them (--keep-thresholds) or to drop
 // them from the config file (--drop-thresholds, rewritten atomically as calibrate --apply writes it).
@@ -10,10 +12,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { editConfigFile } from '../config/edit.js';
-import { modelFileInfo } from '../model/file-info.js';
+import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { CommandFailure } from '../query/command-kit.js';
-import { historyFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
+import { historyFile, previousFolder, readHistory, writeJsonAtomic, type HistoryEntry } from './catalog.js';
 import { configThresholds, promotionBlockers } from './compare.js';
 import type { RetrainReport } from './report.js';
 
@@ -70,6 +72,7 @@ export async function promote(config: Config, candidate: string, force: boolean,
   const kept = keepPrevious(config, installed.id);
   const dropped = set.length > 0 && thresholds === 'drop' ? dropConfigThresholds(config) : [];
   putInPlace(candidatePath, config.model);
+  writeJsonAtomic(cardFile(config.model), candidateCard(config, cand, candidatePath, report));
   appendHistory(config, { time: new Date().toISOString(), action: 'promote', installed: cand.id,
     replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}),
     ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
@@ -140,6 +143,9 @@ export async function rollback(config: Config): Promise<InstallResult> {
   await checkLoads(config, step.replaced_file);
   const kept = keepPrevious(config, installed.id);
   putInPlace(step.replaced_file, config.model);
+  const card = cardFile(step.replaced_file);
+  if (fs.existsSync(card)) putInPlace(card, cardFile(config.model));
+  else fs.rmSync(cardFile(config.model), { force: true }); // it had none; the one there is kept in previous/
   appendHistory(config, { time: new Date().toISOString(), action: 'rollback', installed: step.replaced,
     replaced: installed.id, replaced_file: kept, from: step.replaced_file });
   return { installed: step.replaced, replaced: installed.id, replacedFile: kept, overridden: [],
@@ -162,7 +168,36 @@ function keepPrevious(config: Config, id: string): string {
   fs.mkdirSync(folder, { recursive: true });
   const file = path.join(folder, `${id}.onnx`);
   if (!fs.existsSync(file)) copyDurably(config.model, file);
+  const card = cardFile(config.model);
+  if (fs.existsSync(card) && !fs.existsSync(cardFile(file))) copyDurably(card, cardFile(file));
   return file;
+}
+
+/** The model card beside a model file: models/<name>.json (src/web/model-card.ts reads it). */
+function cardFile(model: string): string {
+  return model.replace(/\.onnx$/i, '') + '.json';
+}
+
+/** The card of a promoted candidate: what its ONNX metadata says (as train.py's card has it) and its report. */
+function candidateCard(config: Config, info: ModelFileInfo, from: string, report: RetrainReport | null): unknown {
+  const parsed = (key: string): unknown => {
+    const value = info.metadata[key];
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  };
+  const recipe = parsed('recipe') as { bird_budget?: number } | undefined;
+  return {
+    model_file: path.basename(config.model), created_at: info.createdAt, sha256: info.sha256,
+    classes: parsed('classes'), mean: parsed('mean'), std: parsed('std'), threshold: info.metadata.threshold,
+    threshold_rule: `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
+    validation_metrics: parsed('validation_metrics'), model: parsed('model'), recipe,
+    preprocessing: parsed('preprocessing'), training_data_digest: info.metadata.training_data_digest,
+    promoted_from: from, comparison: report?.comparison ?? null, training: report?.training ?? null,
+  };
 }
 
 /** Copies `from` to `to` atomically: temp name in `to`'s folder, fsync, rename, fsync the folder. */

@@ -4,6 +4,7 @@
 // mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same files; promote
 // refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
 // Python without PyTorch and too few labels each refused in one line.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,7 +204,7 @@ describe('birdwatch retrain, promote, rollback', () => {
   });
 
   it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
-    const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9']);
+    const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9', '--seed', '1']);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
     candidate = result.stdout.match(/^candidate (\S+\.onnx) \(report (\S+\.json)\)$/m)![1]!;
@@ -220,6 +221,13 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(report.labels.confident).toBe(2); // the two unlabelled shots, fine-tune part only
     expect(report.training.club).toEqual({ airplane: tune.airplane + 1, bird: tune.bird + 1 });
     expect(report.report_split.images).toBe(8); // 10% of 40 per class
+    // --seed 1 splits the club's shots only: the CIFAR report split is the shipped model's (its recipe: seed 0, 0.1).
+    expect(report.split.seed).toBe(1);
+    const split = spawnSync(PYTHON, ['-c', 'import data, json, sys; s = data.load_image_folder(sys.argv[1]); ' +
+      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
+    cifar], { cwd: join(REPO, 'training'), encoding: 'utf8' });
+    expect(split.status, split.stderr).toBe(0);
+    expect(report.report_split.files.map((f: any) => f.path)).toEqual(JSON.parse(split.stdout));
     expect(report.training.recipe).toMatchObject({ recipe: 'finetune', epochs: 1 });
 
     const labels = new Map<string, string>([

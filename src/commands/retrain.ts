@@ -13,7 +13,8 @@ const usage = `usage: birdwatch retrain [--epochs N] [--held-out SHARE] [--seed 
   Fine-tunes the current model (--model) with every shot members labelled (restore, mark, review), mixed with
   the CIFAR training split (--data, training/finetune.py's default), into a candidate CANDIDATE.onnx with its
   report CANDIDATE.json in the candidates folder (config retrain.candidates, default models/candidates).
-  The labelled shots are split by a hash of their content and --seed (default 0): --held-out (default 0.3) of each
+  The labelled shots are split by a hash of their content and --seed (default 0; the club split only: the CIFAR
+  split is always the current model's, from its recipe metadata): --held-out (default 0.3) of each
   class is held out, never trained on, and stays held out as new labels arrive. Both models are then scored on the
   held-out shots and on the CIFAR report split: accuracy, birds moved and airplanes caught, each model at the
   threshold it runs with (the current one at the config's thresholds, else its own; the candidate at its own, and

@@ -98,7 +98,9 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
     const summary = path.join(work, 'summary.json');
     await runTrainingScript('finetune.py', [
       '--init', config.model, '--club', path.join(work, 'club'), '--out', candidatePath,
-      '--epochs', String(options.epochs), '--seed', String(options.seed), '--bird-budget', String(config.birdBudget),
+      // No --seed: the CIFAR split is the current model's (its recipe's seed and val_fraction, read by finetune.py),
+      // so the report split stays the one neither model trained on; options.seed is the club split's alone.
+      '--epochs', String(options.epochs), '--bird-budget', String(config.birdBudget),
       '--split-list', splitList, '--split-images', path.join(folder, 'report-split-images'), '--summary', summary,
       '--quiet', ...(options.data === undefined ? [] : ['--data', options.data]),
     ]);

@@ -100,6 +100,11 @@ describe('labels from the members', () => {
   });
 
   it('review-sample prints each unreviewed decided shot once with its command; review records sample labels', async () => {
+    // A shot nobody drew cannot enter the unbiased sample: a noticed mistake is a correction.
+    const undrawn = await cli(['review', String(rows[0]!.id), '--label', truth.get(rows[0]!.id)!]);
+    expect(undrawn.code).toBe(1);
+    expect(undrawn.stderr).toMatch(new RegExp(`^birdwatch: decision ${rows[0]!.id} was not drawn for the random review .*birdwatch restore ${rows[0]!.id}`));
+    expect(query(dirs.db, 'SELECT count(*) AS n FROM reviews')).toEqual([{ n: 0 }]);
     const sample = await cli(['review-sample', '30', '--json']);
     expect(sample.code, sample.stderr).toBe(0);
     expect(sample.stderr).toMatch(/only 24 decided shots left to review/);
@@ -112,6 +117,7 @@ describe('labels from the members', () => {
       expect(result.stdout).toMatch(new RegExp(`^decision ${d.id}: sample label ${truth.get(d.id)} recorded`));
     });
     expect(query(dirs.db, "SELECT source, count(*) AS n FROM reviews GROUP BY source")).toEqual([{ source: 'sample', n: 24 }]);
+    expect(query(dirs.db, 'SELECT count(*) AS n FROM review_draws')).toEqual([{ n: 24 }]);
     expect((await cli(['review', '99999', '--label', 'bird'])).stderr).toMatch(/no decision with id 99999/);
     const bad = await cli(['review', String(rows[0]!.id), '--label', 'cat']);
     expect(bad.code).toBe(2);

@@ -4,6 +4,7 @@
 // mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same files; promote
 // refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
 // Python without PyTorch and too few labels each refused in one line.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,8 @@ let modelFile: string;
 let candidates: string;
 let cifar: string;
 let shippedBytes: Buffer;
+let cardFile: string;
+let shippedCard: Buffer;
 const truth = new Map<number, 'airplane' | 'bird'>();
 let rows: Decision[];
 let daemon: DaemonProcess;
@@ -37,6 +40,9 @@ beforeAll(async () => {
   modelFile = join(dirs.root, 'models', 'model.onnx');
   copyFileSync(join(REPO, 'models', 'birds-vs-airplanes.onnx'), modelFile);
   shippedBytes = readFileSync(modelFile);
+  cardFile = join(dirs.root, 'models', 'model.json'); // the model card beside it (the web page's /model)
+  copyFileSync(join(REPO, 'models', 'birds-vs-airplanes.json'), cardFile);
+  shippedCard = readFileSync(cardFile);
   candidates = join(dirs.root, 'candidates');
   // The CIFAR data to mix in and report on: the repository's 40 + 40 real CIFAR-10 photographs.
   cifar = join(REPO, 'test', 'fixtures', 'cifar');
@@ -94,6 +100,11 @@ describe('labels from the members', () => {
   });
 
   it('review-sample prints each unreviewed decided shot once with its command; review records sample labels', async () => {
+    // A shot nobody drew cannot enter the unbiased sample: a noticed mistake is a correction.
+    const undrawn = await cli(['review', String(rows[0]!.id), '--label', truth.get(rows[0]!.id)!]);
+    expect(undrawn.code).toBe(1);
+    expect(undrawn.stderr).toMatch(new RegExp(`^birdwatch: decision ${rows[0]!.id} was not drawn for the random review .*birdwatch restore ${rows[0]!.id}`));
+    expect(query(dirs.db, 'SELECT count(*) AS n FROM reviews')).toEqual([{ n: 0 }]);
     const sample = await cli(['review-sample', '30', '--json']);
     expect(sample.code, sample.stderr).toBe(0);
     expect(sample.stderr).toMatch(/only 24 decided shots left to review/);
@@ -106,6 +117,7 @@ describe('labels from the members', () => {
       expect(result.stdout).toMatch(new RegExp(`^decision ${d.id}: sample label ${truth.get(d.id)} recorded`));
     });
     expect(query(dirs.db, "SELECT source, count(*) AS n FROM reviews GROUP BY source")).toEqual([{ source: 'sample', n: 24 }]);
+    expect(query(dirs.db, 'SELECT count(*) AS n FROM review_draws')).toEqual([{ n: 24 }]);
     expect((await cli(['review', '99999', '--label', 'bird'])).stderr).toMatch(/no decision with id 99999/);
     const bad = await cli(['review', String(rows[0]!.id), '--label', 'cat']);
     expect(bad.code).toBe(2);
@@ -198,7 +210,7 @@ describe('birdwatch retrain, promote, rollback', () => {
   });
 
   it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
-    const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9']);
+    const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9', '--seed', '1']);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
     candidate = result.stdout.match(/^candidate (\S+\.onnx) \(report (\S+\.json)\)$/m)![1]!;
@@ -215,6 +227,13 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(report.labels.confident).toBe(2); // the two unlabelled shots, fine-tune part only
     expect(report.training.club).toEqual({ airplane: tune.airplane + 1, bird: tune.bird + 1 });
     expect(report.report_split.images).toBe(8); // 10% of 40 per class
+    // --seed 1 splits the club's shots only: the CIFAR report split is the shipped model's (its recipe: seed 0, 0.1).
+    expect(report.split.seed).toBe(1);
+    const split = spawnSync(PYTHON, ['-c', 'import data, json, sys; s = data.load_image_folder(sys.argv[1]); ' +
+      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
+    cifar], { cwd: join(REPO, 'training'), encoding: 'utf8' });
+    expect(split.status, split.stderr).toBe(0);
+    expect(report.report_split.files.map((f: any) => f.path)).toEqual(JSON.parse(split.stdout));
     expect(report.training.recipe).toMatchObject({ recipe: 'finetune', epochs: 1 });
 
     const labels = new Map<string, string>([
@@ -265,8 +284,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(result.code).toBe(1);
     const split = report.comparison.report_split;
     expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
-      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} against ${split.current.birds_moved} ` +
-      `(bird budget 0.1) (--force promotes it anyway)\n`);
+      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} against ` +
+      `${split.current.birds_moved} at ${split.current.threshold_used} (bird budget 0.1) (--force promotes it anyway)\n`);
     const fewer = constructed('fewer', (r) => {
       const held = r.comparison.club_held_out;
       held.current.airplanes_caught = held.candidate.airplanes_caught + 1;
@@ -290,7 +309,13 @@ describe('birdwatch retrain, promote, rollback', () => {
     // The daemon runs meanwhile: it takes the promoted model without a restart, and the rolled-back one too.
     daemon = new DaemonProcess(['run', '--config', configFile]);
     await daemon.ready();
-    const result = await cli(['promote', better]);
+    // The config sets thresholds (calibrate --apply above), calibrated for the shipped model: refused until told.
+    const unsaid = await cli(['promote', better]);
+    expect(unsaid.code).toBe(1);
+    expect(unsaid.stderr).toMatch(/^birdwatch: refusing to promote while the config \(\S+config\.json\) sets threshold [\d.]+, camera 'garden' threshold [\d.]+: .*--drop-thresholds removes them .*--keep-thresholds keeps them\n$/);
+    expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    expect((await cli(['promote', better, '--keep-thresholds', '--drop-thresholds'])).code).toBe(2);
+    const result = await cli(['promote', better, '--keep-thresholds']);
     expect(result.code, result.stderr).toBe(0);
     await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${report.candidate.id}`));
     expect(result.stdout).toMatch(/reloads the model file when one is renamed into place/);
@@ -299,6 +324,14 @@ describe('birdwatch retrain, promote, rollback', () => {
     const previous = readdirSync(join(dirs.root, 'models', 'previous')).filter((n) => n.endsWith('.onnx'));
     expect(previous).toEqual([`${sha256(shippedBytes).slice(0, 12)}.onnx`]);
     expect(sha256(readFileSync(join(dirs.root, 'models', 'previous', previous[0]!)))).toBe(sha256(shippedBytes));
+    // The card beside the model is the candidate's now; the shipped card is kept beside the kept model.
+    const card = JSON.parse(readFileSync(cardFile, 'utf8'));
+    expect(card).toMatchObject({ model_file: 'model.onnx', sha256: report.candidate.sha256,
+      threshold: String(report.candidate.threshold), recipe: { recipe: 'finetune' } });
+    expect(card.validation_metrics.validation_images).toBe(report.report_split.images);
+    expect(card.comparison.report_split.candidate.birds_moved).toBe(0); // the constructed report's
+    expect(readFileSync(join(dirs.root, 'models', 'previous', previous[0]!.replace(/\.onnx$/, '.json'))))
+      .toEqual(shippedCard);
     expect(readdirSync(join(dirs.root, 'models')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     const listed = await cli(['models', '--json']);
     const kinds = listed.stdout.trim().split('\n').map((l) => JSON.parse(l).kind);
@@ -307,25 +340,38 @@ describe('birdwatch retrain, promote, rollback', () => {
     const back = await cli(['rollback']);
     expect(back.code, back.stderr).toBe(0);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    expect(readFileSync(cardFile)).toEqual(shippedCard); // byte for byte, model and card
     await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${sha256(shippedBytes).slice(0, 12)}`));
     await daemon.stop();
     expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
   });
 
-  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it', async () => {
-    const result = await cli(['promote', candidate]);
+  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it; --drop-thresholds removes the config thresholds', async () => {
+    const before = JSON.parse(readFileSync(configFile, 'utf8'));
+    expect(before.threshold).toBeGreaterThan(0);
+    const result = await cli(['promote', candidate, '--drop-thresholds']);
     if (report.promotable) {
       expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/removed threshold [\d.]+, cameras\[0\] \('garden'\) threshold [\d.]+ from the config/);
     } else {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(report.blockers[0]);
-      const forced = await cli(['promote', candidate, '--force']);
+      expect(JSON.parse(readFileSync(configFile, 'utf8'))).toEqual(before);
+      const forced = await cli(['promote', candidate, '--force', '--drop-thresholds']);
       expect(forced.code, forced.stderr).toBe(0);
       expect(forced.stdout).toContain(`--force: installed although ${report.blockers[0]}`);
     }
+    const after = JSON.parse(readFileSync(configFile, 'utf8'));
+    expect(after.threshold).toBeUndefined();
+    expect(after.cameras[0].threshold).toBeUndefined();
+    delete before.threshold;
+    delete before.cameras[0].threshold;
+    expect(after).toEqual(before); // every other key kept
     expect(sha256(readFileSync(modelFile))).toBe(report.candidate.sha256);
+    expect(JSON.parse(readFileSync(cardFile, 'utf8')).sha256).toBe(report.candidate.sha256);
     expect((await cli(['rollback'])).code).toBe(0);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    expect(readFileSync(cardFile)).toEqual(shippedCard);
     const none = await cli(['rollback']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/nothing to roll back to/);

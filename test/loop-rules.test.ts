@@ -2,14 +2,17 @@
 // "enough birds", the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
 // and the config keys (birdBudget, retrain) with their errors.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { birdsAllowed, birdsNeeded, figuresAt, highestBirdThatStays, thresholdFor } from '../src/calibrate/rule.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
-import { promotionBlockers, type Comparison, type ModelFigures } from '../src/retrain/compare.js';
+import { compareModels, promotionBlockers, type Comparison, type LabelledFile, type ModelFigures } from '../src/retrain/compare.js';
+import { modelFileInfo } from '../src/model/file-info.js';
+import { FIXTURE_AIRPLANES, FIXTURE_BIRDS } from './fixtures/images.js';
 import type { ClubShot } from '../src/retrain/shots.js';
-import { splitShots } from '../src/retrain/split.js';
+import { heldOutHash, splitShots } from '../src/retrain/split.js';
+import { autoPromoteBlocker } from '../src/retrain/install.js';
 import { makeTestDirs, REPO } from './helpers/daemon.js';
 
 describe('the calibrate rule on constructed scores', () => {
@@ -72,7 +75,7 @@ describe('the calibrate rule on constructed scores', () => {
 
 describe('the promotion rule', () => {
   const figures = (birdsMoved: number, caught: number): ModelFigures => ({ images: 40, birds: 20, airplanes: 20,
-    correct: 30, accuracy: 0.75, threshold: 0.9, birds_moved: birdsMoved, birds_moved_share: birdsMoved / 20,
+    correct: 30, accuracy: 0.75, threshold: 0.9, threshold_used: '0.9 (model)', birds_moved: birdsMoved, birds_moved_share: birdsMoved / 20,
     airplanes_caught: caught, airplanes_caught_share: caught / 20 });
   const comparison = (held: [number, number, number, number], split: [number, number, number, number]): Comparison => ({
     budget: 0.01,
@@ -87,12 +90,62 @@ describe('the promotion rule', () => {
 
   it('names each blocking figure', () => {
     expect(promotionBlockers(comparison([2, 10, 3, 12], [1, 9, 1, 9]))).toEqual([
-      "it moves more birds on the club's held-out shots: 3 of 20 against 2 (bird budget 0.01)"]);
+      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) (bird budget 0.01)"]);
     expect(promotionBlockers(comparison([2, 10, 2, 10], [1, 9, 2, 15]))).toEqual([
-      'it moves more birds on the CIFAR report split: 2 of 20 against 1 (bird budget 0.01)']);
+      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) (bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 9], [1, 9, 1, 19]))).toEqual([
-      "it catches fewer airplanes on the club's held-out shots: 9 of 20 against 10"]);
+      "it catches fewer airplanes on the club's held-out shots: 9 of 20 at 0.9 (model) against 10 at 0.9 (model)"]);
   });
+});
+
+describe('compareModels judges each model at the threshold it runs with', () => {
+  const shipped = join(REPO, 'models', 'birds-vs-airplanes.onnx');
+  const cifar = join(REPO, 'test', 'fixtures', 'cifar');
+  const reportSplit: LabelledFile[] = (['airplane', 'bird'] as const).flatMap((label) =>
+    readdirSync(join(cifar, label)).sort().map((n) => ({ path: join(cifar, label, n), label })));
+
+  it('blocks the shipped weights re-exported with threshold 0.01, naming the figure; kept config thresholds judge it as the current one', async () => {
+    const dirs = makeTestDirs('bw-loop-compare-');
+    try {
+      // A genuinely worse model: the same weights, its metadata threshold 0.01 (the daemon would move most birds).
+      // A threshold re-chosen on the judged split would give it the current model's figures and let it through.
+      const worse = join(dirs.root, 'worse.onnx');
+      const script = 'import onnx, sys; m = onnx.load(sys.argv[1]); ' +
+        '[setattr(p, "value", "0.01") for p in m.metadata_props if p.key == "threshold"]; onnx.save(m, sys.argv[2])';
+      const python = spawnSync('/usr/bin/python3', ['-c', script, shipped, worse], { encoding: 'utf8' });
+      expect(python.status, python.stderr).toBe(0);
+      expect(modelFileInfo(worse).threshold).toBe(0.01);
+      const own = modelFileInfo(shipped).threshold;
+      const file = join(dirs.root, 'c.json');
+      const camera = { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes };
+      writeFileSync(file, JSON.stringify({ cameras: [camera], model: shipped }));
+      const held: LabelledFile[] = [...FIXTURE_BIRDS.map((path) => ({ path, label: 'bird' as const, camera: 'garden' })),
+        ...FIXTURE_AIRPLANES.map((path) => ({ path, label: 'airplane' as const, camera: 'garden' }))];
+      const plain = await compareModels(loadConfig({ file }), shipped, worse, held, reportSplit, 0.01);
+      const split = plain.report_split;
+      expect(split.current).toMatchObject({ threshold: own, threshold_used: `${own} (model)` });
+      expect(split.candidate).toMatchObject({ threshold: 0.01, threshold_used: '0.01 (model)' });
+      expect(split.candidate_kept_thresholds).toBeUndefined();
+      expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
+      expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
+        `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
+        '(bird budget 0.01)');
+
+      // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has
+      // no camera: the model's own); the candidate at its own, and under --keep-thresholds at the camera's too.
+      writeFileSync(file, JSON.stringify({ cameras: [{ ...camera, threshold: 0.5 }], model: shipped }));
+      const kept = await compareModels(loadConfig({ file }), shipped, worse, held, reportSplit, 0.01);
+      expect(kept.config_thresholds).toEqual(["camera 'garden' threshold 0.5"]);
+      expect(kept.club_held_out.current.threshold_used).toBe("0.5 (camera 'garden')");
+      expect(kept.club_held_out.candidate.threshold_used).toBe('0.01 (model)');
+      expect(kept.club_held_out.candidate_kept_thresholds).toMatchObject({ threshold_used: "0.5 (camera 'garden')",
+        birds_moved: kept.club_held_out.current.birds_moved, airplanes_caught: kept.club_held_out.current.airplanes_caught });
+      expect(kept.report_split.candidate_kept_thresholds!.threshold_used).toBe('0.01 (model)');
+      expect(promotionBlockers(kept, true)).toEqual([expect.stringMatching(/^it moves more birds on the CIFAR report split: /)]);
+    } finally {
+      dirs.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('the held-out split', () => {
@@ -116,11 +169,21 @@ describe('the held-out split', () => {
     expect(splitShots(more, 0.3, 1).heldOut.map((s) => s.key)).not.toEqual(b.heldOut.map((s) => s.key));
   });
 
-  it('holds out one shot of a small class that the share alone would leave without any', () => {
-    const two = [shot(1, 'bird'), shot(2, 'bird'), shot(3, 'airplane'), shot(4, 'airplane')];
-    const { heldOut, fineTune } = splitShots(two, 0.01, 0);
-    expect(heldOut.map((s) => s.label).sort()).toEqual(['airplane', 'bird']);
-    expect(fineTune).toHaveLength(2);
+  it('never moves a held-out shot to the fine-tune part: a small class with none under the share holds none out yet', () => {
+    // Bird shots in arrival order; find the first that falls under the share (fraction 0.3, seed 0).
+    const birds = [...Array(40).keys()].map((i) => shot(i, 'bird'));
+    const under = birds.findIndex((s) => heldOutHash(s.key, 0) < 0.3);
+    expect(under).toBeGreaterThanOrEqual(2); // the case the old fallback handled: k0, k1 arrive, neither under
+    const early = splitShots(birds.slice(0, under), 0.3, 0);
+    expect(early.heldOut).toEqual([]); // none held out yet (retrain refuses and says why)
+    for (let n = under; n <= birds.length; n++) {
+      const later = splitShots(birds.slice(0, n), 0.3, 0);
+      const held = new Set(later.heldOut.map((s) => s.key));
+      for (let m = 1; m < n; m++) {
+        for (const s of splitShots(birds.slice(0, m), 0.3, 0).heldOut) expect(held.has(s.key), s.key).toBe(true);
+      }
+    }
+    expect(splitShots(birds.slice(0, under + 1), 0.3, 0).heldOut.map((s) => s.key)).toEqual([birds[under]!.key]);
   });
 });
 
@@ -142,6 +205,25 @@ describe('config: birdBudget and retrain', () => {
     expect(config.retrain.minNewCorrections).toBe(20);
     expect(config.retrain.autoPromote).toBe(false);
     expect(config.retrain.candidates).toMatch(/models\/candidates$/);
+  });
+
+  it('retrain.autoPromote never promotes while the config sets a threshold, top level or per camera, and says why', () => {
+    const dirs = makeTestDirs('bw-loop-auto-');
+    try {
+      const camera = { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes };
+      expect(autoPromoteBlocker(loadConfig({ flags: { watch: dirs.watch, airplanes: dirs.airplanes } }), true)).toBeNull();
+      expect(autoPromoteBlocker(loadConfig({ flags: { watch: dirs.watch, airplanes: dirs.airplanes } }), false))
+        .toMatch(/does not pass the promotion rule/);
+      for (const [body, named] of [[{ threshold: 0.7, cameras: [camera] }, 'threshold 0.7'],
+        [{ cameras: [{ ...camera, threshold: 0.6 }] }, "camera 'garden' threshold 0.6"]] as const) {
+        const file = join(dirs.root, 'c.json');
+        writeFileSync(file, JSON.stringify(body));
+        expect(autoPromoteBlocker(loadConfig({ file }), true)).toBe(`the config sets ${named}, calibrated for the ` +
+          'installed model: promote it by hand with --drop-thresholds or --keep-thresholds');
+      }
+    } finally {
+      dirs.cleanup();
+    }
   });
 
   it('reads them, per camera too, and refuses bad values naming the key', () => {
@@ -175,6 +257,14 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     const text = readFileSync(service, 'utf8');
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/birdwatch\/dist\/cli.js retrain --scheduled --config \/etc\/birdwatch\/config.json$/m);
     expect(text).toMatch(/^Type=oneshot$/m);
+    // No network and no home: CIFAR-10 comes from a cache in the state folder the service may write.
+    expect(text).toMatch(/^PrivateNetwork=yes$/m);
+    expect(text).toMatch(/^StateDirectory=birdwatch$/m);
+    expect(text).toMatch(/^Environment=BIRDWATCH_CACHE=\/var\/lib\/birdwatch\/cache$/m);
+    const cacheDir = spawnSync('/usr/bin/python3', ['-c', 'import data; print(data.default_cache_dir())'],
+      { cwd: join(REPO, 'training'), encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent',
+        BIRDWATCH_CACHE: '/var/lib/birdwatch/cache' } });
+    expect(cacheDir.stdout.trim(), cacheDir.stderr).toBe('/var/lib/birdwatch/cache');
     expect(text).not.toMatch(/cli\.js promote/);
     const timerText = readFileSync(timer, 'utf8');
     expect(timerText).toMatch(/^OnCalendar=weekly$/m);

@@ -6,8 +6,9 @@ candidate model (what `birdwatch retrain` runs; it can be run by hand too).
 
 DIR is an image-folder tree DIR/airplane/*, DIR/bird/* (either may be empty): the club's fine-tune part. The
 club's held-out part never comes here. The CIFAR data (--data, else train.py's default data) is split exactly as train.py
-splits it (same --seed and --val-fraction), so the validation split is the one the shipped model was selected and
-calibrated on: the "report split". The candidate's threshold is chosen on that split at --bird-budget with the
+split it for the --init model (the seed and val_fraction in its recipe metadata, unless --seed/--val-fraction say
+otherwise), so the validation split is the one the current model was selected and calibrated on and neither model
+trains on: the "report split". The candidate's threshold is chosen on that split at --bird-budget with the
 same rule as train.py. --split-list FILE receives the report split as JSON lines {"path", "label"} (image files:
 the originals for an image-folder source; PNG copies of the decoded 32x32 images for cifar10:DIR), so that
 birdwatch scores both models on it with the daemon's own preprocessing. --summary FILE receives one JSON object
@@ -52,8 +53,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs")
     p.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (AdamW, cosine schedule)")
     p.add_argument("--batch-size", type=int, default=128, help="minibatch size")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="as train.py: share of each class held out")
-    p.add_argument("--seed", type=int, default=0, help="as train.py: the split's seed (0 = the shipped model's)")
+    p.add_argument("--val-fraction", type=float, default=None,
+                   help="as train.py: share of each class held out (unset: the --init model's recipe, else 0.1)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="as train.py: the CIFAR split's seed (unset: the --init model's recipe, else 0)")
     p.add_argument("--bird-budget", type=float, default=0.01, help="largest share of report-split birds moved")
     p.add_argument("--split-list", help="write the report split here as JSON lines {path, label}")
     p.add_argument("--split-images", help="folder for PNG copies of the report split (cifar10:DIR sources)")
@@ -65,7 +68,24 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise train.UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if not 0.0 <= args.club_share < 1.0:
         raise train.UsageError(f"--club-share must be in [0, 1), got {args.club_share}")
+    recipe = init_recipe(args.init)
+    if args.seed is None:
+        args.seed = int(recipe.get("seed", 0))
+    if args.val_fraction is None:
+        args.val_fraction = float(recipe.get("val_fraction", 0.1))
     return args
+
+
+def init_recipe(path) -> dict:
+    """The recipe stored in the --init model's metadata ({} for a checkpoint or a model without one): its CIFAR
+    split's seed and val_fraction give the report split."""
+    if not str(path).endswith(".onnx") or not Path(path).is_file():
+        return {}
+    try:
+        recipe = json.loads(export.read_metadata(path).get("recipe", "{}"))
+    except Exception:  # not an ONNX file or no JSON recipe: train.load_init says what is wrong with it
+        return {}
+    return recipe if isinstance(recipe, dict) else {}
 
 
 def load_club(root, spec) -> data.Samples | None:

@@ -1,10 +1,10 @@
 // `birdwatch retrain`: parses the command line, runs src/retrain/retrain.ts and prints the comparison table; with
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
-// retrain.autoPromote is true and the candidate passes the promotion rule.
+// retrain.autoPromote is true, the candidate passes the promotion rule and the config sets no threshold.
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
-import { promote } from '../retrain/install.js';
+import { autoPromoteBlocker, promote } from '../retrain/install.js';
 import { retrain } from '../retrain/retrain.js';
 
 const usage = `usage: birdwatch retrain [--epochs N] [--held-out SHARE] [--seed N] [--with-confident P]
@@ -13,13 +13,17 @@ const usage = `usage: birdwatch retrain [--epochs N] [--held-out SHARE] [--seed 
   Fine-tunes the current model (--model) with every shot members labelled (restore, mark, review), mixed with
   the CIFAR training split (--data, training/finetune.py's default), into a candidate CANDIDATE.onnx with its
   report CANDIDATE.json in the candidates folder (config retrain.candidates, default models/candidates).
-  The labelled shots are split by a hash of their content and --seed (default 0): --held-out (default 0.3) of each
+  The labelled shots are split by a hash of their content and --seed (default 0; the club split only: the CIFAR
+  split is always the current model's, from its recipe metadata): --held-out (default 0.3) of each
   class is held out, never trained on, and stays held out as new labels arrive. Both models are then scored on the
-  held-out shots and on the CIFAR report split: accuracy, birds moved and airplanes caught at the bird budget.
+  held-out shots and on the CIFAR report split: accuracy, birds moved and airplanes caught, each model at the
+  threshold it runs with (the current one at the config's thresholds, else its own; the candidate at its own, and
+  also at the config's when it sets any, as promote --keep-thresholds would run it).
   --epochs N (default 3); --with-confident P adds the daemon's decisions at least P sure as weak labels (at most
   --max-confident, default 200, newest first; fine-tune part only).
   --scheduled (the timer): only when at least retrain.minNewCorrections labels are newer than the last candidate;
-  then promotes it when retrain.autoPromote is true and it passes the promotion rule.
+  then promotes it when retrain.autoPromote is true and it passes the promotion rule, and never while the config
+  sets a threshold (top level or per camera): those were calibrated for the installed model.
   Needs the training subproject's Python with PyTorch (training/python.sh; PYTHON=... to choose).`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -77,13 +81,17 @@ export async function main(argv: string[]): Promise<number> {
         `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ${report.labels.fine_tune.airplane} airplanes` +
         (report.labels.confident ? ` + ${report.labels.confident} confident decisions` : '') +
         (report.labels.missing_files ? `; ${report.labels.missing_files} labelled shots whose files are gone` : ''));
-      console.log(`at the bird budget ${report.bird_budget} (each model's threshold for it on the report split):`);
+      console.log(`each model at the threshold it runs with (the camera's, else the config's, else the model's own; ` +
+        `the candidate's own was chosen on the report split at the bird budget ${report.bird_budget}):`);
       console.log(comparisonTable(report.comparison));
       console.log(`note: ${report.notes[0]}`);
       console.log(report.promotable ? `it passes the promotion rule: birdwatch promote ${result.candidatePath}`
         : `promote would refuse it: ${report.blockers.join('; ')}`);
     }
-    if (options.scheduled && config.retrain.autoPromote && report.promotable) {
+    const autoBlocker = autoPromoteBlocker(config, report.promotable);
+    if (options.scheduled && config.retrain.autoPromote && autoBlocker !== null) {
+      console.log(`retrain.autoPromote: not promoting ${result.candidatePath}: ${autoBlocker}`);
+    } else if (options.scheduled && config.retrain.autoPromote) {
       const installed = await promote(config, result.candidatePath, false);
       console.log(`retrain.autoPromote: promoted ${installed.installed} (previous ${installed.replaced} kept at ` +
         `${installed.replacedFile})`);

@@ -2,7 +2,7 @@
 // src/review/sample.ts pickSampleShot), each with the command that records its label.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
-import { explainDbError, openLogReadOnly } from '../query/open-log.js';
+import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { CURRENT_PATH_SQL } from '../query/decided-shot.js';
 import { pickSampleShot } from '../review/sample.js';
 
@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     const n = parseNumberOption(positionals[0], 'N', 1, 10_000)!;
     if (!Number.isInteger(n)) throw new UsageError(`N must be a whole number, got '${positionals[0]}'`);
     const config = loadConfig({ flags: { config: values.config, db: values.db } });
-    const db = openLogReadOnly(config.db);
+    const db = openLogForCorrections(config.db); // the draws are recorded: only a drawn shot takes a sample label
     const rows: SampleRow[] = [];
     try {
       const chosen = new Set<number>();

@@ -8,7 +8,8 @@ import { recordReview, reviewLabels } from '../review/sample.js';
 
 const usage = `usage: birdwatch review ID --label bird|airplane|neither [--config FILE] [--db FILE]
   Records what the shot of decision ID (drawn by 'birdwatch review-sample N') really shows, as a random-review
-  label: the unbiased sample 'birdwatch calibrate' rests on. Nothing is moved; to put a bird back use restore.`;
+  label: the unbiased sample 'birdwatch calibrate' rests on. Nothing is moved; to put a bird back use restore.
+  Only a drawn shot takes a sample label (a mistake you noticed is a correction: restore or mark).`;
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {

@@ -26,6 +26,8 @@ export interface HistoryEntry {
   replaced_file: string;
   from: string;
   forced?: boolean;
+  /** Thresholds promote --drop-thresholds removed from the config file. */
+  dropped_thresholds?: string[];
 }
 
 export function readHistory(config: Config): HistoryEntry[] {

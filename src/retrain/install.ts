@@ -2,15 +2,21 @@
 // folder, fsynced, renamed over the model path, the folder fsynced), so the daemon, which reloads the model when a
 // file is renamed into place, only ever sees the old model or the new one. The model it replaces is first copied to
 // models/previous/<id>.onnx (kept; never overwritten) and the step is appended to previous/history.jsonl, from
-// which rollback puts the previous file back byte for byte.
+// which rollback puts the previous file back byte for byte. The model card beside the model (<model>.json, the web
+// page's /model) goes with it: the installed card is kept as previous/<id>.json, promote writes the candidate's
+// card (built from its metadata and its report) and rollback puts the kept card back byte for byte.
+// Thresholds set in the config (top level or per camera) win over the model's own, and were calibrated for the
+// model being replaced: promote refuses while any is set unless told to keep them (--keep-thresholds) or to drop
+// them from the config file (--drop-thresholds, rewritten atomically as calibrate --apply writes it).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
-import { modelFileInfo } from '../model/file-info.js';
+import { editConfigFile } from '../config/edit.js';
+import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { CommandFailure } from '../query/command-kit.js';
-import { historyFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
-import { promotionBlockers } from './compare.js';
+import { historyFile, previousFolder, readHistory, writeJsonAtomic, type HistoryEntry } from './catalog.js';
+import { configThresholds, promotionBlockers } from './compare.js';
 import type { RetrainReport } from './report.js';
 
 export interface InstallResult {
@@ -21,10 +27,16 @@ export interface InstallResult {
   overridden: string[];
   /** Thresholds in the config that override the new model's own (they were set for the previous model). */
   configThresholds: string[];
+  /** The thresholds promote --drop-thresholds removed from the config file. */
+  droppedThresholds?: string[];
 }
 
+/** What promote does with thresholds the config sets: refuse while any is set, keep them, or drop them. */
+export type ThresholdChoice = 'refuse' | 'keep' | 'drop';
+
 /** Refuses the candidate when its report says it does worse (unless forced); installs it otherwise. */
-export async function promote(config: Config, candidate: string, force: boolean): Promise<InstallResult> {
+export async function promote(config: Config, candidate: string, force: boolean,
+  thresholds: ThresholdChoice = 'refuse'): Promise<InstallResult> {
   const candidatePath = path.resolve(candidate);
   await checkLoads(config, candidatePath);
   const installed = modelFileInfo(config.model);
@@ -44,20 +56,76 @@ export async function promote(config: Config, candidate: string, force: boolean)
     } else if (report.current.sha256 !== installed.sha256) {
       blockers.push(`it was compared with model ${report.current.id}, but ${installed.id} is installed now: ` +
         'retrain again to compare with it');
+    } else if (!sameList(report.comparison.config_thresholds, configThresholds(config))) {
+      blockers.push(`it was compared while the config set ${describeSet(report.comparison.config_thresholds)}, ` +
+        `but it sets ${describeSet(configThresholds(config))} now: retrain again to compare at those`);
     } else {
-      blockers.push(...promotionBlockers(report.comparison));
+      blockers.push(...promotionBlockers(report.comparison, thresholds === 'keep'));
     }
   }
   if (blockers.length > 0 && !force) {
     throw new CommandFailure(`refusing to promote ${path.basename(candidatePath)}: ${blockers.join('; ')} ` +
       '(--force promotes it anyway)');
   }
+  const set = configThresholds(config);
+  if (set.length > 0 && thresholds === 'refuse') throw new CommandFailure(thresholdsRefusal(config, set));
   const kept = keepPrevious(config, installed.id);
+  const dropped = set.length > 0 && thresholds === 'drop' ? dropConfigThresholds(config) : [];
   putInPlace(candidatePath, config.model);
+  writeJsonAtomic(cardFile(config.model), candidateCard(config, cand, candidatePath, report));
   appendHistory(config, { time: new Date().toISOString(), action: 'promote', installed: cand.id,
-    replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}) });
+    replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}),
+    ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
   return { installed: cand.id, replaced: installed.id, replacedFile: kept, overridden: force ? blockers : [],
-    configThresholds: configThresholds(config) };
+    configThresholds: dropped.length > 0 ? [] : set, ...(dropped.length > 0 ? { droppedThresholds: dropped } : {}) };
+}
+
+function sameList(a: string[] | undefined, b: string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function describeSet(list: string[] | undefined): string {
+  return list === undefined ? 'unknown thresholds (an older report)' : list.length === 0 ? 'no threshold' : list.join(', ');
+}
+
+function thresholdsRefusal(config: Config, set: string[]): string {
+  return `refusing to promote while the config (${config.configFile ?? 'flags'}) sets ${set.join(', ')}: the daemon ` +
+    "uses them instead of the new model's own threshold, and they were calibrated for the model it replaces; " +
+    '--drop-thresholds removes them from the config (the new model then runs at its own threshold), ' +
+    '--keep-thresholds keeps them';
+}
+
+/** Why retrain.autoPromote must not promote this candidate unattended (null: it may). */
+export function autoPromoteBlocker(config: Config, promotable: boolean): string | null {
+  if (!promotable) return 'it does not pass the promotion rule';
+  const set = configThresholds(config);
+  if (set.length > 0) {
+    return `the config sets ${set.join(', ')}, calibrated for the installed model: promote it by hand with ` +
+      '--drop-thresholds or --keep-thresholds';
+  }
+  return null;
+}
+
+/** Removes the top-level and every camera's threshold from the config file, atomically. Returns what it removed. */
+function dropConfigThresholds(config: Config): string[] {
+  if (config.configFile === undefined) {
+    throw new CommandFailure('--drop-thresholds edits the config file: give it with --config FILE');
+  }
+  const dropped: string[] = [];
+  editConfigFile(config.configFile, (raw) => {
+    if (raw.threshold !== undefined) {
+      dropped.push(`threshold ${String(raw.threshold)}`);
+      delete raw.threshold;
+    }
+    if (!Array.isArray(raw.cameras)) return;
+    raw.cameras.forEach((entry: Record<string, unknown>, index: number) => {
+      if (entry === null || typeof entry !== 'object' || entry.threshold === undefined) return;
+      dropped.push(`cameras[${index}]${typeof entry.name === 'string' ? ` ('${entry.name}')` : ''} threshold ` +
+        String(entry.threshold));
+      delete entry.threshold;
+    });
+  });
+  return dropped;
 }
 
 /** Puts back the model that the last promotion of the current model replaced. */
@@ -75,6 +143,9 @@ export async function rollback(config: Config): Promise<InstallResult> {
   await checkLoads(config, step.replaced_file);
   const kept = keepPrevious(config, installed.id);
   putInPlace(step.replaced_file, config.model);
+  const card = cardFile(step.replaced_file);
+  if (fs.existsSync(card)) putInPlace(card, cardFile(config.model));
+  else fs.rmSync(cardFile(config.model), { force: true }); // it had none; the one there is kept in previous/
   appendHistory(config, { time: new Date().toISOString(), action: 'rollback', installed: step.replaced,
     replaced: installed.id, replaced_file: kept, from: step.replaced_file });
   return { installed: step.replaced, replaced: installed.id, replacedFile: kept, overridden: [],
@@ -97,7 +168,36 @@ function keepPrevious(config: Config, id: string): string {
   fs.mkdirSync(folder, { recursive: true });
   const file = path.join(folder, `${id}.onnx`);
   if (!fs.existsSync(file)) copyDurably(config.model, file);
+  const card = cardFile(config.model);
+  if (fs.existsSync(card) && !fs.existsSync(cardFile(file))) copyDurably(card, cardFile(file));
   return file;
+}
+
+/** The model card beside a model file: models/<name>.json (src/web/model-card.ts reads it). */
+function cardFile(model: string): string {
+  return model.replace(/\.onnx$/i, '') + '.json';
+}
+
+/** The card of a promoted candidate: what its ONNX metadata says (as train.py's card has it) and its report. */
+function candidateCard(config: Config, info: ModelFileInfo, from: string, report: RetrainReport | null): unknown {
+  const parsed = (key: string): unknown => {
+    const value = info.metadata[key];
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  };
+  const recipe = parsed('recipe') as { bird_budget?: number } | undefined;
+  return {
+    model_file: path.basename(config.model), created_at: info.createdAt, sha256: info.sha256,
+    classes: parsed('classes'), mean: parsed('mean'), std: parsed('std'), threshold: info.metadata.threshold,
+    threshold_rule: `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
+    validation_metrics: parsed('validation_metrics'), model: parsed('model'), recipe,
+    preprocessing: parsed('preprocessing'), training_data_digest: info.metadata.training_data_digest,
+    promoted_from: from, comparison: report?.comparison ?? null, training: report?.training ?? null,
+  };
 }
 
 /** Copies `from` to `to` atomically: temp name in `to`'s folder, fsync, rename, fsync the folder. */
@@ -131,13 +231,6 @@ function appendHistory(config: Config, entry: HistoryEntry): void {
   }
 }
 
-function configThresholds(config: Config): string[] {
-  const out: string[] = [];
-  if (config.threshold !== undefined) out.push(`threshold ${config.threshold}`);
-  for (const c of config.cameras) if (c.threshold !== undefined) out.push(`camera '${c.name}' threshold ${c.threshold}`);
-  return out;
-}
-
 /** What a promotion or rollback did and what follows from it, as lines for the terminal. */
 export function describeInstall(result: InstallResult, verb: string, modelPath: string): string[] {
   const lines = result.overridden.map((why) => `--force: installed although ${why}`);
@@ -145,6 +238,10 @@ export function describeInstall(result: InstallResult, verb: string, modelPath: 
     `${result.replacedFile}`);
   lines.push('a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
     'otherwise: sudo systemctl reload birdwatch');
+  if (result.droppedThresholds) {
+    lines.push(`removed ${result.droppedThresholds.join(', ')} from the config (kept in ` +
+      'previous/history.jsonl); the daemon drops them on reload: sudo systemctl reload birdwatch');
+  }
   if (result.configThresholds.length > 0) {
     lines.push(`note: the config sets ${result.configThresholds.join(', ')}, which the daemon uses instead of the ` +
       "model's own threshold; they were calibrated for the previous model: run 'birdwatch calibrate' once members " +

@@ -35,7 +35,7 @@ export type { RetrainReport } from './report.js';
 export type RetrainResult = { skipped: string } | { candidatePath: string; reportPath: string; report: RetrainReport };
 
 const SPLIT_RULE = 'held out when sha256("birdwatch-heldout:SEED:KEY") (first 53 bits, as a fraction) < the ' +
-  'held-out share, KEY = the shot\'s sha256; a class with 2+ shots and none under it holds out its lowest';
+  'held-out share, KEY = the shot\'s sha256 (a class with no shot under it has none held out yet)';
 
 const trainingExtensions = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff']);
 
@@ -75,7 +75,9 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
       `${all.airplane} airplane${all.airplane === 1 ? '' : 's'} with their files` +
       (missing ? ` (${missing} more whose files are gone)` : '') + `; retrain needs at least one of each class ` +
       `held out and one to fine-tune with (held out ${held.bird}/${held.airplane}, fine-tune ${tune.bird}/` +
-      `${tune.airplane} birds/airplanes): restore, mark or review more shots`);
+      `${tune.airplane} birds/airplanes; a shot is held out when the hash of its content falls under the held-out ` +
+      `share ${options.heldOut}, so a class may have none held out until more of its shots are labelled): ` +
+      'restore, mark or review more shots');
   }
   requireTrainingPython();
   const current = modelFileInfo(config.model);
@@ -96,13 +98,15 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
     const summary = path.join(work, 'summary.json');
     await runTrainingScript('finetune.py', [
       '--init', config.model, '--club', path.join(work, 'club'), '--out', candidatePath,
-      '--epochs', String(options.epochs), '--seed', String(options.seed), '--bird-budget', String(config.birdBudget),
+      // No --seed: the CIFAR split is the current model's (its recipe's seed and val_fraction, read by finetune.py),
+      // so the report split stays the one neither model trained on; options.seed is the club split's alone.
+      '--epochs', String(options.epochs), '--bird-budget', String(config.birdBudget),
       '--split-list', splitList, '--split-images', path.join(folder, 'report-split-images'), '--summary', summary,
       '--quiet', ...(options.data === undefined ? [] : ['--data', options.data]),
     ]);
     const reportSplit = fs.readFileSync(splitList, 'utf8').split('\n').filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as LabelledFile);
-    const heldFiles = heldOut.map((s) => ({ path: s.current_path, label: s.label }));
+    const heldFiles = heldOut.map((s) => ({ path: s.current_path, label: s.label, camera: s.camera }));
     const comparison = await compareModels(config, config.model, candidatePath, heldFiles, reportSplit,
       config.birdBudget);
     const blockers = promotionBlockers(comparison);

@@ -3,8 +3,9 @@
 // corrections arrive and earlier comparisons stay valid:
 //   h = first 8 bytes of sha256("birdwatch-heldout:" + seed + ":" + key) as a fraction in [0, 1);
 //   held out when h < fraction (each class in its own right, so the split is stratified in expectation).
-// One exception keeps a small class measurable: a class with at least 2 shots and none under the fraction holds out
-// its shot of lowest h (so that shot moves to the held-out part once, when its class's first shots arrive).
+// No exception: a class with no shot under the fraction has no held-out shot yet (retrain says so and waits for
+// more labels), because holding out its lowest-h shot instead would move that shot to the fine-tune part as soon as
+// another shot of its class fell under the fraction, and a shot once held out must never be trained on.
 import { createHash } from 'node:crypto';
 import type { ClubShot } from './shots.js';
 
@@ -21,9 +22,7 @@ export function splitShots(shots: readonly ClubShot[], fraction: number, seed: n
     const ranked = shots.filter((s) => s.label === label)
       .map((shot) => ({ shot, h: heldOutHash(shot.key, seed) }))
       .sort((a, b) => a.h - b.h);
-    let held = ranked.filter((r) => r.h < fraction).length;
-    if (held === 0 && ranked.length >= 2 && fraction > 0) held = 1;
-    ranked.forEach((r, i) => (i < held ? heldOut : fineTune).push(r.shot));
+    for (const r of ranked) (r.h < fraction ? heldOut : fineTune).push(r.shot);
   }
   return { heldOut, fineTune };
 }

@@ -1,7 +1,9 @@
 // Review of a random sample: members label randomly drawn decided shots (kept and moved) bird, airplane or
 // neither, one at a time. Unlike corrections (mistakes someone happened to notice), these labels are an unbiased
 // measure of how the filter does on this camera; reviewSummary() is what the /review page shows and what a later
-// `birdwatch calibrate` reuses. Labels live in their own table ('reviews', source 'sample').
+// `birdwatch calibrate` reuses. Labels live in their own table ('reviews', source 'sample'). Every draw is recorded
+// (review_draws) and a sample label is accepted only for a drawn decision: a mistake someone noticed is a
+// correction (restore, mark), never part of the unbiased sample.
 import type { Db } from '../db/index.js';
 import { timestamp } from '../db/index.js';
 import type { TimeRange } from '../query/time-range.js';
@@ -19,6 +21,14 @@ const maxDraws = 200;
  * (rejection sampling), never "the next one after a random id", which would favour shots after gaps.
  */
 export function pickSampleShot(db: Db, random: () => number = Math.random): number | null {
+  const id = drawSampleShot(db, random);
+  if (id !== null) {
+    db.prepare('INSERT OR IGNORE INTO review_draws (decision_id, time_ms) VALUES (?, ?)').run(id, timestamp().time_ms);
+  }
+  return id;
+}
+
+function drawSampleShot(db: Db, random: () => number): number | null {
   const bounds = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM decisions').get() as
     { lo: number | null; hi: number | null };
   if (bounds.lo === null || bounds.hi === null) return null;
@@ -52,6 +62,11 @@ export function recordReview(db: Db, decisionId: number, label: unknown, member:
   if (decision === undefined) throw new ActionError('not-found', `no decision with id ${decisionId} in the log`);
   if (decision.action === 'failed') {
     throw new ActionError('conflict', `decision ${decisionId} failed (the filter decided nothing): not part of the sample`);
+  }
+  if (db.prepare('SELECT 1 FROM review_draws WHERE decision_id = ?').get(decisionId) === undefined) {
+    throw new ActionError('conflict', `decision ${decisionId} was not drawn for the random review ` +
+      "('birdwatch review-sample N' or the web page's \"review a sample\" draw shots): a mistake you noticed is a " +
+      `correction: birdwatch restore ${decisionId}, or birdwatch mark ${decisionId} --label airplane`);
   }
   const when = timestamp();
   const id = Number(db.prepare(`INSERT INTO reviews (decision_id, time, time_ms, label, member, source)

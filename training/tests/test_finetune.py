@@ -48,3 +48,33 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path, capsys):
                          "--data", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("finetune.py: ")
     assert finetune.cli(["--init", str(SHIPPED), "--out", str(tmp_path / "c.onnx"), "--epochs", "0"]) == 2
+
+
+def test_the_cifar_split_is_the_init_models_own_unless_asked(tmp_path, capsys):
+    """birdwatch retrain's --seed is the club split's alone: finetune.py takes the CIFAR split's seed and
+    val_fraction from the --init model's recipe, so the report split stays the one neither model trained on."""
+    import onnx
+    cifar = make_tree(tmp_path / "cifar", per_class=20)
+    s = data.load_image_folder(cifar)
+    init = tmp_path / "init.onnx"  # the shipped weights, recorded as split with seed 3 and val_fraction 0.2
+    m = onnx.load(str(SHIPPED))
+    for p in m.metadata_props:
+        if p.key == "recipe":
+            p.value = json.dumps({**json.loads(p.value), "seed": 3, "val_fraction": 0.2})
+    onnx.save(m, str(init))
+
+    def listed(*extra):
+        split = tmp_path / "split.jsonl"
+        code = finetune.cli(["--init", str(init), "--data", str(cifar), "--out", str(tmp_path / "c.onnx"),
+                             "--epochs", "1", "--split-list", str(split), "--quiet", *extra])
+        assert code == 0, capsys.readouterr().err
+        return [json.loads(line)["path"] for line in split.read_text().splitlines()]
+
+    def expected(fraction, seed):
+        return [str((cifar / s.names[i]).resolve()) for i in data.split(s.y, fraction, seed)[1].tolist()]
+
+    assert expected(0.2, 3) != expected(0.1, 0)
+    assert listed() == expected(0.2, 3)
+    recipe = json.loads(export.read_metadata(tmp_path / "c.onnx")["recipe"])
+    assert (recipe["seed"], recipe["val_fraction"]) == (3, 0.2)  # a candidate of the candidate keeps the split
+    assert listed("--seed", "0", "--val-fraction", "0.1") == expected(0.1, 0)

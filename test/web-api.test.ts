@@ -64,6 +64,22 @@ describe('birdwatch web: sessions and access', () => {
     expect((await call(web.base, '/login', null)).status).toBe(200);
   });
 
+  it('sends back after login only to a path on this site: /\\evil.com, /<TAB>/evil.com and //evil.com go to /', async () => {
+    const nextOf = async (qs: string): Promise<string> => {
+      const response = await call(web.base, `/login?next=${qs}`, null);
+      expect(response.status, qs).toBe(200);
+      const match = /data-next="([^"]*)"/.exec(await response.text());
+      expect(match, qs).not.toBeNull();
+      return match![1]!;
+    };
+    expect(await nextOf('%2Fstats')).toBe('/stats');
+    expect(await nextOf('%2Fshot%2F12')).toBe('/shot/12');
+    for (const payload of ['/%5Cevil.com', '/%09/evil.com', '%2F%5Cevil.com', '/%0A/evil.com', '//evil.com',
+      '%2F%2Fevil.com', 'https://evil.com/', '/%5C%5Cevil.com', 'evil.com']) {
+      expect(await nextOf(payload), payload).toBe('/');
+    }
+  });
+
   it('logs in with an HttpOnly SameSite=Strict cookie, tells the session, refuses wrong credentials, logs out', async () => {
     const response = await fetch(`${web.base}/api/login`, {
       method: 'POST', headers: { 'content-type': 'application/json' },

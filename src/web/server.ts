@@ -261,8 +261,7 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
 
   // ---- pages ----
   app.get<{ Querystring: Query }>('/login', pub, async (request, reply) => {
-    const next = typeof request.query.next === 'string' && request.query.next.startsWith('/') &&
-      !request.query.next.startsWith('//') ? request.query.next : '/';
+    const next = typeof request.query.next === 'string' && isSameOriginPath(request.query.next) ? request.query.next : '/';
     return page(reply, pages.loginPage(pageContext(request, '/login'), next));
   });
   app.get<{ Querystring: Query }>('/', view, async (request, reply) => {
@@ -295,6 +294,16 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
   });
 
   return app;
+}
+
+/**
+ * Whether `next` (where to go after logging in) is a path on this site: it starts with '/', resolves to the same
+ * origin, and has no backslash or control character (browsers read `/\evil.com` and `/<TAB>/evil.com` as
+ * `//evil.com`). static/app.js checks the same before it follows `next`.
+ */
+export function isSameOriginPath(next: string): boolean {
+  return next.startsWith('/') && !/[\\\u0000-\u001f\u007f]/.test(next) &&
+    new URL(next, 'http://x').origin === 'http://x';
 }
 
 function sameText(a: string, b: string): boolean {

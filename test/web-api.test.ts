@@ -126,12 +126,26 @@ describe('birdwatch web: sessions and access', () => {
     expect((await login(web.base, 'vic', 'vic-password')).role).toBe('viewer');
   });
 
+  it('counts a login attempt before checking it: 50 wrong passwords at once for one user, at most 5 answered 401', async () => {
+    await addUser(world, 'pat', 'viewer', 'pat-password');
+    const attempt = (password: string): Promise<Response> => fetch(`${web.base}/api/login`, { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'pat', password }) });
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => attempt('not-pats-password').then((r) => r.status)));
+    const unauthorized = statuses.filter((s) => s === 401).length;
+    expect(unauthorized).toBeGreaterThan(0);
+    expect(unauthorized).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBe(50 - unauthorized);
+    expect((await attempt('pat-password')).status).toBe(429);
+    // A login that succeeds gives its attempt back: a member logging in often is never locked out by it.
+    for (let i = 0; i < 25; i++) expect((await login(web.base, 'vic', 'vic-password')).user).toBe('vic');
+  });
+
   it('user remove and passwd end sessions at once; user list shows roles', async () => {
     await addUser(world, 'tmp', 'reviewer', 'tmp-password');
     const tmp = await login(web.base, 'tmp', 'tmp-password');
     const listed = jsonLines((await world.cli(['user', 'list', '--json'])).stdout);
-    expect(listed.map((u) => [u.name, u.role])).toEqual([['lou', 'viewer'], ['rita', 'reviewer'], ['tmp', 'reviewer'],
-      ['vic', 'viewer']]);
+    expect(listed.map((u) => [u.name, u.role])).toEqual([['lou', 'viewer'], ['pat', 'viewer'], ['rita', 'reviewer'],
+      ['tmp', 'reviewer'], ['vic', 'viewer']]);
     const passwd = await runCli(['user', 'passwd', 'tmp', '--config', world.config], { input: 'new-tmp-password\n' });
     expect(passwd.code, passwd.stderr).toBe(0);
     expect((await call(web.base, '/api/session', tmp)).status).toBe(401);

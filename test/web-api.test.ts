@@ -1,7 +1,7 @@
 // The web page's JSON API against the real server (`birdwatch web` as a child process) on a decision log filled by
 // the real daemon: the contract (rows exactly as `log --json`, stats exactly as `stats --json`, paging), sessions,
 // roles, CSRF, login limits, the same restore/mark behaviour and refusals as the CLI, file safety, escaping, CSP.
-import { existsSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -385,6 +385,24 @@ describe('birdwatch web: safety', () => {
       unlinkSync(plane.final_path);
       renameSync(kept, plane.final_path);
     }
+    // A folder holding a shot swapped for a symlink to a folder outside (test/web-shot-files.test.ts swaps it
+    // between the check and the open).
+    const wren = world.row(world.garden, 'sub/wren.jpg'); // moved to airplanes/sub by the mark test
+    const sub = join(world.garden.airplanes, 'sub');
+    const elsewhere = join(world.dirs.root, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'wren.jpg'), 'not for the web either\n');
+    renameSync(sub, `${sub}.kept`);
+    symlinkSync(elsewhere, sub);
+    try {
+      const image = await call(web.base, `/api/decisions/${wren.id}/image`, vic);
+      expect(image.status).toBe(403);
+      expect(await image.text()).not.toContain('not for the web');
+    } finally {
+      unlinkSync(sub);
+      renameSync(`${sub}.kept`, sub);
+    }
+    expect((await call(web.base, `/api/decisions/${wren.id}/image`, vic)).status).toBe(200);
     for (const path of ['/api/decisions/..%2F..%2Fetc%2Fpasswd/image', '/static/..%2Fserver.ts', '/static/../../package.json',
       '/api/decisions/1%2F..%2F2/image']) {
       const response = await call(web.base, path, vic);

@@ -177,6 +177,10 @@ describe('birdwatch web: the read API matches the CLI', () => {
       [`path=${encodeURIComponent('plane')}`, ['--path', 'plane']],
       ['since=1d', ['--since', '1d']],
     ];
+    const [{ model_id: modelId }] = query<{ model_id: string }>(world.dirs.db,
+      'SELECT model_id FROM decisions WHERE model_id IS NOT NULL LIMIT 1');
+    filters.push([`model=${encodeURIComponent(modelId)}`, ['--model', modelId]],
+      [`model=${encodeURIComponent(modelId)}&action=moved`, ['--model', modelId, '--action', 'moved']]);
     for (const [qs, flags] of filters) {
       const api = await json(await call(web.base, `/api/decisions?limit=500&${qs}`, vic));
       const cli = jsonLines((await world.cli(['log', '--json', ...flags])).stdout);
@@ -194,6 +198,14 @@ describe('birdwatch web: the read API matches the CLI', () => {
       cursor = page.next;
     } while (cursor !== null);
     expect(paged).toEqual(all);
+    // Every decision here is one model's; a model that decided nothing gets no rows, as in the CLI.
+    expect(jsonLines((await world.cli(['log', '--json', '--model', 'no-such-model'])).stdout)).toEqual([]);
+    expect(await json(await call(web.base, '/api/decisions?model=no-such-model', vic))).toEqual({ decisions: [], next: null });
+    // The decisions page filters by model too, and its form keeps the value.
+    const pageText = await (await call(web.base, '/?model=no-such-model', vic)).text();
+    expect(pageText).toContain('<input name="model" value="no-such-model"');
+    expect(pageText).toContain('No decisions match.');
+    expect(await (await call(web.base, `/?model=${encodeURIComponent(modelId)}`, vic)).text()).not.toContain('No decisions match.');
     for (const bad of ['label=fish', 'action=x', 'min_p=2', 'since=yesterday-ish', 'limit=0', 'before=abc', 'corrected=maybe']) {
       const response = await call(web.base, `/api/decisions?${bad}`, vic);
       expect(response.status, bad).toBe(400);

@@ -85,6 +85,7 @@ function filterForm(ctx: PageContext, query: Query, action: string, withDecision
     ${withDecisionFields ? html`<label>P(airplane) ≥<input name="min_p" value="${value('min_p')}" inputmode="decimal" size="4"></label>
     <label>≤<input name="max_p" value="${value('max_p')}" inputmode="decimal" size="4"></label>
     <label>name<input name="path" value="${value('path')}" size="12"></label>
+    <label>model<input name="model" value="${value('model')}" size="12"></label>
     <label class="check"><input type="checkbox" name="corrected" value="1"${value('corrected') === '1' ? html` checked` : ''}>corrected</label>` : ''}
     <button type="submit">Filter</button> <a href="${action}">clear</a></form>`;
 }

@@ -105,6 +105,13 @@ describe('birdwatch web: sessions and access', () => {
     const form = await fetch(`${web.base}/api/login`, { method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=rita&password=rita-password' });
     expect(form.status).toBe(415);
+    // text/plain, which a cross-site form can send too, and which Fastify parses by default: refused the same way.
+    const plain = await fetch(`${web.base}/api/login`, { method: 'POST', headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ username: 'rita', password: 'rita-password' }) });
+    expect(plain.status).toBe(415);
+    const plainAction = await fetch(`${web.base}/api/decisions/1/restore`, { method: 'POST',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, 'content-type': 'text/plain' }, body: '{}' });
+    expect(plainAction.status).toBe(415);
 
     expect((await call(web.base, '/api/logout', session, { method: 'POST', csrf: false })).status).toBe(403);
     expect((await call(web.base, '/api/logout', session, { method: 'POST' })).status).toBe(200);

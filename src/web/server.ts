@@ -72,8 +72,9 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     LOGIN_FAILURES.windowMs);
 
   // A JSON body may be empty (POST .../restore with no body); other content types are refused (415), so a
-  // cross-site HTML form can never post to the API.
-  app.removeContentTypeParser('application/json');
+  // cross-site HTML form can never post to the API: Fastify's own text/plain parser goes too (a form may send
+  // text/plain).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, {});
     try {

@@ -205,6 +205,17 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
         await session.page.screenshot({ path: join(SHOTS, `${pageName}-${name}.png`), fullPage: true });
         const overflow = await session.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow, `${pageName} on ${name} scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
+        // Every filter field's placeholder fits in its box (measured in the field's own font).
+        const cut = await session.page.evaluate(() => [...document.querySelectorAll('form.filters input[placeholder]')]
+          .map((element) => {
+            const input = element as HTMLInputElement;
+            const style = getComputedStyle(input);
+            const context = document.createElement('canvas').getContext('2d')!;
+            context.font = style.font;
+            const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+            return { placeholder: input.placeholder, width: context.measureText(input.placeholder).width, room };
+          }).filter((field) => field.width > field.room));
+        expect(cut, `${pageName} on ${name}: placeholders cut off`).toEqual([]);
       }
       await session.context.close();
     }

@@ -80,7 +80,7 @@ function filterForm(ctx: PageContext, query: Query, action: string, withDecision
   return html`<form class="filters" method="get" action="${action}">
     ${select('camera', ctx.config.cameras.map((c) => c.name))}
     ${withDecisionFields ? html`${select('label', ['airplane', 'bird'])}${select('action', ['moved', 'kept', 'failed'])}` : ''}
-    <label>since<input name="since" value="${value('since')}" placeholder="7d, 2026-05-01" size="10"></label>
+    <label>since<input name="since" value="${value('since')}" placeholder="7d" size="10"></label>
     <label>until<input name="until" value="${value('until')}" placeholder="2026-05-03" size="10"></label>
     ${withDecisionFields ? html`<label>P(airplane) ≥<input name="min_p" value="${value('min_p')}" inputmode="decimal" size="4"></label>
     <label>≤<input name="max_p" value="${value('max_p')}" inputmode="decimal" size="4"></label>

@@ -75,7 +75,7 @@ describe('birdwatch web: sessions and access', () => {
     expect(await nextOf('%2Fstats')).toBe('/stats');
     expect(await nextOf('%2Fshot%2F12')).toBe('/shot/12');
     for (const payload of ['/%5Cevil.com', '/%09/evil.com', '%2F%5Cevil.com', '/%0A/evil.com', '//evil.com',
-      '%2F%2Fevil.com', 'https://evil.com/', '/%5C%5Cevil.com', 'evil.com']) {
+      '%2F%2Fevil.com', 'https://evil.com/', '/%5C%5Cevil.com', 'evil.com', '//%5B']) {
       expect(await nextOf(payload), payload).toBe('/');
     }
   });

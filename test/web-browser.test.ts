@@ -133,7 +133,7 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
   it('after login the script follows next only to a path on this site, whatever the form says', async () => {
     const context = await browser.newContext({ viewport: viewports.desktop, deviceScaleFactor: 1 });
     const page = await context.newPage();
-    for (const [next, landing] of [['/\\evil.com', '/'], ['/\t/evil.com', '/'], ['//evil.com', '/'], ['/stats', '/stats']]) {
+    for (const [next, landing] of [['/\\evil.com', '/'], ['/\t/evil.com', '/'], ['//evil.com', '/'], ['//[', '/'], ['/stats', '/stats']]) {
       await context.clearCookies();
       await page.goto(`${web.base}/login`);
       // The server never renders such a next; the script must not follow one either (a page that did would leave).

@@ -293,8 +293,12 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
  * `//evil.com`). static/app.js checks the same before it follows `next`.
  */
 export function isSameOriginPath(next: string): boolean {
-  return next.startsWith('/') && !/[\\\u0000-\u001f\u007f]/.test(next) &&
-    new URL(next, 'http://x').origin === 'http://x';
+  if (!next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
+  try {
+    return new URL(next, 'http://x').origin === 'http://x';
+  } catch {
+    return false; // no URL at all (`//[`)
+  }
 }
 
 function sameText(a: string, b: string): boolean {

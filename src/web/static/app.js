@@ -19,8 +19,12 @@ function flash(text, isError) {
 // Where to go after logging in: only a path on this site (the server checks the same, isSameOriginPath in
 // server.ts): starts with '/', same origin once resolved, no backslash or control character.
 function sameOriginPath(next) {
-  return typeof next === 'string' && next.startsWith('/') && !/[\\\u0000-\u001f\u007f]/.test(next) &&
-    new URL(next, 'http://x').origin === 'http://x';
+  if (typeof next !== 'string' || !next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
+  try {
+    return new URL(next, 'http://x').origin === 'http://x';
+  } catch (e) {
+    return false; // no URL at all (`//[`)
+  }
 }
 
 async function post(url, body) {

@@ -1,7 +1,7 @@
 // The web page's JSON API against the real server (`birdwatch web` as a child process) on a decision log filled by
 // the real daemon: the contract (rows exactly as `log --json`, stats exactly as `stats --json`, paging), sessions,
 // roles, CSRF, login limits, the same restore/mark behaviour and refusals as the CLI, file safety, escaping, CSP.
-import { existsSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,22 @@ describe('birdwatch web: sessions and access', () => {
     expect((await call(web.base, '/login', null)).status).toBe(200);
   });
 
+  it('sends back after login only to a path on this site: /\\evil.com, /<TAB>/evil.com and //evil.com go to /', async () => {
+    const nextOf = async (qs: string): Promise<string> => {
+      const response = await call(web.base, `/login?next=${qs}`, null);
+      expect(response.status, qs).toBe(200);
+      const match = /data-next="([^"]*)"/.exec(await response.text());
+      expect(match, qs).not.toBeNull();
+      return match![1]!;
+    };
+    expect(await nextOf('%2Fstats')).toBe('/stats');
+    expect(await nextOf('%2Fshot%2F12')).toBe('/shot/12');
+    for (const payload of ['/%5Cevil.com', '/%09/evil.com', '%2F%5Cevil.com', '/%0A/evil.com', '//evil.com',
+      '%2F%2Fevil.com', 'https://evil.com/', '/%5C%5Cevil.com', 'evil.com', '//%5B']) {
+      expect(await nextOf(payload), payload).toBe('/');
+    }
+  });
+
   it('logs in with an HttpOnly SameSite=Strict cookie, tells the session, refuses wrong credentials, logs out', async () => {
     const response = await fetch(`${web.base}/api/login`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
@@ -89,6 +105,13 @@ describe('birdwatch web: sessions and access', () => {
     const form = await fetch(`${web.base}/api/login`, { method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=rita&password=rita-password' });
     expect(form.status).toBe(415);
+    // text/plain, which a cross-site form can send too, and which Fastify parses by default: refused the same way.
+    const plain = await fetch(`${web.base}/api/login`, { method: 'POST', headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ username: 'rita', password: 'rita-password' }) });
+    expect(plain.status).toBe(415);
+    const plainAction = await fetch(`${web.base}/api/decisions/1/restore`, { method: 'POST',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, 'content-type': 'text/plain' }, body: '{}' });
+    expect(plainAction.status).toBe(415);
 
     expect((await call(web.base, '/api/logout', session, { method: 'POST', csrf: false })).status).toBe(403);
     expect((await call(web.base, '/api/logout', session, { method: 'POST' })).status).toBe(200);
@@ -110,12 +133,26 @@ describe('birdwatch web: sessions and access', () => {
     expect((await login(web.base, 'vic', 'vic-password')).role).toBe('viewer');
   });
 
+  it('counts a login attempt before checking it: 50 wrong passwords at once for one user, at most 5 answered 401', async () => {
+    await addUser(world, 'pat', 'viewer', 'pat-password');
+    const attempt = (password: string): Promise<Response> => fetch(`${web.base}/api/login`, { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'pat', password }) });
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => attempt('not-pats-password').then((r) => r.status)));
+    const unauthorized = statuses.filter((s) => s === 401).length;
+    expect(unauthorized).toBeGreaterThan(0);
+    expect(unauthorized).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBe(50 - unauthorized);
+    expect((await attempt('pat-password')).status).toBe(429);
+    // A login that succeeds gives its attempt back: a member logging in often is never locked out by it.
+    for (let i = 0; i < 25; i++) expect((await login(web.base, 'vic', 'vic-password')).user).toBe('vic');
+  });
+
   it('user remove and passwd end sessions at once; user list shows roles', async () => {
     await addUser(world, 'tmp', 'reviewer', 'tmp-password');
     const tmp = await login(web.base, 'tmp', 'tmp-password');
     const listed = jsonLines((await world.cli(['user', 'list', '--json'])).stdout);
-    expect(listed.map((u) => [u.name, u.role])).toEqual([['lou', 'viewer'], ['rita', 'reviewer'], ['tmp', 'reviewer'],
-      ['vic', 'viewer']]);
+    expect(listed.map((u) => [u.name, u.role])).toEqual([['lou', 'viewer'], ['pat', 'viewer'], ['rita', 'reviewer'],
+      ['tmp', 'reviewer'], ['vic', 'viewer']]);
     const passwd = await runCli(['user', 'passwd', 'tmp', '--config', world.config], { input: 'new-tmp-password\n' });
     expect(passwd.code, passwd.stderr).toBe(0);
     expect((await call(web.base, '/api/session', tmp)).status).toBe(401);
@@ -147,6 +184,10 @@ describe('birdwatch web: the read API matches the CLI', () => {
       [`path=${encodeURIComponent('plane')}`, ['--path', 'plane']],
       ['since=1d', ['--since', '1d']],
     ];
+    const [{ model_id: modelId }] = query<{ model_id: string }>(world.dirs.db,
+      'SELECT model_id FROM decisions WHERE model_id IS NOT NULL LIMIT 1');
+    filters.push([`model=${encodeURIComponent(modelId)}`, ['--model', modelId]],
+      [`model=${encodeURIComponent(modelId)}&action=moved`, ['--model', modelId, '--action', 'moved']]);
     for (const [qs, flags] of filters) {
       const api = await json(await call(web.base, `/api/decisions?limit=500&${qs}`, vic));
       const cli = jsonLines((await world.cli(['log', '--json', ...flags])).stdout);
@@ -164,6 +205,14 @@ describe('birdwatch web: the read API matches the CLI', () => {
       cursor = page.next;
     } while (cursor !== null);
     expect(paged).toEqual(all);
+    // Every decision here is one model's; a model that decided nothing gets no rows, as in the CLI.
+    expect(jsonLines((await world.cli(['log', '--json', '--model', 'no-such-model'])).stdout)).toEqual([]);
+    expect(await json(await call(web.base, '/api/decisions?model=no-such-model', vic))).toEqual({ decisions: [], next: null });
+    // The decisions page filters by model too, and its form keeps the value.
+    const pageText = await (await call(web.base, '/?model=no-such-model', vic)).text();
+    expect(pageText).toContain('<input name="model" value="no-such-model"');
+    expect(pageText).toContain('No decisions match.');
+    expect(await (await call(web.base, `/?model=${encodeURIComponent(modelId)}`, vic)).text()).not.toContain('No decisions match.');
     for (const bad of ['label=fish', 'action=x', 'min_p=2', 'since=yesterday-ish', 'limit=0', 'before=abc', 'corrected=maybe']) {
       const response = await call(web.base, `/api/decisions?${bad}`, vic);
       expect(response.status, bad).toBe(400);
@@ -355,6 +404,24 @@ describe('birdwatch web: safety', () => {
       unlinkSync(plane.final_path);
       renameSync(kept, plane.final_path);
     }
+    // A folder holding a shot swapped for a symlink to a folder outside (test/web-shot-files.test.ts swaps it
+    // between the check and the open).
+    const wren = world.row(world.garden, 'sub/wren.jpg'); // moved to airplanes/sub by the mark test
+    const sub = join(world.garden.airplanes, 'sub');
+    const elsewhere = join(world.dirs.root, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'wren.jpg'), 'not for the web either\n');
+    renameSync(sub, `${sub}.kept`);
+    symlinkSync(elsewhere, sub);
+    try {
+      const image = await call(web.base, `/api/decisions/${wren.id}/image`, vic);
+      expect(image.status).toBe(403);
+      expect(await image.text()).not.toContain('not for the web');
+    } finally {
+      unlinkSync(sub);
+      renameSync(`${sub}.kept`, sub);
+    }
+    expect((await call(web.base, `/api/decisions/${wren.id}/image`, vic)).status).toBe(200);
     for (const path of ['/api/decisions/..%2F..%2Fetc%2Fpasswd/image', '/static/..%2Fserver.ts', '/static/../../package.json',
       '/api/decisions/1%2F..%2F2/image']) {
       const response = await call(web.base, path, vic);

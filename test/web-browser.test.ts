@@ -130,6 +130,23 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
     await context.close();
   });
 
+  it('after login the script follows next only to a path on this site, whatever the form says', async () => {
+    const context = await browser.newContext({ viewport: viewports.desktop, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    for (const [next, landing] of [['/\\evil.com', '/'], ['/\t/evil.com', '/'], ['//evil.com', '/'], ['//[', '/'], ['/stats', '/stats']]) {
+      await context.clearCookies();
+      await page.goto(`${web.base}/login`);
+      // The server never renders such a next; the script must not follow one either (a page that did would leave).
+      await page.locator('form.login').evaluate((form, value) => { (form as HTMLFormElement).dataset.next = value; }, next);
+      await page.fill('input[name=username]', 'vic');
+      await page.fill('input[name=password]', 'vic-password');
+      await page.click('form.login button[type=submit]');
+      await page.waitForURL(`${web.base}${landing}`, { timeout: 10_000 });
+      expect(new URL(page.url()).origin, JSON.stringify(next)).toBe(web.base);
+    }
+    await context.close();
+  });
+
   it('a viewer sees no action buttons, and the API refuses one from the page (403)', async () => {
     const { context, page } = await loggedIn('vic');
     await page.goto(`${web.base}/quarantine`);
@@ -188,6 +205,17 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
         await session.page.screenshot({ path: join(SHOTS, `${pageName}-${name}.png`), fullPage: true });
         const overflow = await session.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow, `${pageName} on ${name} scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
+        // Every filter field's placeholder fits in its box (measured in the field's own font).
+        const cut = await session.page.evaluate(() => [...document.querySelectorAll('form.filters input[placeholder]')]
+          .map((element) => {
+            const input = element as HTMLInputElement;
+            const style = getComputedStyle(input);
+            const context = document.createElement('canvas').getContext('2d')!;
+            context.font = style.font;
+            const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+            return { placeholder: input.placeholder, width: context.measureText(input.placeholder).width, room };
+          }).filter((field) => field.width > field.room));
+        expect(cut, `${pageName} on ${name}: placeholders cut off`).toEqual([]);
       }
       await session.context.close();
     }

@@ -58,6 +58,7 @@ export function decisionFilterFrom(query: Query): { filter: DecisionFilter; limi
     minPAirplane: number(query, 'min_p', 0, 1),
     maxPAirplane: number(query, 'max_p', 0, 1),
     pathContains: one(query, 'path'),
+    modelId: one(query, 'model'),
   };
   const corrected = one(query, 'corrected');
   if (corrected !== undefined) {

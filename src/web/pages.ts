@@ -80,11 +80,12 @@ function filterForm(ctx: PageContext, query: Query, action: string, withDecision
   return html`<form class="filters" method="get" action="${action}">
     ${select('camera', ctx.config.cameras.map((c) => c.name))}
     ${withDecisionFields ? html`${select('label', ['airplane', 'bird'])}${select('action', ['moved', 'kept', 'failed'])}` : ''}
-    <label>since<input name="since" value="${value('since')}" placeholder="7d, 2026-05-01" size="10"></label>
+    <label>since<input name="since" value="${value('since')}" placeholder="7d" size="10"></label>
     <label>until<input name="until" value="${value('until')}" placeholder="2026-05-03" size="10"></label>
     ${withDecisionFields ? html`<label>P(airplane) ≥<input name="min_p" value="${value('min_p')}" inputmode="decimal" size="4"></label>
     <label>≤<input name="max_p" value="${value('max_p')}" inputmode="decimal" size="4"></label>
     <label>name<input name="path" value="${value('path')}" size="12"></label>
+    <label>model<input name="model" value="${value('model')}" size="12"></label>
     <label class="check"><input type="checkbox" name="corrected" value="1"${value('corrected') === '1' ? html` checked` : ''}>corrected</label>` : ''}
     <button type="submit">Filter</button> <a href="${action}">clear</a></form>`;
 }

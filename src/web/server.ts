@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fromProjectRoot, type Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
@@ -22,6 +21,7 @@ import { markShot } from '../review/mark.js';
 import { restoreShot } from '../review/restore.js';
 import { pickSampleShot, recordReview, reviewSummary } from '../review/sample.js';
 import { BadQuery, decisionFilterFrom, statsFilterFrom, type Query } from './filters.js';
+import { LoginLimits } from './login-limits.js';
 import { readModelInfo } from './model-card.js';
 import * as pages from './pages.js';
 import { createSession, endSession, findSession, SESSION_COOKIE, SESSION_LIFETIME_MS, type Session } from './sessions.js';
@@ -53,7 +53,10 @@ declare module 'fastify' {
   }
 }
 
-/** Failed logins: after this many from one address (or for one user name) within the window, 429 until it ends. */
+/**
+ * Failed logins: after this many from one address (or for one user name) within the window, 429 until it ends. Each
+ * attempt counts before its password is checked (given back when it succeeds), so parallel guesses cannot pass.
+ */
 const LOGIN_FAILURES = { perAddress: 20, perUser: 5, windowMs: 15 * 60_000, delayMs: 400 };
 
 /** The server (not listening yet) over an open read-write decision log; `log` gets one line per member action. */
@@ -65,16 +68,13 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     .map((name) => [name, fs.readFileSync(path.join(STATIC_DIR, name))]));
 
   await app.register(cookie);
-  await app.register(rateLimit, { global: false });
-  const failuresByAddress = app.createRateLimit({ max: LOGIN_FAILURES.perAddress, timeWindow: LOGIN_FAILURES.windowMs,
-    keyGenerator: (request) => `address:${request.ip}` });
-  const failuresByUser = app.createRateLimit({ max: LOGIN_FAILURES.perUser, timeWindow: LOGIN_FAILURES.windowMs,
-    keyGenerator: (request) => `user:${String((request.body as { username?: unknown } | null)?.username)}` });
-  const blockedUntil = new Map<string, number>();
+  const loginLimits = new LoginLimits({ address: LOGIN_FAILURES.perAddress, user: LOGIN_FAILURES.perUser },
+    LOGIN_FAILURES.windowMs);
 
   // A JSON body may be empty (POST .../restore with no body); other content types are refused (415), so a
-  // cross-site HTML form can never post to the API.
-  app.removeContentTypeParser('application/json');
+  // cross-site HTML form can never post to the API: Fastify's own text/plain parser goes too (a form may send
+  // text/plain).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, {});
     try {
@@ -173,27 +173,18 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
   // ---- session API ----
   app.post<{ Body: { username?: unknown; password?: unknown } }>('/api/login', pub, async (request, reply) => {
     const body = request.body ?? {};
-    const now = Date.now();
     const keys = [`address:${request.ip}`, `user:${String(body.username)}`];
-    const blocked = Math.max(...keys.map((key) => blockedUntil.get(key) ?? 0));
-    if (blocked > now) {
-      return reply.code(429).header('Retry-After', String(Math.ceil((blocked - now) / 1000)))
+    const waitMs = loginLimits.take(keys); // counted before the check, so parallel guesses cannot pass the limit
+    if (waitMs > 0) {
+      return reply.code(429).header('Retry-After', String(Math.ceil(waitMs / 1000)))
         .send({ error: 'too many failed logins: wait and try again' });
     }
     const user = await checkCredentials(db, body.username, body.password);
     if (user === null) {
-      for (const limiter of [failuresByAddress, failuresByUser]) {
-        const limit = await limiter(request);
-        if (!limit.isAllowed && (limit.isExceeded || limit.remaining === 0)) {
-          if (blockedUntil.size > 10_000) { // many names tried: forget the blocks that are over
-            for (const [key, until] of blockedUntil) if (until <= now) blockedUntil.delete(key);
-          }
-          blockedUntil.set(limit.key, now + limit.ttl);
-        }
-      }
       await sleep(LOGIN_FAILURES.delayMs);
       return reply.code(401).send({ error: 'wrong user name or password' });
     }
+    loginLimits.giveBack(keys);
     const { token, csrf } = createSession(db, user.name);
     reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict',
       secure: request.protocol === 'https', maxAge: SESSION_LIFETIME_MS / 1000 });
@@ -261,8 +252,7 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
 
   // ---- pages ----
   app.get<{ Querystring: Query }>('/login', pub, async (request, reply) => {
-    const next = typeof request.query.next === 'string' && request.query.next.startsWith('/') &&
-      !request.query.next.startsWith('//') ? request.query.next : '/';
+    const next = typeof request.query.next === 'string' && isSameOriginPath(request.query.next) ? request.query.next : '/';
     return page(reply, pages.loginPage(pageContext(request, '/login'), next));
   });
   app.get<{ Querystring: Query }>('/', view, async (request, reply) => {
@@ -295,6 +285,20 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
   });
 
   return app;
+}
+
+/**
+ * Whether `next` (where to go after logging in) is a path on this site: it starts with '/', resolves to the same
+ * origin, and has no backslash or control character (browsers read `/\evil.com` and `/<TAB>/evil.com` as
+ * `//evil.com`). static/app.js checks the same before it follows `next`.
+ */
+export function isSameOriginPath(next: string): boolean {
+  if (!next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
+  try {
+    return new URL(next, 'http://x').origin === 'http://x';
+  } catch {
+    return false; // no URL at all (`//[`)
+  }
 }
 
 function sameText(a: string, b: string): boolean {

@@ -1,8 +1,10 @@
 // Opens a decided shot's file for the web page, by decision id only, and only from the configured camera and
 // airplanes folders: real paths are compared (a symlinked folder cannot lead elsewhere), '..' is refused, the file
 // itself must be a regular file (never a symlink: opened with O_NOFOLLOW and checked to be what lstat saw), and no
-// larger than the daemon's maxBytes.
-import { constants, type Stats } from 'node:fs';
+// larger than the daemon's maxBytes. O_NOFOLLOW guards only the last component, so after opening, the opened file's
+// own real path (/proc/self/fd) must still be inside those folders: a parent folder swapped for a symlink between
+// the check and the open is refused. Without /proc (not Linux) only the checks before the open apply.
+import { constants, existsSync, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
@@ -29,13 +31,18 @@ export interface OpenShot {
   stat: Stats;
 }
 
+const haveProcFds = existsSync('/proc/self/fd');
+
+/** Whether `file` is really inside a configured camera or airplanes folder. */
+function allowedFile(config: Config, file: string): boolean {
+  return config.cameras.some((camera) => isReallyInside(camera.watch, file) || isReallyInside(camera.airplanes, file));
+}
+
 export async function openShotFile(config: Config, file: string): Promise<OpenShot> {
   if (!path.isAbsolute(file) || path.normalize(file) !== file || file.split(path.sep).includes('..')) {
     throw new ShotFileError('refused', `refusing ${file}: not a plain absolute path`);
   }
-  const allowed = config.cameras.some((camera) =>
-    isReallyInside(camera.watch, file) || isReallyInside(camera.airplanes, file));
-  if (!allowed) throw new ShotFileError('refused', `refusing ${file}: outside the configured folders`);
+  if (!allowedFile(config, file)) throw new ShotFileError('refused', `refusing ${file}: outside the configured folders`);
   let stat: Stats;
   try {
     stat = await fs.lstat(file);
@@ -54,6 +61,13 @@ export async function openShotFile(config: Config, file: string): Promise<OpenSh
   if (opened.ino !== stat.ino || opened.dev !== stat.dev || !opened.isFile()) {
     await handle.close();
     throw new ShotFileError('refused', `refusing ${file}: it changed while being opened`);
+  }
+  if (haveProcFds) {
+    const realPath = await fs.realpath(`/proc/self/fd/${handle.fd}`).catch(() => null);
+    if (realPath === null || !allowedFile(config, realPath)) {
+      await handle.close();
+      throw new ShotFileError('refused', `refusing ${file}: the file opened is outside the configured folders`);
+    }
   }
   return { handle, stat: opened };
 }

@@ -16,6 +16,17 @@ function flash(text, isError) {
   box.hidden = false;
 }
 
+// Where to go after logging in: only a path on this site (the server checks the same, isSameOriginPath in
+// server.ts): starts with '/', same origin once resolved, no backslash or control character.
+function sameOriginPath(next) {
+  if (typeof next !== 'string' || !next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
+  try {
+    return new URL(next, 'http://x').origin === 'http://x';
+  } catch (e) {
+    return false; // no URL at all (`//[`)
+  }
+}
+
 async function post(url, body) {
   const response = await fetch(url, {
     method: 'POST',
@@ -45,7 +56,7 @@ document.addEventListener('submit', async (event) => {
       const answer = await response.json().catch(() => ({}));
       throw new Error(answer.error || `login failed (${response.status})`);
     }
-    location.assign(form.dataset.next || '/');
+    location.assign(sameOriginPath(form.dataset.next) ? form.dataset.next : '/');
   } catch (e) {
     error.textContent = e.message;
     error.hidden = false;

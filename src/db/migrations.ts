@@ -134,7 +134,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX decisions_model_time ON decisions (model_id, time_ms);
   CREATE INDEX decisions_model_camera_action_time ON decisions (model_id, camera, action, time_ms);
   `,
-  // (added for the corrections loop) review_draws: each decision drawn for the random review (review-sample, the
+  // 5 (added for the corrections loop) review_draws: each decision drawn for the random review (review-sample, the
   // web page's "review a sample"); a 'sample' label is accepted only for a drawn decision, so a mistake someone
   // noticed cannot enter the unbiased sample. No foreign key: housekeeping of the log stays free to prune.
   `

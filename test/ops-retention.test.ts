@@ -70,6 +70,8 @@ describe('quarantine retention', () => {
 
     expect((await cli('mark', String(row('p2.jpg').id), '--label', 'bird')).code).toBe(0);
     expect((await cli('restore', String(row('p3.jpg').id))).code).toBe(0);
+    // Sample labels are taken only for drawn shots: draw every decided shot first.
+    expect((await cli('review-sample', String(Object.keys(shots).length))).code).toBe(0);
     for (const [name, label] of [['p8.jpg', 'bird'], ['p9.jpg', 'airplane'], ['p11.jpg', 'neither']] as const) {
       const review = await cli('review', String(row(name).id), '--label', label);
       expect(review.code, review.stderr).toBe(0);

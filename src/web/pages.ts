@@ -270,7 +270,7 @@ export function reviewPage(ctx: PageContext, summary: ReviewSummary, sampleId: n
   } else {
     sample = html`<div class="sample" data-id="${sampleId}">
       <img class="sample-image" src="/api/decisions/${sampleId}/image" alt="a randomly drawn shot">
-      <p>What does this shot show? (The filter's decision stays hidden until you answer.)</p>
+      <p>What does this shot show? (The filter's decision is not shown, so it cannot sway your answer.)</p>
       <div class="answers">
         <button type="button" data-review="bird" data-id="${sampleId}">Bird</button>
         <button type="button" data-review="airplane" data-id="${sampleId}">Airplane</button>

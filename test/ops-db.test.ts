@@ -4,27 +4,20 @@
 import { copyFileSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../src/db/index.js';
-import { killAllDaemons, makeTestDirs, runCli, startDaemon, type TestDirs } from './helpers/daemon.js';
+import { runCli, startDaemon, useTestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES } from './helpers/images.js';
 import { sleep } from './helpers/wait.js';
 
-let dirs: TestDirs | undefined;
-afterEach(async () => {
-  await killAllDaemons();
-  dirs?.cleanup();
-  dirs = undefined;
-});
-afterAll(killAllDaemons);
+const newDirs = useTestDirs();
 
 const FIXTURES = [...AIRPLANE_FIXTURES, ...BIRD_FIXTURES];
 
 describe('birdwatch db', () => {
   it('backs up the log while the daemon writes it: the copy passes the check; FILE is never overwritten', async () => {
-    dirs = makeTestDirs('bw-db-');
-    const d = dirs;
+    const d = newDirs('bw-db-');
     const daemon = startDaemon(d, ['--provider', 'cpu']);
     await daemon.ready();
     let writing = true;
@@ -91,8 +84,7 @@ describe('birdwatch db', () => {
   }, 180_000);
 
   it('db check fails (exit 1) on a damaged database and on an unknown action', async () => {
-    dirs = makeTestDirs('bw-db-bad-');
-    const d = dirs;
+    const d = newDirs('bw-db-bad-');
     const daemon = startDaemon(d, ['--provider', 'cpu']);
     await daemon.ready();
     for (let i = 0; i < 60; i++) copyFileSync(FIXTURES[i % 6]!, join(d.watch, `x${i}.jpg`));

@@ -5,8 +5,8 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, runCli, startDaemon, type TestDirs } from './helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { DaemonProcess, makeCamera, runCli, startDaemon, useTestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
 import { immutableCapableBase } from './helpers/immutable.js';
@@ -23,13 +23,7 @@ import { waitFor } from './helpers/wait.js';
 const AS_ROOT = process.getuid?.() === 0;
 const SHIPPED_ID = sha256(fixtureBytes(join(import.meta.dirname, '..', 'models', 'birds-vs-airplanes.onnx'))).slice(0, 12);
 
-let dirs: TestDirs | undefined;
-afterEach(async () => {
-  await killAllDaemons();
-  dirs?.cleanup();
-  dirs = undefined;
-});
-afterAll(killAllDaemons);
+const newDirs = useTestDirs();
 
 async function metricsUrl(daemon: DaemonProcess): Promise<string> {
   await daemon.waitForOutput(/serving metrics url=\S+/);
@@ -49,8 +43,7 @@ function samples(text: string): Map<string, number> {
 
 describe('metrics and health', () => {
   it('/metrics counts match the decision log after a burst; /healthz is 200 with a small JSON', async () => {
-    dirs = makeTestDirs('bw-metrics-');
-    const d = dirs;
+    const d = newDirs('bw-metrics-');
     const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0', '--stall-ms', '1000']);
     const base = await metricsUrl(daemon);
     await daemon.ready();
@@ -97,8 +90,7 @@ describe('metrics and health', () => {
   }, 120_000);
 
   it('per camera across a restart and reloads: the last decision time read from the log, a removed camera\'s series gone', async () => {
-    dirs = makeTestDirs('bw-metrics-cameras-');
-    const d = dirs;
+    const d = newDirs('bw-metrics-cameras-');
     const [garden, pond, heath] = ['garden', 'pond', 'heath'].map((name) => makeCamera(d.root, name));
     const configFile = join(d.root, 'config.json');
     const configure = (...cameras: Array<typeof garden>): void => writeFileSync(configFile, JSON.stringify({ cameras,
@@ -163,8 +155,7 @@ describe('metrics and health', () => {
       console.log(`[figures] healthz db-unwritable: skipped: ${capable.skip}`);
       return ctx.skip();
     }
-    dirs = makeTestDirs('bw-health-', undefined, capable.base);
-    const d = dirs;
+    const d = newDirs('bw-health-', undefined, capable.base);
     const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0']);
     const base = await metricsUrl(daemon);
     await daemon.ready();
@@ -199,8 +190,7 @@ describe('metrics and health', () => {
   // In process (the real service, model, database and HTTP listener): the daemon listens before start() runs, and
   // this is the moment between the two, held still; a child process would pass through it too fast to look at.
   it('/healthz is 503 "starting" until the service\'s start() resolves, each camera not watched yet a problem', async () => {
-    dirs = makeTestDirs('bw-health-start-');
-    const d = dirs;
+    const d = newDirs('bw-health-start-');
     const config = loadConfig({ flags: { watch: d.watch, airplanes: d.airplanes, db: d.db, provider: 'cpu' } });
     const logger = createLogger('error');
     const models = new CurrentModel(await loadModel({ path: config.model, provider: 'cpu' }), 'cpu', { logger });
@@ -231,8 +221,7 @@ describe('metrics and health', () => {
   }, 60_000);
 
   it('/healthz is 503 naming the camera whose watched folder is gone', async () => {
-    dirs = makeTestDirs('bw-health-folder-');
-    const d = dirs;
+    const d = newDirs('bw-health-folder-');
     const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0']);
     const base = await metricsUrl(daemon);
     await daemon.ready();
@@ -245,7 +234,7 @@ describe('metrics and health', () => {
   }, 60_000);
 
   it('a bad metricsListen is a configuration error (exit 2)', async () => {
-    dirs = makeTestDirs('bw-metrics-bad-');
+    const dirs = newDirs('bw-metrics-bad-');
     const result = await runCli(['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db,
       '--metrics-listen', 'localhost']);
     expect(result.code).toBe(2);
@@ -256,8 +245,7 @@ describe('metrics and health', () => {
 describe('systemd notifications', () => {
   it.skipIf(spawnSync('systemd-notify', ['--version']).status !== 0)(
     'READY=1 after start-up, then WATCHDOG=1 keep-alives at half of WATCHDOG_USEC, through systemd-notify', async () => {
-      dirs = makeTestDirs('bw-notify-');
-      const d = dirs;
+      const d = newDirs('bw-notify-');
       const socket = join(d.root, 'notify.sock');
       // A datagram receiver standing in for systemd (Node has no AF_UNIX datagram sockets); it prints each message.
       const receiver = spawn('python3', ['-u', '-c', `

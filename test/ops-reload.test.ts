@@ -4,19 +4,13 @@
 // refused with one warning, not the whole reload.
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DaemonProcess, killAllDaemons, listTree, makeCamera, makeTestDirs, type TestDirs } from './helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { DaemonProcess, listTree, makeCamera, useTestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES } from './helpers/images.js';
 import { sleep } from './helpers/wait.js';
 
-let dirs: TestDirs | undefined;
-afterEach(async () => {
-  await killAllDaemons();
-  dirs?.cleanup();
-  dirs = undefined;
-});
-afterAll(killAllDaemons);
+const newDirs = useTestDirs();
 
 function linesMatching(daemon: DaemonProcess, pattern: RegExp): string[] {
   return daemon.output.split('\n').filter((line) => pattern.test(line));
@@ -24,8 +18,7 @@ function linesMatching(daemon: DaemonProcess, pattern: RegExp): string[] {
 
 describe('config reload (SIGHUP)', () => {
   it('adds a camera, applies thresholds and log level, refuses a new db path and a broken file, removes a camera', async () => {
-    dirs = makeTestDirs('bw-reload-');
-    const d = dirs;
+    const d = newDirs('bw-reload-');
     const camera = (name: string) => makeCamera(d.root, name);
     const garden = camera('garden');
     const pond = camera('pond');
@@ -78,8 +71,7 @@ describe('config reload (SIGHUP)', () => {
   }, 120_000);
 
   it('a new db path in a missing folder is refused with one warning; the camera added with it is applied', async () => {
-    dirs = makeTestDirs('bw-reload-db-');
-    const d = dirs;
+    const d = newDirs('bw-reload-db-');
     const garden = makeCamera(d.root, 'garden');
     const pond = makeCamera(d.root, 'pond');
     const configFile = join(d.root, 'config.json');

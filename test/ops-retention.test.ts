@@ -6,21 +6,15 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, runCli, type TestDirs } from './helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { DaemonProcess, makeCamera, runCli, useTestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions, type Decision } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
 import { waitFor } from './helpers/wait.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-let dirs: TestDirs | undefined;
-afterEach(async () => {
-  await killAllDaemons();
-  dirs?.cleanup();
-  dirs = undefined;
-});
-afterAll(killAllDaemons);
+const newDirs = useTestDirs();
 
 /** Writes to the daemon's log the way a long time passing would: rows made older, a crash's leftover intent. */
 function edit(db: string, sql: string, ...params: unknown[]): void {
@@ -35,8 +29,7 @@ function edit(db: string, sql: string, ...params: unknown[]): void {
 
 describe('quarantine retention', () => {
   it('removes exactly the due shots, logs each removal, keeps labelled, reviewed, restored, young, kept and foreign ones', async () => {
-    dirs = makeTestDirs('bw-retention-');
-    const d = dirs;
+    const d = newDirs('bw-retention-');
     const cam = (name: string) => makeCamera(d.root, name);
     const garden = cam('garden');
     const pond = cam('pond');
@@ -147,7 +140,7 @@ describe('quarantine retention', () => {
   }, 180_000);
 
   it('without a retentionDays nothing is ever removed, and the command says so', async () => {
-    dirs = makeTestDirs('bw-retention-off-');
+    const dirs = newDirs('bw-retention-off-');
     const daemon = new DaemonProcess(['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db, '--provider', 'cpu']);
     await daemon.ready();
     await daemon.stop();

@@ -5,8 +5,8 @@
 // the result.
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killAllDaemons, listTree, makeTestDirs, REPO, runCli, startDaemon, type TestDirs } from './helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { listTree, REPO, runCli, startDaemon, type TestDirs, useTestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, sha256 } from './helpers/images.js';
 import { sleep } from './helpers/wait.js';
@@ -17,13 +17,7 @@ const FIXTURES = [...AIRPLANE_FIXTURES, ...BIRD_FIXTURES];
 const isPlane = (file: string): boolean => basename(file).includes('airplane');
 const modelId = (bytes: Buffer): string => sha256(bytes).slice(0, 12);
 
-let dirs: TestDirs | undefined;
-afterEach(async () => {
-  await killAllDaemons();
-  dirs?.cleanup();
-  dirs = undefined;
-});
-afterAll(killAllDaemons);
+const newDirs = useTestDirs();
 
 /** Puts a model file in place the way an administrator installs one: written beside it, then renamed onto it. */
 function installModel(target: string, bytes: Buffer | string): void {
@@ -44,8 +38,7 @@ function dropCopy(d: TestDirs, i: number): string {
 
 describe('model hot swap', () => {
   it('a model renamed into place mid-stream (hundreds of shots): every shot decided exactly once by one model, old id before, new id after', async () => {
-    dirs = makeTestDirs('bw-swap-');
-    const d = dirs;
+    const d = newDirs('bw-swap-');
     const model = join(d.root, 'model.onnx');
     copyFileSync(SHIPPED, model);
     const oldBytes = readFileSync(model);
@@ -136,8 +129,7 @@ describe('model hot swap', () => {
   }, 240_000);
 
   it('a corrupt model renamed into place, and one with bad metadata on SIGHUP, are refused: the old model keeps deciding', async () => {
-    dirs = makeTestDirs('bw-swap-bad-');
-    const d = dirs;
+    const d = newDirs('bw-swap-bad-');
     const model = join(d.root, 'model.onnx');
     copyFileSync(SHIPPED, model);
     const oldId = modelId(readFileSync(model));

@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 import { waitFor } from './wait.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
@@ -119,6 +120,24 @@ export function makeTestDirs(prefix = 'bw-daemon-', user?: { uid: number; gid: n
   if (user) for (const dir of [root, watch, airplanes]) chownSync(dir, user.uid, user.gid);
   return { root, watch, airplanes, db: join(root, 'birdwatch.db'),
     cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * For a test file: returns a makeTestDirs that remembers what it made, and registers hooks that stop every daemon
+ * after each test and then remove those folders.
+ */
+export function useTestDirs(): typeof makeTestDirs {
+  const made: TestDirs[] = [];
+  afterEach(async () => {
+    await killAllDaemons();
+    for (const dirs of made.splice(0)) dirs.cleanup();
+  });
+  afterAll(killAllDaemons);
+  return (...args) => {
+    const dirs = makeTestDirs(...args);
+    made.push(dirs);
+    return dirs;
+  };
 }
 
 /** A camera `name` with its folders `ROOT/NAME-blog` and `ROOT/NAME-airplanes`, created. */

@@ -5,7 +5,8 @@ import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/in
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { listCandidates, listPrevious } from '../retrain/catalog.js';
-import { promotionBlockers } from '../retrain/compare.js';
+import { configThresholds } from '../retrain/compare.js';
+import { promotionCheck } from '../retrain/install.js';
 
 const usage = `usage: birdwatch models [--json] [--config FILE] [--model FILE] [--candidates DIR]
   Lists the installed model, the previous models kept for rollback and the candidates from 'birdwatch retrain'
@@ -60,12 +61,12 @@ export async function main(argv: string[]): Promise<number> {
       const entry = describe('candidate', candidate.path);
       if (candidate.report) {
         entry.comparison = candidate.report.comparison;
-        entry.blockers = candidate.report.current.id === entries[0]!.id ? promotionBlockers(candidate.report.comparison)
-          : [`compared with ${candidate.report.current.id}, not the installed model`];
+        entry.blockers = promotionCheck(config, candidate.path).blockers;
         entry.promotable = entry.blockers.length === 0;
       }
       entries.push(entry);
     }
+    const thresholdsSet = configThresholds(config).length > 0;
     if (values.json) {
       for (const e of entries) console.log(JSON.stringify(e));
       return 0;
@@ -83,7 +84,10 @@ export async function main(argv: string[]): Promise<number> {
             ` -> ${set.candidate.airplanes_caught} of ${set.candidate.airplanes}, accuracy ` +
             `${pct(set.current.accuracy)} -> ${pct(set.candidate.accuracy)}`);
         }
-        console.log(`           ${e.promotable ? `promotable: birdwatch promote ${path.relative(process.cwd(), e.path) || e.path}`
+        // promote also asks what to do with thresholds the config sets (they were calibrated for the installed model).
+        const thresholdFlags = thresholdsSet ? ' --drop-thresholds (or --keep-thresholds)' : '';
+        console.log(`           ${e.promotable
+          ? `promotable: birdwatch promote ${path.relative(process.cwd(), e.path) || e.path}${thresholdFlags}`
           : `not promotable: ${e.blockers?.join('; ')}`}`);
       }
     }

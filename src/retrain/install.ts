@@ -34,14 +34,15 @@ export interface InstallResult {
 /** What promote does with thresholds the config sets: refuse while any is set, keep them, or drop them. */
 export type ThresholdChoice = 'refuse' | 'keep' | 'drop';
 
-/** Refuses the candidate when its report says it does worse (unless forced); installs it otherwise. */
-export async function promote(config: Config, candidate: string, force: boolean,
-  thresholds: ThresholdChoice = 'refuse'): Promise<InstallResult> {
-  const candidatePath = path.resolve(candidate);
-  await checkLoads(config, candidatePath);
+/**
+ * What stops the candidate at `candidatePath` from being promoted over the installed model by the promotion rule
+ * (empty: nothing), and its report (read beside it; null when missing). One rule for promote and `birdwatch models`.
+ * Configured thresholds are not a blocker here: promote asks to keep or drop them (thresholdsRefusal).
+ */
+export function promotionCheck(config: Config, candidatePath: string, keepThresholds = false):
+  { blockers: string[]; report: RetrainReport | null } {
   const installed = modelFileInfo(config.model);
   const cand = modelFileInfo(candidatePath);
-  if (cand.sha256 === installed.sha256) throw new CommandFailure(`${candidatePath} is already the installed model`);
   const reportPath = candidatePath.replace(/\.onnx$/, '') + '.json';
   const blockers: string[] = [];
   let report: RetrainReport | null = null;
@@ -60,9 +61,21 @@ export async function promote(config: Config, candidate: string, force: boolean,
       blockers.push(`it was compared while the config set ${describeSet(report.comparison.config_thresholds)}, ` +
         `but it sets ${describeSet(configThresholds(config))} now: retrain again to compare at those`);
     } else {
-      blockers.push(...promotionBlockers(report.comparison, thresholds === 'keep'));
+      blockers.push(...promotionBlockers(report.comparison, keepThresholds));
     }
   }
+  return { blockers, report };
+}
+
+/** Refuses the candidate when its report says it does worse (unless forced); installs it otherwise. */
+export async function promote(config: Config, candidate: string, force: boolean,
+  thresholds: ThresholdChoice = 'refuse'): Promise<InstallResult> {
+  const candidatePath = path.resolve(candidate);
+  await checkLoads(config, candidatePath);
+  const installed = modelFileInfo(config.model);
+  const cand = modelFileInfo(candidatePath);
+  if (cand.sha256 === installed.sha256) throw new CommandFailure(`${candidatePath} is already the installed model`);
+  const { blockers, report } = promotionCheck(config, candidatePath, thresholds === 'keep');
   if (blockers.length > 0 && !force) {
     throw new CommandFailure(`refusing to promote ${path.basename(candidatePath)}: ${blockers.join('; ')} ` +
       '(--force promotes it anyway)');

@@ -29,12 +29,7 @@ export async function main(argv: string[]): Promise<number> {
       apply: { type: 'boolean' },
       'with-corrections': { type: 'boolean' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const config = loadConfig({ flags: { config: values.config, db: values.db, model: values.model,
       'bird-budget': values['bird-budget'] }, require: { model: true } });
     if (values.apply && config.configFile === undefined) {

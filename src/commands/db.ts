@@ -28,12 +28,7 @@ export async function main(argv: string[]): Promise<number> {
       config: CONFIG_FLAG_OPTIONS.config,
       db: CONFIG_FLAG_OPTIONS.db,
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const [action, ...rest] = positionals;
     const config = loadConfig({ flags: { config: values.config, db: values.db } });
     if (action === 'check' && rest.length === 0) {

@@ -30,12 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs(argv, {
       config: CONFIG_FLAG_OPTIONS.config,
       db: CONFIG_FLAG_OPTIONS.db,
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (positionals.length !== 1) throw new UsageError('export-corrections takes one destination folder');
     const outDir = path.resolve(positionals[0]!);
     const config = loadConfig({ flags: { config: values.config, db: values.db } });

@@ -38,12 +38,7 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (values.json && values.csv) throw new UsageError('choose one of --json and --csv');
     const filter: DecisionFilter = {
       ...parseTimeRange(values.since, values.until),

@@ -22,12 +22,7 @@ export async function main(argv: string[]): Promise<number> {
       airplanes: CONFIG_FLAG_OPTIONS.airplanes,
       label: { type: 'string' },
       move: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (positionals.length !== 1) throw new UsageError('mark takes one decision ID or path');
     const label = parseChoice(values.label, '--label', labels);
     if (label === undefined) throw new UsageError('mark needs --label bird or --label airplane');

@@ -49,12 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       model: CONFIG_FLAG_OPTIONS.model,
       candidates: LOOP_FLAG_OPTIONS.candidates,
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const config = loadConfig({ flags: { config: values.config, model: values.model, candidates: values.candidates } });
     const entries: Entry[] = [describe('installed', config.model), ...listPrevious(config).map((f) => describe('previous', f))];
     for (const candidate of listCandidates(config.retrain.candidates)) {

@@ -23,12 +23,7 @@ export async function main(argv: string[]): Promise<number> {
       force: { type: 'boolean' },
       'keep-thresholds': { type: 'boolean' },
       'drop-thresholds': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (positionals.length !== 1) throw new UsageError('promote takes one candidate model file');
     if (values['keep-thresholds'] && values['drop-thresholds']) {
       throw new UsageError('--keep-thresholds and --drop-thresholds exclude each other');

@@ -17,12 +17,7 @@ export async function main(argv: string[]): Promise<number> {
       db: CONFIG_FLAG_OPTIONS.db,
       watch: CONFIG_FLAG_OPTIONS.watch,
       airplanes: CONFIG_FLAG_OPTIONS.airplanes,
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (positionals.length !== 1) throw new UsageError('restore takes one decision ID or path');
     const config = loadConfig({
       flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes },

@@ -23,12 +23,7 @@ export async function main(argv: string[]): Promise<number> {
       'retention-days': CONFIG_FLAG_OPTIONS['retention-days'],
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const config = loadConfig({ flags: { config: values.config, db: values.db, airplanes: values.airplanes,
       'retention-days': values['retention-days'] } });
     if (values['retention-days'] !== undefined) for (const camera of config.cameras) delete camera.retentionDays;

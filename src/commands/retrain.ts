@@ -43,12 +43,7 @@ export async function main(argv: string[]): Promise<number> {
       data: { type: 'string' },
       scheduled: { type: 'boolean' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const whole = (value: string | undefined, flag: string, min: number, max: number, fallback: number): number => {
       const n = parseNumberOption(value, flag, min, max) ?? fallback;
       if (!Number.isInteger(n)) throw new UsageError(`${flag} must be a whole number, got '${value}'`);

@@ -18,12 +18,7 @@ export async function main(argv: string[]): Promise<number> {
       config: CONFIG_FLAG_OPTIONS.config,
       db: CONFIG_FLAG_OPTIONS.db,
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (positionals.length !== 1) throw new UsageError('review-sample takes how many shots to draw (N)');
     const n = parseNumberOption(positionals[0], 'N', 1, 10_000)!;
     if (!Number.isInteger(n)) throw new UsageError(`N must be a whole number, got '${positionals[0]}'`);

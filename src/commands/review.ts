@@ -17,12 +17,7 @@ export async function main(argv: string[]): Promise<number> {
       config: CONFIG_FLAG_OPTIONS.config,
       db: CONFIG_FLAG_OPTIONS.db,
       label: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     if (positionals.length !== 1 || !/^\d+$/.test(positionals[0]!)) throw new UsageError('review takes one decision ID');
     const label = parseChoice(values.label, '--label', reviewLabels);
     if (label === undefined) throw new UsageError('review needs --label bird, airplane or neither');

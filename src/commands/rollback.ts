@@ -12,12 +12,7 @@ export async function main(argv: string[]): Promise<number> {
     const { values } = parseCommandArgs(argv, {
       config: CONFIG_FLAG_OPTIONS.config,
       model: CONFIG_FLAG_OPTIONS.model,
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const config = loadConfig({ flags: { config: values.config, model: values.model }, require: { model: true } });
     for (const line of describeInstall(await rollback(config), 'put back', config.model)) console.log(line);
     return 0;

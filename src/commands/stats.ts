@@ -22,12 +22,7 @@ export async function main(argv: string[]): Promise<number> {
       until: { type: 'string' },
       camera: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const range = parseTimeRange(values.since, values.until);
     const config = loadConfig({ flags: { config: values.config, db: values.db } });
     const db = openLogReadOnly(config.db);

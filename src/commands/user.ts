@@ -22,12 +22,7 @@ export async function main(argv: string[]): Promise<number> {
       db: CONFIG_FLAG_OPTIONS.db,
       role: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     }, true);
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const [action, name, ...extra] = positionals;
     const wantsName = action === 'add' || action === 'remove' || action === 'passwd';
     if (action === undefined || !(wantsName || action === 'list')) {

@@ -20,12 +20,7 @@ export async function main(argv: string[]): Promise<number> {
       watch: CONFIG_FLAG_OPTIONS.watch,
       airplanes: CONFIG_FLAG_OPTIONS.airplanes,
       listen: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     });
-    if (values.help) {
-      console.log(usage);
-      return 0;
-    }
     const config = loadConfig({
       flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes },
     });

@@ -8,14 +8,21 @@ import { TimeSpecError } from './time-range.js';
 export class UsageError extends Error {}
 /** The command could not do its job (exit 1): unknown id, missing file, locked database... */
 export class CommandFailure extends Error {}
+/** `--help`/`-h` was given: runCommand prints the usage and exits 0. */
+class HelpRequested extends Error {}
 
+/** Parses a command's flags (every command also takes --help/-h, answered by runCommand). */
 export function parseCommandArgs<T extends ParseArgsConfig['options']>(argv: string[], options: T,
   allowPositionals = false) {
+  const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as T;
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    parsed = parseArgs({ args: argv, options: withHelp, allowPositionals, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  if ((parsed.values as { help?: boolean }).help) throw new HelpRequested();
+  return parsed;
 }
 
 /** Runs a command body, printing failures as `birdwatch: <message>` and returning the exit code. */
@@ -23,6 +30,10 @@ export async function runCommand(usage: string, body: () => Promise<number> | nu
   try {
     return await body();
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      console.log(usage);
+      return 0;
+    }
     if (err instanceof UsageError || err instanceof TimeSpecError) {
       process.stderr.write(`birdwatch: ${err.message}\n${usage}\n`);
       return 2;

@@ -1,7 +1,7 @@
 // Real and hostile image generators for the reliability suite. Everything here is generated from real CIFAR-10
 // airplane/bird photographs (the kind the model was trained on): by default the 40 + 40 in test/fixtures/cifar (in the
-// repository, so a fresh clone needs nothing beside it), or a larger set named by BIRDWATCH_DATA (e.g.
-// ../shared/data/cifar10-airplane-bird, for the stress suite). The pool is reused as often as a test needs: each use
+// repository, so a fresh clone needs nothing beside it), or a larger set named by BIRDWATCH_DATA (a folder holding
+// airplane/ and bird/, e.g. the full CIFAR-10 training images, for the stress suite). The pool is reused as often as a test needs: each use
 // past the first is re-encoded with sharp at its own size and quality, so every file is a distinct, complete JPEG.
 // The hostile cases are crafted byte by byte. Nothing here needs the daemon.
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,8 +1,8 @@
 // The long load runs (not in `npm test`): 10,000 real JPEGs dropped at once, then files arriving at a steady rate for
 // several minutes. Run: npm run build && npx vitest run --config test/reliability/vitest.stress.config.ts
 // Sizes: BW_STRESS_BURST (default 10000), BW_STRESS_RATE (files/s, default 20), BW_STRESS_SECONDS (default 240).
-// Photographs: the fixtures by default; BIRDWATCH_DATA=../shared/data/cifar10-airplane-bird (or any folder with
-// airplane/ and bird/) draws on a larger set, so fewer of the 10,000 are re-encodings of the same photograph.
+// Photographs: the fixtures by default; BIRDWATCH_DATA=DIR (any folder with airplane/ and bird/, e.g. CIFAR-10's
+// 5,000 + 5,000 training images) draws on a larger set, so fewer of the 10,000 are re-encodings of the same photograph.
 // One test at a time: add `-t subfolders`, `-t 'one folder'` or `-t steady`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, killAll } from './harness.js';

@@ -190,14 +190,7 @@ def main(argv=None) -> int:
 
 
 def cli(argv=None) -> int:
-    try:
-        return main(argv)
-    except (data.DataError, train.UsageError) as e:
-        print(f"finetune.py: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("finetune.py: interrupted", file=sys.stderr)
-        return 130
+    return train.run_cli(main, "finetune.py", argv)
 
 
 if __name__ == "__main__":

@@ -629,16 +629,20 @@ def main(argv=None) -> int:
     return 0
 
 
-def cli(argv=None) -> int:
-    """main() with the exit codes: 0 done, 2 bad data or usage (one line on stderr), 130 interrupted."""
+def run_cli(entry, name: str, argv=None) -> int:
+    """entry(argv) with the exit codes: 0 done, 2 bad data or usage (one line on stderr), 130 interrupted."""
     try:
-        return main(argv)
+        return entry(argv)
     except (data.DataError, UsageError) as e:
-        print(f"train.py: {e}", file=sys.stderr)
+        print(f"{name}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("train.py: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
+
+
+def cli(argv=None) -> int:
+    return run_cli(main, "train.py", argv)
 
 
 if __name__ == "__main__":

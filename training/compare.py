@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare trained students with their convnet teacher on the validation split, where the threshold lives.
+"""Compare trained students with their convnet teacher on the selection split, where the threshold lives.
 
   python3 compare.py runs/default-seed0 runs/ablation/soft-distill-e15-seed0
 
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     targs = train.parse_args(["--seed", str(args.seed), "--quiet"])  # the default recipe's teacher and data
-    _, samples, trn, val = train.load_splits(targs, data.load_preprocessing())
+    _, samples, trn, val, _ = train.load_splits(targs, data.load_preprocessing())  # val: the selection split
     norm = train.Normalizer(*data.mean_std(trn.x))
     teacher, _ = train.get_teacher(targs, trn, val, norm, samples.digest, log=lambda m: print(m, file=sys.stderr))
     y = val.y.numpy()

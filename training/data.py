@@ -37,6 +37,9 @@ OTHER_CLASSES_TREE = Path("cifar10-other-classes") / "train"  # the other eight 
 CACHE_ENV = "BIRDWATCH_CACHE"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 CIFAR10_LABEL_MAP = {0: 0, 2: 1}  # CIFAR-10 airplane 0 -> 0, bird 2 -> 1 (the chapter's cifar2)
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+OTHER_CLASSES = [c for c in CIFAR10_CLASSES if c not in CLASSES]
+TEN_CLASS_INDEX = [CIFAR10_CLASSES.index(c) for c in CLASSES]  # airplane 0, bird 2: the two-class read-out
 
 
 class DataError(Exception):
@@ -82,42 +85,53 @@ def load_image_file(path: Path, spec: dict) -> np.ndarray:
 @dataclass
 class Samples:
     x: torch.Tensor  # uint8 [N,3,32,32]
-    y: torch.Tensor  # int64 [N], 0 airplane, 1 bird
+    y: torch.Tensor  # int64 [N], an index into `classes` (0 airplane, 1 bird by default)
     digest: str  # sha256 over the data (see the loaders)
     source: str
     names: list = field(default_factory=list)
+    classes: list = field(default_factory=lambda: list(CLASSES))
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
     def subset(self, idx: torch.Tensor) -> "Samples":
         names = [self.names[i] for i in idx.tolist()] if self.names else []
-        return Samples(self.x[idx], self.y[idx], self.digest, self.source, names)
+        return Samples(self.x[idx], self.y[idx], self.digest, self.source, names, self.classes)
 
     def counts(self) -> dict:
-        return {c: int((self.y == i).sum()) for i, c in enumerate(CLASSES)}
+        return {c: int((self.y == i).sum()) for i, c in enumerate(self.classes)}
+
+    def ten_class(self) -> "Samples":
+        """The same images labelled with CIFAR-10's ten class indices (airplane 0, bird 2, ...)."""
+        if self.classes == CIFAR10_CLASSES:
+            return self
+        index = torch.tensor([CIFAR10_CLASSES.index(c) for c in self.classes])
+        return Samples(self.x, index[self.y], self.digest, self.source, self.names, list(CIFAR10_CLASSES))
 
 
 def concat(parts: list) -> Samples:
     if len(parts) == 1:
         return parts[0]
+    if any(p.classes != parts[0].classes for p in parts):
+        parts = [p.ten_class() for p in parts]
     h = hashlib.sha256()
     for p in parts:
         h.update(p.digest.encode())
     return Samples(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]), h.hexdigest(),
-                   " + ".join(p.source for p in parts), sum((p.names for p in parts), []))
+                   " + ".join(p.source for p in parts), sum((p.names for p in parts), []), parts[0].classes)
 
 
-def list_image_folder(root: Path) -> list:
-    """[(path, label)] for ROOT/airplane/* and ROOT/bird/*, sorted; raises DataError when a class is missing."""
+def list_image_folder(root: Path, classes: list = CLASSES) -> list:
+    """[(path, label)] for ROOT/<class>/* of each class (label = its index in `classes`), sorted; raises DataError
+    when a class folder is missing or empty."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data folder {root} does not exist")
     items = []
-    for label, cls in enumerate(CLASSES):
+    for label, cls in enumerate(classes):
         d = root / cls
         if not d.is_dir():
-            raise DataError(f"data folder {root} lacks the class folder '{cls}/' (need {', '.join(CLASSES)})")
+            raise DataError(f"data folder {root} lacks the class folder '{cls}/' (need {', '.join(classes)})")
         files = sorted(p for p in d.rglob("*")
                        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
@@ -126,12 +140,23 @@ def list_image_folder(root: Path) -> list:
     return items
 
 
-def load_image_folder(root, spec: dict | None = None) -> Samples:
-    """Decode a whole ROOT/{airplane,bird} tree into memory. The digest covers each file's relative path,
-    label and bytes, in sorted order."""
+def load_image_folder(root, spec: dict | None = None, classes: list = CLASSES, cache_dir=None) -> Samples:
+    """Decode a whole ROOT/<class> tree (airplane and bird unless `classes` says otherwise) into memory. The digest
+    covers each file's relative path, label and bytes, in sorted order. With `cache_dir`, the decoded tensor is kept
+    there and reused while every file's path, size and mtime and the preprocessing spec stay the same."""
     spec = spec or load_preprocessing()
     root = Path(root)
-    items = list_image_folder(root)
+    items = list_image_folder(root, classes)
+    cache_file = None
+    if cache_dir is not None:
+        key = hashlib.sha256(json.dumps([spec, classes]).encode())
+        for p, label in items:
+            st = p.stat()
+            key.update(f"{p.relative_to(root).as_posix()}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        cache_file = Path(cache_dir) / f"decoded-{key.hexdigest()[:16]}.pt"
+        if cache_file.is_file():
+            saved = torch.load(cache_file)
+            return Samples(saved["x"], saved["y"], saved["digest"], str(root), saved["names"], list(classes))
     h = hashlib.sha256()
     xs = np.empty((len(items), 3, spec["resize"]["height"], spec["resize"]["width"]), dtype=np.uint8)
     for i, (p, label) in enumerate(items):
@@ -143,8 +168,30 @@ def load_image_folder(root, spec: dict | None = None) -> Samples:
         h.update(raw)
         xs[i] = load_image_file(p, spec)
     y = torch.tensor([label for _, label in items], dtype=torch.int64)
-    return Samples(torch.from_numpy(xs), y, h.hexdigest(), str(root),
-                   [p.relative_to(root).as_posix() for p, _ in items])
+    names = [p.relative_to(root).as_posix() for p, _ in items]
+    if cache_file is not None:  # written beside, then renamed: an interrupted run never leaves half a cache
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(".partial")
+        torch.save({"x": torch.from_numpy(xs), "y": y, "digest": h.hexdigest(), "names": names}, partial)
+        partial.replace(cache_file)
+    return Samples(torch.from_numpy(xs), y, h.hexdigest(), str(root), names, list(classes))
+
+
+def other_classes_beside(two_class_root) -> Path | None:
+    """The other eight CIFAR-10 classes where the data folder's layout has them: .../cifar10-airplane-bird/train ->
+    .../cifar10-other-classes/train (the shared copy and the download cache both look like that)."""
+    root = Path(two_class_root)
+    if root.parts[-2:] != TWO_CLASS_TREE.parts:
+        return None
+    other = root.parent.parent / OTHER_CLASSES_TREE
+    return other if other.is_dir() else None
+
+
+def load_other_classes(root, spec: dict | None = None, cache_dir=None) -> Samples:
+    """CIFAR-10's eight other classes (ROOT/automobile/*, ROOT/cat/*, ...; every one must be there), labelled with
+    their CIFAR-10 class index. None of them is an airplane or a bird."""
+    s = load_image_folder(root, spec, OTHER_CLASSES, cache_dir)
+    return s.ten_class()
 
 
 def reduce_two_class(dataset, spec: dict | None = None, label_map: dict = CIFAR10_LABEL_MAP) -> Samples:
@@ -209,6 +256,26 @@ def split(y: torch.Tensor, val_fraction: float, seed: int):
         val_idx.append(idx[:n_val])
         train_idx.append(idx[n_val:])
     return torch.sort(torch.cat(train_idx)).values, torch.sort(torch.cat(val_idx)).values
+
+
+def three_way_split(y: torch.Tensor, report_fraction: float, selection_fraction: float, seed: int):
+    """Seeded, stratified, disjoint -> (train_idx, selection_idx, report_idx). The report split is exactly
+    `split(y, report_fraction, seed)`'s held-out part (so it is the validation split of the models trained before
+    the three-way split); the selection split takes round(selection_fraction * n_class) of each class from the
+    rest, with the seed + 1."""
+    if not 0.0 <= selection_fraction < 1.0 or report_fraction + selection_fraction >= 1.0:
+        raise DataError(f"report fraction {report_fraction} + selection fraction {selection_fraction} must be < 1")
+    rest, report = split(y, report_fraction, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    train_idx, selection_idx = [], []
+    for c in range(int(y.max()) + 1 if len(y) else 0):
+        idx = rest[y[rest] == c]
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        n_sel = int(round(selection_fraction * int((y == c).sum())))
+        selection_idx.append(idx[:n_sel])
+        train_idx.append(idx[n_sel:])
+    cat = lambda parts: torch.sort(torch.cat(parts)).values if parts else torch.zeros(0, dtype=torch.int64)  # noqa: E731
+    return cat(train_idx), cat(selection_idx), report
 
 
 def mean_std(x_uint8: torch.Tensor):

@@ -34,6 +34,7 @@ class MLP(nn.Module):
             raise ValueError(f"unknown norm {norm!r} (choose none or bn)")
         self.config = dict(hidden=list(hidden), act=act, norm=None if norm in (None, "none") else norm,
                            dropout=float(dropout))
+        self.classes = classes  # not in config: what is exported always has two outputs (see keep_outputs)
         layers = [nn.Flatten()]
         width = in_features
         for h in hidden:
@@ -59,7 +60,7 @@ class MLP(nn.Module):
     @torch.no_grad()
     def fold(self) -> "MLP":
         """A plain MLP (no norm, no dropout) computing what this one computes in eval mode."""
-        plain = MLP(self.config["hidden"], self.config["act"], None, 0.0)
+        plain = MLP(self.config["hidden"], self.config["act"], None, 0.0, classes=self.classes)
         src = [m for m in self.net if not isinstance(m, (nn.Dropout, nn.Flatten))]
         dst = [m for m in plain.net if isinstance(m, nn.Linear)]
         i = 0
@@ -76,6 +77,36 @@ class MLP(nn.Module):
             lin.weight.copy_(w)
             lin.bias.copy_(b)
         return plain.eval()
+
+
+@torch.no_grad()
+def keep_outputs(plain: MLP, index) -> MLP:
+    """The same MLP with only the outputs `index` (a ten-class student's airplane and bird rows): the exported
+    net computes exactly those logits of the trained one."""
+    if plain.config["norm"] or plain.config["dropout"]:
+        raise ValueError("fold BatchNorm first (MLP.fold())")
+    out = MLP(plain.config["hidden"], plain.config["act"], classes=len(index))
+    src = [m for m in plain.net if isinstance(m, nn.Linear)]
+    dst = [m for m in out.net if isinstance(m, nn.Linear)]
+    rows = list(index)
+    for k, (a, b) in enumerate(zip(src, dst)):
+        last = k == len(src) - 1
+        b.weight.copy_(a.weight[rows] if last else a.weight)
+        b.bias.copy_(a.bias[rows] if last else a.bias)
+    return out.eval()
+
+
+class Readout(nn.Module):
+    """A model's outputs `index` only (a ten-class net read out as airplane vs bird), for evaluation and
+    distillation; shares the wrapped model's weights."""
+
+    def __init__(self, inner: nn.Module, index):
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("index", torch.tensor(list(index)), persistent=False)
+
+    def forward(self, x):
+        return self.inner(x)[:, self.index.to(x.device)]
 
 
 def flip_index(channels=3, height=32, width=32) -> torch.Tensor:

@@ -30,6 +30,8 @@ import calibrate  # noqa: E402
 import data  # noqa: E402
 import export  # noqa: E402
 import models  # noqa: E402
+import report  # noqa: E402
+import views  # noqa: E402
 from progress import Progress  # noqa: E402
 
 DEFAULT_OUT = data.REPO_ROOT / "models" / "birds-vs-airplanes.onnx"
@@ -75,11 +77,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "CIFAR-10 downloaded once into --cache-dir and decoded into the same form")
     g.add_argument("--cache-dir", default=str(data.default_cache_dir()),
                    help=f"where CIFAR-10 is downloaded and decoded when --data is unset and there is no "
-                        f"../shared/data (env {data.CACHE_ENV})")
+                        f"../shared/data, and where decoded image tensors are kept (env {data.CACHE_ENV})")
     g.add_argument("--extra-data", action="append", default=[], metavar="DIR",
                    help="another ROOT/airplane, ROOT/bird tree (e.g. what `birdwatch export-corrections DIR` "
                         "writes) added to the data before the split; repeatable")
-    g.add_argument("--val-fraction", type=float, default=0.1, help="share of each class held out for validation")
+    g.add_argument("--other-data", default="auto",
+                   help="CIFAR-10's eight other classes, ROOT/automobile/*, ROOT/cat/*, ... (for --teacher conv10, "
+                        "--other-share, --aux10). auto: cifar10-other-classes/train beside the data's "
+                        "cifar10-airplane-bird/train where it exists; none: never")
+    g.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of each class held out as the REPORT split (figures only, nothing chosen on it)")
+    g.add_argument("--selection-fraction", type=float, default=0.1,
+                   help="share of each class held out as the SELECTION split (epoch, threshold, run, flags)")
     g.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and augmentation")
     g = p.add_argument_group("recipe and model")
     g.add_argument("--recipe", choices=sorted(RECIPES), default="default",
@@ -115,8 +124,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--jitter", type=float, help="colour jitter strength (brightness/contrast/saturation), 0 = off")
     g.add_argument("--mixup", type=float, help="probability that a batch is mixed (mixup or cutmix, half each)")
     g = p.add_argument_group("distillation")
-    g.add_argument("--teacher", choices=["none", "conv"], help="distil from a convnet teacher trained here on "
-                                                                "the training split (never exported)")
+    g.add_argument("--teacher", choices=["none", "conv", "conv10"],
+                   help="distil from a convnet teacher trained here on the training split (never exported): conv "
+                        "on airplanes and birds, conv10 on all ten CIFAR-10 classes (read out as airplane vs bird)")
+    g.add_argument("--other-share", type=float, default=0.0,
+                   help="share of each student epoch drawn from the other-class images (labelled by the teacher's "
+                        "airplane-vs-bird logits); the airplanes and birds are all kept, so the epoch grows")
+    g.add_argument("--aux10", type=float, default=0.0,
+                   help="weight of a ten-class auxiliary loss for the student (true CIFAR-10 labels; a ten-way "
+                        "output layer of which only airplane and bird are exported); needs --other-share > 0")
     g.add_argument("--teacher-width", type=int, default=TEACHER["teacher_width"], help="teacher channels (first block)")
     g.add_argument("--teacher-epochs", type=int, default=TEACHER["teacher_epochs"], help="teacher epochs")
     g.add_argument("--teacher-lr", type=float, default=TEACHER["teacher_lr"], help="teacher peak SGD learning rate")
@@ -133,6 +149,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--no-export", action="store_true", help="train and report only")
     g.add_argument("--run-dir", help="where the checkpoint, history and log go (unset: training/runs/<recipe>-seed<seed>)")
     g.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where to train: auto = cuda when torch sees a CUDA GPU, else cpu")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     for action in p._actions:  # flags the recipe fills: say what each recipe gives them
         if action.dest in RECIPES["book"]:
@@ -227,7 +245,9 @@ def predict(model, x_u8: torch.Tensor, norm: Normalizer, batch: int = 1000) -> t
     """Logits for uint8 images, in eval mode."""
     was = model.training
     model.eval()
-    out = torch.cat([model(norm(x_u8[i:i + batch].float() / 255.0)) for i in range(0, len(x_u8), batch)])
+    device = next(model.parameters()).device
+    out = torch.cat([model(norm(x_u8[i:i + batch].float() / 255.0).to(device)).cpu()
+                     for i in range(0, len(x_u8), batch)])
     model.train(was)
     return out
 
@@ -276,11 +296,27 @@ def lr_at(cfg, step: int, total: int) -> float:
 
 
 def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, teacher=None, label="model",
-        log=print, quiet=False):
-    """Train `model` on `train`, validate on `val` each epoch. Returns (model to use, history list)."""
+        log=print, quiet=False, others: data.Samples | None = None, device="cpu"):
+    """Train `model` on `train`, validate on `val` each epoch. Returns (model to use, history list).
+
+    With `others` (ten-class Samples of images that are neither class) and cfg.other_share > 0, each epoch adds
+    that share of other-class images, labelled by the teacher. With cfg.aux10 > 0 the model has ten outputs: the
+    teacher's two-class logits are matched by outputs airplane and bird, and all ten learn the true labels."""
     gen = torch.Generator().manual_seed(cfg.seed + 1)
+    other_share, aux10 = getattr(cfg, "other_share", 0.0), getattr(cfg, "aux10", 0.0)
+    use_others = others is not None and other_share > 0
+    pool = data.concat([train.ten_class(), others]) if use_others else train
+    two = torch.tensor(data.TEN_CLASS_INDEX)
+    # two-class label of every pool item (-1: neither class), and its ten-class label where the pool has them
+    y2 = pool.y
+    if use_others:
+        y2 = torch.full((len(pool),), -1, dtype=torch.int64)
+        y2[:len(train)] = train.y
+    readout = models.Readout(model, data.TEN_CLASS_INDEX) if aux10 > 0 else model
+    model.to(device)
     opt = make_optimizer(model, cfg)
-    n = len(train)
+    n_two, n_extra = len(train), (round(len(train) * other_share / (1 - other_share)) if use_others else 0)
+    n = n_two + n_extra
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     ema = EMA(model, cfg.ema) if cfg.ema > 0 else None
@@ -289,10 +325,11 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
     # so the teacher's logits on them can be kept and replayed by later runs (another student, more epochs).
     labels_path, cached = None, None
     if teacher is not None and getattr(teacher, "cache_key", None):
-        weights = hashlib.sha256(b"".join(t.detach().numpy().tobytes() for t in teacher.state_dict().values()))
+        weights = hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes() for t in teacher.state_dict().values()))
         key = json.dumps({"teacher": teacher.cache_key, "weights": weights.hexdigest(), "n": n, "train": train.digest, "seed": cfg.seed,
                           "batch_size": cfg.batch_size, "augment": cfg.augment, "jitter": cfg.jitter,
-                          "mixup": cfg.mixup}, sort_keys=True)
+                          "mixup": cfg.mixup, **({"others": others.digest, "other_share": other_share}
+                                                 if use_others else {})}, sort_keys=True)
         labels_path = RUNS / "cache" / f"teacher-logits-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
         cached = torch.load(labels_path) if labels_path.exists() else []
         if cached:
@@ -303,36 +340,49 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
         model.train()
         bar = Progress(steps_per_epoch, f"{label} epoch {epoch}/{cfg.epochs}") if not quiet else None
         t0 = time.time()
-        perm = torch.randperm(n, generator=gen)
-        sum_loss, sum_correct = 0.0, 0
+        if use_others:  # every airplane and bird, plus a fresh draw of other-class images
+            extra = n_two + torch.randperm(len(others), generator=gen)[:n_extra]
+            epoch_items = torch.cat([torch.arange(n_two), extra])
+            perm = epoch_items[torch.randperm(n, generator=gen)]
+        else:
+            perm = torch.randperm(n, generator=gen)
+        sum_loss, sum_correct, n_judged = 0.0, 0, 0
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
-            x = train.x[idx].float() / 255.0
-            y = train.y[idx]
+            x = pool.x[idx].float() / 255.0
+            y = y2[idx]
             if cfg.augment:
                 x = augment_batch(x, gen, cfg.jitter)
             mixed = cfg.mixup > 0 and torch.rand(1, generator=gen).item() < cfg.mixup
             if mixed:
                 x, mperm, lam = mix_batch(x, gen)
-            xn = norm(x)
+            xn = norm(x).to(device)
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step, total)
-            logits = model(xn)
+            out = model(xn)
+            logits = out[:, two.to(device)] if aux10 > 0 else out
             if teacher is not None:
                 if replay is not None:
-                    t_logits = replay[i:i + len(idx)].float()
+                    t_logits = replay[i:i + len(idx)].float().to(device)
                 else:
                     with torch.no_grad():
                         t_logits = teacher(xn)
-                    recorded.append(t_logits)
+                    recorded.append(t_logits.cpu())
                 q = F.softmax(t_logits / cfg.distill_temp, dim=1)
                 t = cfg.distill_temp
                 loss = -(q * F.log_softmax(logits / t, dim=1)).sum(1).mean() * t * t
             elif mixed:
-                loss = lam * F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing) + \
-                    (1 - lam) * F.cross_entropy(logits, y[mperm], label_smoothing=cfg.label_smoothing)
+                loss = lam * F.cross_entropy(logits, y.to(device), label_smoothing=cfg.label_smoothing) + \
+                    (1 - lam) * F.cross_entropy(logits, y[mperm].to(device), label_smoothing=cfg.label_smoothing)
             else:
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+                loss = F.cross_entropy(logits, y.to(device), label_smoothing=cfg.label_smoothing)
+            if aux10 > 0:
+                y10 = pool.y[idx].to(device)
+                aux = F.cross_entropy(out, y10, label_smoothing=cfg.label_smoothing)
+                if mixed:
+                    aux = lam * aux + (1 - lam) * F.cross_entropy(out, y10[mperm.to(device)],
+                                                                  label_smoothing=cfg.label_smoothing)
+                loss = loss + aux10 * aux
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -340,7 +390,9 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
             if ema:
                 ema.update(model)
             sum_loss += float(loss) * len(idx)
-            sum_correct += int((logits.argmax(1) == y).sum())
+            judged_items = y >= 0
+            sum_correct += int((logits.argmax(1).cpu()[judged_items] == y[judged_items]).sum())
+            n_judged += int(judged_items.sum())
             if bar:
                 bar.update(1, loss=float(loss))
         if bar:
@@ -351,11 +403,12 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
             labels_path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(cached, labels_path)
         judged = ema.model if ema else model
-        v = evaluate(judged, val, norm) if len(val) else {"loss": float("nan"), "acc": float("nan")}
-        h = {"epoch": epoch, "train_loss": sum_loss / n, "train_acc": sum_correct / n, "val_loss": v["loss"],
-             "val_acc": v["acc"], "seconds": seconds, "lr": lr_at(cfg, step, total)}
+        judged_readout = models.Readout(judged, data.TEN_CLASS_INDEX) if aux10 > 0 else judged
+        v = evaluate(judged_readout, val, norm) if len(val) else {"loss": float("nan"), "acc": float("nan")}
+        h = {"epoch": epoch, "train_loss": sum_loss / n, "train_acc": sum_correct / max(n_judged, 1),
+             "val_loss": v["loss"], "val_acc": v["acc"], "seconds": seconds, "lr": lr_at(cfg, step, total)}
         if ema and len(val):
-            h["val_acc_without_ema"] = evaluate(model, val, norm)["acc"]
+            h["val_acc_without_ema"] = evaluate(readout, val, norm)["acc"]
         history.append(h)
         key = (v["acc"], -v["loss"])
         mark = ""
@@ -374,51 +427,77 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
     if cfg.select == "best" and best is not None:
         final.load_state_dict(best)
         log(f"{label}: using epoch {best_epoch} (best validation accuracy {best_key[0]:.4f})")
-    return final.eval(), history
+    return final.cpu().eval(), history
 
 
 def load_splits(args, spec: dict):
-    """The data of --data and --extra-data, decoded as `spec` (config/preprocessing.json) says, and its training and
-    validation splits: (sources, all samples, training samples, validation samples)."""
+    """The data of --data and --extra-data, decoded as `spec` (config/preprocessing.json) says, split three ways:
+    (sources, all samples, training, selection, report). The selection split chooses (epoch, threshold, run, flags);
+    the report split only measures."""
     # Each source is split on its own (same seed), so adding --extra-data never moves an image of the main data
-    # between the training and validation splits.
+    # between the splits.
     if not args.data:  # resolved here, not at parsing: only a run that loads data may download it
         args.data = str(data.default_data(args.cache_dir, log=lambda m: print(m, flush=True)))
-    sources = [data.load(args.data, spec)] + [data.load_image_folder(d, spec) for d in args.extra_data]
-    splits = [data.split(src.y, args.val_fraction, args.seed) for src in sources]
-    train = data.concat([src.subset(tr) for src, (tr, _) in zip(sources, splits)])
-    val = data.concat([src.subset(va) for src, (_, va) in zip(sources, splits)])
-    return sources, data.concat(sources), train, val
+    cache = None if str(args.data).startswith("cifar10:") else Path(args.cache_dir) / "decoded"
+    main_source = (data.load_image_folder(args.data, spec, cache_dir=cache) if cache else data.load(args.data, spec))
+    sources = [main_source] + [data.load_image_folder(d, spec) for d in args.extra_data]
+    splits = [data.three_way_split(src.y, args.val_fraction, args.selection_fraction, args.seed) for src in sources]
+    part = lambda k: data.concat([src.subset(sp[k]) for src, sp in zip(sources, splits)])  # noqa: E731
+    return sources, data.concat(sources), part(0), part(1), part(2)
 
 
-def get_teacher(args, train, val, norm, samples_digest, log):
-    """Train the convnet teacher on the training split (or load it from the cache)."""
+def load_others(args, spec: dict):
+    """The other-class images, where the run needs them (ten-class teacher, --other-share, --aux10), else None."""
+    needed = args.teacher == "conv10" or args.other_share > 0 or args.aux10 > 0
+    if not needed:
+        return None
+    root = (data.other_classes_beside(args.data) if args.other_data == "auto" else
+            None if args.other_data == "none" else Path(args.other_data))
+    if root is None:
+        raise UsageError("this recipe needs CIFAR-10's other classes: pass --other-data ROOT (ROOT/automobile/*, "
+                         "ROOT/cat/*, ...); the shared data and the download cache have them beside the airplanes "
+                         "and birds")
+    return data.load_other_classes(root, spec, cache_dir=Path(args.cache_dir) / "decoded")
+
+
+def get_teacher(args, train, selection, norm, samples_digest, log, others=None, device="cpu"):
+    """Train the convnet teacher on the training split (plus the other classes for conv10), or load it from the
+    cache. Returns (a module giving airplane-vs-bird logits, its history)."""
+    ten = args.teacher == "conv10"
     cfg = argparse.Namespace(
         seed=args.seed, epochs=args.teacher_epochs, batch_size=args.teacher_batch_size, optimizer="sgd",
         lr=args.teacher_lr, momentum=0.9, weight_decay=5e-4, schedule="onecycle", augment=True, jitter=0.0,
         mixup=0.0, label_smoothing=0.1, ema=0.0, patience=0, select="last", distill_temp=1.0)
-    key = json.dumps({"data": samples_digest, "val_fraction": args.val_fraction, "width": args.teacher_width,
+    key = json.dumps({"data": samples_digest, "val_fraction": args.val_fraction,
+                      "selection_fraction": args.selection_fraction, "width": args.teacher_width,
+                      "kind": args.teacher, "others": others.digest if ten else None,
                       **{k: v for k, v in vars(cfg).items()}}, sort_keys=True)
     path = RUNS / "cache" / f"teacher-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
-    teacher = models.ConvTeacher(args.teacher_width)
+    classes = len(data.CIFAR10_CLASSES) if ten else 2
+    teacher = models.ConvTeacher(args.teacher_width, classes=classes)
+    readout = models.Readout(teacher, data.TEN_CLASS_INDEX) if ten else teacher
     if args.teacher_cache:
-        teacher.cache_key = key
+        readout.cache_key = key
     if args.teacher_cache and path.exists():
         saved = torch.load(path)
         teacher.load_state_dict(saved["state_dict"])
-        log(f"teacher: {path.name} from the cache (val acc {saved['val_acc']:.4f}; delete it to retrain)")
-        return teacher.eval(), saved["history"]
-    log(f"teacher: ConvTeacher width {args.teacher_width}: {models.count_params(teacher):,} parameters, "
-        f"{cfg.epochs} epochs (trained on the training split only, never exported)")
+        log(f"teacher: {path.name} from the cache (selection acc {saved['val_acc']:.4f}; delete it to retrain)")
+        return readout.to(device).eval(), saved["history"]
+    fit_train, fit_val = (data.concat([train.ten_class(), others]), selection.ten_class()) if ten else (train, selection)
+    log(f"teacher: ConvTeacher width {args.teacher_width}, {classes} classes: {models.count_params(teacher):,} "
+        f"parameters, {cfg.epochs} epochs on {len(fit_train)} images (the training split"
+        f"{' and the other classes' if ten else ''}; never exported)")
     torch.manual_seed(args.seed)
-    teacher = models.ConvTeacher(args.teacher_width)
-    teacher, history = fit(teacher, train, val, norm, cfg, label="teacher", log=log, quiet=args.quiet)
+    teacher = models.ConvTeacher(args.teacher_width, classes=classes)
+    teacher, history = fit(teacher, fit_train, fit_val, norm, cfg, label="teacher", log=log, quiet=args.quiet,
+                           device=device)
+    readout = models.Readout(teacher, data.TEN_CLASS_INDEX) if ten else teacher
     if args.teacher_cache:
-        teacher.cache_key = key
+        readout.cache_key = key
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"state_dict": teacher.state_dict(), "history": history, "val_acc": history[-1]["val_acc"],
                     "key": key}, path)
-    return teacher.eval(), history
+    return readout.to(device).eval(), history
 
 
 # --------------------------------------------------------------------------------------------- output
@@ -478,16 +557,18 @@ def load_init(path) -> dict:
     return {"model": m, "mean": json.loads(meta["mean"]), "std": json.loads(meta["std"])}
 
 
-def build_model(args) -> models.MLP:
+def build_model(args, classes: int = 2) -> models.MLP:
     hidden = [int(h) for h in args.hidden.split(",")] if args.hidden else None
-    return models.build_mlp(args.model, hidden=hidden, act=args.act, norm=args.norm, dropout=args.dropout)
+    return models.build_mlp(args.model, hidden=hidden, act=args.act, norm=args.norm, dropout=args.dropout,
+                            classes=classes)
 
 
 def recipe_dict(args) -> dict:
     keys = ["recipe", "model", "hidden", "act", "norm", "dropout", "epochs", "batch_size", "optimizer", "lr",
             "momentum", "weight_decay", "schedule", "label_smoothing", "ema", "patience", "select", "augment",
             "jitter", "mixup", "flip_ensemble", "teacher", "teacher_width", "teacher_epochs", "teacher_lr",
-            "teacher_batch_size", "distill_temp", "val_fraction", "seed", "bird_budget", "extra_data", "init"]
+            "teacher_batch_size", "distill_temp", "val_fraction", "selection_fraction", "seed", "bird_budget",
+            "extra_data", "init", "other_share", "aux10", "other_data"]
     return {k: getattr(args, k, None) for k in keys}
 
 
@@ -506,13 +587,23 @@ def main(argv=None) -> int:
         print(msg, flush=True)
         log_lines.append(msg)
 
+    if args.aux10 > 0 and not args.other_share > 0:
+        raise UsageError("--aux10 needs --other-share > 0 (the ten-class task needs images of the other classes)")
+    if args.other_share > 0 and args.teacher == "none":
+        raise UsageError("--other-share needs a teacher (--teacher conv or conv10): the other-class images have no "
+                         "airplane-vs-bird label of their own")
+    if not 0 <= args.other_share < 1:
+        raise UsageError(f"--other-share must be in [0, 1), got {args.other_share}")
     t_start = time.time()
+    device = resolve_device(args.device, log)
     spec = data.load_preprocessing()
-    sources, samples, train, val = load_splits(args, spec)
-    for src in sources:
+    view_names = views.views_of(spec)
+    sources, samples, train, selection, report_split = load_splits(args, spec)
+    others = load_others(args, spec)
+    for src in sources + ([others] if others is not None else []):
         log(f"data: {src.source}: {len(src)} images {src.counts()}, sha256 {src.digest[:16]}...")
-    log(f"decoded in {time.time() - t_start:.1f}s; training {len(train)} {train.counts()}, "
-        f"validation {len(val)} {val.counts()}")
+    log(f"decoded in {time.time() - t_start:.1f}s; training {len(train)} {train.counts()}, selection "
+        f"{len(selection)} {selection.counts()}, report {len(report_split)} {report_split.counts()}")
     init = load_init(args.init) if args.init else None
     if init:
         mean, std = init["mean"], init["std"]
@@ -522,11 +613,17 @@ def main(argv=None) -> int:
         log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (training split)")
     norm = Normalizer(mean, std)
 
-    teacher, teacher_history = None, []
-    if args.teacher == "conv":
-        teacher, teacher_history = get_teacher(args, train, val, norm, samples.digest, log)
+    teacher, teacher_history, teacher_figures = None, [], None
+    if args.teacher in ("conv", "conv10"):
+        teacher, teacher_history = get_teacher(args, train, selection, norm, samples.digest, log, others, device)
         for p in teacher.parameters():
             p.requires_grad_(False)
+        teacher_figures = {name: report.split_metrics(report.p_airplane(teacher, s.x, norm, view_names), s.y.numpy(),
+                                                      name, resamples=500)
+                           for name, s in (("selection", selection), ("report", report_split))}
+        log(f"teacher ({args.teacher}), airplane vs bird: selection acc {teacher_figures['selection']['accuracy']:.4f}"
+            f", report acc {teacher_figures['report']['accuracy']:.4f}, report caught at 1% (bootstrap mean) "
+            f"{teacher_figures['report']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f}")
 
     torch.manual_seed(args.seed)
     if init:
@@ -534,48 +631,63 @@ def main(argv=None) -> int:
         args.model, args.hidden = "from-init", ",".join(str(h) for h in model.config["hidden"])
         args.act, args.norm, args.dropout = model.config["act"], "none", 0.0
     else:
-        model = build_model(args)
+        model = build_model(args, classes=len(data.CIFAR10_CLASSES) if args.aux10 > 0 else 2)
     n_params = models.count_params(model)
-    log(f"model: {model.describe()}: {n_params:,} parameters" + (f" (weights from {args.init})" if init else ""))
+    log(f"model: {model.describe()}: {n_params:,} parameters" + (f" (weights from {args.init})" if init else "")
+        + (" (ten outputs while training; airplane and bird exported)" if args.aux10 > 0 else ""))
     trained = dict(model.config)  # the architecture as trained (BatchNorm, dropout), for the recipe record
     if args.model in models.CHAPTER_PARAMS and not (args.hidden or args.act or args.norm == "bn"):
         assert n_params == models.CHAPTER_PARAMS[args.model], "parameter count differs from the chapter's"
 
-    model, history = fit(model, train, val, norm, args, teacher=teacher, label="mlp", log=log, quiet=args.quiet)
+    model, history = fit(model, train, selection, norm, args, teacher=teacher, label="mlp", log=log,
+                         quiet=args.quiet, others=others, device=device)
     epoch_seconds = float(np.median([h["seconds"] for h in history]))
 
-    # validation figures and the threshold
+    # the figures: thresholds on the selection split, everything shown on the report split
     plain = model.fold() if isinstance(model, models.MLP) else model
+    if args.aux10 > 0:
+        plain = models.keep_outputs(plain, data.TEN_CLASS_INDEX)
     if args.flip_ensemble and not plain.config.get("flip_ensemble"):
-        single = evaluate(plain, val, norm)["acc"]
         plain = models.flip_ensemble(plain)
-        log(f"flip ensemble folded into one MLP: validation accuracy {single:.4f} -> "
-            f"{evaluate(plain, val, norm)['acc']:.4f}; {plain.describe()}, {models.count_params(plain):,} parameters")
-    threshold, metrics = threshold_figures(plain, val, norm, args.bird_budget)
-    at = metrics
+        log(f"flip ensemble folded into one MLP: {plain.describe()}, {models.count_params(plain):,} parameters")
+    p_sel = report.p_airplane(plain, selection.x, norm, view_names)
+    p_rep = report.p_airplane(plain, report_split.x, norm, view_names)
+    curve = report.operating_curve(p_sel, selection.y.numpy(), p_rep, report_split.y.numpy())
+    threshold = report.point_at(curve, args.bird_budget)["threshold_text"]
+    metrics = {**report.split_metrics(p_sel, selection.y.numpy(), "selection"),
+               **{k: v for k, v in calibrate.metrics_at(p_sel, selection.y.numpy(), threshold).items()
+                  if k != "threshold"}, "bird_budget": args.bird_budget, "views": view_names}
+    report_metrics = {**report.split_metrics(p_rep, report_split.y.numpy(), "report"), "views": view_names,
+                      "at_threshold": {k: v for k, v in calibrate.metrics_at(p_rep, report_split.y.numpy(),
+                                                                             threshold).items()}}
     torch.save({"config": plain.config, "state_dict": plain.state_dict(), "mean": mean, "std": std},
                run_dir / "model.pt")
     (run_dir / "history.json").write_text(json.dumps(history, indent=1))
 
+    at1 = report.point_at(curve, 0.01)
     summary = [
-        f"validation accuracy {metrics['accuracy']:.4f} (loss {metrics['loss']:.4f}, ROC AUC {metrics['roc_auc']:.4f})",
-        f"threshold {threshold}: airplanes caught {at['airplanes_caught_at_threshold']:.3f}, "
-        f"birds moved {at['birds_moved_at_threshold']:.4f} (budget {args.bird_budget})",
-        "airplanes caught with the threshold recalibrated on resampled validation sets: mean {mean:.3f}, "
-        "10-90% {p10:.3f}-{p90:.3f}".format(**metrics["airplanes_caught_bootstrap"]),
-        f"confusion at threshold (rows true airplane/bird, cols moved/kept): "
-        f"{at['confusion_matrix_at_threshold']['matrix']}",
-        f"median epoch {epoch_seconds:.2f}s, {len(history)} epochs, total {time.time() - t_start:.0f}s",
+        f"selection split: accuracy {metrics['accuracy']:.4f}, ROC AUC {metrics['roc_auc']:.4f} (it chose the "
+        f"epoch and the thresholds)",
+        f"REPORT split ({report_metrics['images']} images, nothing chosen on them; views {'+'.join(view_names)}): "
+        f"accuracy {report_metrics['accuracy']:.4f} (90% {report_metrics['accuracy_interval']}), ROC AUC "
+        f"{report_metrics['roc_auc']:.4f}, airplanes caught at <=1% birds (bootstrap mean) "
+        f"{report_metrics['airplanes_caught_at_1pct_bootstrap']['mean']:.3f}",
+        "curve (threshold from the selection split -> report split): " + "; ".join(
+            f"{p['bird_budget']:.1%}: t={p['threshold_text']} caught {p['airplanes_caught']:.3f} moved "
+            f"{p['birds_moved']:.3f}" for p in curve["points"]),
+        f"median epoch {epoch_seconds:.2f}s, {len(history)} epochs on {device}, total {time.time() - t_start:.0f}s",
     ]
+    recipe = recipe_dict(args)
+    recipe.update(trained_architecture=trained, device=device, threads=args.threads)
     if not args.no_export:
         created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        recipe = recipe_dict(args)
-        recipe["trained_architecture"] = trained
         meta = {
             "classes": json.dumps(data.CLASSES),
             "mean": json.dumps(mean), "std": json.dumps(std),
             "threshold": threshold,
             "validation_metrics": json.dumps(metrics),
+            "report_metrics": json.dumps(report_metrics),
+            "operating_curve": json.dumps(curve),
             "recipe": json.dumps(recipe),
             "training_data_digest": samples.digest,
             "created_at": created,
@@ -584,12 +696,13 @@ def main(argv=None) -> int:
                                  **plain.config}),
         }
         export.export_onnx(plain, out, meta)
-        probe = norm(val.x[:256].float() / 255.0)
+        probe = norm(report_split.x[:256].float() / 255.0)
         runtime = export.available_runtime()
         diff = export.check_against_torch(plain, out, probe, runtime) if runtime else None
         if diff is not None and diff > 1e-5:
             raise RuntimeError(f"exported graph differs from the PyTorch model by {diff:g} (> 1e-5)")
         ops = sorted(export.op_types(out))
+        curve_png = out.with_name(out.stem + "-curve.png")
         card = {
             "model_file": out.name, "created_at": created, "classes": data.CLASSES,
             "input": {"name": "image", "shape": ["N", 3, 32, 32], "type": "float32",
@@ -597,36 +710,55 @@ def main(argv=None) -> int:
             "output": {"name": "probabilities", "shape": ["N", 2], "type": "float32",
                        "meaning": "softmax, [airplane, bird]"},
             "mean": mean, "std": std, "threshold": threshold,
-            "threshold_rule": f"move a shot when P(airplane) >= threshold; chosen so that at most "
-                              f"{args.bird_budget:.1%} of validation birds are moved",
+            "threshold_rule": f"move a shot when P(airplane) >= threshold; chosen on the selection split so that at "
+                              f"most {args.bird_budget:.1%} of its birds are moved",
+            "splits": {"training": len(train), "selection": len(selection), "report": len(report_split),
+                       "rule": "seeded, stratified, disjoint; the selection split chose the epoch and the "
+                               "thresholds; the report split chose nothing"},
+            "report_metrics": report_metrics, "operating_curve": curve,
             "validation_metrics": metrics, "model": json.loads(meta["model"]), "onnx_ops": ops,
-            "teacher": {"kind": args.teacher, "val_acc": teacher_history[-1]["val_acc"] if teacher_history else None,
-                        "history": teacher_history},
+            "teacher": {"kind": args.teacher, "figures": teacher_figures, "history": teacher_history},
             "trained_parameters": n_params, "recipe": recipe, "training_data": {
                 "source": samples.source, "digest_sha256": samples.digest, "images": len(samples),
-                "training": len(train), "validation": len(val), "counts": samples.counts()},
-            "preprocessing": spec, "epoch_seconds_median": epoch_seconds, "history": history,
+                "other_classes": None if others is None else {"source": others.source, "images": len(others),
+                                                              "digest_sha256": others.digest},
+                "training": len(train), "selection": len(selection), "report": len(report_split),
+                "counts": samples.counts()},
+            "preprocessing": spec, "epoch_seconds_median": epoch_seconds, "device": device, "history": history,
             "onnx_check": {"runtime": runtime, "max_abs_diff": diff, "inputs": int(probe.shape[0])},
-            "torch_version": torch.__version__, "plot": out.with_suffix(".png").name,
+            "torch_version": torch.__version__, "plot": out.with_suffix(".png").name, "curve_plot": curve_png.name,
+            "training_seconds": round(time.time() - t_start),
         }
         out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
         plot_history(history, out.with_suffix(".png"),
-                     f"{plain.describe()}, recipe {args.recipe}: val acc {metrics['accuracy']:.4f}, "
-                     f"{at['airplanes_caught_at_threshold']:.1%} airplanes caught at {args.bird_budget:.0%} birds")
-        summary.append(f"wrote {out} (+ .json card, .png plot); ONNX ops {ops}; "
+                     f"{plain.describe()}, recipe {args.recipe}: selection acc {metrics['accuracy']:.4f}")
+        report.plot_curve(curve, curve_png,
+                          f"{plain.describe()}: report split ({report_metrics['images']} images), "
+                          f"accuracy {report_metrics['accuracy']:.3f}")
+        summary.append(f"wrote {out} (+ .json card, .png plots); ONNX ops {ops}; "
                        + (f"torch-vs-ONNX max abs diff {diff:.2e} ({runtime})" if runtime else
                           "no ONNX runtime here: torch-vs-ONNX check skipped"))
     (run_dir / "result.json").write_text(json.dumps({
-        "recipe": recipe_dict(args), "model": plain.describe(), "parameters": models.count_params(plain),
-        "trained_parameters": n_params, "validation_metrics": metrics, "threshold": threshold,
-        "epochs_run": len(history), "epoch_seconds_median": epoch_seconds,
-        "teacher_val_acc": teacher_history[-1]["val_acc"] if teacher_history else None,
+        "recipe": recipe, "model": plain.describe(), "parameters": models.count_params(plain),
+        "trained_parameters": n_params, "validation_metrics": metrics, "report_metrics": report_metrics,
+        "operating_curve": curve, "threshold": threshold, "epochs_run": len(history),
+        "epoch_seconds_median": epoch_seconds, "teacher_figures": teacher_figures,
         "total_seconds": time.time() - t_start}, indent=1) + "\n")
     log("---- summary ----")
     for s in summary:
         log(s)
     (run_dir / "log.txt").write_text("\n".join(log_lines) + "\n")
     return 0
+
+
+def resolve_device(choice: str, log=print) -> str:
+    """--device: auto picks cuda when torch sees a GPU; asking for cuda without one is a usage error."""
+    has_cuda = torch.cuda.is_available()
+    if choice == "cuda" and not has_cuda:
+        raise UsageError("--device cuda: torch sees no CUDA GPU here (use --device auto or cpu)")
+    device = "cuda" if choice == "cuda" or (choice == "auto" and has_cuda) else "cpu"
+    log(f"device: {device}" + (" (auto: no CUDA GPU visible to torch)" if choice == "auto" and not has_cuda else ""))
+    return device
 
 
 def run_cli(entry, name: str, argv=None) -> int:

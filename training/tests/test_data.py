@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -153,3 +154,69 @@ def test_concat_of_sources(tmp_path):
     c = data.concat([a, b])
     assert len(c) == 10 and c.counts() == {"airplane": 5, "bird": 5}
     assert c.digest not in (a.digest, b.digest)
+
+
+# ------------------------------------------------------------------ the three-way split and the other classes
+def test_three_way_split_is_disjoint_stratified_seeded_and_keeps_the_old_validation_split_as_report():
+    y = torch.tensor([0] * 60 + [1] * 40)
+    tr, sel, rep = data.three_way_split(y, 0.1, 0.2, seed=7)
+    assert set(tr.tolist()).isdisjoint(sel.tolist()) and set(tr.tolist()).isdisjoint(rep.tolist())
+    assert set(sel.tolist()).isdisjoint(rep.tolist())
+    assert sorted(tr.tolist() + sel.tolist() + rep.tolist()) == list(range(100))
+    assert [int((y[rep] == c).sum()) for c in (0, 1)] == [6, 4]  # 10% of each class
+    assert [int((y[sel] == c).sum()) for c in (0, 1)] == [12, 8]  # 20% of each class, from the rest
+    again = data.three_way_split(y, 0.1, 0.2, seed=7)
+    assert all(torch.equal(a, b) for a, b in zip((tr, sel, rep), again))
+    other = data.three_way_split(y, 0.1, 0.2, seed=8)
+    assert not torch.equal(sel, other[1])
+    # the report split is the held-out part of the two-way split the earlier models were validated on
+    assert torch.equal(rep, data.split(y, 0.1, seed=7)[1])
+    with pytest.raises(data.DataError, match="must be < 1"):
+        data.three_way_split(y, 0.5, 0.5, seed=0)
+
+
+def make_other_tree(root, per_class=2, seed=0):
+    rng = np.random.default_rng(seed)
+    for cls in data.OTHER_CLASSES:
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(root / cls / f"{i}.png")
+    return root
+
+
+def test_other_classes_load_with_their_cifar10_labels_and_sit_beside_the_two_class_tree(tmp_path):
+    two = tmp_path / "data" / "cifar10-airplane-bird" / "train"
+    two.mkdir(parents=True)
+    assert data.other_classes_beside(two) is None  # nothing there yet
+    other = make_other_tree(tmp_path / "data" / "cifar10-other-classes" / "train")
+    assert data.other_classes_beside(two) == other
+    s = data.load_other_classes(other)
+    assert len(s) == 16 and s.classes == data.CIFAR10_CLASSES
+    assert sorted(set(s.y.tolist())) == [1, 3, 4, 5, 6, 7, 8, 9]  # never airplane (0) or bird (2)
+    assert s.y[s.names.index("ship/0.png")] == data.CIFAR10_CLASSES.index("ship")
+    ab = data.Samples(torch.zeros(2, 3, 32, 32, dtype=torch.uint8), torch.tensor([0, 1]), "d", "ab")
+    assert ab.ten_class().y.tolist() == [0, 2] and data.concat([ab, s]).y.tolist()[:2] == [0, 2]
+    (other / "truck" / "0.png").unlink()
+    (other / "truck" / "1.png").unlink()
+    with pytest.raises(data.DataError, match="truck"):
+        data.load_other_classes(other)
+
+
+def test_the_decoded_tensor_is_cached_and_redone_when_a_file_changes(tmp_path):
+    root = tmp_path / "data"
+    for label, cls in enumerate(data.CLASSES):
+        (root / cls).mkdir(parents=True)
+        Image.new("RGB", (32, 32), (200 * label, 10, 10)).save(root / cls / "a.png")
+    cache = tmp_path / "cache"
+    first = data.load_image_folder(root, cache_dir=cache)
+    assert len(list(cache.glob("decoded-*.pt"))) == 1
+    # same size and mtime, other pixels: the cache is what answers (proof that it is used)
+    f = root / "bird" / "a.png"
+    st = f.stat()
+    Image.new("RGB", (32, 32), (0, 200, 10)).save(f)
+    assert f.stat().st_size == st.st_size
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert torch.equal(data.load_image_folder(root, cache_dir=cache).x, first.x)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a changed file: decoded again
+    redone = data.load_image_folder(root, cache_dir=cache)
+    assert not torch.equal(redone.x, first.x) and redone.x[1, 1, 0, 0] == 200

@@ -51,3 +51,17 @@ def test_flip_ensemble_is_one_mlp_averaging_the_mirror_logits():
             want = (m(x) + m(x.flip(3))) / 2
             assert torch.allclose(e(x), want, atol=1e-5)
             assert torch.allclose(e(x), e(x.flip(3)), atol=1e-5)
+
+
+def test_a_ten_class_student_exports_exactly_its_airplane_and_bird_outputs():
+    torch.manual_seed(0)
+    ten = models.MLP([16, 8], "gelu", norm="bn", classes=10)
+    ten.train()
+    ten(torch.randn(32, 3, 32, 32))  # move the BatchNorm statistics
+    ten.eval()
+    x = torch.randn(5, 3, 32, 32)
+    two = models.keep_outputs(ten.fold(), [0, 2])
+    assert [m.out_features for m in two.net if isinstance(m, torch.nn.Linear)][-1] == 2
+    with torch.no_grad():
+        assert torch.allclose(two(x), ten(x)[:, [0, 2]], atol=1e-5)
+        assert torch.allclose(models.Readout(ten, [0, 2])(x), ten(x)[:, [0, 2]])

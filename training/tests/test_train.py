@@ -78,7 +78,7 @@ def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path, tra
     assert json.loads(meta["classes"]) == ["airplane", "bird"]
     assert len(json.loads(meta["mean"])) == 3 and len(json.loads(meta["std"])) == 3
     s = data.load_image_folder(tiny_tree)
-    tr, _ = data.split(s.y, 0.1, 0)
+    tr, sel, rep = data.three_way_split(s.y, 0.1, 0.1, 0)
     assert json.loads(meta["mean"]) == pytest.approx(data.mean_std(s.x[tr])[0])
     assert 0 <= float(meta["threshold"]) <= 1.0001
     vm = json.loads(meta["validation_metrics"])
@@ -94,6 +94,19 @@ def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path, tra
     assert (out / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if card["onnx_check"]["runtime"]:
         assert card["onnx_check"]["max_abs_diff"] <= 1e-5
+    # the honest figures: thresholds from the selection split, figures on the report split
+    assert vm["split"] == "selection" and vm["images"] == len(sel)
+    rm = json.loads(meta["report_metrics"])
+    assert rm["split"] == "report" and rm["images"] == len(rep) and rm["counts"] == {"airplane": 2, "bird": 2}
+    assert rm["accuracy_interval"][0] <= rm["accuracy"] <= rm["accuracy_interval"][1]
+    curve = json.loads(meta["operating_curve"])
+    assert curve["threshold_split"] == "selection" and curve["figures_split"] == "report"
+    assert [p["bird_budget"] for p in curve["points"]] == [0.005, 0.01, 0.02, 0.05, 0.1]
+    assert next(p for p in curve["points"] if p["bird_budget"] == 0.01)["threshold_text"] == meta["threshold"]
+    assert card["operating_curve"] == curve and card["report_metrics"] == rm
+    assert json.loads(meta["recipe"])["device"] == "cpu" and card["device"] == "cpu"
+    assert card["splits"] == {"training": 32, "selection": 4, "report": 4, "rule": card["splits"]["rule"]}
+    assert (out / card["curve_plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_distillation_recipe_runs_and_exports_no_conv(tiny_tree, tmp_path, train_cli):
@@ -168,8 +181,8 @@ def test_fine_tune_with_corrections_from_shipped_weights(tmp_path, train_cli):
     assert m1["mean"] == m2["mean"] and m1["std"] == m2["std"]
     assert m1["training_data_digest"] != m2["training_data_digest"]
     card = json.loads(second.with_suffix(".json").read_text())
-    # the base data keeps its split: 10% of 12 per class = 1, plus 10% of 5 (rounded) = 0 or 1 per class
-    assert card["training_data"]["validation"] in (2, 4)
+    # the base data keeps its splits: 10% of 12 per class = 1 each, plus 10% of 5 (rounded) = 0 or 1 per class
+    assert card["training_data"]["report"] in (2, 4) and card["training_data"]["selection"] in (2, 4)
     assert card["training_data"]["images"] == 34
 
 
@@ -196,3 +209,38 @@ def test_teacher_logits_are_replayed_exactly(small_tree, tmp_path, monkeypatch):
     assert len(calls) == 2 * 5  # 160 images / 32 per batch, 2 epochs, first run only
     assert [h["train_loss"] for h in runs[0][0]] == [h["train_loss"] for h in runs[1][0]]
     assert torch.equal(runs[0][1], runs[1][1])
+
+
+def test_ten_class_teacher_distillation_on_other_classes_and_auxiliary_task_export_a_two_output_mlp(tmp_path,
+                                                                                                   train_cli):
+    from test_data import make_other_tree
+    two = make_tree(tmp_path / "d" / "cifar10-airplane-bird" / "train", 10)
+    make_other_tree(tmp_path / "d" / "cifar10-other-classes" / "train", per_class=3)
+    r = train_cli("--data", two, "--teacher", "conv10", "--teacher-epochs", "1", "--teacher-cache", "no",
+                  "--other-share", "0.3", "--aux10", "0.5", "--epochs", "1", "--hidden", "32,16",
+                  "--batch-size", "8", "--out", tmp_path / "m.onnx", "--run-dir", tmp_path / "run", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "10 classes" in r.stdout and "24 images" in r.stdout  # 16 training airplanes/birds + 8 x 3 others
+    assert "ten outputs while training" in r.stdout
+    ops = export.op_types(tmp_path / "m.onnx")
+    assert "Conv" not in ops and "BatchNormalization" not in ops
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert card["recipe"]["teacher"] == "conv10" and card["recipe"]["aux10"] == 0.5
+    assert card["training_data"]["other_classes"]["images"] == 24
+    assert set(card["teacher"]["figures"]) == {"selection", "report"}
+    if card["onnx_check"]["runtime"]:  # the exported graph is the two read-out rows of the ten-way net
+        assert card["onnx_check"]["max_abs_diff"] <= 1e-5
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--aux10", "0.5"], "--aux10 needs --other-share"),
+    (["--teacher", "none", "--other-share", "0.2"], "--other-share needs a teacher"),
+    (["--teacher", "conv10"], "needs CIFAR-10's other classes"),
+    (["--device", "cuda"], "torch sees no CUDA GPU"),
+])
+def test_recipe_mistakes_exit_2_with_one_line(tiny_tree, tmp_path, train_cli, flags, message):
+    if "cuda" in flags and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    r = train_cli("--data", tiny_tree, "--epochs", "1", "--out", tmp_path / "m.onnx", "--run-dir", tmp_path / "r",
+                  "--quiet", *flags)
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and message in r.stderr, r.stderr

@@ -1,5 +1,5 @@
 // `npm run bench`: camera-size JPEGs through sharp alone (the floor), the pipeline, the classify CLI and the real
-// daemon, in one run; prints a markdown table. Progress goes to stderr, the table to stdout.
+// daemon, in one run (and what multi-view inference costs); prints a markdown table. Progress goes to stderr, the table to stdout.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,16 +12,17 @@ import { measureShrinkOnLoad } from '../image/shrink-on-load.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
-const PARTS = ['floor', 'pipeline', 'daemon', 'log', 'web'] as const;
+const PARTS = ['floor', 'pipeline', 'daemon', 'log', 'web', 'views'] as const;
 type Part = (typeof PARTS)[number];
 
-const USAGE = `usage: npm run bench -- [--quick] [--only floor,pipeline,daemon,log,web] [--hd N] [--large N]
+const USAGE = `usage: npm run bench -- [--quick] [--only floor,pipeline,daemon,log,web,views] [--hd N] [--large N]
                         [--latency-files N] [--rate R] [--pairs N] [--model FILE] [--cache DIR] [--daemon-flag F]...
 
   --quick            a short run (40 + 8 images, 50 latency files)
   --only PARTS       comma-separated subset: floor (sharp alone), pipeline (in-process and classify CLI),
                      daemon (birdwatch run), log (log-query benchmark, when src/bench/log-queries.ts exists),
-                     web (birdwatch web on a million-row log: pages and API p50/p99, thumbnails/s)
+                     web (birdwatch web on a million-row log: pages and API p50/p99, thumbnails/s),
+                     views (the model with 1 view and with 2 views, identity + mirror: inference and pipeline)
   --hd N             1920x1080 JPEGs (default 160)       --large N   4000x3000 JPEGs (default 40)
   --latency-files N  files written at --rate per second for the latency figure (default 200 at 10/s)
   --pairs N          daemon throughput runs, each between two floor passes; the median ratio is reported (default 5)
@@ -64,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
 
   const rows: Array<[string, string]> = [];
   const notes: string[] = [];
-  const needImages = parts.has('floor') || parts.has('pipeline') || parts.has('daemon');
+  const needImages = parts.has('floor') || parts.has('pipeline') || parts.has('daemon') || parts.has('views');
   let files: GeneratedFile[] = [];
   if (needImages) {
     const sets = [{ width: 1920, height: 1080, count: hd }, { width: 4000, height: 3000, count: large }].filter((s) => s.count > 0);
@@ -117,6 +118,24 @@ async function main(argv: string[]): Promise<number> {
         `${fmt(cli.imagesPerSecond)} images/s (${fmt((100 * cli.imagesPerSecond) / floor, 0)}% of floor)` +
         (cli.code === 0 && cli.lines === paths.length ? '' : ` [exit ${cli.code}, ${cli.lines} lines]`)]);
     }
+  }
+
+  if (parts.has('views')) {
+    // Imported here, like the pipeline: it sets sharp's global concurrency/cache.
+    const { viewsCost } = await import('./views.js');
+    const v = await viewsCost(paths, model, join(cache, 'views-models'), log);
+    const ratio = (pair: [number, number]): string => `${fmt(pair[1] / pair[0], 2)}x the images/s of 1 view`;
+    rows.push([`views: batched inference alone, batches of ${v.batch} (the daemon's), 1 view / 2 views (identity + mirror; best pass)`,
+      `${fmt(v.inference[0])} / ${fmt(v.inference[1])} images/s (${fmt(v.batchMs[0], 2)} / ${fmt(v.batchMs[1], 2)} ms a batch): ` +
+      ratio(v.inference)]);
+    rows.push(['views: pipeline in-process (prepareImage + batched inference, 4 in flight), 1 view / 2 views (best pass)',
+      `${fmt(v.pipeline[0])} / ${fmt(v.pipeline[1])} images/s: ${ratio(v.pipeline)}`]);
+    // The second view adds inference time only; against decoding's per-image time it is a few percent, below the
+    // shared machine's drift between passes, so the pipeline ratio above is noisy and this is the steady figure.
+    const addedMs = 1000 / v.inference[1] - 1000 / v.inference[0];
+    rows.push(['views: what the second view adds per image (from the inference figures), against the 1-view pipeline',
+      `${fmt(addedMs, 2)} ms per image = ${fmt((100 * addedMs) / (1000 / v.pipeline[0]), 1)}% of the pipeline's ` +
+      `${fmt(1000 / v.pipeline[0], 1)} ms per image`]);
   }
 
   if (parts.has('daemon')) {

@@ -1,6 +1,6 @@
-// Load the ONNX model: validate the file and its metadata (classes, mean, std, threshold), its input/output names and
-// shapes and a test inference; choose the execution provider (CUDA when asked for and available, else CPU, saying
-// so), and expose batched classification.
+// Load the ONNX model: validate the file and its metadata (classes, mean, std, threshold, views), its input/output
+// names and shapes and a test inference; choose the execution provider (CUDA when asked for and available, else CPU,
+// saying so), and expose batched classification (each image run on the model's views, probabilities averaged).
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import ort from 'onnxruntime-node';
 import { ModelError } from './errors.js';
 import { readOnnxMetadata } from './metadata.js';
 import { parseModelMetadata } from './validate.js';
+import { isIdentityOnly, viewsOf, writeView, type ViewName } from './views.js';
 
 export { ModelError };
 
@@ -36,7 +37,10 @@ export interface Model {
   threshold: number;
   /** All metadata_props as stored (strings). */
   metadata: Record<string, string>;
-  /** One batched inference over N preprocessed tensors (each 3*32*32); results in input order. */
+  /** The views each image is run on (src/model/views.ts); ['identity'] for a model whose metadata names none. */
+  views: ViewName[];
+  /** One batched inference over N preprocessed tensors (each 3*32*32), each run as its V views in the same session
+   *  call (N*V rows) and the probabilities averaged per image; results in input order. */
   classify(batch: Float32Array[]): Promise<Probabilities[]>;
   close(): Promise<void>;
 }
@@ -69,6 +73,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   }
   if (!info.hasGraph) throw new ModelError(`model ${opts.path} is not a valid ONNX file (it has no graph)`);
   const meta = parseModelMetadata(info.metadata, opts.path);
+  const views = viewsOf(info.metadata, opts.path);
 
   guardCommandLineLength();
   const { session, provider } = await createSession(bytes, opts);
@@ -92,17 +97,28 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const classify = (batch: Float32Array[]): Promise<Probabilities[]> => {
     const run = queue.then(async () => {
       if (batch.length === 0) return [];
-      const input = new Float32Array(batch.length * TENSOR_LENGTH);
+      // Row i*V + k is view k of image i. With views ['identity'] this is the one copy into the batch it always was.
+      const count = views.length;
+      const input = new Float32Array(batch.length * count * TENSOR_LENGTH);
       batch.forEach((tensor, i) => {
         if (tensor.length !== TENSOR_LENGTH) throw new Error(`tensor ${i} has ${tensor.length} values, expected ${TENSOR_LENGTH}`);
-        input.set(tensor, i * TENSOR_LENGTH);
+        views.forEach((view, k) => writeView(tensor, view, input, (i * count + k) * TENSOR_LENGTH));
       });
-      const feeds = { [INPUT_NAME]: new ort.Tensor('float32', input, [batch.length, 3, 32, 32]) };
+      const feeds = { [INPUT_NAME]: new ort.Tensor('float32', input, [batch.length * count, 3, 32, 32]) };
       const out = (await session.run(feeds))[OUTPUT_NAME];
       if (!out) throw new Error(`model returned no '${OUTPUT_NAME}' output`);
       const data = out.data as Float32Array;
       const width = meta.classes.length;
-      return batch.map((_, i) => ({ airplane: data[i * width + airplaneIndex]!, bird: data[i * width + birdIndex]! }));
+      return batch.map((_, i) => {
+        let airplane = 0;
+        let bird = 0;
+        for (let k = 0; k < count; k++) {
+          const row = (i * count + k) * width;
+          airplane += data[row + airplaneIndex]!;
+          bird += data[row + birdIndex]!;
+        }
+        return { airplane: airplane / count, bird: bird / count };
+      });
     });
     queue = run.catch(() => undefined);
     return run;
@@ -120,6 +136,9 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     await session.release();
     throw new ModelError(`model ${opts.path} failed its test inference: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (!isIdentityOnly(views)) {
+    opts.logger?.info(`model ${opts.path}: ${views.length} views (${views.join(', ')}), probabilities averaged`);
+  }
 
   return {
     id: createHash('sha256').update(bytes).digest('hex').slice(0, 12),
@@ -130,6 +149,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     std: meta.std,
     threshold: meta.threshold,
     metadata: info.metadata,
+    views,
     classify,
     close: async () => { await queue; await session.release(); },
   };

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { ModelError } from './errors.js';
 import { readOnnxMetadata } from './metadata.js';
-import { parseModelMetadata } from './validate.js';
+import { parseModelMetadata, type OperatingCurve } from './validate.js';
 
 export { ModelError };
 
@@ -34,6 +34,8 @@ export interface Model {
   std: number[];
   /** The model's own threshold: move when P(airplane) >= threshold. */
   threshold: number;
+  /** The bird budgets' thresholds and figures (metadata `operating_curve`); undefined for older models. */
+  operatingCurve?: OperatingCurve;
   /** All metadata_props as stored (strings). */
   metadata: Record<string, string>;
   /** One batched inference over N preprocessed tensors (each 3*32*32); results in input order. */
@@ -129,6 +131,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     mean: meta.mean,
     std: meta.std,
     threshold: meta.threshold,
+    ...(meta.operatingCurve ? { operatingCurve: meta.operatingCurve } : {}),
     metadata: info.metadata,
     classify,
     close: async () => { await queue; await session.release(); },

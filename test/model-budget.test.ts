@@ -2,7 +2,8 @@
 // (withEditedMetadata): a camera's budget picks its curve point's threshold (the largest budget not above it), the
 // config's budget applies to cameras without their own, a camera threshold beats a budget; a budget the curve cannot
 // answer (below its smallest point, or a model without a curve) stops the start with exit 2, refuses a hot-swapped
-// model and refuses a SIGHUP reload. The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
+// model and refuses a SIGHUP reload. A model older than the curve answers budgets at or above the one its own
+// threshold was chosen at with that threshold (configs that set birdBudget for calibrate keep running as before). The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
 // wide margins) and 0 (everything moves), so the rows' actions prove the threshold is really used.
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -42,9 +43,15 @@ function curveModel(dir: string, name: string, thresholds: number[]): string {
   });
 }
 
-/** A model without an operating curve (as every model before issue 15). */
-function oldModel(dir: string, name = 'old.onnx'): string {
-  return writeModel(dir, name, (props) => { delete props.operating_curve; });
+/** A model without an operating curve, as every model before issue 15: its validation figures name the bird budget
+ *  its own threshold (0.8) was chosen at, as the shipped one's do; `bare`: they do not. */
+function oldModel(dir: string, name: string, bare = false): string {
+  return writeModel(dir, name, (props) => {
+    delete props.operating_curve;
+    props.threshold = '0.8';
+    props.validation_metrics = JSON.stringify(bare ? { accuracy: 0.9 } : { accuracy: 0.9, bird_budget: 0.01,
+      airplanes_caught_at_threshold: 0.506, birds_moved_at_threshold: 0.01 });
+  });
 }
 
 /** Copies the six fixtures into the camera's folder under `prefix`; waits for their six decisions. */
@@ -92,15 +99,16 @@ describe('birdBudget in the daemon', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it('a budget below the curve\'s smallest point, or any budget with a model without a curve, stops the start with exit 2 and one line', async () => {
+  it('a budget below the curve\'s smallest point, or a budget an older model cannot answer, stops the start with exit 2 and one line; one it can answer runs at its own threshold', async () => {
     const d = newDirs('bw-budget-bad-');
     const withCurve = curveModel(d.root, 'curve.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
-    const without = oldModel(d.root);
+    const old = oldModel(d.root, 'old.onnx');
+    const bare = oldModel(d.root, 'bare.onnx', true);
     const garden = makeCamera(d.root, 'garden');
+    const configFile = join(d.root, 'config.json');
     const start = async (config: Record<string, unknown>, args: string[] = []) => {
-      const file = join(d.root, 'config.json');
-      writeFileSync(file, JSON.stringify({ db: d.db, provider: 'cpu', ...config }));
-      const daemon = new DaemonProcess(['run', '--config', file, ...args]);
+      writeFileSync(configFile, JSON.stringify({ db: d.db, provider: 'cpu', ...config }));
+      const daemon = new DaemonProcess(['run', '--config', configFile, ...args]);
       const exit = await daemon.exited;
       return { exit, lines: daemon.output.split('\n').filter((line) => line.startsWith('birdwatch: ')) };
     };
@@ -110,16 +118,33 @@ describe('birdBudget in the daemon', () => {
     expect(below.lines).toEqual([`birdwatch: camera 'garden': its birdBudget 0.001 is below the smallest bird budget ` +
       `model ${withCurve} was measured at (its curve's budgets: 0.005, 0.01, 0.02, 0.05, 0.1)`]);
 
-    const noCurve = await start({ cameras: [garden], birdBudget: 0.02, model: without });
+    const noCurve = await start({ cameras: [garden], birdBudget: 0.02, model: bare });
     expect(noCurve.exit.code).toBe(2);
     expect(noCurve.lines).toEqual([`birdwatch: camera 'garden': the config's birdBudget 0.02 needs the model's ` +
-      `operating curve, and model ${without} has none (it predates it): set a threshold instead, or install a model ` +
-      'that carries a curve']);
+      `operating curve, and model ${bare} has none (it predates it, and its metadata does not say at which bird ` +
+      'budget its own threshold was chosen): set a threshold instead, or install a model that carries a curve']);
 
     // --bird-budget counts as set explicitly too.
-    const flag = await start({ cameras: [garden], model: without }, ['--bird-budget', '0.05']);
+    const flag = await start({ cameras: [garden], model: bare }, ['--bird-budget', '0.05']);
     expect(flag.exit.code).toBe(2);
     expect(flag.lines[0]).toMatch(/the config's birdBudget 0\.05 needs the model's operating curve/);
+
+    // An older model chose its threshold at 1% of birds: 0.5% is more than it can promise...
+    const oldBelow = await start({ cameras: [{ ...garden, birdBudget: 0.005 }], model: old });
+    expect(oldBelow.exit.code).toBe(2);
+    expect(oldBelow.lines).toEqual([`birdwatch: camera 'garden': its birdBudget 0.005 is below the smallest bird ` +
+      `budget model ${old} was measured at (it has no operating curve; its own threshold was chosen at bird budget 0.01)`]);
+    // ... and 2% runs at its own threshold, saying so.
+    writeFileSync(configFile, JSON.stringify({ db: d.db, provider: 'cpu', cameras: [garden], birdBudget: 0.02, model: old,
+      quietMs: 100 }));
+    const daemon = new DaemonProcess(['run', '--config', configFile]);
+    await daemon.ready();
+    expect(thresholdLine(daemon, 'garden')).toHaveLength(1);
+    expect(thresholdLine(daemon, 'garden')[0]).toMatch(/threshold=0\.8000 from="config birdBudget" .*bird_budget=0\.0200 curve_point=0\.0100 airplanes_caught="50\.6%" birds_moved="1\.0%" figures_from="validation split" threshold_from="validation split" curve="none: the model's own threshold and the bird budget it was chosen at"$/);
+    for (const row of await dropSix(d, garden, 'old', daemon)) {
+      expect(row).toMatchObject({ threshold: 0.8, action: isPlane(row.path) ? 'moved' : 'kept' });
+    }
+    expect(await daemon.stop()).toEqual({ code: 0, signal: null });
 
     // A malformed curve: the model itself is refused, naming the key.
     const bad = writeModel(d.root, 'bad.onnx', (props) => {
@@ -131,7 +156,7 @@ describe('birdBudget in the daemon', () => {
     expect(unordered.exit.code).toBe(2);
     expect(unordered.lines).toEqual([`birdwatch: model ${bad}: metadata 'operating_curve' bird budgets must be ` +
       'ascending, got 0.02, 0.01']);
-    expect(decisions(d.db)).toEqual([]);
+    expect(decisions(d.db)).toHaveLength(6);
   }, 120_000);
 
   it('a hot-swapped model\'s own curve gives the budget its new threshold; a model without a curve is refused, and so is a reload to a budget below the curve', async () => {
@@ -159,8 +184,9 @@ describe('birdBudget in the daemon', () => {
       expect(row).toMatchObject({ threshold: 0, model_id: nextId, action: 'moved' });
     }
 
-    // A model without a curve cannot answer the budget: refused with one line, the curve model keeps deciding.
-    renameSync(oldModel(d.root, '.old.onnx'), model);
+    // A model without a curve (nor the budget its threshold was chosen at) cannot answer the budget: refused with
+    // one line, the curve model keeps deciding.
+    renameSync(oldModel(d.root, '.old.onnx', true), model);
     await daemon.waitForOutput(/model refused/);
     const refused = daemon.output.split('\n').filter((line) => line.includes('model refused'));
     expect(refused).toHaveLength(1);

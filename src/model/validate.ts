@@ -27,6 +27,8 @@ export interface OperatingCurve {
   figures_split: string;
   /** Budgets ascending. */
   points: CurvePoint[];
+  /** Not in the metadata: an older model's single point (its own threshold), see src/model/thresholds.ts. */
+  implicit?: boolean;
 }
 
 export function parseModelMetadata(props: Record<string, string>, path: string): ModelMetadata {

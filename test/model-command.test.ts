@@ -113,11 +113,21 @@ describe('birdwatch model', () => {
     expect(text.stdout).toContain('validation-split figures (no report split: this model predates it)\n');
     expect(text.stdout).toMatch(/^accuracy +91\.2%$/m);
     expect(text.stdout).toContain('validation split: the images that chose the epoch and the threshold (optimistic)\n');
-    expect(text.stdout).toContain('no operating curve (this model predates it)');
+    expect(text.stdout).toContain('no operating curve (this model predates it): a birdBudget cannot be looked up for it\n');
     expect(text.stdout).not.toMatch(/operating curve\n/);
     const json = JSON.parse((await runCli(['model', '--model', old, '--json'])).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ training_device: null, views: ['identity'], report: null, operating_curve: null,
       selection: { split: 'validation', accuracy: 0.912, images: 1000 } });
+    // One that names the bird budget its threshold was chosen at (as the shipped pre-curve model does) says so.
+    write(old, (props) => {
+      delete props.operating_curve;
+      props.validation_metrics = JSON.stringify({ accuracy: 0.912, bird_budget: 0.01, airplanes_caught_at_threshold: 0.5,
+        birds_moved_at_threshold: 0.01 });
+    });
+    expect((await runCli(['model', '--model', old])).stdout).toContain('no operating curve (this model predates it): ' +
+      'a birdBudget of at least 1.0% runs it at its own threshold, chosen at that bird budget; a smaller one is refused\n');
+    expect(JSON.parse((await runCli(['model', '--model', old, '--json'])).stdout)).toMatchObject({
+      operating_curve: null, own_threshold_budget: 0.01 });
 
     const missing = await runCli(['model', '--model', join(d.root, 'nope.onnx')]);
     expect(missing).toMatchObject({ code: 2, stdout: '' });

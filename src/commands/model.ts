@@ -82,7 +82,10 @@ function present(card: ModelCard): string {
 
   const curve = card.operating_curve;
   if (curve === null) {
-    out.push('\nno operating curve (this model predates it): a birdBudget cannot be looked up for it\n');
+    out.push('\nno operating curve (this model predates it): ' + (card.own_threshold_budget === null
+      ? 'a birdBudget cannot be looked up for it\n'
+      : `a birdBudget of at least ${pct(card.own_threshold_budget)} runs it at its own threshold, chosen at that ` +
+        'bird budget; a smaller one is refused\n'));
   } else {
     out.push('\noperating curve\n' + renderTable(curve.points, [
       { header: 'bird budget', value: (p) => pct(p.bird_budget), align: 'right' },

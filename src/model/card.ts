@@ -2,6 +2,7 @@
 // older file lacks): what it is, its report-split figures, its operating curve, and where each figure comes from.
 // For `birdwatch model` and the web page's /model. Nothing here reads files.
 import type { ModelFileInfo } from './file-info.js';
+import { curveOf } from './thresholds.js';
 import type { OperatingCurve } from './validate.js';
 
 export interface ReportFigures {
@@ -33,6 +34,9 @@ export interface ModelCard {
   selection: { split: string; accuracy: number | null; roc_auc: number | null; images: number | null } | null;
   /** null: the model predates the operating curve. */
   operating_curve: OperatingCurve | null;
+  /** Without a curve: the bird budget the model's own threshold was chosen at (a config budget at or above it runs
+   *  the model at its own threshold; src/model/thresholds.ts), or null when its metadata does not say. */
+  own_threshold_budget: number | null;
   /** One sentence per table: where its figures come from. */
   sources: { report: string | null; curve: string | null; selection: string | null };
   card_file: string | null;
@@ -104,6 +108,7 @@ export function describeModel(info: ModelFileInfo, card: Record<string, unknown>
     report,
     selection,
     operating_curve: curve,
+    own_threshold_budget: curve === null ? curveOf(info)?.points[0]?.bird_budget ?? null : null,
     sources: {
       report: reportWhat,
       curve: curve === null ? null : `airplanes caught and birds moved: ` +

@@ -3,12 +3,13 @@
 // config's budget applies to cameras without their own, a camera threshold beats a budget; a budget the curve cannot
 // answer (below its smallest point, or a model without a curve) stops the start with exit 2, refuses a hot-swapped
 // model and refuses a SIGHUP reload. A model older than the curve answers budgets at or above the one its own
-// threshold was chosen at with that threshold (configs that set birdBudget for calibrate keep running as before). The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
+// threshold was chosen at with that threshold (configs that set birdBudget for calibrate keep running as before).
+// promote refuses a candidate the daemon would refuse. The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
 // wide margins) and 0 (everything moves), so the rows' actions prove the threshold is really used.
-import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DaemonProcess, makeCamera, REPO, type TestDirs, useTestDirs } from './helpers/daemon.js';
+import { DaemonProcess, makeCamera, REPO, runCli, type TestDirs, useTestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, sha256 } from './helpers/images.js';
 import { withEditedMetadata } from './fixtures/onnx.js';
@@ -212,5 +213,29 @@ describe('birdBudget in the daemon', () => {
     }
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 180_000);
-});
 
+  it('promote refuses a candidate the daemon would refuse (its curve cannot answer the config\'s budget), even with --force', async () => {
+    const d = newDirs('bw-budget-promote-');
+    const garden = makeCamera(d.root, 'garden');
+    mkdirSync(join(d.root, 'models'));
+    const model = curveModel(join(d.root, 'models'), 'model.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
+    const installed = readFileSync(model);
+    const configFile = join(d.root, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ cameras: [garden], birdBudget: 0.02, db: d.db, model }));
+    const bare = oldModel(d.root, 'bare.onnx', true);
+    const refused = await runCli(['promote', bare, '--force', '--config', configFile]);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toBe(`birdwatch: refusing to promote bare.onnx: the daemon would refuse it: camera 'garden': ` +
+      `the config's birdBudget 0.02 needs the model's operating curve, and model ${bare} has none (it predates it, and ` +
+      'its metadata does not say at which bird budget its own threshold was chosen): set a threshold instead, or ' +
+      'install a model that carries a curve\n');
+    expect(readFileSync(model).equals(installed)).toBe(true);
+    expect(existsSync(join(d.root, 'models', 'previous'))).toBe(false);
+
+    // A candidate with a curve is taken (--force: it has no retrain report).
+    const next = curveModel(d.root, 'next.onnx', [0.9, 0.8, 0, 0, 0]);
+    const taken = await runCli(['promote', next, '--force', '--config', configFile]);
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(readFileSync(model).equals(readFileSync(next))).toBe(true);
+  }, 60_000);
+});

@@ -1,10 +1,14 @@
 // `birdwatch model` on the real CLI: a model file with the issue-15 metadata (report figures, operating curve with
 // intervals, training device, views; written into the shipped network with withEditedMetadata) prints its tables
 // and says where the figures come from, --json gives the same figures; an older model (no curve, no report split)
-// prints what it has and says it predates the curve; a missing or malformed file is one line, exit 2.
+// prints what it has and says it predates the curve; a missing or malformed file is one line, exit 2. The web
+// page's /model shows the curve too.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
+import { modelPage } from '../src/web/pages.js';
+import { readModelInfo } from '../src/web/model-card.js';
 import { REPO, runCli, useTestDirs } from './helpers/daemon.js';
 import { sha256 } from './helpers/images.js';
 import { withEditedMetadata } from './fixtures/onnx.js';
@@ -142,4 +146,19 @@ describe('birdwatch model', () => {
     expect(bad.stderr).toBe(`birdwatch: model ${badCurve}: metadata 'operating_curve' point 0: threshold must be a ` +
       'number between 0 and 1, got 1.5\n');
   }, 60_000);
+
+  it('the web page\'s /model shows the curve, and says when a model has none', () => {
+    const d = newDirs('bw-model-page-');
+    const file = join(d.root, 'new.onnx');
+    newModel(file);
+    const render = (): string => modelPage({ session: null, config: loadConfig({ flags: { model: file } }), current: '/model' },
+      readModelInfo(file));
+    const page = render().replace(/\s+/g, ' ');
+    expect(page).toContain('<h2>Operating curve</h2>');
+    expect(page).toContain('<tr><th>0.5%</th><td>0.9731</td> <td>41.2% (37.0%–45.0%)</td> <td>0.4% (0.0%–1.0%)</td></tr>');
+    expect(page).toContain('<tr><th>10.0%</th><td>0.45</td> <td>90.0%</td> <td>9.8%</td></tr>');
+    expect(page).toContain('measured on the report split; thresholds chosen on the selection split');
+    write(file, (props) => { delete props.operating_curve; });
+    expect(render()).toContain('No operating curve (this model predates it).');
+  });
 });

@@ -72,6 +72,22 @@ export function parseModelMetadata(props: Record<string, string>, path: string):
   return { classes: classes as string[], mean, std, threshold, ...(operatingCurve ? { operatingCurve } : {}) };
 }
 
+/** The `operating_curve` metadata alone (undefined when absent); a malformed one throws the same ModelError as a load. */
+export function operatingCurveOf(props: Record<string, string>, path: string): OperatingCurve | undefined {
+  const raw = props.operating_curve;
+  if (raw === undefined) return undefined;
+  const fail = (why: string): never => {
+    throw new ModelError(`model ${path}: metadata 'operating_curve' ${why}`);
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return fail(`is not valid JSON: ${JSON.stringify(raw.slice(0, 80))}`);
+  }
+  return parseOperatingCurve(value, fail);
+}
+
 /** The `operating_curve` metadata: splits named, at least one point, budgets strictly ascending in (0, 1), every
  *  threshold and share in [0, 1], intervals (when present) two ordered shares. */
 function parseOperatingCurve(value: unknown, fail: (why: string) => never): OperatingCurve {

@@ -8,7 +8,7 @@ import { retryTransient } from '../db/transient.js';
 import { reconcilePendingMoves, removeLeftoverTemps, tempsInUse } from '../fs/reconcile.js';
 import type { Logger } from '../logger.js';
 import type { CurrentModel } from '../model/current.js';
-import { resolveThresholds, thresholdLogFields } from '../model/thresholds.js';
+import { resolveThresholds, thresholdLogFields, ThresholdError, type ResolvedThreshold } from '../model/thresholds.js';
 import { applyRetention } from '../query/retention.js';
 import { FolderWatcher } from '../watch/folder-watcher.js';
 import { walkTree } from '../watch/walk.js';
@@ -235,11 +235,19 @@ export class Service {
       await this.startWatching(camera);
     }
     if (rescanChanged) this.scheduleRescans();
-    // The caller checked that the serving model's curve answers every budget (a ThresholdError refuses the reload).
-    const thresholds = resolveThresholds(config, this.deps.models.model);
+    // The caller checked that the serving model's curve answers every budget (a ThresholdError refuses the reload);
+    // only a model swapped in since then, checked against the old config, can fail here.
+    const model = this.deps.models.model;
+    let thresholds: ResolvedThreshold[] = [];
+    try {
+      thresholds = resolveThresholds(config, model);
+    } catch (err) {
+      if (!(err instanceof ThresholdError)) throw err;
+      logger.error(`config reloaded, but ${err.message}: model ${model.id} decides at its own threshold there`);
+    }
     logger.info('config reloaded', { cameras: cameras.map((c) => c.name).join(','), log_level: config.logLevel,
       thresholds: JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.camera, t.threshold]))) });
-    for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, this.deps.models.model));
+    for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
   }
 
   /** One retention pass now (if any camera has a retentionDays and none is running). */

@@ -4,7 +4,7 @@
 // answer (below its smallest point, or a model without a curve) stops the start with exit 2, refuses a hot-swapped
 // model and refuses a SIGHUP reload. A model older than the curve answers budgets at or above the one its own
 // threshold was chosen at with that threshold (configs that set birdBudget for calibrate keep running as before).
-// promote refuses a candidate the daemon would refuse. The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
+// promote refuses a candidate the daemon would refuse; classify follows the rule at the config's level. The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
 // wide margins) and 0 (everything moves), so the rows' actions prove the threshold is really used.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -237,5 +237,24 @@ describe('birdBudget in the daemon', () => {
     const taken = await runCli(['promote', next, '--force', '--config', configFile]);
     expect(taken.code, taken.stderr).toBe(0);
     expect(readFileSync(model).equals(readFileSync(next))).toBe(true);
+  }, 60_000);
+
+  it('classify uses the config\'s level of the same rule: an explicit birdBudget on the model\'s curve', async () => {
+    const d = newDirs('bw-budget-classify-');
+    const model = curveModel(d.root, 'curve.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
+    const configFile = join(d.root, 'config.json');
+    const moves = async (config: Record<string, unknown>) => {
+      writeFileSync(configFile, JSON.stringify({ model, provider: 'cpu', ...config }));
+      const out = await runCli(['classify', '--json', '--config', configFile, ...FIXTURES]);
+      expect(out.code, out.stderr).toBe(0);
+      return out.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { move: boolean }).move);
+    };
+    expect(await moves({ birdBudget: 0.1 })).toEqual([true, true, true, true, true, true]);
+    expect(await moves({ birdBudget: 0.02 })).toEqual([true, true, true, false, false, false]);
+    expect(await moves({ birdBudget: 0.1, threshold: 0.5 })).toEqual([true, true, true, false, false, false]);
+    writeFileSync(configFile, JSON.stringify({ model, birdBudget: 0.001 }));
+    const below = await runCli(['classify', '--json', '--config', configFile, FIXTURES[0]!]);
+    expect(below).toMatchObject({ code: 2, stdout: '' });
+    expect(below.stderr).toMatch(/^birdwatch: the config's birdBudget 0\.001 is below the smallest bird budget /);
   }, 60_000);
 });

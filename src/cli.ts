@@ -19,6 +19,7 @@ const commands: Record<string, string> = {
   promote: 'install a candidate model (refused when it does worse, unless --force), keeping the previous one',
   rollback: 'put the previous model back',
   models: 'list the installed, previous and candidate models with their figures',
+  model: "print the model's card: its report-split figures and its operating curve (bird budget -> threshold)",
 };
 
 function usage(): string {

@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import { editConfigFile } from '../config/edit.js';
 import type { Db } from '../db/index.js';
 import type { ModelFileInfo } from '../model/file-info.js';
+import { resolveThreshold } from '../model/thresholds.js';
 import { scoredLabels, type LabelSource, type ScoredLabel } from './labels.js';
 import { birdsAllowed, birdsNeeded, figuresAt, RUNTIME_MARGIN, thresholdFor, type AtThreshold } from './rule.js';
 
@@ -21,7 +22,8 @@ export interface Calibration {
   /** null without labelled birds. */
   threshold: number | null;
   at_new: AtThreshold | null;
-  /** The threshold the daemon uses now for this camera (camera's, else config's, else the model's). */
+  /** The threshold the daemon uses now for this camera (src/model/thresholds.ts: threshold or budget, camera's,
+   *  else config's, else the model's). */
   threshold_in_use: number;
   at_in_use: AtThreshold;
 }
@@ -44,8 +46,10 @@ export function describeRule(budget: number): string {
     `${birdsNeeded(budget)} labelled birds, so that at least one bird may move`;
 }
 
-export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorrections: boolean):
-  CalibrationReport {
+/** `running`: the config the daemon runs with, for the thresholds in use (default `config`; calibrate's
+ *  --bird-budget is a what-if that the daemon does not see). */
+export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorrections: boolean,
+  running: Config = config): CalibrationReport {
   const all = scoredLabels(db);
   const mine = all.filter((l) => l.model_id === model.id);
   const count = (source: LabelSource, label: string): number =>
@@ -57,10 +61,9 @@ export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorr
     for (const l of mine) if (l.source === source && !used.has(l.decision_id)) used.set(l.decision_id, l);
   }
   const labels = [...used.values()];
-  const inUse = (camera: string | null): number => {
-    const own = camera === null ? undefined : config.cameras.find((c) => c.name === camera)?.threshold;
-    return own ?? config.threshold ?? model.threshold;
-  };
+  // The daemon's own rule (src/model/thresholds.ts): a camera's threshold, its bird budget on the model's curve, ...
+  const inUse = (camera: string | null): number => resolveThreshold(running,
+    camera === null ? null : running.cameras.find((c) => c.name === camera) ?? { name: camera }, model).threshold;
   const budgetOf = (camera: string | null): number =>
     (camera === null ? undefined : config.cameras.find((c) => c.name === camera)?.birdBudget) ?? config.birdBudget;
   const one = (camera: string | null): Calibration => {

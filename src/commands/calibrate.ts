@@ -4,6 +4,7 @@ import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, ConfigError, loadConfig } from 
 import { applyCalibration, calibrate, type Calibration } from '../calibrate/calibrate.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { ModelError } from '../model/errors.js';
+import { ThresholdError } from '../model/thresholds.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { renderTable, terminalWidth } from '../query/table.js';
@@ -46,8 +47,12 @@ export async function main(argv: string[]): Promise<number> {
     const db = openLogReadOnly(config.db);
     let report;
     try {
-      report = calibrate(config, db, model, values['with-corrections'] === true);
+      // The thresholds in use are the daemon's, from the config without calibrate's own --bird-budget.
+      const running = values['bird-budget'] === undefined ? config
+        : loadConfig({ flags: { config: values.config, db: values.db, model: values.model } });
+      report = calibrate(config, db, model, values['with-corrections'] === true, running);
     } catch (err) {
+      if (err instanceof ThresholdError) throw new ConfigError(err.message);
       throw explainDbError(err, config.db);
     } finally {
       db.close();

@@ -8,6 +8,7 @@ import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig, type Config } from '../co
 import { ImageError } from '../image/preprocess.js';
 import { classifyFiles, type FileResult } from '../model/classify-files.js';
 import { loadModel, ModelError, type Model } from '../model/load.js';
+import { resolveThreshold, ThresholdError } from '../model/thresholds.js';
 import { readPathList } from './path-list.js';
 
 const USAGE = `usage: birdwatch classify [options] FILE... | -
@@ -22,7 +23,8 @@ options:
   --config FILE        JSON config file (model, provider, threshold, limits)
   --model FILE         ONNX model (default models/birds-vs-airplanes.onnx)
   --provider P         auto | cuda | cpu (default auto)
-  --threshold T        move when P(airplane) >= T (default: the config's, else the model's)
+  --threshold T        move when P(airplane) >= T (default: the config's threshold, else its birdBudget looked
+                       up in the model's operating curve when set, else the model's threshold)
   --max-pixels N, --max-bytes N, --concurrency N, --batch-size N   as in the config
   -v, --verbose        log the provider choice and the model used on stderr
   -h, --help           this help
@@ -67,11 +69,14 @@ export async function main(argv: string[]): Promise<number> {
     info: (message: string) => { if (verbose) process.stderr.write(`birdwatch: ${message}\n`); },
     warn: (message: string) => { process.stderr.write(`birdwatch: warning: ${message}\n`); },
   };
+  let threshold: number;
   try {
     config = loadConfig({ flags: values, require: { model: true } });
     model = await loadModel({ path: config.model, provider: config.provider, logger });
+    // The daemon's rule at the config's level (no camera): --threshold, else an explicit birdBudget on the curve.
+    threshold = resolveThreshold(config, null, model).threshold;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ModelError) {
+    if (err instanceof ConfigError || err instanceof ModelError || err instanceof ThresholdError) {
       process.stderr.write(`birdwatch: ${err.message}\n`);
       return 2;
     }
@@ -82,7 +87,6 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  const threshold = config.threshold ?? model.threshold;
   logger.info(`model ${model.path} (id ${model.id}, provider ${model.provider}), threshold ${threshold}`);
 
   const write = values.json ? (r: FileResult) => writeJson(r, threshold) : (r: FileResult) => writeTableRow(r, threshold);

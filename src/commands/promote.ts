@@ -13,7 +13,10 @@ const usage = `usage: birdwatch promote CANDIDATE.onnx [--force] [--keep-thresho
   split, or catches fewer airplanes on the club's held-out shots; --force installs it anyway.
   Thresholds set in the config (top level or per camera) win over the model's own and were calibrated for the
   model it replaces: while any is set, promote refuses unless --drop-thresholds (removes them from the config file,
-  atomically; the new model runs at its own threshold after 'systemctl reload birdwatch') or --keep-thresholds.`;
+  atomically; the new model runs at its own threshold after 'systemctl reload birdwatch') or --keep-thresholds.
+  A bird budget in the config (birdBudget) keeps its meaning across models: the daemon looks it up in the new
+  model's own operating curve; a candidate whose curve cannot answer it (or that has none) is refused, even with
+  --force, since the daemon would refuse it.`;
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {

@@ -2,7 +2,7 @@
 // watches the camera folders until SIGTERM/SIGINT, and shuts down cleanly within a few seconds. SIGHUP reloads the
 // config and the model; a model file renamed into place is loaded too. Optionally serves /metrics and /healthz.
 import { parseArgs } from 'node:util';
-import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig, type Config } from '../config/index.js';
+import { CONFIG_FLAG_OPTIONS, ConfigError, LOOP_FLAG_OPTIONS, loadConfig, type Config } from '../config/index.js';
 import { DaemonMetrics } from '../daemon/metrics.js';
 import { MetricsServer } from '../daemon/metrics-server.js';
 import { Service } from '../daemon/service.js';
@@ -11,18 +11,21 @@ import { DbSchemaError, DecisionLog, openDatabase, retryTransient, type Db } fro
 import { createLogger, type Logger } from '../logger.js';
 import { CurrentModel } from '../model/current.js';
 import { loadModel, ModelError, type Model } from '../model/load.js';
+import { resolveThresholds, thresholdLogFields, ThresholdError } from '../model/thresholds.js';
 
 const USAGE = `usage: birdwatch run [--config FILE] [--watch DIR] [--airplanes DIR] [--db FILE] [--model FILE]
                      [--provider auto|cuda|cpu] [--threshold P] [--log-level error|warn|info|debug]
                      [--quiet-ms N] [--stall-ms N] [--rescan-interval-ms N] [--polling] [--poll-interval-ms N]
                      [--max-pixels N] [--max-bytes N] [--concurrency N] [--batch-size N]
-                     [--metrics-listen HOST:PORT] [--retention-days N]
+                     [--metrics-listen HOST:PORT] [--retention-days N] [--bird-budget SHARE]
 
 Watches the camera upload folders, classifies each new shot and moves airplanes to the airplanes folder, logging
 every decision. Flags override the config file, which overrides the defaults (var/blog, var/airplanes,
 var/birdwatch.db, models/birds-vs-airplanes.onnx). Stops cleanly on SIGTERM or SIGINT. SIGHUP reloads the config
 file and the model; a new model file renamed onto the model's path is loaded too (checked first; a bad one is
-refused and the old one keeps deciding). --metrics-listen serves GET /metrics and GET /healthz.`;
+refused and the old one keeps deciding). --metrics-listen serves GET /metrics and GET /healthz.
+--bird-budget (config birdBudget) runs cameras without a threshold of their own at the threshold the model's
+operating curve gives for that share of birds moved.`;
 
 /** How long in-flight files may take to finish on shutdown before they are abandoned (decided at next start). */
 const SHUTDOWN_GRACE_MS = 3000;
@@ -63,7 +66,8 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, options: { ...CONFIG_FLAG_OPTIONS, help: { type: 'boolean', short: 'h' } }, allowPositionals: false,
+      args: argv, options: { ...CONFIG_FLAG_OPTIONS, 'bird-budget': LOOP_FLAG_OPTIONS['bird-budget'],
+        help: { type: 'boolean', short: 'h' } }, allowPositionals: false,
     }));
   } catch (err) {
     console.error(`birdwatch: ${(err as Error).message}\n${USAGE}`);
@@ -105,11 +109,21 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     }
     throw err;
   }
+  let thresholds;
+  try {
+    thresholds = resolveThresholds(config, model);
+  } catch (err) {
+    if (!(err instanceof ThresholdError)) throw err;
+    await model.close();
+    logger.error(err.message);
+    console.error(`birdwatch: ${err.message}`);
+    return 2;
+  }
   logger.info('model loaded', {
     model: model.path, model_id: model.id, provider: model.provider, model_threshold: model.threshold,
-    thresholds: JSON.stringify(Object.fromEntries(config.cameras.map((camera) =>
-      [camera.name, camera.threshold ?? config.threshold ?? model.threshold]))),
+    thresholds: JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.camera, t.threshold]))),
   });
+  for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
 
   let service: Service | undefined;
   const metrics = config.metricsListen === undefined ? undefined
@@ -117,10 +131,13 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   metrics?.modelInUse(model);
   const models = new CurrentModel(model, config.provider, {
     logger,
+    // A new model must answer the config's bird budgets from its own curve (else it is refused, the old one serves).
+    accept: (next) => { resolveThresholds(config, next); },
     onSwap: (next, previous) => {
       metrics?.modelInUse(next);
       logger.info('model swapped: new shots are decided by the new model', { model: next.path, model_id: next.id,
         previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold });
+      for (const resolved of resolveThresholds(config, next)) logger.info('threshold', thresholdLogFields(resolved, next));
     },
   });
   const notifier = new SystemdNotifier(logger);
@@ -189,8 +206,10 @@ function reload(load: () => Config, config: Config, service: Service, models: Cu
     let next: Config;
     try {
       next = load();
+      // Bird budgets are looked up in the serving model's curve (a new model file is checked against the new config).
+      resolveThresholds(next, models.model);
     } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
+      if (!(err instanceof ConfigError) && !(err instanceof ThresholdError)) throw err;
       logger.error(`config reload refused: ${err.message}; the running config is kept`);
       return;
     }

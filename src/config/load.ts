@@ -111,6 +111,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ...(file === undefined ? {} : { configFile: path.resolve(cwd, file) }),
     web: { listen: parseListen(DEFAULTS.webListen, 'default'), publicRead: DEFAULTS.webPublicRead, thumbnails: '' },
     birdBudget: pick('birdBudget', 'bird-budget', asBudget, DEFAULTS.birdBudget),
+    birdBudgetExplicit: flags['bird-budget'] !== undefined || fileConfig.birdBudget !== undefined,
     retrain: { candidates: '', minNewCorrections: 0, autoPromote: false },
   };
   config.retrain = resolveRetrain(fileConfig.retrain, fileDir, where, flags.candidates, cwd);

@@ -15,7 +15,8 @@ export interface Camera {
   threshold?: number;
   /** Moved shots older than this many days are deleted from the airplanes folder; undefined = the config's. */
   retentionDays?: number;
-  /** Largest share of this camera's birds `calibrate` lets the threshold move; undefined = the config's. */
+  /** Largest share of this camera's birds the threshold may move: the daemon looks it up in the model's operating
+   *  curve (below the camera's own threshold), and calibrate aims at it; undefined = the config's. */
   birdBudget?: number;
 }
 
@@ -54,6 +55,9 @@ export interface Config {
   retentionDays?: number;
   /** Largest share of birds a threshold may move (calibrate, retrain's comparison, promote). Default 0.01. */
   birdBudget: number;
+  /** Whether birdBudget was set (config file or --bird-budget) rather than defaulted: only then does the daemon look
+   *  it up in the model's operating curve for cameras without a threshold or budget of their own. */
+  birdBudgetExplicit?: boolean;
   /** The corrections loop: `birdwatch retrain` and its weekly timer. */
   retrain: RetrainConfig;
 }
@@ -98,7 +102,8 @@ export const CONFIG_KEYS: Record<string, string> = {
   web: "members' web page: {listen: 'HOST:PORT', publicRead: bool, thumbnails: folder}",
   metricsListen: "HOST:PORT to serve /metrics (Prometheus) and /healthz on (default: off)",
   retentionDays: 'delete moved shots older than this many days from the airplanes folders (default: never)',
-  birdBudget: 'largest share of birds a threshold may move, for calibrate, retrain and promote (default 0.01)',
+  birdBudget: 'largest share of birds a threshold may move, for calibrate, retrain and promote (default 0.01); ' +
+    "set explicitly, the daemon also runs at the model's curve threshold for it",
   retrain: 'the corrections loop: {candidates: folder, minNewCorrections: 20, autoPromote: false}',
 };
 export const RETRAIN_KEYS = ['candidates', 'minNewCorrections', 'autoPromote'] as const;

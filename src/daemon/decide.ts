@@ -18,6 +18,7 @@ import { checkCompleteness, sniffImageType, SNIFF_BYTES } from '../image/sniff.j
 import type { Logger } from '../logger.js';
 import type { CurrentModel } from '../model/current.js';
 import type { Model } from '../model/load.js';
+import { resolveThreshold, ThresholdError } from '../model/thresholds.js';
 import type { Batcher } from './batcher.js';
 import type { ReadBuffers } from './read-buffers.js';
 import type { Slots } from './slots.js';
@@ -45,7 +46,37 @@ export interface DeciderDeps {
 }
 
 export class FileDecider {
+  /** Each model's threshold per camera, resolved once per model and config (src/model/thresholds.ts), not per shot. */
+  private thresholds = new WeakMap<Model, Map<Camera, number>>();
+
   constructor(private readonly deps: DeciderDeps) {}
+
+  /** The config was reloaded (changed in place): thresholds are resolved again at the next shot. */
+  configChanged(): void {
+    this.thresholds = new WeakMap();
+  }
+
+  private thresholdFor(model: Model, camera: Camera): number {
+    let table = this.thresholds.get(model);
+    if (table === undefined) {
+      table = new Map();
+      this.thresholds.set(model, table);
+    }
+    let threshold = table.get(camera);
+    if (threshold === undefined) {
+      try {
+        threshold = resolveThreshold(this.deps.config, camera, model).threshold;
+      } catch (err) {
+        if (!(err instanceof ThresholdError)) throw err;
+        // Checked at start, swap and reload for the serving model; only a replaced model's last shots, in flight
+        // across a reload its curve cannot answer, get here: they finish at that model's own threshold.
+        this.deps.logger.warn(`${err.message}; model ${model.id} decides its last shots at its own threshold`);
+        threshold = model.threshold;
+      }
+      table.set(camera, threshold);
+    }
+    return threshold;
+  }
 
   /** One look at `file`; the tracker calls it again when the Outcome says so or when the file changes. */
   evaluate = async (file: string, entry: FileEntry): Promise<Outcome> => {
@@ -160,9 +191,9 @@ export class FileDecider {
 
   private async act(file: string, entry: FileEntry, stat: Stats, sig: string, sha256: string, prepared: Prepared,
     p: { airplane: number; bird: number }, started: number, model: Model): Promise<Outcome> {
-    const { log, logger, config, signal } = this.deps;
+    const { log, logger, signal } = this.deps;
     const camera = entry.camera;
-    const threshold = camera.threshold ?? config.threshold ?? model.threshold;
+    const threshold = this.thresholdFor(model, camera);
     const label = p.airplane >= p.bird ? 'airplane' : 'bird';
     let wantsMove = p.airplane >= threshold;
     if (wantsMove && await this.db('check corrections for', file, () => log.humanSaysBird(sha256))) {

@@ -8,6 +8,7 @@ import { retryTransient } from '../db/transient.js';
 import { reconcilePendingMoves, removeLeftoverTemps, tempsInUse } from '../fs/reconcile.js';
 import type { Logger } from '../logger.js';
 import type { CurrentModel } from '../model/current.js';
+import { resolveThresholds, thresholdLogFields, ThresholdError, type ResolvedThreshold } from '../model/thresholds.js';
 import { applyRetention } from '../query/retention.js';
 import { FolderWatcher } from '../watch/folder-watcher.js';
 import { walkTree } from '../watch/walk.js';
@@ -37,6 +38,7 @@ export interface ServiceDeps {
 export class Service {
   private readonly abort = new AbortController();
   private readonly tracker: FileTracker;
+  private readonly decider: FileDecider;
   private readonly watchers = new Map<string, FolderWatcher>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private rescanning: Promise<void> | undefined;
@@ -49,7 +51,7 @@ export class Service {
 
   constructor(private readonly deps: ServiceDeps) {
     const { concurrency, batchSize } = deps.config;
-    const decider = new FileDecider({
+    const decider = this.decider = new FileDecider({
       ...deps, batcher: new Batcher(batchSize), slots: new Slots(concurrency), signal: this.abort.signal,
       buffers: new ReadBuffers(concurrency, LARGEST_REUSED_BUFFER),
     });
@@ -216,24 +218,36 @@ export class Service {
       if (kept === undefined) return camera;
       delete kept.threshold;
       delete kept.retentionDays;
+      delete kept.birdBudget;
       return Object.assign(kept, camera);
     });
     const added = cameras.filter((camera) => !this.watchers.has(camera.name));
     const rescanChanged = config.rescanIntervalMs !== next.rescanIntervalMs;
-    for (const key of ['threshold', 'retentionDays'] as const) delete config[key];
+    for (const key of ['threshold', 'retentionDays', 'birdBudgetExplicit'] as const) delete config[key];
     // The model path and provider are applied by the caller once the model reload succeeded.
     const { db: _db, concurrency: _c, batchSize: _b, polling: _p, pollIntervalMs: _i, metricsListen: _m, model: _model,
       provider: _provider, ...live } = next;
     Object.assign(config, live, { cameras });
     logger.level = config.logLevel;
+    this.decider.configChanged();
     for (const camera of added) {
       logger.info('config reload: camera added', { camera: camera.name, folder: camera.watch });
       await this.startWatching(camera);
     }
     if (rescanChanged) this.scheduleRescans();
+    // The caller checked that the serving model's curve answers every budget (a ThresholdError refuses the reload);
+    // only a model swapped in since then, checked against the old config, can fail here.
+    const model = this.deps.models.model;
+    let thresholds: ResolvedThreshold[] = [];
+    try {
+      thresholds = resolveThresholds(config, model);
+    } catch (err) {
+      if (!(err instanceof ThresholdError)) throw err;
+      logger.error(`config reloaded, but ${err.message}: model ${model.id} decides at its own threshold there`);
+    }
     logger.info('config reloaded', { cameras: cameras.map((c) => c.name).join(','), log_level: config.logLevel,
-      thresholds: JSON.stringify(Object.fromEntries(cameras.map((c) =>
-        [c.name, c.threshold ?? config.threshold ?? this.deps.models.model.threshold]))) });
+      thresholds: JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.camera, t.threshold]))) });
+    for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
   }
 
   /** One retention pass now (if any camera has a retentionDays and none is running). */

@@ -13,6 +13,9 @@ export type ReloadResult = 'swapped' | 'unchanged' | 'refused';
 
 export interface CurrentModelOptions {
   logger: ModelLogger & { error(message: string, meta?: Record<string, unknown>): unknown };
+  /** Called with a loaded model before it is swapped in: an Error thrown refuses it (its message is the reason), as
+   *  a model whose curve cannot answer the config's bird budgets is refused. */
+  accept?: (next: Model) => void;
   /** Called after every swap (metrics, log lines). */
   onSwap?: (next: Model, previous: Model) => void;
 }
@@ -84,6 +87,13 @@ export class CurrentModel {
     } catch (err) {
       const reason = err instanceof ModelError ? err.message : `cannot load ${file}: ${(err as Error).message}`;
       logger.error(`model refused (${why}): ${reason}; still deciding with model ${this.serving.id}`);
+      return 'refused';
+    }
+    try {
+      this.options.accept?.(next);
+    } catch (err) {
+      await this.closeQuietly(next);
+      logger.error(`model refused (${why}): ${(err as Error).message}; still deciding with model ${this.serving.id}`);
       return 'refused';
     }
     if (this.closed) {

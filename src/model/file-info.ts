@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ModelError } from './errors.js';
 import { readOnnxMetadata } from './metadata.js';
-import { parseModelMetadata } from './validate.js';
+import { parseModelMetadata, type OperatingCurve } from './validate.js';
 
 export interface ModelFileInfo {
   path: string;
@@ -12,6 +12,8 @@ export interface ModelFileInfo {
   id: string;
   sha256: string;
   threshold: number;
+  /** Undefined for models older than the operating curve. */
+  operatingCurve?: OperatingCurve;
   createdAt: string | null;
   metadata: Record<string, string>;
 }
@@ -33,5 +35,6 @@ export function modelFileInfo(path: string): ModelFileInfo {
   const meta = parseModelMetadata(info.metadata, path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return { path, id: sha256.slice(0, 12), sha256, threshold: meta.threshold,
+    ...(meta.operatingCurve ? { operatingCurve: meta.operatingCurve } : {}),
     createdAt: info.metadata.created_at ?? null, metadata: info.metadata };
 }

@@ -9,8 +9,8 @@ import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { ModelError } from './errors.js';
 import { readOnnxMetadata } from './metadata.js';
-import { parseModelMetadata } from './validate.js';
 import { isIdentityOnly, viewsOf, writeView, type ViewName } from './views.js';
+import { parseModelMetadata, type OperatingCurve } from './validate.js';
 
 export { ModelError };
 
@@ -35,6 +35,8 @@ export interface Model {
   std: number[];
   /** The model's own threshold: move when P(airplane) >= threshold. */
   threshold: number;
+  /** The bird budgets' thresholds and figures (metadata `operating_curve`); undefined for older models. */
+  operatingCurve?: OperatingCurve;
   /** All metadata_props as stored (strings). */
   metadata: Record<string, string>;
   /** The views each image is run on (src/model/views.ts); ['identity'] for a model whose metadata names none. */
@@ -148,6 +150,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     mean: meta.mean,
     std: meta.std,
     threshold: meta.threshold,
+    ...(meta.operatingCurve ? { operatingCurve: meta.operatingCurve } : {}),
     metadata: info.metadata,
     views,
     classify,

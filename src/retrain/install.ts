@@ -14,6 +14,7 @@ import type { Config } from '../config/index.js';
 import { editConfigFile } from '../config/edit.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
+import { resolveThresholds, ThresholdError } from '../model/thresholds.js';
 import { CommandFailure } from '../query/command-kit.js';
 import { historyFile, previousFolder, readHistory, writeJsonAtomic, type HistoryEntry } from './catalog.js';
 import { configThresholds, promotionBlockers } from './compare.js';
@@ -82,6 +83,7 @@ export async function promote(config: Config, candidate: string, force: boolean,
   }
   const set = configThresholds(config);
   if (set.length > 0 && thresholds === 'refuse') throw new CommandFailure(thresholdsRefusal(config, set));
+  checkBudgets(config, cand, thresholds === 'drop');
   const kept = keepPrevious(config, installed.id);
   const dropped = set.length > 0 && thresholds === 'drop' ? dropConfigThresholds(config) : [];
   putInPlace(candidatePath, config.model);
@@ -91,6 +93,20 @@ export async function promote(config: Config, candidate: string, force: boolean,
     ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
   return { installed: cand.id, replaced: installed.id, replacedFile: kept, overridden: force ? blockers : [],
     configThresholds: dropped.length > 0 ? [] : set, ...(dropped.length > 0 ? { droppedThresholds: dropped } : {}) };
+}
+
+/** The daemon looks the config's bird budgets up in the new model's own curve, and refuses a model whose curve cannot
+ *  answer them (or that has none): so does promote, whatever --force says (with --drop-thresholds: the config
+ *  without its thresholds, where more cameras fall through to a budget). */
+function checkBudgets(config: Config, cand: ModelFileInfo, dropping: boolean): void {
+  const after = dropping ? { ...config, threshold: undefined,
+    cameras: config.cameras.map(({ threshold: _threshold, ...camera }) => camera) } : config;
+  try {
+    resolveThresholds(after, cand);
+  } catch (err) {
+    if (!(err instanceof ThresholdError)) throw err;
+    throw new CommandFailure(`refusing to promote ${path.basename(cand.path)}: the daemon would refuse it: ${err.message}`);
+  }
 }
 
 function sameList(a: string[] | undefined, b: string[]): boolean {

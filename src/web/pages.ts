@@ -12,6 +12,7 @@ import type { ReviewSummary } from '../review/sample.js';
 import { decisionsPerDayChart, histogramChart } from './charts.js';
 import { queryString, type Query } from './filters.js';
 import { html, type Html } from './html.js';
+import { operatingCurveOf, type OperatingCurve } from '../model/validate.js';
 import type { ModelInfo } from './model-card.js';
 import type { Session } from './sessions.js';
 
@@ -239,9 +240,26 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
   ];
   const confusion = (metrics.confusion_matrix_at_threshold as { matrix?: number[][] } | undefined)?.matrix;
   const meta = Object.entries(info.metadata).filter(([k]) => !['history'].includes(k)).slice(0, 40);
+  let curve: OperatingCurve | undefined;
+  let curveError: string | undefined;
+  try {
+    curve = operatingCurveOf(info.metadata, info.file);
+  } catch (err) {
+    curveError = (err as Error).message;
+  }
+  const range = (pair: [number, number] | undefined): string => pair ? ` (${pct(pair[0])}–${pct(pair[1])})` : '';
   return layout(ctx, 'Model', html`
     ${info.error ? html`<p class="error">${info.error}</p>` : ''}
     <table class="kv"><tbody>${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</tbody></table>
+    <h2>Operating curve</h2>
+    ${curve ? html`<table class="numbers"><thead><tr><th>bird budget</th><th>threshold</th><th>airplanes caught</th>
+      <th>birds moved</th></tr></thead><tbody>
+      ${curve.points.map((p) => html`<tr><th>${pct(p.bird_budget)}</th><td>${String(p.threshold)}</td>
+        <td>${pct(p.airplanes_caught)}${range(p.airplanes_caught_interval)}</td>
+        <td>${pct(p.birds_moved)}${range(p.birds_moved_interval)}</td></tr>`)}</tbody></table>
+    <p class="muted">Airplanes caught and birds moved measured on the ${curve.figures_split} split; thresholds chosen
+      on the ${curve.threshold_split} split. The config's birdBudget picks the row with the largest budget not above it.</p>`
+    : html`<p class="muted">${curveError ?? 'No operating curve (this model predates it).'}</p>`}
     ${confusion ? html`<h2>On the validation set, at the threshold</h2>
     <table class="numbers"><thead><tr><th></th><th>moved</th><th>kept</th></tr></thead><tbody>
       <tr><th>airplanes</th><td>${confusion[0]?.[0]}</td><td>${confusion[0]?.[1]}</td></tr>

@@ -6,10 +6,11 @@ candidate model (what `birdwatch retrain` runs; it can be run by hand too).
 
 DIR is an image-folder tree DIR/airplane/*, DIR/bird/* (either may be empty): the club's fine-tune part. The
 club's held-out part never comes here. The CIFAR data (--data, else train.py's default data) is split exactly as train.py
-split it for the --init model (the seed and val_fraction in its recipe metadata, unless --seed/--val-fraction say
-otherwise), so the validation split is the one the current model was selected and calibrated on and neither model
-trains on: the "report split". The candidate's threshold is chosen on that split at --bird-budget with the
-same rule as train.py. --split-list FILE receives the report split as JSON lines {"path", "label"} (image files:
+split it for the --init model (the seed, val_fraction and selection_fraction in its recipe metadata, unless
+--seed/--val-fraction say otherwise), so neither model trains on the selection split or the report split. The
+candidate's thresholds (its operating curve) are chosen on the selection split at --bird-budget with the same rule as
+train.py, and the report split is where both models are compared. (A model from before the three-way split had no
+selection split: then, as before, the threshold is chosen on the report split.) --split-list FILE receives the report split as JSON lines {"path", "label"} (image files:
 the originals for an image-folder source; PNG copies of the decoded 32x32 images for cifar10:DIR), so that
 birdwatch scores both models on it with the daemon's own preprocessing. --summary FILE receives one JSON object
 (threshold, validation figures, counts, history).
@@ -34,7 +35,9 @@ sys.path.insert(0, str(HERE))
 import data  # noqa: E402
 import export  # noqa: E402
 import models  # noqa: E402
+import report  # noqa: E402
 import train  # noqa: E402
+import views  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,6 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.seed = int(recipe.get("seed", 0))
     if args.val_fraction is None:
         args.val_fraction = float(recipe.get("val_fraction", 0.1))
+    # models from before the three-way split had none: their thresholds came from the report split itself
+    args.selection_fraction = float(recipe.get("selection_fraction", 0.0))
     return args
 
 
@@ -136,8 +141,9 @@ def main(argv=None) -> int:
     if not args.data:  # resolved here, as train.py does: only a run that loads data may download it
         args.data = str(data.default_data(args.cache_dir, log=lambda m: print(m, flush=True)))
     cifar = data.load(args.data, spec)
-    tr, va = data.split(cifar.y, args.val_fraction, args.seed)
-    cifar_train, val = cifar.subset(tr), cifar.subset(va)
+    tr, sel, va = data.three_way_split(cifar.y, args.val_fraction, args.selection_fraction, args.seed)
+    cifar_train, selection, val = cifar.subset(tr), cifar.subset(sel), cifar.subset(va)
+    chooser = selection if len(selection) else val  # where the candidate's thresholds are chosen
     if args.split_list:
         write_split_list(cifar, va, Path(args.split_list), args.split_images)
     club = load_club(args.club, spec)
@@ -161,13 +167,22 @@ def main(argv=None) -> int:
     before = train.evaluate(model, val, norm)["acc"]
     model, history = train.fit(model, train_set, val, norm, cfg, label="finetune", quiet=args.quiet)
     plain = model.fold() if isinstance(model, models.MLP) else model
-    threshold, metrics = train.threshold_figures(plain, val, norm, args.bird_budget, bootstrap=False)
+    threshold, metrics = train.threshold_figures(plain, chooser, norm, args.bird_budget, bootstrap=False)
+    metrics["split"] = "selection" if chooser is selection else "report"
     at = metrics
+    view_names = views.views_of(spec)
+    curve = None
+    if chooser is selection:  # the candidate's own curve, as train.py writes it (birdBudget needs one)
+        curve = report.operating_curve(report.p_airplane(plain, selection.x, norm, view_names), selection.y.numpy(),
+                                       report.p_airplane(plain, val.x, norm, view_names), val.y.numpy(),
+                                       resamples=200)
+        threshold = report.point_at(curve, args.bird_budget)["threshold_text"]
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     recipe = {"recipe": "finetune", "init": str(Path(args.init).resolve()), "epochs": args.epochs, "lr": args.lr,
               "batch_size": args.batch_size, "schedule": "cosine", "optimizer": "adamw", "augment": True,
               "jitter": 0.1, "label_smoothing": 0.1, "club_share": args.club_share, "club_repeats": repeats,
-              "club_images": 0 if club is None else len(club), "val_fraction": args.val_fraction, "seed": args.seed,
+              "club_images": 0 if club is None else len(club), "val_fraction": args.val_fraction,
+              "selection_fraction": args.selection_fraction, "seed": args.seed,
               "bird_budget": args.bird_budget, "data": cifar.source}
     meta = {
         "classes": json.dumps(data.CLASSES), "mean": json.dumps(mean), "std": json.dumps(std),
@@ -175,6 +190,7 @@ def main(argv=None) -> int:
         "training_data_digest": train_set.digest, "created_at": created, "preprocessing": json.dumps(spec),
         "model": json.dumps({"description": plain.describe(), "parameters": models.count_params(plain),
                              **plain.config}),
+        **({"operating_curve": json.dumps(curve)} if curve else {}),
     }
     export.export_onnx(plain, out, meta)
     summary = {"candidate": str(out), "created_at": created, "threshold": threshold,

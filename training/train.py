@@ -147,6 +147,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--out", default=str(DEFAULT_OUT),
                    help="ONNX file to write; the card (.json) and the plot (.png) go beside it; the folder must exist")
     g.add_argument("--no-export", action="store_true", help="train and report only")
+    g.add_argument("--from-run", metavar="DIR",
+                   help="train nothing: export a finished run's model (DIR/model.pt, e.g. the row the selection "
+                        "split picked), its figures and card made again with the current config/preprocessing.json")
     g.add_argument("--run-dir", help="where the checkpoint, history and log go (unset: training/runs/<recipe>-seed<seed>)")
     g.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
@@ -598,58 +601,26 @@ def main(argv=None) -> int:
     device = resolve_device(args.device, log)
     spec = data.load_preprocessing()
     view_names = views.views_of(spec)
+    finished = load_finished_run(args.from_run, args) if args.from_run else None  # its recipe: the same splits
     sources, samples, train, selection, report_split = load_splits(args, spec)
     others = load_others(args, spec)
     for src in sources + ([others] if others is not None else []):
         log(f"data: {src.source}: {len(src)} images {src.counts()}, sha256 {src.digest[:16]}...")
     log(f"decoded in {time.time() - t_start:.1f}s; training {len(train)} {train.counts()}, selection "
         f"{len(selection)} {selection.counts()}, report {len(report_split)} {report_split.counts()}")
-    init = load_init(args.init) if args.init else None
-    if init:
-        mean, std = init["mean"], init["std"]
-        log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (kept from {args.init})")
+    if finished:
+        done = finished
+        log(f"model: {done['plain'].describe()} from {args.from_run} (trained there; figures and card made again "
+            f"here with views {'+'.join(view_names)})")
     else:
-        mean, std = data.mean_std(train.x)
-        log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (training split)")
+        done = train_student(args, train, selection, report_split, others, samples, view_names, device, log)
+    plain, mean, std, history = done["plain"], done["mean"], done["std"], done["history"]
+    n_params, trained, device = done["n_params"], done["trained"], done["device"]
+    teacher_history, teacher_figures = done["teacher_history"], done["teacher_figures"]
     norm = Normalizer(mean, std)
-
-    teacher, teacher_history, teacher_figures = None, [], None
-    if args.teacher in ("conv", "conv10"):
-        teacher, teacher_history = get_teacher(args, train, selection, norm, samples.digest, log, others, device)
-        for p in teacher.parameters():
-            p.requires_grad_(False)
-        teacher_figures = {name: report.split_metrics(report.p_airplane(teacher, s.x, norm, view_names), s.y.numpy(),
-                                                      name, resamples=500)
-                           for name, s in (("selection", selection), ("report", report_split))}
-        log(f"teacher ({args.teacher}), airplane vs bird: selection acc {teacher_figures['selection']['accuracy']:.4f}"
-            f", report acc {teacher_figures['report']['accuracy']:.4f}, report caught at 1% (bootstrap mean) "
-            f"{teacher_figures['report']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f}")
-
-    torch.manual_seed(args.seed)
-    if init:
-        model = init["model"].train()
-        args.model, args.hidden = "from-init", ",".join(str(h) for h in model.config["hidden"])
-        args.act, args.norm, args.dropout = model.config["act"], "none", 0.0
-    else:
-        model = build_model(args, classes=len(data.CIFAR10_CLASSES) if args.aux10 > 0 else 2)
-    n_params = models.count_params(model)
-    log(f"model: {model.describe()}: {n_params:,} parameters" + (f" (weights from {args.init})" if init else "")
-        + (" (ten outputs while training; airplane and bird exported)" if args.aux10 > 0 else ""))
-    trained = dict(model.config)  # the architecture as trained (BatchNorm, dropout), for the recipe record
-    if args.model in models.CHAPTER_PARAMS and not (args.hidden or args.act or args.norm == "bn"):
-        assert n_params == models.CHAPTER_PARAMS[args.model], "parameter count differs from the chapter's"
-
-    model, history = fit(model, train, selection, norm, args, teacher=teacher, label="mlp", log=log,
-                         quiet=args.quiet, others=others, device=device)
     epoch_seconds = float(np.median([h["seconds"] for h in history]))
 
     # the figures: thresholds on the selection split, everything shown on the report split
-    plain = model.fold() if isinstance(model, models.MLP) else model
-    if args.aux10 > 0:
-        plain = models.keep_outputs(plain, data.TEN_CLASS_INDEX)
-    if args.flip_ensemble and not plain.config.get("flip_ensemble"):
-        plain = models.flip_ensemble(plain)
-        log(f"flip ensemble folded into one MLP: {plain.describe()}, {models.count_params(plain):,} parameters")
     p_sel = report.p_airplane(plain, selection.x, norm, view_names)
     p_rep = report.p_airplane(plain, report_split.x, norm, view_names)
     curve = report.operating_curve(p_sel, selection.y.numpy(), p_rep, report_split.y.numpy())
@@ -742,13 +713,82 @@ def main(argv=None) -> int:
         "recipe": recipe, "model": plain.describe(), "parameters": models.count_params(plain),
         "trained_parameters": n_params, "validation_metrics": metrics, "report_metrics": report_metrics,
         "operating_curve": curve, "threshold": threshold, "epochs_run": len(history),
-        "epoch_seconds_median": epoch_seconds, "teacher_figures": teacher_figures,
+        "epoch_seconds_median": epoch_seconds, "teacher_figures": teacher_figures, "teacher_history": teacher_history,
         "total_seconds": time.time() - t_start}, indent=1) + "\n")
     log("---- summary ----")
     for s in summary:
         log(s)
     (run_dir / "log.txt").write_text("\n".join(log_lines) + "\n")
     return 0
+
+
+def train_student(args, train, selection, report_split, others, samples, view_names, device, log) -> dict:
+    """Teacher (if any), then the student; returns what the figures and the card need."""
+    init = load_init(args.init) if args.init else None
+    if init:
+        mean, std = init["mean"], init["std"]
+        log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (kept from {args.init})")
+    else:
+        mean, std = data.mean_std(train.x)
+        log(f"mean {[round(m, 4) for m in mean]}  std {[round(s, 4) for s in std]} (training split)")
+    norm = Normalizer(mean, std)
+
+    teacher, teacher_history, teacher_figures = None, [], None
+    if args.teacher in ("conv", "conv10"):
+        teacher, teacher_history = get_teacher(args, train, selection, norm, samples.digest, log, others, device)
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+        teacher_figures = {name: report.split_metrics(report.p_airplane(teacher, s.x, norm, view_names), s.y.numpy(),
+                                                      name, resamples=500)
+                           for name, s in (("selection", selection), ("report", report_split))}
+        log(f"teacher ({args.teacher}), airplane vs bird: selection acc {teacher_figures['selection']['accuracy']:.4f}"
+            f", report acc {teacher_figures['report']['accuracy']:.4f}, report caught at 1% (bootstrap mean) "
+            f"{teacher_figures['report']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f}")
+
+    torch.manual_seed(args.seed)
+    if init:
+        model = init["model"].train()
+        args.model, args.hidden = "from-init", ",".join(str(h) for h in model.config["hidden"])
+        args.act, args.norm, args.dropout = model.config["act"], "none", 0.0
+    else:
+        model = build_model(args, classes=len(data.CIFAR10_CLASSES) if args.aux10 > 0 else 2)
+    n_params = models.count_params(model)
+    log(f"model: {model.describe()}: {n_params:,} parameters" + (f" (weights from {args.init})" if init else "")
+        + (" (ten outputs while training; airplane and bird exported)" if args.aux10 > 0 else ""))
+    trained = dict(model.config)  # the architecture as trained (BatchNorm, dropout), for the recipe record
+    if args.model in models.CHAPTER_PARAMS and not (args.hidden or args.act or args.norm == "bn"):
+        assert n_params == models.CHAPTER_PARAMS[args.model], "parameter count differs from the chapter's"
+
+    model, history = fit(model, train, selection, norm, args, teacher=teacher, label="mlp", log=log,
+                         quiet=args.quiet, others=others, device=device)
+    plain = model.fold() if isinstance(model, models.MLP) else model
+    if args.aux10 > 0:
+        plain = models.keep_outputs(plain, data.TEN_CLASS_INDEX)
+    if args.flip_ensemble and not plain.config.get("flip_ensemble"):
+        plain = models.flip_ensemble(plain)
+        log(f"flip ensemble folded into one MLP: {plain.describe()}, {models.count_params(plain):,} parameters")
+    return {"plain": plain, "mean": mean, "std": std, "history": history, "n_params": n_params, "trained": trained,
+            "teacher_history": teacher_history, "teacher_figures": teacher_figures, "device": device}
+
+
+def load_finished_run(run_dir, args) -> dict:
+    """--from-run: a finished run's model (its model.pt, history.json, result.json) instead of training one; the
+    run's recipe replaces the flags, so the card describes how the model was trained."""
+    run_dir = Path(run_dir)
+    try:
+        result = json.loads((run_dir / "result.json").read_text())
+        history = json.loads((run_dir / "history.json").read_text())
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--from-run {run_dir}: not a finished train.py run ({e})") from e
+    saved = load_init(run_dir / "model.pt")
+    recipe = result["recipe"]
+    for k in recipe_dict(args):
+        if k in recipe:
+            setattr(args, k, recipe[k])
+    return {"plain": saved["model"].eval(), "mean": saved["mean"], "std": saved["std"], "history": history,
+            "n_params": result["trained_parameters"], "trained": recipe.get("trained_architecture"),
+            "teacher_history": result.get("teacher_history", []), "teacher_figures": result.get("teacher_figures"),
+            "device": recipe.get("device", "cpu")}
 
 
 def resolve_device(choice: str, log=print) -> str:

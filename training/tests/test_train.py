@@ -244,3 +244,25 @@ def test_recipe_mistakes_exit_2_with_one_line(tiny_tree, tmp_path, train_cli, fl
     r = train_cli("--data", tiny_tree, "--epochs", "1", "--out", tmp_path / "m.onnx", "--run-dir", tmp_path / "r",
                   "--quiet", *flags)
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and message in r.stderr, r.stderr
+
+
+def test_from_run_exports_a_finished_run_with_the_views_config_says_now(tiny_tree, tmp_path, train_cli, monkeypatch):
+    r = train_cli("--data", tiny_tree, "--recipe", "plain", "--epochs", "1", "--batch-size", "8", "--no-export",
+                  "--run-dir", tmp_path / "run", "--quiet")
+    assert r.returncode == 0, r.stderr
+    spec = data.load_preprocessing()
+    spec_file = tmp_path / "preprocessing.json"
+    spec_file.write_text(json.dumps({**spec, "views": ["identity", "mirror"]}))
+    monkeypatch.setattr(data, "PREPROCESSING_JSON", spec_file)
+    monkeypatch.setattr(data.load_preprocessing, "__defaults__", (spec_file,))
+    r = train_cli("--data", tiny_tree, "--from-run", tmp_path / "run", "--out", tmp_path / "m.onnx", "--quiet")
+    assert r.returncode == 0, r.stderr
+    meta = export.read_metadata(tmp_path / "m.onnx")
+    assert json.loads(meta["preprocessing"])["views"] == ["identity", "mirror"]
+    assert json.loads(meta["report_metrics"])["views"] == ["identity", "mirror"]
+    assert json.loads(meta["recipe"])["recipe"] == "plain" and json.loads(meta["recipe"])["epochs"] == 1
+    saved = train.load_init(tmp_path / "run" / "model.pt")["model"]
+    exported = train.load_init(tmp_path / "m.onnx")["model"]
+    assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), exported.state_dict().values()))
+    r = train_cli("--data", tiny_tree, "--from-run", tmp_path / "nothing", "--out", tmp_path / "n.onnx")
+    assert r.returncode == 2 and "not a finished train.py run" in r.stderr

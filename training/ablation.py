@@ -21,6 +21,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import camera  # noqa: E402
 import data  # noqa: E402
 import report  # noqa: E402
 import train  # noqa: E402
@@ -30,6 +31,8 @@ ROOT = HERE / "runs" / "r2"
 ROWS = [
     ("conv-e8", "student of the two-class convnet teacher (10 epochs on the 8,000 training airplanes and birds)",
      ["--teacher", "conv", "--epochs", "8"]),
+    ("conv-camera-e8", "+ camera-like degradations (rescale/aspect, blur, exposure, noise, JPEG; each p=0.3)",
+     ["--teacher", "conv", "--epochs", "8", "--camera-augment", "0.3"]),
     ("conv10-e8", "student of the ten-class teacher (2 epochs on the 8,000 + 40,000 other-class images)",
      ["--teacher", "conv10", "--teacher-epochs", "2", "--epochs", "8"]),
     ("conv10-others-e8", "+ distillation on other-class images too (a fifth of each epoch)",
@@ -40,15 +43,17 @@ ROWS = [
 VIEW_SETS = (["identity"], ["identity", "mirror"])
 
 
-def score(run_dir: Path, selection, report_split, view_names) -> dict:
-    saved = train.load_init(run_dir / "model.pt")
+def score(run: Path, selection, report_split, view_names, camera_like) -> dict:
+    saved = train.load_init(run if run.suffix == ".onnx" else run / "model.pt")
     model, norm = saved["model"].eval(), train.Normalizer(saved["mean"], saved["std"])
     p_sel = report.p_airplane(model, selection.x, norm, view_names)
     p_rep = report.p_airplane(model, report_split.x, norm, view_names)
     curve = report.operating_curve(p_sel, selection.y.numpy(), p_rep, report_split.y.numpy(), resamples=500)
     return {"selection": report.split_metrics(p_sel, selection.y.numpy(), "selection", resamples=500),
             "report": report.split_metrics(p_rep, report_split.y.numpy(), "report", resamples=500),
-            "curve": curve}
+            "curve": curve,
+            "camera_like": report.split_metrics(report.p_airplane(model, camera_like, norm, view_names),
+                                                report_split.y.numpy(), "report, camera-like copy", resamples=500)}
 
 
 def student_row(name: str, what: str, s: dict, r: dict) -> str:
@@ -58,6 +63,7 @@ def student_row(name: str, what: str, s: dict, r: dict) -> str:
             f"{rep['accuracy']:.3f} {rep['accuracy_interval']} | {rep['roc_auc']:.4f} | "
             f"{rep['airplanes_caught_at_1pct_bootstrap']['mean']:.3f} | {one['airplanes_caught']:.3f} / "
             f"{one['birds_moved']:.3f} | {two['airplanes_caught']:.3f} / {two['birds_moved']:.3f} | "
+            f"{s['camera_like']['accuracy']:.3f} | {s['camera_like']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f} | "
             f"{r['epochs_run']} | {r['epoch_seconds_median']:.0f} |")
 
 
@@ -67,6 +73,9 @@ def main(argv=None) -> int:
     p.add_argument("--table-only", action="store_true", help="run nothing, score the rows that exist")
     p.add_argument("--extra-run", action="append", default=[], metavar="DIR",
                    help="another train.py run folder to score as a row (e.g. the shipped model's)")
+    p.add_argument("--model", action="append", default=[], metavar="ONNX",
+                   help="an exported model to score as a row, e.g. the one installed before (its own splits may "
+                        "differ: say so when reading its row)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -81,8 +90,14 @@ def main(argv=None) -> int:
 
     targs = train.parse_args(["--quiet"])
     _, _, _, selection, report_split = train.load_splits(targs, data.load_preprocessing())
+    camera_like = camera.degrade(report_split.x, seed=0)
     teachers, students = [], []
     runs = [(name, what, ROOT / name) for name, what, _ in ROWS] + [(Path(d).name, "", Path(d)) for d in args.extra_run]
+    for model in args.model:
+        for view_names in VIEW_SETS:
+            sc = score(Path(model), selection, report_split, view_names, camera_like)
+            students.append(student_row(Path(model).name + ("" if view_names == ["identity"] else " + mirror view"),
+                                        "exported model", sc, {"epochs_run": 0, "epoch_seconds_median": 0}))
     for name, what, run_dir in runs:
         if not (run_dir / "result.json").exists():
             continue
@@ -93,7 +108,7 @@ def main(argv=None) -> int:
         for view_names in VIEW_SETS:
             label = name + ("" if view_names == ["identity"] else " + mirror view")
             students.append(student_row(label, what if view_names == ["identity"] else "the same, two views",
-                                        score(run_dir, selection, report_split, view_names), r))
+                                        score(run_dir, selection, report_split, view_names, camera_like), r))
     lines = ["| teacher (never exported) | selection accuracy | report accuracy | report ROC AUC | report caught at "
              "<=1% birds (bootstrap mean) |", "|---|---|---|---|---|"]
     for kind, tf, recipe in teachers:
@@ -103,7 +118,8 @@ def main(argv=None) -> int:
                      f"{tf['report']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f} |")
     lines += ["", "| row | what | selection acc | selection caught at 1% (bootstrap mean) | report acc [90%] | "
               "report ROC AUC | report caught at 1% (bootstrap mean) | report caught / birds moved, 1% threshold "
-              "from selection | same at 2% | epochs | s/epoch |", "|---|---|---|---|---|---|---|---|---|---|---|",
+              "from selection | same at 2% | camera-like report copy: acc | its caught at 1% (bootstrap mean) | epochs | "
+              "s/epoch |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
               *students]
     table = "\n".join(lines)
     print(table)

@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import calibrate  # noqa: E402
+import camera  # noqa: E402
 import data  # noqa: E402
 import export  # noqa: E402
 import models  # noqa: E402
@@ -123,6 +124,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--augment", type=_bool, metavar="yes|no", help="random crop (pad 4, reflect) + horizontal flip")
     g.add_argument("--jitter", type=float, help="colour jitter strength (brightness/contrast/saturation), 0 = off")
     g.add_argument("--mixup", type=float, help="probability that a batch is mixed (mixup or cutmix, half each)")
+    g.add_argument("--camera-augment", type=float, default=0.0, metavar="P",
+                   help="camera-like degradations (rescale/aspect, blur, exposure, noise, JPEG), each with "
+                        "probability P per image (training/camera.py); 0 = off")
     g = p.add_argument_group("distillation")
     g.add_argument("--teacher", choices=["none", "conv", "conv10"],
                    help="distil from a convnet teacher trained here on the training split (never exported): conv "
@@ -331,7 +335,9 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
         weights = hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes() for t in teacher.state_dict().values()))
         key = json.dumps({"teacher": teacher.cache_key, "weights": weights.hexdigest(), "n": n, "train": train.digest, "seed": cfg.seed,
                           "batch_size": cfg.batch_size, "augment": cfg.augment, "jitter": cfg.jitter,
-                          "mixup": cfg.mixup, **({"others": others.digest, "other_share": other_share}
+                          "mixup": cfg.mixup, **({"camera_augment": cfg.camera_augment}
+                                                 if getattr(cfg, "camera_augment", 0) > 0 else {}),
+                          **({"others": others.digest, "other_share": other_share}
                                                  if use_others else {})}, sort_keys=True)
         labels_path = RUNS / "cache" / f"teacher-logits-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
         cached = torch.load(labels_path) if labels_path.exists() else []
@@ -356,6 +362,8 @@ def fit(model, train: data.Samples, val: data.Samples, norm: Normalizer, cfg, te
             y = y2[idx]
             if cfg.augment:
                 x = augment_batch(x, gen, cfg.jitter)
+            if getattr(cfg, "camera_augment", 0) > 0:
+                x = camera.augment(x, gen, cfg.camera_augment)
             mixed = cfg.mixup > 0 and torch.rand(1, generator=gen).item() < cfg.mixup
             if mixed:
                 x, mperm, lam = mix_batch(x, gen)
@@ -571,7 +579,7 @@ def recipe_dict(args) -> dict:
             "momentum", "weight_decay", "schedule", "label_smoothing", "ema", "patience", "select", "augment",
             "jitter", "mixup", "flip_ensemble", "teacher", "teacher_width", "teacher_epochs", "teacher_lr",
             "teacher_batch_size", "distill_temp", "val_fraction", "selection_fraction", "seed", "bird_budget",
-            "extra_data", "init", "other_share", "aux10", "other_data"]
+            "extra_data", "init", "other_share", "aux10", "other_data", "camera_augment"]
     return {k: getattr(args, k, None) for k in keys}
 
 
@@ -628,7 +636,14 @@ def main(argv=None) -> int:
     metrics = {**report.split_metrics(p_sel, selection.y.numpy(), "selection"),
                **{k: v for k, v in calibrate.metrics_at(p_sel, selection.y.numpy(), threshold).items()
                   if k != "threshold"}, "bird_budget": args.bird_budget, "views": view_names}
+    p_cam = report.p_airplane(plain, camera.degrade(report_split.x, seed=args.seed), norm, view_names)
     report_metrics = {**report.split_metrics(p_rep, report_split.y.numpy(), "report"), "views": view_names,
+                      "camera_like": {**report.split_metrics(p_cam, report_split.y.numpy(), "report, camera-like "
+                                                             "copy (training/camera.py, seed of the run)"),
+                                      "caught_and_moved_at_threshold": {
+                                          k: v for k, v in calibrate.metrics_at(p_cam, report_split.y.numpy(),
+                                                                                threshold).items()
+                                          if k in ("airplanes_caught_at_threshold", "birds_moved_at_threshold")}},
                       "at_threshold": {k: v for k, v in calibrate.metrics_at(p_rep, report_split.y.numpy(),
                                                                              threshold).items()}}
     torch.save({"config": plain.config, "state_dict": plain.state_dict(), "mean": mean, "std": std},
@@ -698,7 +713,7 @@ def main(argv=None) -> int:
             "preprocessing": spec, "epoch_seconds_median": epoch_seconds, "device": device, "history": history,
             "onnx_check": {"runtime": runtime, "max_abs_diff": diff, "inputs": int(probe.shape[0])},
             "torch_version": torch.__version__, "plot": out.with_suffix(".png").name, "curve_plot": curve_png.name,
-            "training_seconds": round(time.time() - t_start),
+            "training_seconds": round(done.get("seconds") or (time.time() - t_start)),
         }
         out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
         plot_history(history, out.with_suffix(".png"),
@@ -768,7 +783,8 @@ def train_student(args, train, selection, report_split, others, samples, view_na
         plain = models.flip_ensemble(plain)
         log(f"flip ensemble folded into one MLP: {plain.describe()}, {models.count_params(plain):,} parameters")
     return {"plain": plain, "mean": mean, "std": std, "history": history, "n_params": n_params, "trained": trained,
-            "teacher_history": teacher_history, "teacher_figures": teacher_figures, "device": device}
+            "teacher_history": teacher_history, "teacher_figures": teacher_figures, "device": device,
+            "seconds": None}
 
 
 def load_finished_run(run_dir, args) -> dict:
@@ -788,7 +804,7 @@ def load_finished_run(run_dir, args) -> dict:
     return {"plain": saved["model"].eval(), "mean": saved["mean"], "std": saved["std"], "history": history,
             "n_params": result["trained_parameters"], "trained": recipe.get("trained_architecture"),
             "teacher_history": result.get("teacher_history", []), "teacher_figures": result.get("teacher_figures"),
-            "device": recipe.get("device", "cpu")}
+            "device": recipe.get("device", "cpu"), "seconds": result.get("total_seconds")}
 
 
 def resolve_device(choice: str, log=print) -> str:

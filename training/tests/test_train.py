@@ -266,3 +266,16 @@ def test_from_run_exports_a_finished_run_with_the_views_config_says_now(tiny_tre
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), exported.state_dict().values()))
     r = train_cli("--data", tiny_tree, "--from-run", tmp_path / "nothing", "--out", tmp_path / "n.onnx")
     assert r.returncode == 2 and "not a finished train.py run" in r.stderr
+
+
+def test_camera_degradations_keep_shape_and_range_replay_from_the_seed_and_change_the_image():
+    import camera
+    x = torch.rand(6, 3, 32, 32)
+    a = camera.augment(x, torch.Generator().manual_seed(3), p=1.0)
+    b = camera.augment(x, torch.Generator().manual_seed(3), p=1.0)
+    assert a.shape == x.shape and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+    assert (a - x).abs().mean() > 0.01
+    assert torch.equal(camera.augment(x, torch.Generator().manual_seed(3), p=0.0), x)
+    u8 = (x * 255).to(torch.uint8)
+    d = camera.degrade(u8, seed=1)
+    assert d.dtype == torch.uint8 and d.shape == u8.shape and torch.equal(d, camera.degrade(u8, seed=1))

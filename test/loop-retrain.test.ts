@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, killAllDaemons, makeTestDirs, REPO, runCli, type TestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions, type Decision } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
+import { curveThreshold } from './fixtures/onnx.js';
 
 const PER_CLASS = 12;
 const PYTHON = '/usr/bin/python3'; // Debian's python3-torch (here and in CI)
@@ -141,7 +142,8 @@ describe('birdwatch calibrate on those labels', () => {
     expect(report.labels).toEqual({ sample: { birds: 12, airplanes: 12 }, correction: { birds: 12, airplanes: 12 },
       other_models: 0 });
     expect(report.all).toMatchObject({ birds: 12, airplanes: 12, birds_needed: 10, enough: true, threshold: expected(),
-      threshold_in_use: report.model.threshold }); // no threshold of the config's own: the model's
+      // no threshold of the config's own: its explicit birdBudget 0.1 looked up in the model's curve
+      threshold_in_use: curveThreshold(modelFile, 0.1) });
     expect(report.all.at_new.birds_moved).toBe(1);
     expect(report.cameras).toHaveLength(1);
     expect(report.cameras[0]).toMatchObject({ camera: 'garden', threshold: expected(), threshold_in_use: 0 });

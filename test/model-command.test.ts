@@ -161,4 +161,21 @@ describe('birdwatch model', () => {
     write(file, (props) => { delete props.operating_curve; });
     expect(render()).toContain('No operating curve (this model predates it).');
   });
+
+  it('the web page\'s /model headlines the shipped model\'s report-split figures, not the split that chose them', () => {
+    const card = JSON.parse(readFileSync(SHIPPED.replace(/\.onnx$/, '.json'), 'utf8')) as {
+      report_metrics: { accuracy: number; accuracy_interval: [number, number]; images: number;
+        at_threshold: { confusion_matrix_at_threshold: { matrix: number[][] } } };
+    };
+    const page = modelPage({ session: null, config: loadConfig({ flags: { model: SHIPPED } }), current: '/model' },
+      readModelInfo(SHIPPED)).replace(/\s+/g, ' ');
+    const r = card.report_metrics;
+    expect(page).toContain(`<tr><th>accuracy (report split)</th><td>${r.accuracy.toFixed(3)} (90%: ` +
+      `${r.accuracy_interval[0].toFixed(3)}–${r.accuracy_interval[1].toFixed(3)})</td></tr>`);
+    expect(page).toContain(`<tr><th>report split images</th><td>${r.images}</td></tr>`);
+    const [[planesMoved, planesKept]] = r.at_threshold.confusion_matrix_at_threshold.matrix;
+    expect(page).toContain('<h2>On the report split, at the threshold</h2>');
+    expect(page).toContain(`<tr><th>airplanes</th><td>${planesMoved}</td><td>${planesKept}</td></tr>`);
+    expect(page).not.toContain('validation accuracy');
+  });
 });

@@ -220,10 +220,16 @@ export function statsPage(ctx: PageContext, query: Query, stats: Stats, histogra
 
 export function modelPage(ctx: PageContext, info: ModelInfo): string {
   const card = info.card ?? {};
-  const metrics = (card.validation_metrics ?? {}) as Record<string, unknown>;
   const model = (card.model ?? {}) as Record<string, unknown>;
-  const boot = (metrics.airplanes_caught_bootstrap ?? {}) as Record<string, unknown>;
+  // A model trained since the three-way split reports on its report split (nothing was chosen on it); an older one
+  // only has its validation split, which chose its threshold.
+  const reported = card.report_metrics as Record<string, unknown> | undefined;
+  const metrics = (reported ?? card.validation_metrics ?? {}) as Record<string, unknown>;
+  const atThreshold = (reported ? reported.at_threshold ?? {} : metrics) as Record<string, unknown>;
+  const boot = (metrics.airplanes_caught_at_1pct_bootstrap ?? metrics.airplanes_caught_bootstrap ?? {}) as Record<string, unknown>;
+  const split = reported ? 'report split' : 'validation split';
   const num = (v: unknown, digits = 3): string => typeof v === 'number' ? v.toFixed(digits) : v === undefined ? '–' : String(v);
+  const interval = metrics.accuracy_interval as [number, number] | undefined;
   const rows: Array<[string, string]> = [
     ['file', info.file],
     ['installed', info.modified ? formatLocalTime(info.modified) : '–'],
@@ -231,14 +237,14 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
     ['network', `${model.description ?? '–'}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`],
     ['threshold (P(airplane) to move)', String(info.metadata.threshold ?? card.threshold ?? '–')],
     ['rule', String(card.threshold_rule ?? '–')],
-    ['validation accuracy', num(metrics.accuracy)],
-    ['airplanes caught at threshold', typeof metrics.airplanes_caught_at_threshold === 'number' ? pct(metrics.airplanes_caught_at_threshold) : '–'],
-    ['birds moved at threshold', typeof metrics.birds_moved_at_threshold === 'number' ? pct(metrics.birds_moved_at_threshold) : '–'],
-    ['airplanes caught, bootstrap mean', typeof boot.mean === 'number' ? pct(boot.mean) : '–'],
-    ['ROC AUC', num(metrics.roc_auc)],
-    ['validation images', num(metrics.validation_images, 0)],
+    [`accuracy (${split})`, num(metrics.accuracy) + (interval ? ` (90%: ${num(interval[0])}–${num(interval[1])})` : '')],
+    [`airplanes caught at threshold (${split})`, typeof atThreshold.airplanes_caught_at_threshold === 'number' ? pct(atThreshold.airplanes_caught_at_threshold) : '–'],
+    [`birds moved at threshold (${split})`, typeof atThreshold.birds_moved_at_threshold === 'number' ? pct(atThreshold.birds_moved_at_threshold) : '–'],
+    [`airplanes caught at ≤ 1% birds, bootstrap mean (${split})`, typeof boot.mean === 'number' ? pct(boot.mean) : '–'],
+    [`ROC AUC (${split})`, num(metrics.roc_auc)],
+    [`${split} images`, num(metrics.images ?? metrics.validation_images, 0)],
   ];
-  const confusion = (metrics.confusion_matrix_at_threshold as { matrix?: number[][] } | undefined)?.matrix;
+  const confusion = (atThreshold.confusion_matrix_at_threshold as { matrix?: number[][] } | undefined)?.matrix;
   const meta = Object.entries(info.metadata).filter(([k]) => !['history'].includes(k)).slice(0, 40);
   let curve: OperatingCurve | undefined;
   let curveError: string | undefined;
@@ -260,7 +266,7 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
     <p class="muted">Airplanes caught and birds moved measured on the ${curve.figures_split} split; thresholds chosen
       on the ${curve.threshold_split} split. The config's birdBudget picks the row with the largest budget not above it.</p>`
     : html`<p class="muted">${curveError ?? 'No operating curve (this model predates it).'}</p>`}
-    ${confusion ? html`<h2>On the validation set, at the threshold</h2>
+    ${confusion ? html`<h2>On the ${split}, at the threshold</h2>
     <table class="numbers"><thead><tr><th></th><th>moved</th><th>kept</th></tr></thead><tbody>
       <tr><th>airplanes</th><td>${confusion[0]?.[0]}</td><td>${confusion[0]?.[1]}</td></tr>
       <tr><th>birds</th><td>${confusion[1]?.[0]}</td><td>${confusion[1]?.[1]}</td></tr></tbody></table>` : ''}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The ablation behind training/README.md (round 2): what each use of the data adds, on the three-way split (seed 0).
 Every row is a `train.py --no-export` run into training/runs/r2/<row> (finished rows are not rerun), then scored
-here from its model.pt with one view and with the mirror view added. The selection-split columns are what choices
+here from its model.pt with one view and with the mirror view added. Run it with no `"views"` in
+config/preprocessing.json (each row is then trained and its epoch chosen on one view, as the shipped run was). The selection-split columns are what choices
 are made on; the report-split columns are only measured.
 
   python3 ablation.py                 # run what is missing (hours on 2 CPU cores), print the Markdown tables
@@ -31,6 +32,8 @@ ROOT = HERE / "runs" / "r2"
 ROWS = [
     ("conv-e8", "student of the two-class convnet teacher (10 epochs on the 8,000 training airplanes and birds)",
      ["--teacher", "conv", "--epochs", "8"]),
+    ("conv-w32-e8", "student of a twice-as-wide two-class teacher (width 32, 10 epochs)",
+     ["--teacher", "conv", "--teacher-width", "32", "--epochs", "8"]),
     ("conv-camera-e8", "+ camera-like degradations (rescale/aspect, blur, exposure, noise, JPEG; each p=0.3)",
      ["--teacher", "conv", "--epochs", "8", "--camera-augment", "0.3"]),
     ("conv10-e8", "student of the ten-class teacher (2 epochs on the 8,000 + 40,000 other-class images)",

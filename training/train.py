@@ -518,11 +518,13 @@ def plot_history(history: list, path: Path, title: str):
     import matplotlib.pyplot as plt
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    ax[0].plot(ep, [h["train_loss"] for h in history], label="training (augmented batches, vs. their targets)")
-    ax[0].plot(ep, [h["val_loss"] for h in history], label="validation")
+    ax[0].plot(ep, [h["train_loss"] for h in history], label="training (augmented batches, vs. their targets; "
+                                                             "distillation: x T\u00b2)")
+    ax[0].plot(ep, [h["val_loss"] for h in history], label="selection split (chose the epoch)")
     ax[0].set_title("loss (cross entropy)")
+    ax[0].set_yscale("log")
     ax[1].plot(ep, [h["train_acc"] for h in history], label="training (augmented batches)")
-    ax[1].plot(ep, [h["val_acc"] for h in history], label="validation")
+    ax[1].plot(ep, [h["val_acc"] for h in history], label="selection split (one view)")
     ax[1].set_title("accuracy")
     for a in ax:
         a.set_xlabel("epoch")

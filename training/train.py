@@ -147,7 +147,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(training/runs/cache)")
     g = p.add_argument_group("threshold and output")
     g.add_argument("--bird-budget", type=float, default=0.01,
-                   help="largest share of validation birds that may have P(airplane) >= threshold")
+                   help="the bird budget of the model's own threshold: largest share of the selection split's birds "
+                        "with P(airplane) >= threshold (the curve has 0.5%%, 1%%, 2%%, 5%%, 10%%)")
     g.add_argument("--out", default=str(DEFAULT_OUT),
                    help="ONNX file to write; the card (.json) and the plot (.png) go beside it; the folder must exist")
     g.add_argument("--no-export", action="store_true", help="train and report only")
@@ -607,6 +608,9 @@ def main(argv=None) -> int:
                          "airplane-vs-bird label of their own")
     if not 0 <= args.other_share < 1:
         raise UsageError(f"--other-share must be in [0, 1), got {args.other_share}")
+    if not report.BUDGETS[0] <= args.bird_budget < 1:
+        raise UsageError(f"--bird-budget must be in [{report.BUDGETS[0]}, 1) (the curve's smallest budget is "
+                         f"{report.BUDGETS[0]}), got {args.bird_budget}")
     t_start = time.time()
     device = resolve_device(args.device, log)
     spec = data.load_preprocessing()

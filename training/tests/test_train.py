@@ -237,6 +237,7 @@ def test_ten_class_teacher_distillation_on_other_classes_and_auxiliary_task_expo
     (["--teacher", "none", "--other-share", "0.2"], "--other-share needs a teacher"),
     (["--teacher", "conv10"], "needs CIFAR-10's other classes"),
     (["--device", "cuda"], "torch sees no CUDA GPU"),
+    (["--bird-budget", "0.001"], "--bird-budget must be in [0.005, 1)"),
 ])
 def test_recipe_mistakes_exit_2_with_one_line(tiny_tree, tmp_path, train_cli, flags, message):
     if "cuda" in flags and torch.cuda.is_available():

@@ -49,9 +49,7 @@ VIEW_SETS = (["identity"], ["identity", "mirror"])
 def score(run: Path, selection, report_split, view_names, camera_like) -> dict:
     saved = train.load_init(run if run.suffix == ".onnx" else run / "model.pt")
     model, norm = saved["model"].eval(), train.Normalizer(saved["mean"], saved["std"])
-    p_sel = report.p_airplane(model, selection.x, norm, view_names)
-    p_rep = report.p_airplane(model, report_split.x, norm, view_names)
-    curve = report.operating_curve(p_sel, selection.y.numpy(), p_rep, report_split.y.numpy(), resamples=500)
+    p_sel, p_rep, curve = report.model_curve(model, norm, selection, report_split, view_names, resamples=500)
     return {"selection": report.split_metrics(p_sel, selection.y.numpy(), "selection", resamples=500),
             "report": report.split_metrics(p_rep, report_split.y.numpy(), "report", resamples=500),
             "curve": curve,

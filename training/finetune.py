@@ -173,9 +173,7 @@ def main(argv=None) -> int:
     view_names = views.views_of(spec)
     curve = None
     if chooser is selection:  # the candidate's own curve, as train.py writes it (birdBudget needs one)
-        curve = report.operating_curve(report.p_airplane(plain, selection.x, norm, view_names), selection.y.numpy(),
-                                       report.p_airplane(plain, val.x, norm, view_names), val.y.numpy(),
-                                       resamples=200)
+        _, _, curve = report.model_curve(plain, norm, selection, val, view_names, resamples=200)
         threshold = report.point_at(curve, args.bird_budget)["threshold_text"]
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     recipe = {"recipe": "finetune", "init": str(Path(args.init).resolve()), "epochs": args.epochs, "lr": args.lr,

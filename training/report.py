@@ -44,6 +44,15 @@ def _resample_indices(labels: np.ndarray, rng, resamples: int):
         yield rng.choice(air, len(air)), rng.choice(bird, len(bird))
 
 
+def model_curve(model, norm, selection, report_split, views, resamples: int = RESAMPLES):
+    """A model's P(airplane) on the selection and report splits (uint8 Samples) and its operating curve:
+    (p_selection, p_report, curve). The one path from a trained model to its curve."""
+    p_sel = p_airplane(model, selection.x, norm, views)
+    p_rep = p_airplane(model, report_split.x, norm, views)
+    return p_sel, p_rep, operating_curve(p_sel, selection.y.numpy(), p_rep, report_split.y.numpy(),
+                                         resamples=resamples)
+
+
 def operating_curve(p_sel, y_sel, p_rep, y_rep, budgets=BUDGETS, resamples: int = RESAMPLES, seed: int = 0) -> dict:
     p_rep, y_rep = np.asarray(p_rep, dtype=np.float32), np.asarray(y_rep)
     points = []

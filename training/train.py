@@ -635,9 +635,7 @@ def main(argv=None) -> int:
     epoch_seconds = float(np.median([h["seconds"] for h in history]))
 
     # the figures: thresholds on the selection split, everything shown on the report split
-    p_sel = report.p_airplane(plain, selection.x, norm, view_names)
-    p_rep = report.p_airplane(plain, report_split.x, norm, view_names)
-    curve = report.operating_curve(p_sel, selection.y.numpy(), p_rep, report_split.y.numpy())
+    p_sel, p_rep, curve = report.model_curve(plain, norm, selection, report_split, view_names)
     threshold = report.point_at(curve, args.bird_budget)["threshold_text"]
     metrics = {**report.split_metrics(p_sel, selection.y.numpy(), "selection"),
                **{k: v for k, v in calibrate.metrics_at(p_sel, selection.y.numpy(), threshold).items()

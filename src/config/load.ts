@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import { fromProjectRoot } from './paths.js';
-import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, RETRAIN_KEYS, WEB_KEYS, type Camera, type Config, type Provider,
-  type RetrainConfig, type WebConfig } from './schema.js';
+import { CALIBRATION_KEYS, CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, RETRAIN_KEYS, WEB_KEYS, type CalibrationConfig, type Camera,
+  type Config, type Provider, type RetrainConfig, type WebConfig } from './schema.js';
 
 /** A usage or configuration problem: the command prints `birdwatch: <message>` and exits with code 2. */
 export class ConfigError extends Error {
@@ -113,6 +113,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     birdBudget: pick('birdBudget', 'bird-budget', asBudget, DEFAULTS.birdBudget),
     birdBudgetExplicit: flags['bird-budget'] !== undefined || fileConfig.birdBudget !== undefined,
     retrain: { candidates: '', minNewCorrections: 0, autoPromote: false },
+    calibration: resolveCalibration(fileConfig.calibration, where),
   };
   config.retrain = resolveRetrain(fileConfig.retrain, fileDir, where, flags.candidates, cwd);
   config.web = resolveWeb(fileConfig.web, fileDir, where, config.db);
@@ -171,6 +172,33 @@ function resolveRetrain(raw: unknown, fileDir: string, where: string, flag: unkn
       : asCount(retrain.minNewCorrections, `'retrain.minNewCorrections' in ${where}`),
     autoPromote: retrain.autoPromote === undefined ? DEFAULTS.retrainAutoPromote
       : asBoolean(retrain.autoPromote, `'retrain.autoPromote' in ${where}`),
+  };
+}
+
+function resolveCalibration(raw: unknown, where: string): CalibrationConfig {
+  const label = `'calibration' in ${where}`;
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(`${label} must be an object {confidence, auto, checkMs}`);
+  }
+  const calibration = (raw ?? {}) as Raw;
+  for (const key of Object.keys(calibration)) {
+    if (key.startsWith('//')) continue;
+    if (!(CALIBRATION_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${CALIBRATION_KEYS.join(', ')})`);
+    }
+  }
+  const confidence = calibration.confidence === undefined ? DEFAULTS.calibrationConfidence
+    : asNumber(calibration.confidence, `'calibration.confidence' in ${where}`);
+  if (!(confidence >= 0.5 && confidence < 1)) {
+    throw new ConfigError(`'calibration.confidence' in ${where} must be at least 0.5 and below 1 (0.9 = 90%), ` +
+      `got ${JSON.stringify(calibration.confidence)}`);
+  }
+  return {
+    confidence,
+    auto: calibration.auto === undefined ? DEFAULTS.calibrationAuto
+      : asBoolean(calibration.auto, `'calibration.auto' in ${where}`),
+    checkMs: calibration.checkMs === undefined ? DEFAULTS.calibrationCheckMs
+      : asPositive(calibration.checkMs, `'calibration.checkMs' in ${where}`),
   };
 }
 

@@ -60,6 +60,17 @@ export interface Config {
   birdBudgetExplicit?: boolean;
   /** The corrections loop: `birdwatch retrain` and its weekly timer. */
   retrain: RetrainConfig;
+  /** The promise's confidence and the daemon's own recalibration (src/calibrate/). */
+  calibration: CalibrationConfig;
+}
+
+export interface CalibrationConfig {
+  /** Confidence of the one-sided bound on the share of birds moved (default 0.9). */
+  confidence: number;
+  /** The daemon recalibrates a camera without an explicit threshold when random-review labels arrive. */
+  auto: boolean;
+  /** How often the daemon looks for new random-review labels, in ms. */
+  checkMs: number;
 }
 
 export interface RetrainConfig {
@@ -105,7 +116,10 @@ export const CONFIG_KEYS: Record<string, string> = {
   birdBudget: 'largest share of birds a threshold may move, for calibrate, retrain and promote (default 0.01); ' +
     "set explicitly, the daemon also runs at the model's curve threshold for it",
   retrain: 'the corrections loop: {candidates: folder, minNewCorrections: 20, autoPromote: false}',
+  calibration: 'the promise: {confidence: 0.9, auto: true (the daemon recalibrates from review labels), ' +
+    'checkMs: 15000}',
 };
+export const CALIBRATION_KEYS = ['confidence', 'auto', 'checkMs'] as const;
 export const RETRAIN_KEYS = ['candidates', 'minNewCorrections', 'autoPromote'] as const;
 export const WEB_KEYS = ['listen', 'publicRead', 'thumbnails'] as const;
 export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold', 'retentionDays', 'birdBudget'] as const;
@@ -135,4 +149,7 @@ export const DEFAULTS = {
   retrainCandidates: 'models/candidates',
   retrainMinNewCorrections: 20,
   retrainAutoPromote: false,
+  calibrationConfidence: 0.9,
+  calibrationAuto: true,
+  calibrationCheckMs: 15_000,
 };

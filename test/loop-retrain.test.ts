@@ -53,6 +53,9 @@ beforeAll(async () => {
     cameras: [{ name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes, threshold: 0 }],
     db: dirs.db, model: modelFile, quietMs: 100, birdBudget: 0.1,
     retrain: { candidates, minNewCorrections: 5 },
+    // 12 labelled birds certify 10% at 70% (U(0, 12) = 0.0955), not at the default 90% (22 needed); the daemon's own
+    // recalibration is off so that only calibrate --apply changes a threshold here.
+    calibration: { confidence: 0.7, auto: false },
   }, null, 2));
   for (let i = 0; i < PER_CLASS; i++) {
     writeFileSync(join(dirs.watch, `plane-${i}.jpg`), await cameraJpeg(AIRPLANE_FIXTURES[i % 3]!, 320 + 8 * i, 240));
@@ -127,32 +130,33 @@ describe('labels from the members', () => {
 });
 
 describe('birdwatch calibrate on those labels', () => {
-  // Hand-worked from the logged scores: 12 birds at a 10% budget let floor(1.2) = 1 bird move, so the threshold
-  // sits 1e-5 above the second highest bird, rounded up to 6 decimals.
+  // Hand-worked from the logged scores: 12 birds at a 10% budget and 70% confidence: U(0, 12) = 0.0955 is within
+  // the budget, U(1, 12) = 0.181 is not, so no bird may move: the threshold sits 1e-5 above the highest bird,
+  // rounded up to 6 decimals.
   const expected = (): number => {
     const scores = birdsOf().map((r) => r.p_airplane!).sort((a, b) => b - a);
-    return Math.ceil((scores[1]! + 1e-5) * 1e6 - 1e-6) / 1e6;
+    return Math.ceil((scores[0]! + 1e-5) * 1e6 - 1e-6) / 1e6;
   };
 
   it('rests on the review sample, counts the corrections apart, and prints the rule', async () => {
     const result = await cli(['calibrate', '--json']);
     expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout);
-    expect(report.sources).toEqual(['sample']);
-    expect(report.labels).toEqual({ sample: { birds: 12, airplanes: 12 }, correction: { birds: 12, airplanes: 12 },
-      other_models: 0 });
-    expect(report.all).toMatchObject({ birds: 12, airplanes: 12, birds_needed: 10, enough: true, threshold: expected(),
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const all = lines.find((l) => l.camera === null);
+    const cameras = lines.filter((l) => l.camera !== null);
+    expect(all.sources).toEqual(['sample']);
+    expect(all).toMatchObject({ birds: 12, airplanes: 12, certified: true, confidence: 0.7, more_birds_needed: 0,
+      threshold: expected(), birds_moved: 0,
       // no threshold of the config's own: its explicit birdBudget 0.1 looked up in the model's curve
       threshold_in_use: curveThreshold(modelFile, 0.1) });
-    expect(report.all.at_new.birds_moved).toBe(1);
-    expect(report.cameras).toHaveLength(1);
-    expect(report.cameras[0]).toMatchObject({ camera: 'garden', threshold: expected(), threshold_in_use: 0 });
-    expect(report.cameras[0].at_in_use).toMatchObject({ birds_moved: 12, airplanes_caught: 12 });
+    expect(cameras).toHaveLength(1);
+    expect(cameras[0]).toMatchObject({ camera: 'garden', threshold: expected(), threshold_in_use: 0, pinned: true });
+    expect(cameras[0].at_in_use).toMatchObject({ birds_moved: 12, airplanes_caught: 12 });
     const planesCaught = planesOf().filter((r) => r.p_airplane! >= expected()).length;
-    expect(report.all.at_new.airplanes_caught).toBe(planesCaught);
+    expect(all.at_new.airplanes_caught).toBe(planesCaught);
     const text = await cli(['calibrate']);
     console.log(`[figures] birdwatch calibrate on the generated shots:\n${text.stdout}`);
-    expect(text.stdout).toMatch(/rule: threshold = 0.00001 above the highest-scoring labelled bird/);
+    expect(text.stdout).toMatch(/rule: threshold = the lowest whose one-sided 70% Clopper-Pearson upper bound/);
     expect(text.stdout).toMatch(/corrections 12 birds, 12 airplanes \(biased: not used/);
   });
 
@@ -163,7 +167,7 @@ describe('birdwatch calibrate on those labels', () => {
     const before = readFileSync(configFile);
     const few = await cli(['calibrate', '--apply', '--bird-budget', '0.01']);
     expect(few.code).toBe(1);
-    expect(few.stdout).toMatch(/nothing applied: no camera has 100 labelled birds yet/);
+    expect(few.stdout).toMatch(/nothing applied: no camera is certified yet/);
     expect(readFileSync(configFile, 'utf8')).toBe(before.toString('utf8'));
   });
 

@@ -1,11 +1,11 @@
 // The corrections loop's rules on constructed figures: the calibrate threshold rule against hand-worked scores,
-// "enough birds", the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
+// the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
 // and the config keys (birdBudget, retrain) with their errors.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { birdsAllowed, birdsNeeded, figuresAt, highestBirdThatStays, thresholdFor } from '../src/calibrate/rule.js';
+import { certifiedThreshold, figuresAt, thresholdMoving, thresholdToKeep } from '../src/calibrate/rule.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { compareModels, promotionBlockers, type Comparison, type LabelledFile, type ModelFigures } from '../src/retrain/compare.js';
 import { modelFileInfo } from '../src/model/file-info.js';
@@ -20,56 +20,38 @@ describe('the calibrate rule on constructed scores', () => {
   const birds = [0.3, 0.9, 0.0, 0.5, 0.8, 0.1, 0.7, 0.2, 0.6, 0.4];
   const planes = [0.95, 0.85, 0.8, 0.79];
 
-  it('budget 10% of 10 birds: one bird may move, so the threshold sits 1e-5 above the second highest bird', () => {
-    expect(birdsAllowed(0.1, 10)).toBe(1);
-    expect(highestBirdThatStays(birds, 0.1)).toBe(0.8);
-    expect(thresholdFor(birds, 0.1)).toBe(0.80001);
+  it('the threshold moving k birds sits 1e-5 above the (k+1)-th highest; figures at it', () => {
+    expect(thresholdMoving(birds, 1)).toBe(0.80001);
     // At 0.80001: the bird at 0.9 moves; airplanes 0.95 and 0.85 are caught, 0.80 and 0.79 are not.
     expect(figuresAt(0.80001, birds, planes)).toEqual({ threshold: 0.80001, birds: 10, airplanes: 4, birds_moved: 1,
       birds_moved_share: 0.1, airplanes_caught: 2, airplanes_caught_share: 0.5 });
+    expect(thresholdMoving(birds, 3)).toBe(0.60001); // 0.9, 0.8, 0.7 move
+    expect(thresholdMoving(birds, 10)).toBe(0);
   });
 
-  it('budget 5% of 10 birds: no bird may move (floor(0.5) = 0); 30% lets three through', () => {
-    expect(thresholdFor(birds, 0.05)).toBe(0.90001);
-    expect(figuresAt(0.90001, birds, planes).birds_moved).toBe(0);
-    expect(figuresAt(0.90001, birds, planes).airplanes_caught).toBe(1);
-    expect(thresholdFor(birds, 0.3)).toBe(0.60001); // 0.9, 0.8, 0.7 move
-    expect(figuresAt(0.60001, birds, planes).birds_moved).toBe(3);
+  it('ten birds certify a 30% budget at 90% with none moved (U(0, 10) = 0.206), not with one (0.337)', () => {
+    expect(certifiedThreshold(birds, 0.3, 0.9)).toMatchObject({ certified: true, threshold: 0.90001, birds_moved: 0 });
+    expect(certifiedThreshold(birds, 0.1, 0.9)).toMatchObject({ certified: false, threshold: null, best: 0.90001,
+      more_birds_needed: 12 });
   });
 
-  it('birds tied with the one that must stay stay too; a budget that lets all through gives 0', () => {
+  it('birds tied with the one that must stay stay too', () => {
     const tied = [0.5, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0];
-    expect(thresholdFor(tied, 0.1)).toBe(0.50001);
+    expect(thresholdMoving(tied, 1)).toBe(0.50001);
     expect(figuresAt(0.50001, tied, []).birds_moved).toBe(0);
-    expect(thresholdFor([0.2], 0.99)).toBe(0.20001); // one bird: floor(0.99 x 1) = 0 may move
-    expect(thresholdFor([0.2, 0.1], 0.5)).toBe(0.10001);
   });
 
   it('rounds up to 6 decimals and never above 1', () => {
-    expect(thresholdFor([0.1234561, 0], 0.5)).toBe(0.00001); // one may move: the bird at 0 stays, 0 + 1e-5
-    expect(thresholdFor([0.1234561, 0.1234561], 0.4)).toBe(0.123467); // 0.1234661 rounded up
-    expect(thresholdFor([1, 1], 0.4)).toBe(1);
+    expect(thresholdMoving([0.1234561, 0], 1)).toBe(0.00001);
+    expect(thresholdMoving([0.1234561, 0.1234561], 0)).toBe(0.123467); // 0.1234661 rounded up
+    expect(thresholdMoving([1, 1], 0)).toBe(1);
   });
 
-  it('agrees with training/calibrate.py on random scores (the same rule on both sides)', () => {
-    let seed = 7;
-    const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
-    const cases = [0.01, 0.05, 0.1, 0.3].flatMap((budget) => [7, 100, 250].map((n) =>
-      ({ budget, scores: Array.from({ length: n }, () => Math.round(random() * 1e6) / 1e6) })));
-    const script = 'import json, sys; sys.path.insert(0, "training"); import calibrate, numpy as np; ' +
-      'print(json.dumps([calibrate._highest_bird_that_stays(np.array(c["scores"]), c["budget"]) ' +
-      'for c in json.load(sys.stdin)]))';
-    const python = spawnSync('/usr/bin/python3', ['-c', script], { cwd: REPO, input: JSON.stringify(cases), encoding: 'utf8' });
-    expect(python.status, python.stderr).toBe(0);
-    expect(JSON.parse(python.stdout)).toEqual(cases.map((c) => highestBirdThatStays(c.scores, c.budget)));
-  });
-
-  it('enough birds: ceil(1 / budget)', () => {
-    expect(birdsNeeded(0.01)).toBe(100);
-    expect(birdsNeeded(0.1)).toBe(10);
-    expect(birdsNeeded(0.03)).toBe(34);
-    expect(birdsAllowed(0.03, 34)).toBe(1);
-    expect(birdsAllowed(0.03, 33)).toBe(0);
+  it('uncertified keeps the stricter of the threshold in use and the best the birds allow', () => {
+    const choice = certifiedThreshold([0.5, 0.6, 0.7], 0.01, 0.9);
+    expect(thresholdToKeep(choice, 0.5)).toBe(0.70001);
+    expect(thresholdToKeep(choice, 0.9)).toBe(0.9);
+    expect(thresholdToKeep(certifiedThreshold([], 0.01, 0.9), 0.8)).toBe(0.8);
   });
 });
 

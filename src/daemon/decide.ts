@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { CalibratedThresholds } from '../calibrate/auto.js';
 import type { Camera, Config } from '../config/schema.js';
 import type { DecisionLog } from '../db/decision-log.js';
 import { timestamp, type DecisionRow } from '../db/rows.js';
@@ -48,11 +49,19 @@ export interface DeciderDeps {
 export class FileDecider {
   /** Each model's threshold per camera, resolved once per model and config (src/model/thresholds.ts), not per shot. */
   private thresholds = new WeakMap<Model, Map<Camera, number>>();
+  /** The daemon's own calibration (src/calibrate/auto.ts): one model's thresholds for cameras without their own. */
+  private calibrated: CalibratedThresholds | undefined;
 
   constructor(private readonly deps: DeciderDeps) {}
 
   /** The config was reloaded (changed in place): thresholds are resolved again at the next shot. */
   configChanged(): void {
+    this.thresholds = new WeakMap();
+  }
+
+  /** New calibrated thresholds, handed over whole: the next shots use them, shots already decided keep theirs. */
+  useCalibrated(calibrated: CalibratedThresholds): void {
+    this.calibrated = calibrated;
     this.thresholds = new WeakMap();
   }
 
@@ -63,6 +72,10 @@ export class FileDecider {
       this.thresholds.set(model, table);
     }
     let threshold = table.get(camera);
+    if (threshold === undefined && camera.threshold === undefined && this.calibrated?.modelId === model.id) {
+      threshold = this.calibrated.thresholds.get(camera.name);
+      if (threshold !== undefined) table.set(camera, threshold);
+    }
     if (threshold === undefined) {
       try {
         threshold = resolveThreshold(this.deps.config, camera, model).threshold;

@@ -47,3 +47,21 @@ export function moreBirdsNeeded(k: number, n: number, budget: number, confidence
   }
   return hi - n;
 }
+
+export interface ShareInterval {
+  k: number;
+  n: number;
+  /** k / n; null when n = 0. */
+  share: number | null;
+  /** Two-sided Clopper-Pearson interval at `confidence` (0 to 1 when n = 0). */
+  low: number;
+  high: number;
+}
+
+/** The two-sided exact (Clopper-Pearson) interval for a share seen as k of n, at `confidence`. */
+export function shareInterval(k: number, n: number, confidence: number): ShareInterval {
+  if (n <= 0) return { k, n, share: null, low: 0, high: 1 };
+  const tail = (1 - confidence) / 2;
+  return { k, n, share: k / n, low: k === 0 ? 0 : betaQuantile(tail, k, n - k + 1),
+    high: k >= n ? 1 : betaQuantile(1 - tail, k + 1, n - k) };
+}

@@ -30,17 +30,18 @@ export function insertThresholdChange(db: Db, row: NewThresholdChange): number {
         @bound, @certified, @why)`).run(row).lastInsertRowid);
 }
 
+/** Whether the log has the table (a log no daemon of this version has opened yet has not). */
+function hasTable(db: Db): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'threshold_changes'`).get() !== undefined;
+}
+
 /** The latest threshold set for each camera for one model (what a restarted daemon resumes from). */
 export function latestThresholds(db: Db, modelId: string): Map<string, ThresholdChangeRow> {
+  if (!hasTable(db)) return new Map();
   const rows = db.prepare(`SELECT * FROM threshold_changes t WHERE model_id = ?
       AND id = (SELECT max(id) FROM threshold_changes WHERE camera = t.camera AND model_id = t.model_id)`)
     .all(modelId) as ThresholdChangeRow[];
   return new Map(rows.map((row) => [row.camera, row]));
-}
-
-/** Whether the log has the table (a log no daemon of this version has opened yet has not). */
-function hasTable(db: Db): boolean {
-  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'threshold_changes'`).get() !== undefined;
 }
 
 /** Every change, oldest first; one camera's when named. */

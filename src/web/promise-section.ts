@@ -74,9 +74,10 @@ export function promiseSection(promises: readonly CameraPromise[]): Html {
       </tbody></table>
       ${thresholdHistoryChart(p)}
     </article>`)}</div>
-    <p class="small muted">From the random review (Review page) of shots the current model decided. "At most 1% of
-      birds, 90% confidence": if the camera moved more than 1% of its birds, a review like this one would show it
-      nine times out of ten.</p>
+    <p class="small muted">From the random review (Review page) of shots the current model decided. "At most
+      ${pct(budget)} of birds, ${pct(promises[0]!.confidence, 0)} confidence": if a camera moved more than
+      ${pct(budget)} of its birds, a review like this one would have shown it at least
+      ${pct(promises[0]!.confidence, 0)} of the time.</p>
   </section>`;
 }
 

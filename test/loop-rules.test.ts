@@ -13,6 +13,7 @@ import { FIXTURE_AIRPLANES, FIXTURE_BIRDS } from './fixtures/images.js';
 import type { ClubShot } from '../src/retrain/shots.js';
 import { heldOutHash, splitShots } from '../src/retrain/split.js';
 import { autoPromoteBlocker } from '../src/retrain/install.js';
+import { evidenceAtBudget, mcnemar } from '../src/retrain/evidence.js';
 import { makeTestDirs, REPO } from './helpers/daemon.js';
 
 describe('the calibrate rule on constructed scores', () => {
@@ -80,6 +81,50 @@ describe('the promotion rule', () => {
   });
 });
 
+describe('evidence beyond the noise (src/retrain/evidence.ts)', () => {
+  it('exact McNemar on the discordant pairs', () => {
+    expect(mcnemar(0, 0).p_value).toBe(1);
+    expect(mcnemar(0, 6).p_value).toBeCloseTo(2 / 64, 12); // 6 : 0 is the fewest that can be significant
+    expect(mcnemar(0, 5).p_value).toBeCloseTo(2 / 32, 12);
+    expect(mcnemar(3, 1).p_value).toBeCloseTo(2 * (1 + 4) / 16, 12);
+  });
+
+  it('the issue\'s case, 22 against 24 of 28 airplanes, is noise; the shots needed are said', () => {
+    // 28 airplanes: the candidate misses 3 the current catches and catches 1 it misses: 22 against 24.
+    const planes = [...Array(21).fill({ current: 0.9, candidate: 0.9 }),
+      ...Array(3).fill({ current: 0.9, candidate: 0.1 }), { current: 0.1, candidate: 0.9 },
+      ...Array(3).fill({ current: 0.1, candidate: 0.1 })];
+    const birds = Array.from({ length: 22 }, (_, i) => ({ current: i / 100, candidate: i / 100 }));
+    const evidence = evidenceAtBudget(birds, planes, 0.01, 0.9);
+    expect(evidence.current.airplanes_caught.k).toBe(24);
+    expect(evidence.candidate.airplanes_caught.k).toBe(22);
+    expect(evidence.mcnemar).toMatchObject({ current_only: 3, candidate_only: 1 });
+    expect(evidence.verdict).toBe('too few to tell');
+    expect(evidence.certifiable).toBe(false);
+    expect(evidence.more_birds_needed).toBe(208);
+    // At a 1 : 3 split a significant difference takes 17 discordant pairs (4 : 13, p = 2 x 3214 / 2^17 = 0.049):
+    // 17 x 28 / 4 = 119 airplanes.
+    expect(evidence.airplanes_needed).toBe(119);
+    expect(evidence.summary).toMatch(/too few held-out airplanes to tell: about 119 would be needed/);
+    const comparison = { budget: 0.01, at_budget: evidence, club_held_out: { images: 50, failed: 0,
+      current: {} as ModelFigures, candidate: {} as ModelFigures, birds_test: mcnemar(0, 0) },
+    report_split: { images: 0, failed: 0, current: {} as ModelFigures, candidate: {} as ModelFigures,
+      birds_test: mcnemar(0, 0) } } as Comparison;
+    expect(promotionBlockers(comparison)).toEqual([]);
+  });
+
+  it('refuses only when the candidate is worse beyond the noise', () => {
+    const planes = [...Array(10).fill({ current: 0.9, candidate: 0.1 }), ...Array(20).fill({ current: 0.9,
+      candidate: 0.9 })];
+    const birds = Array.from({ length: 300 }, (_, i) => ({ current: i / 1000, candidate: i / 1000 }));
+    const evidence = evidenceAtBudget(birds, planes, 0.01, 0.9);
+    expect(evidence).toMatchObject({ verdict: 'worse', certifiable: true, mcnemar: { current_only: 10,
+      candidate_only: 0 } });
+    expect(evidenceAtBudget(birds, planes.map((p) => ({ current: p.candidate, candidate: p.current })), 0.01, 0.9)
+      .verdict).toBe('better');
+  });
+});
+
 describe('compareModels judges each model at the threshold it runs with', () => {
   const shipped = join(REPO, 'models', 'birds-vs-airplanes.onnx');
   const cifar = join(REPO, 'test', 'fixtures', 'cifar');
@@ -109,9 +154,20 @@ describe('compareModels judges each model at the threshold it runs with', () => 
       expect(split.candidate).toMatchObject({ threshold: 0.01, threshold_used: '0.01 (model)' });
       expect(split.candidate_kept_thresholds).toBeUndefined();
       expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
+      // Worse beyond the noise: every bird it moves more is moved by it alone (exact McNemar).
+      const test = split.birds_test!;
+      expect(test.current_only).toBe(0);
+      expect(test.candidate_only).toBe(split.candidate.birds_moved - split.current.birds_moved);
+      expect(test.p_value).toBeLessThan(0.05);
       expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
         `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
-        '(bird budget 0.01)');
+        `(${test.candidate_only} birds moved by it alone, 0 by the current model alone: exact McNemar p = ` +
+        `${test.p_value.toPrecision(2)})`);
+      // The same weights at the same bird budget, each at the threshold it certifies on the held-out birds: the
+      // same airplanes caught, and 3 held-out birds are far too few to certify 1%.
+      expect(plain.at_budget).toMatchObject({ birds: 3, airplanes: 3, certifiable: false, more_birds_needed: 227,
+        verdict: 'too few to tell', mcnemar: { current_only: 0, candidate_only: 0, p_value: 1 } });
+      expect(plain.at_budget!.current.threshold).toBe(plain.at_budget!.candidate.threshold);
 
       // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has
       // no camera: the model's own); the candidate at its own, and under --keep-thresholds at the camera's too.

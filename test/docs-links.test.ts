@@ -87,7 +87,10 @@ describe('documentation links', () => {
   it('would catch a missing page, a missing anchor and a missing image', () => {
     const page = join(REPO, 'docs', 'example.md');
     const text = [
-      '# A page', '## Its `config` (SIGHUP)', '', 'See [here](#its-config-sighup), [there](cli.md) and [gone](gone.md).',
+      '# A page',
+      '## Its `config` (SIGHUP)',
+      '',
+      'See [here](#its-config-sighup), [there](cli.md) and [gone](gone.md).',
       'Also [a heading that is not there](#nowhere), [the model](../models/nothing.onnx) and',
       '<img src="../test/screenshots/none.png" alt="x">. `[code](is-not-a-link.md)` and [web](https://example.org/x).',
       '```', '[fenced](neither.md)', '```',

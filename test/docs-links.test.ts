@@ -38,7 +38,10 @@ export function headingIds(text: string): Set<string> {
   for (const line of proseLines(text)) {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!heading) continue;
-    const base = heading[1].toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = heading[1]
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     ids.add(count === 0 ? base : `${base}-${count}`);
@@ -93,7 +96,9 @@ describe('documentation links', () => {
       'See [here](#its-config-sighup), [there](cli.md) and [gone](gone.md).',
       'Also [a heading that is not there](#nowhere), [the model](../models/nothing.onnx) and',
       '<img src="../test/screenshots/none.png" alt="x">. `[code](is-not-a-link.md)` and [web](https://example.org/x).',
-      '```', '[fenced](neither.md)', '```',
+      '```',
+      '[fenced](neither.md)',
+      '```',
     ].join('\n');
     expect(deadLinks(page, text)).toEqual([
       'docs/example.md: gone.md (no such file)',

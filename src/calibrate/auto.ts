@@ -19,8 +19,8 @@ export interface CalibratedThresholds {
 
 export interface AutoCalibratorDeps {
   db: Db;
-  /** Read at each look (a reload replaces its values). */
-  config: Config;
+  /** The config in force, asked at each look (a reload hands over a new one). */
+  config: () => Config;
   /** The model new shots are decided with. */
   models: { readonly model: ThresholdModel & { id: string } };
   logger: Logger;
@@ -51,7 +51,8 @@ export class AutoCalibrator {
    * error is logged and the look repeated next time.
    */
   check(force = false): void {
-    const { config, db, models, logger } = this.deps;
+    const { db, models, logger } = this.deps;
+    const config = this.deps.config();
     if (!config.calibration.auto) {
       if (this.applied) this.deps.apply({ modelId: models.model.id, thresholds: new Map() });
       this.applied = false;
@@ -72,7 +73,8 @@ export class AutoCalibrator {
   }
 
   private recalibrate(model: ThresholdModel & { id: string }): CalibratedThresholds {
-    const { config, db, logger } = this.deps;
+    const { db, logger } = this.deps;
+    const config = this.deps.config();
     const labels = sampleLabels(db, model.id);
     const latest = latestThresholds(db, model.id);
     const thresholds = new Map<string, number>();

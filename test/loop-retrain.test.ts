@@ -5,7 +5,7 @@
 // refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
 // Python without PyTorch and too few labels each refused in one line.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess, killAllDaemons, makeTestDirs, REPO, runCli, type TestDirs } from './helpers/daemon.js';
@@ -281,23 +281,36 @@ describe('birdwatch retrain, promote, rollback', () => {
     return file;
   };
 
-  it('promote refuses a worse candidate, naming the figure, and leaves the model alone', async () => {
+  it('promote refuses a candidate worse beyond the noise, naming the figure and the test, and leaves the model alone', async () => {
+    // Six birds moved by the candidate alone and none by the current model alone: exact McNemar p = 2/64.
     const worse = constructed('worse', (r) => {
       const split = r.comparison.report_split;
-      split.candidate.birds_moved = split.current.birds_moved + 1;
+      split.candidate.birds_moved = split.current.birds_moved + 6;
+      split.birds_test = { current_only: 0, candidate_only: 6, p_value: 2 / 64 };
     });
     const result = await cli(['promote', worse]);
     expect(result.code).toBe(1);
     const split = report.comparison.report_split;
     expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
-      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} against ` +
-      `${split.current.birds_moved} at ${split.current.threshold_used} (bird budget 0.1) (--force promotes it anyway)\n`);
-    const fewer = constructed('fewer', (r) => {
-      const held = r.comparison.club_held_out;
-      held.current.airplanes_caught = held.candidate.airplanes_caught + 1;
+      `split: ${split.current.birds_moved + 6} of ${split.candidate.birds} at ${split.candidate.threshold_used} against ` +
+      `${split.current.birds_moved} at ${split.current.threshold_used} (6 birds moved by it alone, 0 by the current ` +
+      `model alone: exact McNemar p = 0.031) (--force promotes it anyway)\n`);
+    // One bird more, by the candidate alone, is noise: not a reason to refuse.
+    const noise = constructed('noise', (r) => {
+      const split = r.comparison.report_split;
+      split.candidate.birds_moved = split.current.birds_moved + 1;
+      split.birds_test = { current_only: 0, candidate_only: 1, p_value: 1 };
     });
-    expect((await cli(['promote', fewer])).stderr).toMatch(/it catches fewer airplanes on the club's held-out shots/);
+    // (still refused here, only for the config's thresholds, which need a choice: see below)
+    expect((await cli(['promote', noise])).stderr).toMatch(/^birdwatch: refusing to promote while the config /);
+    const fewer = constructed('fewer', (r) => {
+      r.comparison.at_budget.verdict = 'worse';
+    });
+    expect((await cli(['promote', fewer])).stderr).toMatch(/it catches fewer airplanes on the club's held-out shots: at bird budget 0.1, each at the threshold it certifies/);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
+    for (const name of ['noise', 'fewer']) {
+      for (const ext of ['onnx', 'json']) rmSync(join(candidates, `${name}.${ext}`));
+    }
   });
 
   it('promotes a better candidate atomically, keeps the previous model, and rollback restores it byte for byte', async () => {
@@ -306,7 +319,9 @@ describe('birdwatch retrain, promote, rollback', () => {
         const s = r.comparison[set];
         s.candidate.birds_moved = 0;
         s.candidate.airplanes_caught = s.current.airplanes_caught + 1;
+        s.birds_test = { current_only: s.current.birds_moved, candidate_only: 0, p_value: 1 };
       }
+      r.comparison.at_budget.verdict = 'better';
     });
     const models = await cli(['models']);
     expect(models.stdout).toMatch(/^installed\s+\S{12}/m);

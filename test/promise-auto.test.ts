@@ -1,9 +1,10 @@
 // The daemon calibrates itself (calibration.auto): the real daemon as a child process on a real SQLite file, labels
 // arriving from another process while it runs. The next shots of the camera are decided at the certified threshold,
 // shots decided before keep theirs; a camera with its own threshold never changes; a camera with too few reviewed
-// birds is never certified; every change is a row that `birdwatch thresholds` lists; a restart resumes, no new row.
+// birds is never certified; every change is a row that `birdwatch thresholds` lists; a restart resumes, no new row;
+// a new model starts uncalibrated.
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/index.js';
@@ -12,7 +13,7 @@ import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, REPO, runCli, 
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { BIRD_FIXTURES, cameraJpeg } from './helpers/images.js';
 import { waitFor } from './helpers/wait.js';
-import { curveThreshold } from './fixtures/onnx.js';
+import { curveThreshold, withEditedMetadata } from './fixtures/onnx.js';
 
 const MODEL = join(REPO, 'models', 'birds-vs-airplanes.onnx');
 const MODEL_ID = createHash('sha256').update(readFileSync(MODEL)).digest('hex').slice(0, 12);
@@ -22,6 +23,7 @@ let configFile: string;
 let pond: ReturnType<typeof makeCamera>;
 let yard: ReturnType<typeof makeCamera>;
 let daemon: DaemonProcess;
+let modelFile: string;
 // Past decisions of this model, drawn for the random review, to be labelled while the daemon runs:
 // garden 30 birds 0.00..0.29 (certifies 10% at 90%: 22 are needed), pond 30 birds (pinned), yard 5 birds (too few).
 const past: Array<{ camera: string; p: number; id?: number }> = [
@@ -51,10 +53,12 @@ beforeAll(async () => {
     draw.run(shot.id);
   });
   db.close();
+  modelFile = join(dirs.root, 'model.onnx');
+  copyFileSync(MODEL, modelFile);
   configFile = writeConfigFile(dirs, {
     cameras: [{ name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes },
       { ...pond, threshold: 0.5 }, yard],
-    db: dirs.db, model: MODEL, birdBudget: 0.1, quietMs: 100, calibration: { checkMs: 300 },
+    db: dirs.db, model: modelFile, birdBudget: 0.1, quietMs: 100, calibration: { checkMs: 300 },
   });
   daemon = new DaemonProcess(['run', '--config', configFile]);
   await daemon.ready(60_000);
@@ -141,5 +145,22 @@ describe('auto-calibration in the running daemon', () => {
       () => daemon.tail());
     expect(next!.threshold).toBe(0.29001);
     expect(changes()).toHaveLength(1);
+  });
+
+  it('a new model starts uncalibrated: its shots are decided at the config\'s threshold again', async () => {
+    // The shipped network with other metadata: another file, another id, the same operating curve.
+    const bytes = withEditedMetadata(readFileSync(MODEL), (props) => { props.model_id = 'promise-v2'; });
+    const newId = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
+    const temp = join(dirs.root, '.incoming.onnx');
+    writeFileSync(temp, bytes);
+    renameSync(temp, modelFile);
+    await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${newId}`), 60_000);
+    const last = decisions(dirs.db).at(-1)!.id;
+    await shoot(dirs.watch);
+    const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [last], 1, 60_000,
+      () => daemon.tail());
+    expect(next).toMatchObject({ model_id: newId, threshold: base() });
+    // Its labels are on the old model's decisions: nothing certifies the new one, so nothing changed for it.
+    expect(changes().filter((r) => r.model_id === newId)).toEqual([]);
   });
 });

@@ -134,6 +134,7 @@ function writeJson(r: FileResult, threshold: number): void {
 }
 
 function writeTableRow(r: FileResult, threshold: number): void {
+  // eslint-disable-next-line no-control-regex -- a path with control characters is shown quoted
   const shownPath = /[\u0000-\u001f\u007f]/.test(r.path) ? JSON.stringify(r.path) : r.path;
   if (!r.probabilities) {
     const kind = r.error instanceof ImageError ? r.error.kind : 'error';

@@ -302,6 +302,7 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
  * `//evil.com`). static/app.js checks the same before it follows `next`.
  */
 export function isSameOriginPath(next: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (!next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
   try {
     return new URL(next, 'http://x').origin === 'http://x';

@@ -75,7 +75,8 @@ export async function main(argv: string[]): Promise<number> {
       if (c) {
         for (const [name, set] of [['club held-out', c.club_held_out], ['report split', c.report_split]] as const) {
           console.log(`           ${name}: ${set.images} images; birds moved ${set.current.birds_moved} -> ` +
-            `${set.candidate.birds_moved} of ${set.candidate.birds}, airplanes caught ${set.current.airplanes_caught}` +
+            `${set.candidate.birds_moved} of ${set.candidate.birds}, ` +
+            `airplanes caught ${set.current.airplanes_caught}` +
             ` -> ${set.candidate.airplanes_caught} of ${set.candidate.airplanes}, accuracy ` +
             `${pct(set.current.accuracy)} -> ${pct(set.candidate.accuracy)}`);
         }

@@ -221,7 +221,8 @@ function candidateCard(config: Config, info: ModelFileInfo, from: string, report
   return {
     model_file: path.basename(config.model), created_at: info.createdAt, sha256: info.sha256,
     classes: parsed('classes'), mean: parsed('mean'), std: parsed('std'), threshold: info.metadata.threshold,
-    threshold_rule: `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
+    threshold_rule: 'chosen by training/finetune.py on the CIFAR report split at bird budget ' +
+      String(recipe?.bird_budget ?? '?'),
     validation_metrics: parsed('validation_metrics'), model: parsed('model'), recipe,
     preprocessing: parsed('preprocessing'), training_data_digest: info.metadata.training_data_digest,
     promoted_from: from, comparison: report?.comparison ?? null, training: report?.training ?? null,

@@ -100,7 +100,7 @@ describe('labels from the members', () => {
     expect(query(dirs.db, "SELECT count(*) AS n FROM corrections WHERE kind = 'mark'")).toEqual([{ n: PER_CLASS }]);
   });
 
-  it('review-sample prints each unreviewed decided shot once with its command; review records sample labels', async () => {
+  it('review-sample prints each unreviewed decided shot once, with its command; review records labels', async () => {
     // A shot nobody drew cannot enter the unbiased sample: a noticed mistake is a correction.
     const undrawn = await cli(['review', String(rows[0]!.id), '--label', truth.get(rows[0]!.id)!]);
     expect(undrawn.code).toBe(1);
@@ -211,7 +211,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(existsSync(candidates) ? readdirSync(candidates).filter((n) => n.endsWith('.onnx')) : []).toEqual([]);
   });
 
-  it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
+  it('--epochs 1 writes a candidate and a report whose figures classifying the same files directly gives', async () => {
     const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9', '--seed', '1']);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
@@ -296,7 +296,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
   });
 
-  it('promotes a better candidate atomically, keeps the previous model, and rollback restores it byte for byte', async () => {
+  it('promotes a better candidate atomically, keeps the previous one; rollback restores it byte for byte', async () => {
     const better = constructed('better', (r) => {
       for (const set of ['club_held_out', 'report_split']) {
         const s = r.comparison[set];
@@ -349,7 +349,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
   });
 
-  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it; --drop-thresholds removes the config thresholds', async () => {
+  it('the real candidate: promote follows its report; --force installs it; --drop-thresholds works', async () => {
     const before = JSON.parse(readFileSync(configFile, 'utf8'));
     expect(before.threshold).toBeGreaterThan(0);
     const result = await cli(['promote', candidate, '--drop-thresholds']);

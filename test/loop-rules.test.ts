@@ -104,7 +104,7 @@ describe('compareModels judges each model at the threshold it runs with', () => 
   const reportSplit: LabelledFile[] = (['airplane', 'bird'] as const).flatMap((label) =>
     readdirSync(join(cifar, label)).sort().map((n) => ({ path: join(cifar, label, n), label })));
 
-  it('blocks the shipped weights re-exported with threshold 0.01, naming the figure; kept config thresholds judge it as the current one', async () => {
+  it('blocks weights re-exported at threshold 0.01, naming the figure; kept config thresholds judge both', async () => {
     const dirs = makeTestDirs('bw-loop-compare-');
     try {
       // A genuinely worse model: the same weights, its metadata threshold 0.01 (the daemon would move most birds).
@@ -169,7 +169,7 @@ describe('the held-out split', () => {
     expect(splitShots(more, 0.3, 1).heldOut.map((s) => s.key)).not.toEqual(b.heldOut.map((s) => s.key));
   });
 
-  it('never moves a held-out shot to the fine-tune part: a small class with none under the share holds none out yet', () => {
+  it('never moves a held-out shot to the fine-tune part: a small class under the share holds none out yet', () => {
     // Bird shots in arrival order; find the first that falls under the share (fraction 0.3, seed 0).
     const birds = [...Array(40).keys()].map((i) => shot(i, 'bird'));
     const under = birds.findIndex((s) => heldOutHash(s.key, 0) < 0.3);
@@ -207,7 +207,7 @@ describe('config: birdBudget and retrain', () => {
     expect(config.retrain.candidates).toMatch(/models\/candidates$/);
   });
 
-  it('retrain.autoPromote never promotes while the config sets a threshold, top level or per camera, and says why', () => {
+  it('retrain.autoPromote never promotes while the config sets a threshold (top level or camera); says why', () => {
     const dirs = makeTestDirs('bw-loop-auto-');
     try {
       const camera = { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes };
@@ -253,7 +253,7 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });
 
-  it('run retrain --scheduled weekly, never promoting by themselves (that is retrain.autoPromote in the config)', () => {
+  it("run retrain --scheduled weekly, never promoting by themselves (that is the config's retrain.autoPromote)", () => {
     const text = readFileSync(service, 'utf8');
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/birdwatch\/dist\/cli.js retrain --scheduled --config \/etc\/birdwatch\/config.json$/m);
     expect(text).toMatch(/^Type=oneshot$/m);

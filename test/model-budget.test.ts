@@ -67,7 +67,7 @@ function thresholdLine(daemon: DaemonProcess, camera: string): string[] {
 }
 
 describe('birdBudget in the daemon', () => {
-  it('a camera budget picks its curve point (0.03 -> the 0.02 point), the config budget applies to the others, a camera threshold wins', async () => {
+  it("a camera budget picks its curve point (0.03 -> 0.02), the config's the others', a threshold wins", async () => {
     const d = newDirs('bw-budget-');
     const model = curveModel(d.root, 'curve.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
     const cams = ['two', 'three', 'global', 'own'].map((name) => makeCamera(d.root, name));
@@ -100,7 +100,7 @@ describe('birdBudget in the daemon', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it('a budget below the curve\'s smallest point, or a budget an older model cannot answer, stops the start with exit 2 and one line; one it can answer runs at its own threshold', async () => {
+  it('a budget under the curve, or one an older model cannot answer, stops the start (exit 2, one line)', async () => {
     const d = newDirs('bw-budget-bad-');
     const withCurve = curveModel(d.root, 'curve.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
     const old = oldModel(d.root, 'old.onnx');
@@ -160,7 +160,7 @@ describe('birdBudget in the daemon', () => {
     expect(decisions(d.db)).toHaveLength(6);
   }, 120_000);
 
-  it('a hot-swapped model\'s own curve gives the budget its new threshold; a model without a curve is refused, and so is a reload to a budget below the curve', async () => {
+  it('a swapped-in model\'s curve sets the budget\'s threshold; no curve, or a reload below it, refused', async () => {
     const d = newDirs('bw-budget-swap-');
     const garden = makeCamera(d.root, 'garden');
     const model = curveModel(d.root, 'model.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
@@ -214,7 +214,7 @@ describe('birdBudget in the daemon', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 180_000);
 
-  it('promote refuses a candidate the daemon would refuse (its curve cannot answer the config\'s budget), even with --force', async () => {
+  it('promote refuses what the daemon would (a curve that cannot answer the budget), even with --force', async () => {
     const d = newDirs('bw-budget-promote-');
     const garden = makeCamera(d.root, 'garden');
     mkdirSync(join(d.root, 'models'));

@@ -100,7 +100,7 @@ describe('birdwatch model', () => {
     expect(Object.keys(card.sources as object)).toEqual(['report', 'curve', 'selection']);
   }, 60_000);
 
-  it('an older model prints what it has and says it predates the curve; a missing or malformed file is one line, exit 2', async () => {
+  it('an older model prints what it has, saying it predates the curve; a missing or bad file: exit 2', async () => {
     const d = newDirs('bw-model-cmd-old-');
     const old = join(d.root, 'old.onnx');
     write(old, (props) => {

@@ -89,7 +89,7 @@ describe('metrics and health', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it('per camera across a restart and reloads: the last decision time read from the log, a removed camera\'s series gone', async () => {
+  it('per camera across a restart and reloads: last decision time from the log, a removed camera gone', async () => {
     const d = newDirs('bw-metrics-cameras-');
     const [garden, pond, heath] = ['garden', 'pond', 'heath'].map((name) => makeCamera(d.root, name));
     const configFile = join(d.root, 'config.json');
@@ -189,7 +189,7 @@ describe('metrics and health', () => {
 
   // In process (the real service, model, database and HTTP listener): the daemon listens before start() runs, and
   // this is the moment between the two, held still; a child process would pass through it too fast to look at.
-  it('/healthz is 503 "starting" until the service\'s start() resolves, each camera not watched yet a problem', async () => {
+  it('/healthz is 503 "starting" until the service\'s start() resolves, each unwatched camera a problem', async () => {
     const d = newDirs('bw-health-start-');
     const config = loadConfig({ flags: { watch: d.watch, airplanes: d.airplanes, db: d.db, provider: 'cpu' } });
     const logger = createLogger('error');

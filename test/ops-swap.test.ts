@@ -37,7 +37,7 @@ function dropCopy(d: TestDirs, i: number): string {
 }
 
 describe('model hot swap', () => {
-  it('a model renamed into place mid-stream (hundreds of shots): every shot decided exactly once by one model, old id before, new id after', async () => {
+  it('a model renamed in mid-stream: each shot decided once by one model, old id before, new after', async () => {
     const d = newDirs('bw-swap-');
     const model = join(d.root, 'model.onnx');
     copyFileSync(SHIPPED, model);
@@ -128,7 +128,7 @@ describe('model hot swap', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 240_000);
 
-  it('a corrupt model renamed into place, and one with bad metadata on SIGHUP, are refused: the old model keeps deciding', async () => {
+  it('a corrupt model renamed in, and bad metadata on SIGHUP, are refused: the old model keeps deciding', async () => {
     const d = newDirs('bw-swap-bad-');
     const model = join(d.root, 'model.onnx');
     copyFileSync(SHIPPED, model);

@@ -112,7 +112,7 @@ describe('security', () => {
     }
   }, 180_000);
 
-  it('restore and mark move files only inside the configured folders (traversal, symlinks, SQL in the argument)', async () => {
+  it('restore and mark move files only inside configured folders (traversal, symlinks, SQL in argument)', async () => {
     const root = tempDir('bw-sec-cli-');
     const watch = join(root, 'blog');
     const airplanes = join(root, 'airplanes');

@@ -23,7 +23,7 @@ describe('config/birdwatch-web.service', () => {
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });
 
-  it('runs birdwatch web with the daemon\'s config, sandboxed like the daemon, writable only where restore/mark move', () => {
+  it('runs birdwatch web with the daemon\'s config, sandboxed like it, writable only where restore/mark move', () => {
     expect(settings('ExecStart')).toEqual(['/usr/bin/node /opt/birdwatch/dist/cli.js web --config /etc/birdwatch/config.json']);
     const daemon = readFileSync(join(REPO, 'config', 'birdwatch.service'), 'utf8');
     // Every hardening line of the daemon's unit, except its network ban (the page must listen).

@@ -46,7 +46,7 @@ describe('stress', () => {
     expectSound(f);
   }, SECONDS * 1000 + 600_000);
 
-  it('inotify queue overflow while the daemon is stopped: the safety rescan finds what the kernel dropped', async () => {
+  it('inotify queue overflow while the daemon is stopped: the safety rescan finds what the kernel lost', async () => {
     const n = Number(process.env.BW_STRESS_OVERFLOW ?? 9000);
     const f = await runOverflow(n, 120_000);
     console.log(`${formatFigures(f)}\n  overflow: ${n} files written in place (2 events each, queue ${f.queueMax}) while the daemon was ` +

@@ -1,9 +1,9 @@
 // The corrections loop end to end through the real CLI: the real daemon decides two dozen generated shots (its
 // camera's threshold 0 moves them all), members restore the birds and mark the airplanes, review a random sample;
 // calibrate on those labels (and --apply into the config); retrain --epochs 1 with the training subproject's Python
-// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same files; promote
-// refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
-// Python without PyTorch and too few labels each refused in one line.
+// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same
+// files; promote refusing a worse candidate, installing a better one, rollback restoring the previous file byte for
+// byte; a Python without PyTorch and too few labels each refused in one line.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -232,7 +232,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     // --seed 1 splits the club's shots only: the CIFAR report split is the shipped model's (its recipe: seed 0, 0.1).
     expect(report.split.seed).toBe(1);
     const split = spawnSync(PYTHON, ['-c', 'import data, json, sys; s = data.load_image_folder(sys.argv[1]); ' +
-      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
+      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) ' +
+      'for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
     cifar], { cwd: join(REPO, 'training'), encoding: 'utf8' });
     expect(split.status, split.stderr).toBe(0);
     expect(report.report_split.files.map((f: any) => f.path)).toEqual(JSON.parse(split.stdout));
@@ -286,8 +287,9 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(result.code).toBe(1);
     const split = report.comparison.report_split;
     expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
-      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} against ` +
-      `${split.current.birds_moved} at ${split.current.threshold_used} (bird budget 0.1) (--force promotes it anyway)\n`);
+      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} ` +
+      `against ${split.current.birds_moved} at ${split.current.threshold_used} ` +
+      '(bird budget 0.1) (--force promotes it anyway)\n');
     const fewer = constructed('fewer', (r) => {
       const held = r.comparison.club_held_out;
       held.current.airplanes_caught = held.candidate.airplanes_caught + 1;

@@ -90,9 +90,11 @@ describe('the promotion rule', () => {
 
   it('names each blocking figure', () => {
     expect(promotionBlockers(comparison([2, 10, 3, 12], [1, 9, 1, 9]))).toEqual([
-      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) (bird budget 0.01)"]);
+      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) " +
+      '(bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 10], [1, 9, 2, 15]))).toEqual([
-      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) (bird budget 0.01)']);
+      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) ' +
+      '(bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 9], [1, 9, 1, 19]))).toEqual([
       "it catches fewer airplanes on the club's held-out shots: 9 of 20 at 0.9 (model) against 10 at 0.9 (model)"]);
   });
@@ -128,7 +130,8 @@ describe('compareModels judges each model at the threshold it runs with', () => 
       expect(split.candidate_kept_thresholds).toBeUndefined();
       expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
       expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
-        `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
+        `${split.candidate.birds_moved} of 40 at 0.01 (model) ` +
+        `against ${split.current.birds_moved} at ${own} (model) ` +
         '(bird budget 0.01)');
 
       // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has
@@ -248,7 +251,8 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
     const sec = spawnSync('systemd-analyze', ['security', '--offline=true', service], { encoding: 'utf8' });
     const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
-    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : '(no score)'}`);
+    const score = overall ? `${overall[1]} ${overall[2]}` : '(no score)';
+    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${score}`);
     expect(overall, sec.stdout + sec.stderr).not.toBeNull();
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });

@@ -4,8 +4,9 @@
 // answer (below its smallest point, or a model without a curve) stops the start with exit 2, refuses a hot-swapped
 // model and refuses a SIGHUP reload. A model older than the curve answers budgets at or above the one its own
 // threshold was chosen at with that threshold (configs that set birdBudget for calibrate keep running as before).
-// promote refuses a candidate the daemon would refuse; classify follows the rule at the config's level. The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
-// wide margins) and 0 (everything moves), so the rows' actions prove the threshold is really used.
+// promote refuses a candidate the daemon would refuse; classify follows the rule at the config's level. The curve
+// thresholds are 0.5 (airplanes move, birds stay: the six fixtures' wide margins) and 0 (everything moves), so the
+// rows' actions prove the threshold is really used.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -134,7 +135,8 @@ describe('birdBudget in the daemon', () => {
     const oldBelow = await start({ cameras: [{ ...garden, birdBudget: 0.005 }], model: old });
     expect(oldBelow.exit.code).toBe(2);
     expect(oldBelow.lines).toEqual([`birdwatch: camera 'garden': its birdBudget 0.005 is below the smallest bird ` +
-      `budget model ${old} was measured at (it has no operating curve; its own threshold was chosen at bird budget 0.01)`]);
+      `budget model ${old} was measured at (it has no operating curve; ` +
+      'its own threshold was chosen at bird budget 0.01)']);
     // ... and 2% runs at its own threshold, saying so.
     writeFileSync(configFile, JSON.stringify({ db: d.db, provider: 'cpu', cameras: [garden], birdBudget: 0.02, model: old,
       quietMs: 100 }));
@@ -226,7 +228,8 @@ describe('birdBudget in the daemon', () => {
     const refused = await runCli(['promote', bare, '--force', '--config', configFile]);
     expect(refused).toMatchObject({ code: 1, stdout: '' });
     expect(refused.stderr).toBe(`birdwatch: refusing to promote bare.onnx: the daemon would refuse it: camera 'garden': ` +
-      `the config's birdBudget 0.02 needs the model's operating curve, and model ${bare} has none (it predates it, and ` +
+      `the config's birdBudget 0.02 needs the model's operating curve, ` +
+      `and model ${bare} has none (it predates it, and ` +
       'its metadata does not say at which bird budget its own threshold was chosen): set a threshold instead, or ' +
       'install a model that carries a curve\n');
     expect(readFileSync(model).equals(installed)).toBe(true);

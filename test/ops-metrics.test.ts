@@ -1,7 +1,8 @@
 // Metrics, health and the systemd watchdog on the real daemon: /metrics counts match the decision log after a
 // burst; each configured camera's last decision time survives a restart and a reload (read from the log), a removed
-// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
-// WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real systemd-notify.
+// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after;
+// READY=1 and WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real
+// systemd-notify.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';

@@ -106,7 +106,8 @@ describe('model hot swap', () => {
     const oldAfterNew = rows.filter((r) => r.id > firstNew.id && r.model_id === oldId).length;
     expect(oldAfterNew).toBeLessThanOrEqual(16);
     console.log(`[figures] swap: ${rows.filter((r) => r.model_id === oldId).length} old, ` +
-      `${rows.filter((r) => r.model_id === newId).length} new, ${oldAfterNew} old rows logged after the first new one; ` +
+      `${rows.filter((r) => r.model_id === newId).length} new, ` +
+      `${oldAfterNew} old rows logged after the first new one; ` +
       `${phase2 - 150} shots dropped while the new model loaded`);
 
     // Every file is where its row says, unchanged.

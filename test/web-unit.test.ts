@@ -18,7 +18,8 @@ describe('config/birdwatch-web.service', () => {
     expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
     const sec = spawnSync('systemd-analyze', ['security', '--offline=true', unit], { encoding: 'utf8' });
     const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
-    console.log(`[figures] birdwatch-web.service systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : '(no score)'}`);
+    const score = overall ? `${overall[1]} ${overall[2]}` : '(no score)';
+    console.log(`[figures] birdwatch-web.service systemd-analyze security --offline: ${score}`);
     expect(overall, sec.stdout + sec.stderr).not.toBeNull();
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });

@@ -243,8 +243,12 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
       log(`mark decision ${id} ${result.label} by ${result.member}${where}`);
       return result;
     });
-  app.get<{ Querystring: Query }>('/api/stats', view, async (request) =>
-    computeStats(db, statsFilterFrom(request.query)));
+  app.get<{ Querystring: Query }>('/api/stats', view, async (request) => {
+    const filter = statsFilterFrom(request.query);
+    // As `stats --json`: the figures and where each camera stands with the promise.
+    return { ...computeStats(db, filter),
+      promise: promiseNow().filter((p) => filter.camera === undefined || p.camera === filter.camera) };
+  });
 
   // ---- review-sample API ----
   app.get('/api/review/next', view, async () => ({ decision: pickSampleShot(db) }));

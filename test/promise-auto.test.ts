@@ -101,7 +101,8 @@ describe('auto-calibration in the running daemon', () => {
     expect(change).toMatchObject({ camera: 'garden', old_threshold: base(), new_threshold: 0.29001, model_id: MODEL_ID,
       n: 30, k: 0, certified: 1, budget: 0.1, confidence: 0.9 });
     expect(change!.bound).toBeCloseTo(0.0739, 4);
-    expect(daemon.output).toMatch(new RegExp(`threshold changed camera=garden old=${base().toFixed(4)} new=0.2900 .*n=30 k=0`));
+    expect(daemon.output).toMatch(
+      new RegExp(`threshold changed camera=garden old=${base().toFixed(4)} new=0.2900 .*n=30 k=0`));
     await shoot(dirs.watch);
     const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [before], 1, 60_000,
       () => daemon.tail());
@@ -118,7 +119,8 @@ describe('auto-calibration in the running daemon', () => {
     // Garden's change above is the positive signal that the labels were looked at.
     expect(changes().map((r) => r.camera)).toEqual(['garden']);
     const yardNow = await runCli(['calibrate', '--json', '--config', configFile]);
-    const yardCalibration = yardNow.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((c) => c.camera === 'yard');
+    const yardCalibration = yardNow.stdout.trim().split('\n').map((l) => JSON.parse(l))
+      .find((c) => c.camera === 'yard');
     // 5 birds: U(0, 5) = 0.369; 17 more needed.
     expect(yardCalibration).toMatchObject({ birds: 5, certified: false, more_birds_needed: 17 });
   });

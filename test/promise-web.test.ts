@@ -125,7 +125,8 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
       expect(await page.locator('.promise-progress progress').count()).toBe(2);
       expect(await page.locator('.promise-progress').innerText()).toMatch(/pond: not yet measured/);
       await page.screenshot({ path: join(SHOTS, `promise-review-${name}.png`), fullPage: true });
-      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth))
+        .toBeLessThanOrEqual(0);
       await context.close();
     });
   }

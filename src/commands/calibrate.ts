@@ -17,9 +17,9 @@ const usage = `usage: birdwatch calibrate [--apply] [--with-corrections] [--json
   beside the threshold in use, overall and per camera: the lowest threshold whose one-sided upper confidence bound
   (calibration.confidence, default 90%) on the share of birds moved is within the budget. A camera that cannot be
   certified yet keeps the stricter of its threshold in use and the best its birds allow, and is told how many more
-  randomly reviewed birds it needs (230 for 1% at 90%, none of them moved). It rests on the random-review labels (the web page's
-  "review a sample", or 'birdwatch review-sample N'), an unbiased sample; corrections (restore, mark) are mistakes
-  someone noticed, a biased sample: counted, and used only with --with-corrections. Only shots decided by the
+  randomly reviewed birds it needs (230 for 1% at 90%, none of them moved). It rests on the random-review labels
+  (the web page's "review a sample", or 'birdwatch review-sample N'), an unbiased sample; corrections (restore,
+  mark) are mistakes someone noticed, a biased sample: counted, and used only with --with-corrections. Only shots decided by the
   model in use count (their logged scores are that model's).
   --json prints one object per camera and one with "camera": null for all together, one per line.
   With calibration.auto (the default) the daemon applies certified thresholds itself ('birdwatch thresholds').
@@ -81,7 +81,8 @@ export async function main(argv: string[]): Promise<number> {
       `birds, ${l.correction.airplanes} airplanes (biased: ${report.sources.includes('correction') ? 'used, ' +
         '--with-corrections' : 'not used; --with-corrections uses them'})` +
       (l.other_models ? `; ${l.other_models} labelled shots decided by other models (not used)` : ''));
-    const pct = (n: number | null | undefined): string => n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`;
+    const pct = (n: number | null | undefined): string =>
+      n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`;
     const rows = [report.all, ...report.cameras];
     console.log(renderTable(rows, [
       { header: 'camera', value: (c: Calibration) => (c.camera ?? '(all)') + (c.pinned ? ' (pinned)' : '') },
@@ -93,9 +94,11 @@ export async function main(argv: string[]): Promise<number> {
       { header: 'threshold', value: (c) => String(c.threshold), align: 'right' },
       { header: 'birds moved', value: (c) => `${c.birds_moved} (${pct(c.at_new.birds_moved_share)})`, align: 'right' },
       { header: 'bound', value: (c) => pct(c.bound), align: 'right' },
-      { header: 'airplanes caught', value: (c) => `${c.at_new.airplanes_caught} (${pct(c.at_new.airplanes_caught_share)})`, align: 'right' },
+      { header: 'airplanes caught', align: 'right',
+        value: (c) => `${c.at_new.airplanes_caught} (${pct(c.at_new.airplanes_caught_share)})` },
       { header: 'in use', value: (c) => String(c.threshold_in_use), align: 'right' },
-      { header: 'caught in use', value: (c) => `${c.at_in_use.airplanes_caught} (${pct(c.at_in_use.airplanes_caught_share)})`, align: 'right' },
+      { header: 'caught in use', align: 'right',
+        value: (c) => `${c.at_in_use.airplanes_caught} (${pct(c.at_in_use.airplanes_caught_share)})` },
     ], terminalWidth()));
     console.log(`rule: ${report.rule}`);
     console.log('a camera is certified when, with the stated confidence, its threshold moves at most the budget of ' +

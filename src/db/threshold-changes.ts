@@ -32,7 +32,8 @@ export function insertThresholdChange(db: Db, row: NewThresholdChange): number {
 
 /** Whether the log has the table (a log no daemon of this version has opened yet has not). */
 function hasTable(db: Db): boolean {
-  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'threshold_changes'`).get() !== undefined;
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'threshold_changes'`)
+    .get() !== undefined;
 }
 
 /** The latest threshold set for each camera for one model (what a restarted daemon resumes from). */

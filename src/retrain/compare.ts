@@ -204,7 +204,9 @@ export function promotionBlockers(comparison: Comparison, keepThresholds = false
   }
   const evidence = comparison.at_budget;
   if (evidence !== undefined) {
-    if (evidence.verdict === 'worse') blockers.push(`it catches fewer airplanes on ${setNames.club_held_out}: ${evidence.summary}`);
+    if (evidence.verdict === 'worse') {
+      blockers.push(`it catches fewer airplanes on ${setNames.club_held_out}: ${evidence.summary}`);
+    }
     return blockers;
   }
   const { current } = comparison.club_held_out;

@@ -59,8 +59,8 @@ export function promiseSection(promises: readonly CameraPromise[]): Html {
   const budget = promises[0]!.budget;
   return html`<section class="promise" aria-labelledby="promise-title">
     <h2 id="promise-title">The promise: at most ${pct(budget)} of birds leave the blog</h2>
-    <div class="promise-cards">${promises.map((p) => html`<article class="promise-card${p.certified ? ' certified' : ''}"
-      data-camera="${p.camera}">
+    <div class="promise-cards">${promises.map((p) => html`<article
+      class="promise-card${p.certified ? ' certified' : ''}" data-camera="${p.camera}">
       <h3>${p.camera} <span class="small muted">budget ${pct(p.budget)}, threshold ${p.threshold.toFixed(4)}
         (${p.threshold_from})</span></h3>
       <p class="state">${p.statement}</p>

@@ -130,8 +130,7 @@ describe('compareModels judges each model at the threshold it runs with', () => 
       expect(split.candidate_kept_thresholds).toBeUndefined();
       expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
       expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
-        `${split.candidate.birds_moved} of 40 at 0.01 (model) ` +
-        `against ${split.current.birds_moved} at ${own} (model) ` +
+        `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
         '(bird budget 0.01)');
 
       // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has

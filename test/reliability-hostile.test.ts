@@ -97,8 +97,7 @@ describe('hostile input', () => {
       const byName = (name: string) => log.rows('path = ?', join(watch, name));
       await waitFor(() => cases.filter((c) => !c.expect.startsWith('ignored')).every((c) => byName(c.name).length > 0) || !daemon.alive,
         60_000, () => `rows for ${cases.filter((c) => !c.expect.startsWith('ignored') && byName(c.name).length === 0).map((c) => JSON.stringify(c.name)).join(', ')}: ${daemon.tail()}`);
-      // Room for wrong extra rows (a second failure, a late decision of an ignored file).
-      await sleep(STALL_MS + 3_000);
+      await sleep(STALL_MS + 3_000); // room for wrong extra rows (a second failure, a late decision of an ignored file)
       expect(daemon.alive, daemon.tail()).toBe(true);
 
       const outcomes: string[] = [];

@@ -1,7 +1,8 @@
 // Metrics, health and the systemd watchdog on the real daemon: /metrics counts match the decision log after a
 // burst; each configured camera's last decision time survives a restart and a reload (read from the log), a removed
-// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
-// WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real systemd-notify.
+// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after;
+// READY=1 and WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real
+// systemd-notify.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -89,7 +90,7 @@ describe('metrics and health', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it('per camera across a restart and reloads: the last decision time read from the log, a removed camera\'s series gone', async () => {
+  it('per camera across a restart and reloads: last decision time from the log, a removed camera gone', async () => {
     const d = newDirs('bw-metrics-cameras-');
     const [garden, pond, heath] = ['garden', 'pond', 'heath'].map((name) => makeCamera(d.root, name));
     const configFile = join(d.root, 'config.json');
@@ -189,7 +190,7 @@ describe('metrics and health', () => {
 
   // In process (the real service, model, database and HTTP listener): the daemon listens before start() runs, and
   // this is the moment between the two, held still; a child process would pass through it too fast to look at.
-  it('/healthz is 503 "starting" until the service\'s start() resolves, each camera not watched yet a problem', async () => {
+  it('/healthz is 503 "starting" until the service\'s start() resolves, each unwatched camera a problem', async () => {
     const d = newDirs('bw-health-start-');
     const config = loadConfig({ flags: { watch: d.watch, airplanes: d.airplanes, db: d.db, provider: 'cpu' } });
     const logger = createLogger('error');

@@ -32,6 +32,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import calibrate  # noqa: E402
 import data  # noqa: E402
 import export  # noqa: E402
 import models  # noqa: E402
@@ -60,7 +61,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="as train.py: share of each class held out (unset: the --init model's recipe, else 0.1)")
     p.add_argument("--seed", type=int, default=None,
                    help="as train.py: the CIFAR split's seed (unset: the --init model's recipe, else 0)")
-    p.add_argument("--bird-budget", type=float, default=0.01, help="largest share of report-split birds moved")
+    p.add_argument("--bird-budget", type=float, default=0.01,
+                   help="the candidate's own threshold's bird budget (chosen on the selection split)")
+    p.add_argument("--confidence", type=float, default=calibrate.CONFIDENCE,
+                   help="confidence of the Clopper-Pearson bound its thresholds are chosen with (as train.py)")
     p.add_argument("--split-list", help="write the report split here as JSON lines {path, label}")
     p.add_argument("--split-images", help="folder for PNG copies of the report split (cifar10:DIR sources)")
     p.add_argument("--summary", help="write a JSON summary here")
@@ -71,6 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise train.UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if not 0.0 <= args.club_share < 1.0:
         raise train.UsageError(f"--club-share must be in [0, 1), got {args.club_share}")
+    if not 0 < args.confidence < 1:
+        raise train.UsageError(f"--confidence must be above 0 and below 1, got {args.confidence}")
     recipe = init_recipe(args.init)
     if args.seed is None:
         args.seed = int(recipe.get("seed", 0))
@@ -167,13 +173,15 @@ def main(argv=None) -> int:
     before = train.evaluate(model, val, norm)["acc"]
     model, history = train.fit(model, train_set, val, norm, cfg, label="finetune", quiet=args.quiet)
     plain = model.fold() if isinstance(model, models.MLP) else model
-    threshold, metrics = train.threshold_figures(plain, chooser, norm, args.bird_budget, bootstrap=False)
+    threshold, metrics = train.threshold_figures(plain, chooser, norm, args.bird_budget, bootstrap=False,
+                                                 confidence=args.confidence)
     metrics["split"] = "selection" if chooser is selection else "report"
     at = metrics
     view_names = views.views_of(spec)
     curve = None
     if chooser is selection:  # the candidate's own curve, as train.py writes it (birdBudget needs one)
-        _, _, curve = report.model_curve(plain, norm, selection, val, view_names, resamples=200)
+        _, _, curve = report.model_curve(plain, norm, selection, val, view_names, resamples=200,
+                                         confidence=args.confidence)
         threshold = report.point_at(curve, args.bird_budget)["threshold_text"]
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     recipe = {"recipe": "finetune", "init": str(Path(args.init).resolve()), "epochs": args.epochs, "lr": args.lr,
@@ -181,10 +189,11 @@ def main(argv=None) -> int:
               "jitter": 0.1, "label_smoothing": 0.1, "club_share": args.club_share, "club_repeats": repeats,
               "club_images": 0 if club is None else len(club), "val_fraction": args.val_fraction,
               "selection_fraction": args.selection_fraction, "seed": args.seed,
-              "bird_budget": args.bird_budget, "data": cifar.source}
+              "bird_budget": args.bird_budget, "confidence": args.confidence, "data": cifar.source}
     meta = {
         "classes": json.dumps(data.CLASSES), "mean": json.dumps(mean), "std": json.dumps(std),
-        "threshold": threshold, "validation_metrics": json.dumps(metrics), "recipe": json.dumps(recipe),
+        "threshold": threshold, "confidence": str(args.confidence), "validation_metrics": json.dumps(metrics),
+        "recipe": json.dumps(recipe),
         "training_data_digest": train_set.digest, "created_at": created, "preprocessing": json.dumps(spec),
         "model": json.dumps({"description": plain.describe(), "parameters": models.count_params(plain),
                              **plain.config}),

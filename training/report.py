@@ -2,8 +2,9 @@
 selection split; every figure shown to the club is measured on the report split, which nothing was chosen on,
 with a bootstrap interval.
 
-  operating_curve: for bird budgets 0.5% ... 10%, the threshold chosen on the selection split and what it gives on
-                   the report split (airplanes caught, birds moved);
+  operating_curve: for bird budgets 0.5% ... 10%, the threshold chosen on the selection split (the lowest whose
+                   confidence bound on the share of birds moved is within the budget: calibrate.choose, with its
+                   n, k, bound) and what it gives on the report split (airplanes caught, birds moved);
   report_metrics:  accuracy (with interval), ROC AUC, airplanes caught at <= 1% birds (threshold recalibrated on
                    each resample of the report split: how well the model ranks, free of the selection split's luck).
 """
@@ -44,20 +45,25 @@ def _resample_indices(labels: np.ndarray, rng, resamples: int):
         yield rng.choice(air, len(air)), rng.choice(bird, len(bird))
 
 
-def model_curve(model, norm, selection, report_split, views, resamples: int = RESAMPLES):
+def model_curve(model, norm, selection, report_split, views, resamples: int = RESAMPLES,
+                confidence: float = calibrate.CONFIDENCE):
     """A model's P(airplane) on the selection and report splits (uint8 Samples) and its operating curve:
     (p_selection, p_report, curve). The one path from a trained model to its curve."""
     p_sel = p_airplane(model, selection.x, norm, views)
     p_rep = p_airplane(model, report_split.x, norm, views)
     return p_sel, p_rep, operating_curve(p_sel, selection.y.numpy(), p_rep, report_split.y.numpy(),
-                                         resamples=resamples)
+                                         resamples=resamples, confidence=confidence)
 
 
-def operating_curve(p_sel, y_sel, p_rep, y_rep, budgets=BUDGETS, resamples: int = RESAMPLES, seed: int = 0) -> dict:
+def operating_curve(p_sel, y_sel, p_rep, y_rep, budgets=BUDGETS, resamples: int = RESAMPLES, seed: int = 0,
+                    confidence: float = calibrate.CONFIDENCE) -> dict:
+    """Each budget's threshold, chosen on the selection split with the bound (its n, k, bound, whether it is
+    certified and, if not, how many more birds it needs), and measured on the report split with intervals."""
     p_rep, y_rep = np.asarray(p_rep, dtype=np.float32), np.asarray(y_rep)
     points = []
     for budget in budgets:
-        threshold = calibrate.choose_threshold(p_sel, y_sel, budget)
+        chosen = calibrate.choose(p_sel, y_sel, budget, confidence)
+        threshold = chosen["threshold"]
         moved = p_rep >= np.float32(float(threshold))
         rng = np.random.default_rng(seed)
         caught_bs, moved_bs = [], []
@@ -70,8 +76,14 @@ def operating_curve(p_sel, y_sel, p_rep, y_rep, budgets=BUDGETS, resamples: int 
             "birds_moved": round(float(moved[y_rep == BIRD].mean()), 4),
             "airplanes_caught_interval": _interval(np.array(caught_bs)),
             "birds_moved_interval": _interval(np.array(moved_bs)),
+            "selection_birds": chosen["birds"], "selection_birds_moved": chosen["birds_moved"],
+            "bound": round(chosen["bound"], 6), "certified": chosen["certified"],
+            "more_birds_needed": chosen["more_birds_needed"],
         })
-    return {"threshold_split": "selection", "figures_split": "report", "interval": "90% bootstrap (5th-95th "
+    return {"threshold_split": "selection", "figures_split": "report", "confidence": confidence,
+            "rule": f"the lowest threshold whose one-sided {confidence:.0%} Clopper-Pearson upper bound on the share of "
+                    "the selection split's birds moved is within the budget",
+            "interval": "90% bootstrap (5th-95th "
             f"percentile of {resamples} stratified resamples of the report split, threshold fixed)",
             "points": points}
 

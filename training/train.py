@@ -149,6 +149,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--bird-budget", type=float, default=0.01,
                    help="the bird budget of the model's own threshold: largest share of the selection split's birds "
                         "with P(airplane) >= threshold (the curve has 0.5%%, 1%%, 2%%, 5%%, 10%%)")
+    g.add_argument("--confidence", type=float, default=calibrate.CONFIDENCE,
+                   help="confidence of the one-sided Clopper-Pearson bound every threshold is chosen with: the "
+                        "lowest threshold whose bound on the share of the selection split's birds moved is within "
+                        "the budget")
     g.add_argument("--out", default=str(DEFAULT_OUT),
                    help="ONNX file to write; the card (.json) and the plot (.png) go beside it; the folder must exist")
     g.add_argument("--no-export", action="store_true", help="train and report only")
@@ -266,13 +270,14 @@ def evaluate(model, s: data.Samples, norm: Normalizer) -> dict:
             "logits": logits}
 
 
-def threshold_figures(plain, split: data.Samples, norm: Normalizer, bird_budget: float, bootstrap: bool = True):
+def threshold_figures(plain, split: data.Samples, norm: Normalizer, bird_budget: float, bootstrap: bool = True,
+                      confidence: float = calibrate.CONFIDENCE):
     """A model's figures on a held-out split at the threshold chosen there for `bird_budget`: (threshold, metrics).
     One definition for train.py's card and finetune.py's candidate report."""
     ev = evaluate(plain, split, norm)
     p_air = F.softmax(ev["logits"], dim=1)[:, 0].numpy()
     labels = split.y.numpy()
-    threshold = calibrate.choose_threshold(p_air, labels, bird_budget)
+    threshold = calibrate.choose_threshold(p_air, labels, bird_budget, confidence=confidence)
     at = calibrate.metrics_at(p_air, labels, threshold)
     metrics = {"accuracy": ev["acc"], "loss": ev["loss"], "roc_auc": calibrate.roc_auc(p_air, labels),
                "airplanes_caught_at_threshold": at["airplanes_caught_at_threshold"],
@@ -582,6 +587,7 @@ def recipe_dict(args) -> dict:
             "momentum", "weight_decay", "schedule", "label_smoothing", "ema", "patience", "select", "augment",
             "jitter", "mixup", "flip_ensemble", "teacher", "teacher_width", "teacher_epochs", "teacher_lr",
             "teacher_batch_size", "distill_temp", "val_fraction", "selection_fraction", "seed", "bird_budget",
+            "confidence",
             "extra_data", "init", "other_share", "aux10", "other_data", "camera_augment"]
     return {k: getattr(args, k, None) for k in keys}
 
@@ -611,6 +617,8 @@ def main(argv=None) -> int:
     if not report.BUDGETS[0] <= args.bird_budget < 1:
         raise UsageError(f"--bird-budget must be in [{report.BUDGETS[0]}, 1) (the curve's smallest budget is "
                          f"{report.BUDGETS[0]}), got {args.bird_budget}")
+    if not 0 < args.confidence < 1:
+        raise UsageError(f"--confidence must be above 0 and below 1, got {args.confidence}")
     t_start = time.time()
     device = resolve_device(args.device, log)
     spec = data.load_preprocessing()
@@ -635,11 +643,14 @@ def main(argv=None) -> int:
     epoch_seconds = float(np.median([h["seconds"] for h in history]))
 
     # the figures: thresholds on the selection split, everything shown on the report split
-    p_sel, p_rep, curve = report.model_curve(plain, norm, selection, report_split, view_names)
-    threshold = report.point_at(curve, args.bird_budget)["threshold_text"]
+    p_sel, p_rep, curve = report.model_curve(plain, norm, selection, report_split, view_names,
+                                             confidence=args.confidence)
+    own = report.point_at(curve, args.bird_budget)
+    threshold = own["threshold_text"]
     metrics = {**report.split_metrics(p_sel, selection.y.numpy(), "selection"),
                **{k: v for k, v in calibrate.metrics_at(p_sel, selection.y.numpy(), threshold).items()
-                  if k != "threshold"}, "bird_budget": args.bird_budget, "views": view_names}
+                  if k != "threshold"}, "bird_budget": args.bird_budget, "views": view_names,
+               "confidence": args.confidence, "bound": own["bound"], "certified": own["certified"]}
     p_cam = report.p_airplane(plain, camera.degrade(report_split.x, seed=args.seed), norm, view_names)
     report_metrics = {**report.split_metrics(p_rep, report_split.y.numpy(), "report"), "views": view_names,
                       "camera_like": {**report.split_metrics(p_cam, report_split.y.numpy(), "report, camera-like "
@@ -663,7 +674,8 @@ def main(argv=None) -> int:
         f"{report_metrics['roc_auc']:.4f}, airplanes caught at <=1% birds (bootstrap mean) "
         f"{report_metrics['airplanes_caught_at_1pct_bootstrap']['mean']:.3f}",
         "curve (threshold from the selection split -> report split): " + "; ".join(
-            f"{p['bird_budget']:.1%}: t={p['threshold_text']} caught {p['airplanes_caught']:.3f} moved "
+            f"{p['bird_budget']:.1%}: t={p['threshold_text']} (bound {p['bound']:.4f}"
+            f"{'' if p['certified'] else ', not certified'}) caught {p['airplanes_caught']:.3f} moved "
             f"{p['birds_moved']:.3f}" for p in curve["points"]),
         f"median epoch {epoch_seconds:.2f}s, {len(history)} epochs on {device}, total {time.time() - t_start:.0f}s",
     ]
@@ -675,6 +687,7 @@ def main(argv=None) -> int:
             "classes": json.dumps(data.CLASSES),
             "mean": json.dumps(mean), "std": json.dumps(std),
             "threshold": threshold,
+            "confidence": str(args.confidence),
             "validation_metrics": json.dumps(metrics),
             "report_metrics": json.dumps(report_metrics),
             "operating_curve": json.dumps(curve),
@@ -699,9 +712,10 @@ def main(argv=None) -> int:
                       "meaning": "RGB, /255, normalized with mean/std"},
             "output": {"name": "probabilities", "shape": ["N", 2], "type": "float32",
                        "meaning": "softmax, [airplane, bird]"},
-            "mean": mean, "std": std, "threshold": threshold,
-            "threshold_rule": f"move a shot when P(airplane) >= threshold; chosen on the selection split so that at "
-                              f"most {args.bird_budget:.1%} of its birds are moved",
+            "mean": mean, "std": std, "threshold": threshold, "confidence": args.confidence,
+            "threshold_rule": f"move a shot when P(airplane) >= threshold; the lowest threshold whose one-sided "
+                              f"{args.confidence:.0%} Clopper-Pearson upper bound on the share of the selection "
+                              f"split's birds moved is at most {args.bird_budget:.1%}",
             "splits": {"training": len(train), "selection": len(selection), "report": len(report_split),
                        "rule": "seeded, stratified, disjoint; the selection split chose the epoch and the "
                                "thresholds; the report split chose nothing"},

@@ -103,6 +103,10 @@ def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path, tra
     assert curve["threshold_split"] == "selection" and curve["figures_split"] == "report"
     assert [p["bird_budget"] for p in curve["points"]] == [0.005, 0.01, 0.02, 0.05, 0.1]
     assert next(p for p in curve["points"] if p["bird_budget"] == 0.01)["threshold_text"] == meta["threshold"]
+    # 2 selection birds certify no budget: every point says so, and how many more birds each needs
+    assert meta["confidence"] == "0.9" and card["confidence"] == 0.9 == curve["confidence"]
+    assert all(not p["certified"] and p["selection_birds"] == 2 and p["more_birds_needed"] > 0
+               for p in curve["points"])
     assert card["operating_curve"] == curve and card["report_metrics"] == rm
     assert json.loads(meta["recipe"])["device"] == "cpu" and card["device"] == "cpu"
     assert card["splits"] == {"training": 32, "selection": 4, "report": 4, "rule": card["splits"]["rule"]}

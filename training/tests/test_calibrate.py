@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-import calibrate
+from birdwatch_training import calibrate
 from conftest import TRAINING
 
 FIXTURE = json.loads((TRAINING.parent / "test" / "fixtures" / "clopper-pearson.json").read_text())

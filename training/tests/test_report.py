@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-import calibrate
-import report
-import views
+from birdwatch_training import calibrate
+from birdwatch_training import report
+from birdwatch_training import views
 
 
 def test_curve_takes_each_threshold_from_the_selection_split_and_measures_it_on_the_report_split():

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-import calibrate
-import views as views_mod
+from birdwatch_training import calibrate, camera, loop
+from birdwatch_training import views as views_mod
 
 BUDGETS = (0.005, 0.01, 0.02, 0.05, 0.1)
 RESAMPLES = 2000
@@ -81,8 +82,8 @@ def operating_curve(p_sel, y_sel, p_rep, y_rep, budgets=BUDGETS, resamples: int 
             "more_birds_needed": chosen["more_birds_needed"],
         })
     return {"threshold_split": "selection", "figures_split": "report", "confidence": confidence,
-            "rule": f"the lowest threshold whose one-sided {confidence:.0%} Clopper-Pearson upper bound on the share of "
-                    "the selection split's birds moved is within the budget",
+            "rule": f"the lowest threshold whose one-sided {confidence:.0%} Clopper-Pearson upper bound on the share "
+                    "of the selection split's birds moved is within the budget",
             "interval": "90% bootstrap (5th-95th "
             f"percentile of {resamples} stratified resamples of the report split, threshold fixed)",
             "points": points}
@@ -148,3 +149,86 @@ def plot_curve(curve: dict, path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def threshold_figures(plain, split, norm, bird_budget: float, bootstrap: bool = True,
+                      confidence: float = calibrate.CONFIDENCE):
+    """A model's figures on a held-out split at the threshold chosen there for `bird_budget`: (threshold, metrics).
+    One definition for train.py's card and finetune.py's candidate report."""
+    ev = loop.evaluate(plain, split, norm)
+    p_air = F.softmax(ev["logits"], dim=1)[:, 0].numpy()
+    labels = split.y.numpy()
+    threshold = calibrate.choose_threshold(p_air, labels, bird_budget, confidence=confidence)
+    at = calibrate.metrics_at(p_air, labels, threshold)
+    metrics = {"accuracy": ev["acc"], "loss": ev["loss"], "roc_auc": calibrate.roc_auc(p_air, labels),
+               "airplanes_caught_at_threshold": at["airplanes_caught_at_threshold"],
+               "birds_moved_at_threshold": at["birds_moved_at_threshold"], "bird_budget": bird_budget,
+               "accuracy_at_threshold": at["accuracy_at_threshold"],
+               "confusion_matrix_at_threshold": at["confusion_matrix_at_threshold"]}
+    if bootstrap:
+        metrics["airplanes_caught_bootstrap"] = calibrate.caught_bootstrap(p_air, labels, bird_budget)
+    metrics.update({"validation_images": len(split), "validation_counts": split.counts()})
+    return threshold, metrics
+
+
+def plot_history(history: list, path, title: str):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    ax[0].plot(ep, [h["train_loss"] for h in history], label="training (augmented batches, vs. their targets; "
+                                                             "distillation: x T\u00b2)")
+    ax[0].plot(ep, [h["val_loss"] for h in history], label="selection split (chose the epoch)")
+    ax[0].set_title("loss (cross entropy)")
+    ax[0].set_yscale("log")
+    ax[1].plot(ep, [h["train_acc"] for h in history], label="training (augmented batches)")
+    ax[1].plot(ep, [h["val_acc"] for h in history], label="selection split (one view)")
+    ax[1].set_title("accuracy")
+    for a in ax:
+        a.set_xlabel("epoch")
+        a.grid(alpha=0.3)
+        a.legend()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run_figures(plain, norm, selection, report_split, view_names, bird_budget: float, confidence: float, seed: int):
+    """A trained model's figures: (curve, its own threshold at `bird_budget`, the selection split's metrics, the
+    report split's, with its camera-like copy). Thresholds on the selection split, everything shown on the report."""
+    p_sel, p_rep, curve = model_curve(plain, norm, selection, report_split, view_names, confidence=confidence)
+    own = point_at(curve, bird_budget)
+    threshold = own["threshold_text"]
+    y_sel, y_rep = selection.y.numpy(), report_split.y.numpy()
+    metrics = {**split_metrics(p_sel, y_sel, "selection"),
+               **{k: v for k, v in calibrate.metrics_at(p_sel, y_sel, threshold).items() if k != "threshold"},
+               "bird_budget": bird_budget, "views": view_names,
+               "confidence": confidence, "bound": own["bound"], "certified": own["certified"]}
+    p_cam = p_airplane(plain, camera.degrade(report_split.x, seed=seed), norm, view_names)
+    at_cam = calibrate.metrics_at(p_cam, y_rep, threshold)
+    report_metrics = {**split_metrics(p_rep, y_rep, "report"), "views": view_names,
+                      "camera_like": {**split_metrics(p_cam, y_rep, "report, camera-like copy "
+                                                      "(training/camera.py, seed of the run)"),
+                                      "caught_and_moved_at_threshold": {
+                                          k: at_cam[k] for k in ("airplanes_caught_at_threshold",
+                                                                 "birds_moved_at_threshold")}},
+                      "at_threshold": calibrate.metrics_at(p_rep, y_rep, threshold)}
+    return curve, threshold, metrics, report_metrics
+
+
+def summary_lines(metrics: dict, report_metrics: dict, curve: dict) -> list:
+    """What train.py prints at the end: the selection split's figures, the report split's, the curve."""
+    return [
+        f"selection split: accuracy {metrics['accuracy']:.4f}, ROC AUC {metrics['roc_auc']:.4f} (it chose the "
+        f"epoch and the thresholds)",
+        f"REPORT split ({report_metrics['images']} images, nothing chosen on them; views "
+        f"{'+'.join(report_metrics['views'])}): accuracy {report_metrics['accuracy']:.4f} (90% "
+        f"{report_metrics['accuracy_interval']}), ROC AUC {report_metrics['roc_auc']:.4f}, airplanes caught at <=1% "
+        f"birds (bootstrap mean) {report_metrics['airplanes_caught_at_1pct_bootstrap']['mean']:.3f}",
+        "curve (threshold from the selection split -> report split): " + "; ".join(
+            f"{p['bird_budget']:.1%}: t={p['threshold_text']} (bound {p['bound']:.4f}"
+            f"{'' if p['certified'] else ', not certified'}) caught {p['airplanes_caught']:.3f} moved "
+            f"{p['birds_moved']:.3f}" for p in curve["points"]),
+    ]

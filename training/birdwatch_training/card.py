@@ -11,6 +11,11 @@ from birdwatch_training import data, models
 INPUT = {"name": "image", "shape": ["N", 3, 32, 32], "type": "float32",
          "meaning": "RGB, /255, normalized with mean/std"}
 OUTPUT = {"name": "probabilities", "shape": ["N", 2], "type": "float32", "meaning": "softmax, [airplane, bird]"}
+# The card's fields, in the order `card` writes them.
+FIELDS = ("model_file", "created_at", "classes", "input", "output", "mean", "std", "threshold", "confidence",
+          "threshold_rule", "splits", "report_metrics", "operating_curve", "validation_metrics", "model", "onnx_ops",
+          "teacher", "trained_parameters", "recipe", "training_data", "preprocessing", "epoch_seconds_median", "device",
+          "history", "onnx_check", "torch_version", "plot", "curve_plot", "training_seconds")
 SPLIT_RULE = ("seeded, stratified, disjoint; the selection split chose the epoch and the thresholds; the report "
               "split chose nothing")
 

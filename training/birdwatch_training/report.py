@@ -140,7 +140,8 @@ def plot_curve(curve: dict, path, title: str) -> None:
     ax.set_xscale("log")
     ax.set_xticks(x)
     ax.set_xticklabels([f"{v:g}%" for v in x])
-    ax.set_xlabel("bird budget (threshold chosen on the selection split)")
+    bound = f" with a {curve['confidence']:.0%} bound" if "confidence" in curve else ""
+    ax.set_xlabel(f"bird budget (threshold chosen on the selection split{bound})")
     ax.set_ylabel("% of the report split")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)

@@ -69,6 +69,7 @@ def test_the_writer_writes_exactly_the_fixtures_fields_and_types():
         FIXTURE.write_text(json.dumps(written, indent=1) + "\n")
     fixture = json.loads(FIXTURE.read_text())
     assert shape(written) == shape(fixture)
+    assert tuple(fixture) == card.FIELDS
     # every field shows its type, except the recipe's unset overrides and an MLP without normalization (null)
     nulls = {k for k, v in shape(fixture).items() if "null" in json.dumps(v)}
     assert nulls == {"model", "recipe"}, nulls

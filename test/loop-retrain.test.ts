@@ -231,7 +231,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(report.report_split.images).toBe(8); // 10% of 40 per class
     // --seed 1 splits the club's shots only: the CIFAR report split is the shipped model's (its recipe: seed 0, 0.1).
     expect(report.split.seed).toBe(1);
-    const split = spawnSync(PYTHON, ['-c', 'import data, json, sys; s = data.load_image_folder(sys.argv[1]); ' +
+    const split = spawnSync(PYTHON, ['-c', 'import json, sys; from birdwatch_training import data; s = data.load_image_folder(sys.argv[1]); ' +
       'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
     cifar], { cwd: join(REPO, 'training'), encoding: 'utf8' });
     expect(split.status, split.stderr).toBe(0);

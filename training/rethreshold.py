@@ -59,6 +59,7 @@ def rewrite_metadata(path: Path, changes: dict) -> None:
     os.close(fd)
     try:
         onnx.save(model, tmp)
+        os.chmod(tmp, path.stat().st_mode)  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

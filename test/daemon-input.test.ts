@@ -7,9 +7,10 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, readF
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_CAN_RUN_CLI, startDaemon, type TestDirs } from './helpers/daemon.js';
+import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_MISSING, startDaemon, type TestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
+import { needs } from './helpers/preconditions.js';
 import { sleep, waitFor } from './helpers/wait.js';
 
 const STALL_MS = 4000;
@@ -156,7 +157,8 @@ describe('incomplete and hostile input', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it.skipIf(!NOBODY_CAN_RUN_CLI)('logs a file it may not read as unreadable and decides it once readable (daemon as an unprivileged user)', async () => {
+  it('logs a file it may not read as unreadable and decides it once readable (daemon as an unprivileged user)', async (ctx) => {
+    needs(ctx, NOBODY_MISSING);
     const d = makeTestDirs('bw-daemon-', NOBODY);
     dirs.push(d);
     const daemon = startDaemon(d, ['--rescan-interval-ms', '1000'], { user: NOBODY });

@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon, AS_ROOT } from './reliability/harness.js';
+  cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './reliability/harness.js';
+import { needs, rootMissing } from './helpers/preconditions.js';
 import { makeRealImages, rng, sha256, type RealImage } from './reliability/images.js';
 import { renameIntoPlace, writeChunked, type RenameStyle } from './reliability/writers.js';
 
@@ -46,7 +47,8 @@ describe('crash safety under repeated SIGKILL', () => {
     await crashScenario(images, KILLS, false);
   }, 900_000);
 
-  it.skipIf(!AS_ROOT)(`same, with the airplanes folder on another filesystem (seed ${SEED})`, async () => {
+  it(`same, with the airplanes folder on another filesystem (seed ${SEED})`, async (ctx) => {
+    needs(ctx, rootMissing('to mount a tmpfs for the airplanes folder'));
     await crashScenario(images.slice(0, XDEV_FILES), XDEV_KILLS, true);
   }, 900_000);
 });

@@ -10,10 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOBODY_CAN_RUN_CLI } from './helpers/daemon.js';
-import { immutableCapableBase } from './helpers/immutable.js';
+import { NOBODY_MISSING } from './helpers/daemon.js';
+import { IMMUTABLE_BASE, IMMUTABLE_MISSING } from './helpers/immutable.js';
+import { needs, rootMissing } from './helpers/preconditions.js';
 import {
-  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor, AS_ROOT } from './reliability/harness.js';
+  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor } from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
@@ -31,12 +32,6 @@ function layout(prefix: string, base?: string) {
   return { ...dirs, db: join(dirs.state, 'birdwatch.db') };
 }
 
-/** A layout on a filesystem that can hold the unwritable-database fault (see helpers/immutable.ts). */
-function immutableLayout(): ReturnType<typeof layout> | { skip: string } {
-  const capable = immutableCapableBase();
-  return 'skip' in capable ? capable : layout('bw-fault-immutable-', capable.base);
-}
-
 describe('disk and database faults', () => {
   let movers: Screened[] = [];
   let keepers: Screened[] = [];
@@ -45,7 +40,8 @@ describe('disk and database faults', () => {
     keepers = await pickShots('bird', false, 8, 3000);
   }, 120_000);
 
-  it.skipIf(!NOBODY_CAN_RUN_CLI)('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async () => {
+  it('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async (ctx) => {
+    needs(ctx, NOBODY_MISSING);
     const L = layout('bw-fault-ro-');
     chownTree(L.root, NOBODY.uid, NOBODY.gid);
     const log = new LogReader(L.db);
@@ -87,7 +83,8 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 
-  it.skipIf(!AS_ROOT)('database disk full: moves nothing it cannot log, says so, catches up when space returns', async () => {
+  it('database disk full: moves nothing it cannot log, says so, catches up when space returns', async (ctx) => {
+    needs(ctx, rootMissing('to mount a small tmpfs'));
     const L = layout('bw-fault-full-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', L.state]);
     mounts.push(L.state);
@@ -133,7 +130,8 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 
-  it.skipIf(!AS_ROOT)('airplanes disk full (another filesystem): no half copy left, shot kept in the blog, moved when space returns', async () => {
+  it('airplanes disk full (another filesystem): no half copy left, shot kept in the blog, moved when space returns', async (ctx) => {
+    needs(ctx, rootMissing('to mount a small tmpfs'));
     const L = layout('bw-fault-xfull-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', L.airplanes]);
     mounts.push(L.airplanes);
@@ -180,12 +178,9 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 
-  it.skipIf(!AS_ROOT)('database unwritable while running (immutable db + WAL): moves nothing, says so, catches up when writable', async (ctx) => {
-    const L = immutableLayout();
-    if ('skip' in L) {
-      console.log(`[figures] fault db-unwritable: skipped: ${L.skip}`);
-      return ctx.skip();
-    }
+  it('database unwritable while running (immutable db + WAL): moves nothing, says so, catches up when writable', async (ctx) => {
+    needs(ctx, IMMUTABLE_MISSING);
+    const L = layout('bw-fault-immutable-', IMMUTABLE_BASE);
     const log = new LogReader(L.db);
     const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
     const locked = [L.db, `${L.db}-wal`];

@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOBODY_CAN_RUN_CLI } from './helpers/daemon.js';
+import { NOBODY_MISSING } from './helpers/daemon.js';
+import { needs } from './helpers/preconditions.js';
 import {
   chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor, type Daemon, type Row } from './reliability/harness.js';
 import { makeHostileFiles, sha256, type HostileFiles } from './reliability/images.js';
@@ -28,7 +29,8 @@ describe('hostile input', () => {
   let h: HostileFiles;
   beforeAll(async () => { h = await makeHostileFiles(); }, 60_000);
 
-  it.skipIf(!NOBODY_CAN_RUN_CLI)('gives every hostile input its defined outcome and keeps serving', async () => {
+  it('gives every hostile input its defined outcome and keeps serving', async (ctx) => {
+    needs(ctx, NOBODY_MISSING);
     const root = tempDir('bw-hostile-');
     const watch = join(root, 'blog');
     const airplanes = join(root, 'airplanes');

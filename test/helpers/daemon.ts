@@ -1,7 +1,7 @@
 // Runs the real compiled CLI (`node dist/cli.js ...`) as a child process: a long-running daemon with its output
 // captured and waited on, or a one-shot command run to completion. Shared by the daemon, members and reliability
 // tests. Build first (`npm test` does, via pretest).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,11 +13,20 @@ export const CLI = join(REPO, 'dist', 'cli.js');
 /** An unprivileged user for tests that need permissions to apply (tests run as root here). */
 export const NOBODY = { uid: 65534, gid: 65534 };
 /**
- * Whether the daemon can run as `nobody` from this checkout: root is needed to switch users, and a checkout inside a
- * private folder (`mktemp -d` makes it 0700) is out of nobody's reach. Tests that need it are skipped otherwise.
+ * The checkout as `nobody` can reach it (the global setup bind-mounts or copies it where a private folder, as
+ * `mktemp -d` makes, hides this one): the daemon and CLI run as nobody from there. Undefined when impossible;
+ * NOBODY_MISSING then says why (a precondition for helpers/preconditions.ts needs()).
  */
-export const NOBODY_CAN_RUN_CLI = process.getuid?.() === 0 && spawnSync(process.execPath,
-  ['-e', `require('node:fs').accessSync(${JSON.stringify(CLI)}, 4)`], { uid: NOBODY.uid, gid: NOBODY.gid }).status === 0;
+export const NOBODY_REPO: string | undefined = process.env.BW_TEST_NOBODY_REPO;
+export const NOBODY_MISSING: string | null = NOBODY_REPO ? null
+  : process.env.BW_TEST_NOBODY_MISSING ?? 'a checkout nobody can read (test/helpers/global-setup.ts did not run)';
+
+/** The node arguments and working folder that run the CLI as `user` (nobody's copy) or as this user (the checkout). */
+export function cliFor(user: { uid: number; gid: number } | undefined): { cli: string; cwd: string } {
+  if (!user) return { cli: CLI, cwd: REPO };
+  if (!NOBODY_REPO) throw new Error(`cannot run the CLI as uid ${user.uid}: ${NOBODY_MISSING}`);
+  return { cli: join(NOBODY_REPO, 'dist', 'cli.js'), cwd: NOBODY_REPO };
+}
 
 export interface SpawnOptions {
   env?: Record<string, string>;
@@ -37,8 +46,9 @@ export class DaemonProcess {
 
   constructor(args: string[], options: SpawnOptions = {}) {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? REPO,
+    const run = cliFor(options.user);
+    this.child = spawn(process.execPath, [run.cli, ...args], {
+      cwd: options.cwd ?? run.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },
       ...(options.user ?? {}),
@@ -168,8 +178,9 @@ export function startDaemon(dirs: TestDirs, extraArgs: string[] = [], options: S
 export function runCli(args: string[], options: SpawnOptions & { input?: string; timeoutMs?: number } = {}):
   Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
+    const run = cliFor(options.user);
+    const child = spawn(process.execPath, [run.cli, ...args], {
+      cwd: options.cwd ?? run.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
       ...(options.user ?? {}),
     });
     let stdout = '';

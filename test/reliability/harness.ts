@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { cliFor } from '../helpers/daemon.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'cli.js');
@@ -36,14 +37,15 @@ export class Daemon {
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(readonly opts: DaemonOptions, readonly configPath?: string) {
-    const args = [...(opts.nodeArgs ?? []), CLI, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
+    const run = cliFor(opts.user);
+    const args = [...(opts.nodeArgs ?? []), run.cli, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
     if (configPath) args.push('--config', configPath);
     args.push(...(opts.extraArgs ?? []));
     const [cmd, argv] = opts.maxOpenFiles
       ? ['prlimit', [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, process.execPath, ...args]]
       : [process.execPath, args];
     this.child = spawn(cmd, argv, {
-      cwd: REPO,
+      cwd: run.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
       ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),

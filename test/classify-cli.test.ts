@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as img from './fixtures/images.js';
-import { NOBODY, NOBODY_MISSING, runCli } from './helpers/daemon.js';
+import { NOBODY, NOBODY_MISSING, NOBODY_REPO, runCli } from './helpers/daemon.js';
 import { needs } from './helpers/preconditions.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -174,8 +174,11 @@ describe('birdwatch classify', () => {
     if (asRoot) needs(ctx, NOBODY_MISSING);
     const secret = img.put(dir, 'secret.jpg', (await img.formatSamples()).jpeg);
     chmodSync(secret, 0o000);
-    const run = asRoot ? await runCli(['classify', '--json', secret, img.FIXTURE_BIRDS[0]!], { user: NOBODY })
-      : await classify(['--json', secret, img.FIXTURE_BIRDS[0]!]);
+    chmodSync(dir, 0o711); // nobody may enter the folder, so only the file's own permission stops it
+    // The readable bird: nobody reads it in its copy of the checkout.
+    const bird = asRoot ? img.FIXTURE_BIRDS[0]!.replace(ROOT, `${NOBODY_REPO}/`) : img.FIXTURE_BIRDS[0]!;
+    const run = asRoot ? await runCli(['classify', '--json', secret, bird], { user: NOBODY })
+      : await classify(['--json', secret, bird]);
     expect(run.code, run.stderr).toBe(1);
     const rows = jsonLines(run.stdout);
     expect(rows[0]).toMatchObject({ path: secret, error_kind: 'unreadable' });

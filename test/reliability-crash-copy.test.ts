@@ -3,8 +3,8 @@
 // original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the instant a temp copy
 // appears, restarts it, and repeats. At the end: no temp file left, each shot exactly once, byte-identical, one row.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, watch as fsWatch, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, watch as fsWatch, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './reliability/harness.js';
@@ -48,7 +48,9 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
     const config = { threshold: 0, rescanIntervalMs: 5_000 }; // every shot is moved
     let daemon: Daemon | undefined;
     let kills = 0;
-    let caughtMidCopy = 0;
+    /** Shots a kill caught mid-copy: after the kill, a temp copy shorter than the shot lay on the airplanes disk
+     * while the log held the move's intent (pending_moves) for that shot. */
+    const caughtMidCopy: Array<{ name: string; tempBytes: number; shotBytes: number }> = [];
     const temps = () => readdirSync(airplanes, { recursive: true }).map(String).filter((f) => f.split('/').pop()!.startsWith('.birdwatch-tmp-'));
     try {
       // The trap: the instant a temp copy appears, kill whatever daemon is running.
@@ -62,7 +64,13 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
           await waitFor(() => !daemon!.alive || log.count() >= FILES, 120_000, () => `a kill or all decided: ${daemon!.tail()}`, 20);
           if (daemon.exitInfo?.signal === 'SIGKILL') {
             kills++;
-            if (temps().length > 0) caughtMidCopy++;
+            const intents = log.query<{ src_path: string; size: number }>("SELECT src_path, size FROM pending_moves WHERE kind = 'decide'");
+            const temp = temps()[0];
+            if (temp && intents.length === 1) {
+              const tempBytes = statSync(join(airplanes, temp)).size;
+              const name = basename(intents[0]!.src_path);
+              if (tempBytes < intents[0]!.size) caughtMidCopy.push({ name, tempBytes, shotBytes: intents[0]!.size });
+            }
           }
           await daemon.kill();
         }
@@ -76,7 +84,8 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
       expect(await daemon.stop()).toBe(true);
       const removedTemps = (daemon.output.match(/removed the temp file of an interrupted copy/g) ?? []).length;
       console.log(`[figures] crash mid-copy: files=${FILES} (${(shots[0]!.length / 1e6).toFixed(1)} MB each) kills=${kills} ` +
-        `kills_with_a_temp_copy_on_disk=${caughtMidCopy} temps_removed_at_final_start=${removedTemps}`);
+        `kills_mid_copy=${caughtMidCopy.length} (e.g. ${JSON.stringify(caughtMidCopy[0])}) ` +
+        `temps_removed_at_final_start=${removedTemps}`);
 
       expect(temps(), 'temp copies left').toEqual([]);
       expect(listFiles(watch), 'shots left in the blog').toEqual([]);
@@ -89,7 +98,12 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
         expect(rows[0]!.final_path).toBe(join(airplanes, `big-${i}.jpg`));
       }
       expect(log.query<{ n: number }>('SELECT count(*) AS n FROM pending_moves')[0]!.n).toBe(0);
-      expect(kills).toBeGreaterThan(0);
+      // A kill did land mid-copy (a partial temp copy and the intent on disk), and those shots survived whole.
+      expect(caughtMidCopy.length, `no kill caught a copy in progress (kills=${kills})`).toBeGreaterThan(0);
+      for (const { name } of caughtMidCopy) {
+        const i = Number(name.match(/^big-(\d+)\.jpg$/)![1]);
+        expect(sha256(readFileSync(join(airplanes, name))), `${name}, caught mid-copy`).toBe(sha256(shots[i]!));
+      }
       expect(existsSync(join(watch, 'big-0.jpg'))).toBe(false);
     } finally {
       await daemon?.kill();

@@ -41,6 +41,8 @@ export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
 export class DaemonProcess {
   readonly child: ChildProcess;
   private captured = '';
+  /** Characters dropped from the front of `captured` (it keeps the last 2-4 MB). */
+  private dropped = 0;
   readonly exited: Promise<ExitInfo>;
   exitInfo: ExitInfo | undefined;
 
@@ -55,7 +57,10 @@ export class DaemonProcess {
     });
     const keep = (chunk: Buffer): void => {
       this.captured += chunk.toString();
-      if (this.captured.length > 4_000_000) this.captured = this.captured.slice(-2_000_000);
+      if (this.captured.length > 4_000_000) {
+        this.dropped += this.captured.length - 2_000_000;
+        this.captured = this.captured.slice(-2_000_000);
+      }
     };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
@@ -68,17 +73,39 @@ export class DaemonProcess {
   }
 
   get output(): string { return this.captured; }
+  /** A mark in the output: pass it to waitForOutput/outputSince to look only at what came after it. */
+  get mark(): number { return this.dropped + this.captured.length; }
+  outputSince(mark: number): string { return this.captured.slice(Math.max(0, mark - this.dropped)); }
   get pid(): number { return this.child.pid!; }
   get alive(): boolean { return this.exitInfo === undefined; }
 
-  /** Resolves when the output contains `pattern` (throws with the output if it exits or times out first). */
-  async waitForOutput(pattern: RegExp | string, timeoutMs = 30_000): Promise<void> {
-    const matches = (): boolean => typeof pattern === 'string' ? this.captured.includes(pattern) : pattern.test(this.captured);
+  /**
+   * Resolves when the output (after `since`, a mark) contains `pattern`; throws with the output if it exits or times
+   * out first.
+   */
+  async waitForOutput(pattern: RegExp | string, timeoutMs = 30_000, since = 0): Promise<void> {
+    const matches = (): boolean => {
+      const text = this.outputSince(since);
+      return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
+    };
     await waitFor(() => {
       if (matches()) return true;
       if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before printing ${pattern}:\n${this.tail()}`);
       return false;
     }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
+  }
+
+  /**
+   * Waits for two full rescans after now (needs --log-level debug and a rescan interval): the second began after
+   * this call, so whatever a walk of the tree would notice, the daemon has noticed.
+   */
+  async twoRescans(timeoutMs = 30_000): Promise<void> {
+    const since = this.mark;
+    await waitFor(() => {
+      if ((this.outputSince(since).match(/ debug rescan done /g) ?? []).length >= 2) return true;
+      if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before two rescans:\n${this.tail()}`);
+      return false;
+    }, timeoutMs, () => `two rescans (needs --log-level debug, --rescan-interval-ms):\n${this.tail()}`);
   }
 
   /** Resolves once the daemon has reported 'ready' (initial scan done). */
@@ -195,6 +222,18 @@ export function runCli(args: string[], options: SpawnOptions & { input?: string;
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A daemon log line `message ... path=FILE` (the logger quotes paths with spaces or odd characters). */
+export function pathLine(message: string, file: string): RegExp {
+  const shown = /^[\w./:@+-]*$/.test(file) ? file : JSON.stringify(file);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`${escape(message)}[^\n]*path=${escape(shown)}`);
+}
+
+/** The daemon's own words that it skipped `file` as already decided (debug level). */
+export function alreadyDecidedLine(file: string): RegExp {
+  return pathLine('already decided', file);
 }
 
 /** Every entry under root (relative paths, folders excluded), not following symlinks. */

@@ -99,6 +99,22 @@ export class Daemon {
   }
 
   tail(n = 4000): string { return this.output.slice(-n); }
+
+  /** Waits until `pattern` is in the output after `since` (a length of `output` taken earlier). */
+  async waitForOutput(pattern: RegExp, timeoutMs = 30_000, since = 0): Promise<void> {
+    await waitFor(() => {
+      if (pattern.test(this.output.slice(since))) return true;
+      if (!this.alive) throw new Error(`daemon exited before printing ${pattern}:\n${this.tail()}`);
+      return false;
+    }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
+  }
+
+  /** Waits for two full rescans (debug level) after now: whatever a rescan would pick up, it has seen by then. */
+  async twoRescans(timeoutMs = 30_000): Promise<void> {
+    const since = this.output.length;
+    await waitFor(() => (this.output.slice(since).match(/ debug rescan done /g) ?? []).length >= 2 || !this.alive,
+      timeoutMs, () => `two rescans (needs logLevel debug and a rescan interval):\n${this.tail()}`);
+  }
 }
 
 const live = new Set<Daemon>();

@@ -140,7 +140,7 @@ describe('birdwatch run', () => {
     const [row] = await waitForDecisions(d.db, '1=1', [], 1, 30_000, () => daemon.tail());
     expect(row!.final_path).toBe(join(nested, 'plane.jpg'));
     // Two walks of the whole tree after the move: the nested folder was passed over, not yet to be reached.
-    await daemon.twoRescans();
+    await daemon.caughtUp();
     expect(decisions(d.db).length).toBe(1);
     expect(daemon.output, 'a file in the nested airplanes folder was looked at').not.toContain(` path=${nested}/`);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });

@@ -1,10 +1,11 @@
 // A kill aimed at the most fragile moment of a cross-filesystem move: the airplanes folder is on another filesystem
-// (a tmpfs we mount), so a move copies the shot to a temp name there, fsyncs, links it into place and unlinks the
-// original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the instant a temp copy
+// (a small ext4 image we loop-mount with -o sync, so that a copy takes long enough for the kill to land inside it: on
+// tmpfs the copy was over before the kill arrived), so a move copies the shot to a temp name there, fsyncs, links it
+// into place and unlinks the original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the instant a temp copy
 // appears, restarts it, and repeats. At the end: no temp file left, each shot exactly once, byte-identical, one row.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, watch as fsWatch, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './reliability/harness.js';
@@ -35,13 +36,16 @@ async function bigShots(n: number): Promise<Buffer[]> {
 
 describe('SIGKILL in the middle of a cross-filesystem copy', () => {
   it('leaves no temp copy, loses nothing, logs each shot once', async (ctx) => {
-    needs(ctx, rootMissing('to mount a tmpfs for the airplanes folder'));
+    needs(ctx, rootMissing('to loop-mount an ext4 image for the airplanes folder'));
     const shots = await bigShots(FILES);
     const root = tempDir('bw-copykill-');
     const watch = join(root, 'blog');
     const airplanes = join(root, 'airplanes');
     mkdirSync(watch); mkdirSync(airplanes);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m,mode=0755', 'tmpfs', airplanes]);
+    const image = join(root, 'airplanes.ext4');
+    execFileSync('truncate', ['-s', '256M', image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', image]);
+    execFileSync('mount', ['-o', 'loop,sync', image, airplanes]);
     mounts.push(airplanes);
     const db = join(root, 'birdwatch.db');
     const log = new LogReader(db);
@@ -64,12 +68,15 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
           await waitFor(() => !daemon!.alive || log.count() >= FILES, 120_000, () => `a kill or all decided: ${daemon!.tail()}`, 20);
           if (daemon.exitInfo?.signal === 'SIGKILL') {
             kills++;
-            const intents = log.query<{ src_path: string; size: number }>("SELECT src_path, size FROM pending_moves WHERE kind = 'decide'");
-            const temp = temps()[0];
-            if (temp && intents.length === 1) {
+            // The temp copy is named after its target (fs/move.ts tempPathFor); the intent names the target too.
+            const intents = log.query<{ src_path: string; target_path: string; size: number }>(
+              "SELECT src_path, target_path, size FROM pending_moves WHERE kind = 'decide'");
+            for (const temp of temps()) {
+              const intent = intents.find((i) => join(airplanes, temp) === join(dirname(i.target_path), `.birdwatch-tmp-${basename(i.target_path)}`));
               const tempBytes = statSync(join(airplanes, temp)).size;
-              const name = basename(intents[0]!.src_path);
-              if (tempBytes < intents[0]!.size) caughtMidCopy.push({ name, tempBytes, shotBytes: intents[0]!.size });
+              if (intent && tempBytes < intent.size) {
+                caughtMidCopy.push({ name: basename(intent.src_path), tempBytes, shotBytes: intent.size });
+              }
             }
           }
           await daemon.kill();

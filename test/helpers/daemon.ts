@@ -96,16 +96,17 @@ export class DaemonProcess {
   }
 
   /**
-   * Waits for two full rescans after now (needs --log-level debug and a rescan interval): the second began after
-   * this call, so whatever a walk of the tree would notice, the daemon has noticed.
+   * The positive signal before asserting that nothing (more) happened: two full rescans after now, the second begun
+   * after this call, and then every file it noticed looked at ('caught up'). Whatever the daemon would do with the
+   * files in its folders, it has done. Needs --log-level debug and --rescan-interval-ms.
    */
-  async twoRescans(timeoutMs = 30_000): Promise<void> {
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
     const since = this.mark;
     await waitFor(() => {
-      if ((this.outputSince(since).match(/ debug rescan done /g) ?? []).length >= 2) return true;
-      if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before two rescans:\n${this.tail()}`);
+      if (caughtUpAfter(this.outputSince(since))) return true;
+      if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before catching up:\n${this.tail()}`);
       return false;
-    }, timeoutMs, () => `two rescans (needs --log-level debug, --rescan-interval-ms):\n${this.tail()}`);
+    }, timeoutMs, () => `two rescans and 'caught up' (needs --log-level debug, --rescan-interval-ms):\n${this.tail()}`);
   }
 
   /** Resolves once the daemon has reported 'ready' (initial scan done). */
@@ -133,6 +134,15 @@ export class DaemonProcess {
 }
 
 const running = new Set<DaemonProcess>();
+
+/** Whether `text` holds two 'rescan done' lines and, after the second, 'caught up' (or nothing left to look at). */
+export function caughtUpAfter(text: string): boolean {
+  const rescans = [...text.matchAll(/ debug rescan done [^\n]*/g)];
+  if (rescans.length < 2) return false;
+  const second = rescans[1]!;
+  if (/ queued=0 active=0 pending=0/.test(second[0])) return true;
+  return text.slice(second.index).includes(' debug caught up ');
+}
 
 /** Kills every daemon still running (put it in afterAll/afterEach). */
 export async function killAllDaemons(): Promise<void> {

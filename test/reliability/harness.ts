@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { cliFor } from '../helpers/daemon.js';
+import { caughtUpAfter, cliFor } from '../helpers/daemon.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'cli.js');
@@ -109,11 +109,14 @@ export class Daemon {
     }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
   }
 
-  /** Waits for two full rescans (debug level) after now: whatever a rescan would pick up, it has seen by then. */
-  async twoRescans(timeoutMs = 30_000): Promise<void> {
+  /** Two full rescans after now and every file they noticed looked at (see helpers/daemon.ts caughtUp). */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
     const since = this.output.length;
-    await waitFor(() => (this.output.slice(since).match(/ debug rescan done /g) ?? []).length >= 2 || !this.alive,
-      timeoutMs, () => `two rescans (needs logLevel debug and a rescan interval):\n${this.tail()}`);
+    await waitFor(() => {
+      if (caughtUpAfter(this.output.slice(since))) return true;
+      if (!this.alive) throw new Error(`daemon exited before catching up:\n${this.tail()}`);
+      return false;
+    }, timeoutMs, () => `two rescans and 'caught up' (needs logLevel debug and a rescan interval):\n${this.tail()}`);
   }
 }
 

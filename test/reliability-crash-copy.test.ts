@@ -1,8 +1,10 @@
 // A kill aimed at the most fragile moment of a cross-filesystem move: the airplanes folder is on another filesystem
 // (a small ext4 image we loop-mount with -o sync, so that a copy takes long enough for the kill to land inside it: on
 // tmpfs the copy was over before the kill arrived), so a move copies the shot to a temp name there, fsyncs, links it
-// into place and unlinks the original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the instant a temp copy
-// appears, restarts it, and repeats. At the end: no temp file left, each shot exactly once, byte-identical, one row.
+// into place and unlinks the original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the
+// instant a temp copy appears, restarts it, and repeats. After a kill it records the partial temp copies beside the
+// move's logged intent. At the end: a kill did land mid-copy, no temp file left, each shot exactly once,
+// byte-identical, one row.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, watch as fsWatch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -91,7 +93,7 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
       expect(await daemon.stop()).toBe(true);
       const removedTemps = (daemon.output.match(/removed the temp file of an interrupted copy/g) ?? []).length;
       console.log(`[figures] crash mid-copy: files=${FILES} (${(shots[0]!.length / 1e6).toFixed(1)} MB each) kills=${kills} ` +
-        `kills_mid_copy=${caughtMidCopy.length} (e.g. ${JSON.stringify(caughtMidCopy[0])}) ` +
+        `partial_temp_copies_after_kills=${caughtMidCopy.length} (e.g. ${JSON.stringify(caughtMidCopy.at(-1))}) ` +
         `temps_removed_at_final_start=${removedTemps}`);
 
       expect(temps(), 'temp copies left').toEqual([]);

@@ -104,7 +104,9 @@ export class DaemonProcess {
     const since = this.mark;
     await waitFor(() => {
       if (caughtUpAfter(this.outputSince(since))) return true;
-      if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before catching up:\n${this.tail()}`);
+      if (!this.alive) {
+        throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before catching up:\n${this.tail()}`);
+      }
       return false;
     }, timeoutMs, () => `two rescans and 'caught up' (needs --log-level debug, --rescan-interval-ms):\n${this.tail()}`);
   }

@@ -57,7 +57,9 @@ function stageForNobody(): void {
   } catch (err) {
     try { run('umount', [copy]); } catch { /* not mounted */ }
     tried.push(`bind mount refused (${String(err).split('\n')[0]})`);
-    for (const part of ['dist', 'package.json', 'config', 'models']) cpSync(join(REPO, part), join(copy, part), { recursive: true });
+    for (const part of ['dist', 'package.json', 'config', 'models']) {
+      cpSync(join(REPO, part), join(copy, part), { recursive: true });
+    }
     symlinkSync(realpathSync(join(REPO, 'node_modules')), join(copy, 'node_modules'));
     undo.push(() => rmSync(stage, { recursive: true, force: true }));
   }

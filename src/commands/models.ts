@@ -1,6 +1,6 @@
 // `birdwatch models [--json]`: the installed model, the previous ones kept for rollback and the candidates, each
 // with its figures (src/retrain/catalog.ts).
-import path from 'node:path';
+import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
         // promote also asks what to do with thresholds the config sets (they were calibrated for the installed model).
         const thresholdFlags = thresholdsSet ? ' --drop-thresholds (or --keep-thresholds)' : '';
         console.log(`           ${e.promotable
-          ? `promotable: birdwatch promote ${path.relative(process.cwd(), e.path) || e.path}${thresholdFlags}`
+          ? `promotable: ${commandLine(config, `promote ${e.path}${thresholdFlags}`)}`
           : `not promotable: ${e.blockers?.join('; ')}`}`);
       }
     }

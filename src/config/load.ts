@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
+import { defaultModel, locateConfig, noteConfigInUse } from './locate.js';
 import { fromProjectRoot } from './paths.js';
 import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, RETRAIN_KEYS, WEB_KEYS, type Camera, type Config, type Provider,
   type RetrainConfig, type WebConfig } from './schema.js';
@@ -71,7 +72,7 @@ type Raw = Record<string, unknown>;
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const flags = options.flags ?? {};
   const cwd = options.cwd ?? process.cwd();
-  const file = options.file ?? (typeof flags.config === 'string' ? flags.config : undefined);
+  const file = options.file ?? (typeof flags.config === 'string' ? flags.config : locateConfig());
   const fileConfig: Raw = file === undefined ? {} : readConfigFile(path.resolve(cwd, file));
   const fileDir = file === undefined ? cwd : path.dirname(path.resolve(cwd, file));
   const where = file === undefined ? 'flags' : path.resolve(cwd, file);
@@ -82,7 +83,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     if (flag !== undefined) return path.resolve(cwd, asString(flag, `--${key}`));
     if (fileConfig[key] !== undefined) return path.resolve(fileDir, asString(fileConfig[key], `'${key}' in ${where}`));
     defaults.add(key);
-    return fromProjectRoot(DEFAULTS[key]);
+    return key === 'model' ? defaultModel() : fromProjectRoot(DEFAULTS[key]);
   };
   const pick = <T>(key: string, flagName: string, parse: (value: unknown, label: string) => T, fallback: T): T => {
     const flag = (flags as Raw)[flagName];
@@ -125,6 +126,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
   }
+  noteConfigInUse(config);
   checkOnDisk(config, options.require ?? {}, defaults);
   return config;
 }

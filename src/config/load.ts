@@ -83,7 +83,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     if (flag !== undefined) return path.resolve(cwd, asString(flag, `--${key}`));
     if (fileConfig[key] !== undefined) return path.resolve(fileDir, asString(fileConfig[key], `'${key}' in ${where}`));
     defaults.add(key);
-    return key === 'model' ? defaultModel() : fromProjectRoot(DEFAULTS[key]);
+    return fromProjectRoot(DEFAULTS[key]);
   };
   const pick = <T>(key: string, flagName: string, parse: (value: unknown, label: string) => T, fallback: T): T => {
     const flag = (flags as Raw)[flagName];
@@ -126,6 +126,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
   }
+  if (defaults.has('model')) config.model = defaultModel(config.db);
   noteConfigInUse(config);
   checkOnDisk(config, options.require ?? {}, defaults);
   return config;

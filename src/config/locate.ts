@@ -2,14 +2,13 @@
 // else /etc/birdwatch/config.json when it exists (what `birdwatch setup` writes), else the Quick start's defaults;
 // and which config and database a command used, for its refusals and for the commands it prints for the user.
 import fs from 'node:fs';
+import path from 'node:path';
 import { fromProjectRoot } from './paths.js';
 
 /** The server's config, written by `birdwatch setup`. */
 export const SYSTEM_CONFIG = '/etc/birdwatch/config.json';
 /** The model shipped in the checkout: the factory default, never written by promote or rollback. */
 export const FACTORY_MODEL = fromProjectRoot('models', 'birds-vs-airplanes.onnx');
-/** Where promote installs a model when the config names none: the Quick start's state folder (git-ignored). */
-export const QUICK_START_MODEL = fromProjectRoot('var', 'models', 'birds-vs-airplanes.onnx');
 
 /** The config file to read when --config is not given (undefined: the Quick start's defaults). */
 export function locateConfig(env: NodeJS.ProcessEnv = process.env, system = SYSTEM_CONFIG): string | undefined {
@@ -18,9 +17,16 @@ export function locateConfig(env: NodeJS.ProcessEnv = process.env, system = SYST
   return fs.existsSync(system) ? system : undefined;
 }
 
+/** Where promote installs a model when the config names none: models/ in the state folder, beside the database
+ *  (var/ in the Quick start, git-ignored; /var/lib/birdwatch on a server). */
+export function stateModel(db: string): string {
+  return path.join(path.dirname(db), 'models', path.basename(FACTORY_MODEL));
+}
+
 /** The model when the config names none: the one promote installed in the state folder, else the factory one. */
-export function defaultModel(): string {
-  return fs.existsSync(QUICK_START_MODEL) ? QUICK_START_MODEL : FACTORY_MODEL;
+export function defaultModel(db: string): string {
+  const installed = stateModel(db);
+  return fs.existsSync(installed) ? installed : FACTORY_MODEL;
 }
 
 interface InUse { configFile?: string; db: string }

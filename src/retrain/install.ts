@@ -198,6 +198,14 @@ function writableModelFile(config: Config): string {
       `the checkout, never written): set its 'model' to a file in the state folder, e.g. ${target} ` +
       '(birdwatch setup copies the factory model there), and reload the daemon');
   }
+  const folder = path.dirname(target);
+  let existing = folder;
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  try {
+    fs.accessSync(existing, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    throw new CommandFailure(`cannot write the model folder ${folder}: permission denied; nothing was changed`);
+  }
   return target;
 }
 

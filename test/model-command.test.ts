@@ -14,7 +14,8 @@ import { sha256 } from './helpers/images.js';
 import { withEditedMetadata } from './fixtures/onnx.js';
 
 /** A refusal ends with the config and database used (checked in ops-locate.test.ts); the message before it is here. */
-const withoutContext = (stderr: string): string => stderr.replace(/ \(no config file \(the Quick start defaults\), database \S+\)\n$/, '\n');
+const withoutContext = (stderr: string): string =>
+  stderr.replace(/ \(no config file \(the Quick start defaults\), database \S+\)\n$/, '\n');
 
 const SHIPPED = join(REPO, 'models', 'birds-vs-airplanes.onnx');
 const newDirs = useTestDirs();

@@ -213,7 +213,8 @@ describe('birdwatch classify', () => {
   });
 
   it('loading the model in a process with a huge command line is refused clearly instead of crashing', async () => {
-    const script = `import('${join(ROOT, 'dist/model/load.js')}').then((m) => m.loadModel({ path: '${join(ROOT, 'models/birds-vs-airplanes.onnx')}', provider: 'cpu' }))` +
+    const script = `import('${join(ROOT, 'dist/model/load.js')}')` +
+      `.then((m) => m.loadModel({ path: '${join(ROOT, 'models/birds-vs-airplanes.onnx')}', provider: 'cpu' }))` +
       `.then(() => process.exit(0), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); })`;
     const run = await new Promise<Run>((resolve) => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'x'.repeat(40_000)], { stdio: ['ignore', 'pipe', 'pipe'] });

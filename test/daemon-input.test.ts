@@ -25,7 +25,7 @@ afterEach(async () => { await killAllDaemons(); });
 afterAll(() => { for (const d of dirs) d.cleanup(); });
 
 describe('incomplete and hostile input', () => {
-  it('decides a slow upload once, after its last byte, and fails one that stays cut, deciding it once completed', async () => {
+  it('decides a slow upload once, after its last byte; fails one that stays cut, decides it once whole', async () => {
     const d = makeTestDirs();
     dirs.push(d);
     const daemon = startDaemon(d, ['--stall-ms', String(STALL_MS)]);
@@ -63,7 +63,7 @@ describe('incomplete and hostile input', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it('reads at once a file whose mtime is already past the quiet window (inotify only), never one just written', async () => {
+  it('reads at once a file whose mtime is past the quiet window (inotify only), never one just written', async () => {
     // A quiet window far longer than the test: only the mtime shortcut can get a file decided in time.
     const window = ['--quiet-ms', '600000', '--stall-ms', '600000'];
     const old = new Date(Date.now() - 3_600_000);
@@ -94,7 +94,7 @@ describe('incomplete and hostile input', () => {
     }
   });
 
-  it('logs each bad input with its specific error, leaves it in place, ignores temp names, and keeps serving', async () => {
+  it('logs each bad input with its specific error, leaves it in place, ignores temp names, keeps serving', async () => {
     const d = makeTestDirs();
     dirs.push(d);
     const outside = join(d.root, 'outside.jpg');

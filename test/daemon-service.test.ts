@@ -177,7 +177,7 @@ describe('service behaviour', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it('serves several cameras from one config file, each with its own folders and threshold; polling mode too', async () => {
+  it('serves several cameras from one config file, each with its folders and threshold; polling mode too', async () => {
     const d = newDirs();
     const camera = (name: string) => {
       const watch = join(d.root, name, 'upload');

@@ -26,7 +26,7 @@ afterEach(async () => { await killAllDaemons(); });
 afterAll(() => { for (const d of dirs) d.cleanup(); });
 
 describe('birdwatch run', () => {
-  it('moves airplanes (keeping subfolders), keeps birds, logs one complete row each, and decides nothing twice', async () => {
+  it('moves airplanes (keeping subfolders), keeps birds, logs one whole row each, decides nothing twice', async () => {
     const d = newDirs();
     // Present before the start: must be decided too.
     mkdirSync(join(d.watch, 'day 1'));

@@ -16,7 +16,7 @@ export interface World {
   config: string;
   daemon: DaemonProcess;
   /** Runs `birdwatch ARGS --config <the daemon's config>`. */
-  cli(args: string[]): ReturnType<typeof runCli>;
+  cli: (args: string[]) => ReturnType<typeof runCli>;
   rows(): Decision[];
   /** The decision row of the shot found at `watch/rel` of a camera. */
   row(camera: Camera, rel: string): Decision;

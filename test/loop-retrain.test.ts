@@ -1,9 +1,9 @@
 // The corrections loop end to end through the real CLI: the real daemon decides two dozen generated shots (its
 // camera's threshold 0 moves them all), members restore the birds and mark the airplanes, review a random sample;
 // calibrate on those labels (and --apply into the config); retrain --epochs 1 with the training subproject's Python
-// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same files; promote
-// refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
-// Python without PyTorch and too few labels each refused in one line.
+// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same
+// files; promote refusing a worse candidate, installing a better one, rollback restoring the previous file byte for
+// byte; a Python without PyTorch and too few labels each refused in one line.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,7 +100,7 @@ describe('labels from the members', () => {
     expect(query(dirs.db, "SELECT count(*) AS n FROM corrections WHERE kind = 'mark'")).toEqual([{ n: PER_CLASS }]);
   });
 
-  it('review-sample prints each unreviewed decided shot once with its command; review records sample labels', async () => {
+  it('review-sample prints each unreviewed decided shot once, with its command; review records labels', async () => {
     // A shot nobody drew cannot enter the unbiased sample: a noticed mistake is a correction.
     const undrawn = await cli(['review', String(rows[0]!.id), '--label', truth.get(rows[0]!.id)!]);
     expect(undrawn.code).toBe(1);
@@ -211,7 +211,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(existsSync(candidates) ? readdirSync(candidates).filter((n) => n.endsWith('.onnx')) : []).toEqual([]);
   });
 
-  it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
+  it('--epochs 1 writes a candidate and a report whose figures classifying the same files directly gives', async () => {
     const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9', '--seed', '1']);
     expect(result.code, result.stderr + result.stdout).toBe(0);
     console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
@@ -232,7 +232,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     // --seed 1 splits the club's shots only: the CIFAR report split is the shipped model's (its recipe: seed 0, 0.1).
     expect(report.split.seed).toBe(1);
     const split = spawnSync(PYTHON, ['-c', 'import data, json, sys; s = data.load_image_folder(sys.argv[1]); ' +
-      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
+      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) ' +
+      'for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
     cifar], { cwd: join(REPO, 'training'), encoding: 'utf8' });
     expect(split.status, split.stderr).toBe(0);
     expect(report.report_split.files.map((f: any) => f.path)).toEqual(JSON.parse(split.stdout));
@@ -286,8 +287,9 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(result.code).toBe(1);
     const split = report.comparison.report_split;
     expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
-      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} against ` +
-      `${split.current.birds_moved} at ${split.current.threshold_used} (bird budget 0.1) (--force promotes it anyway) (config ${configFile}, database ${dirs.db})\n`);
+      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} ` +
+      `against ${split.current.birds_moved} at ${split.current.threshold_used} ` +
+      `(bird budget 0.1) (--force promotes it anyway) (config ${configFile}, database ${dirs.db})\n`);
     const fewer = constructed('fewer', (r) => {
       const held = r.comparison.club_held_out;
       held.current.airplanes_caught = held.candidate.airplanes_caught + 1;
@@ -296,7 +298,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
   });
 
-  it('promotes a better candidate atomically, keeps the previous model, and rollback restores it byte for byte', async () => {
+  it('promotes a better candidate atomically, keeps the previous one; rollback restores it byte for byte', async () => {
     const better = constructed('better', (r) => {
       for (const set of ['club_held_out', 'report_split']) {
         const s = r.comparison[set];
@@ -349,7 +351,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
   });
 
-  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it; --drop-thresholds removes the config thresholds', async () => {
+  it('the real candidate: promote follows its report; --force installs it; --drop-thresholds works', async () => {
     const before = JSON.parse(readFileSync(configFile, 'utf8'));
     expect(before.threshold).toBeGreaterThan(0);
     const result = await cli(['promote', candidate, '--drop-thresholds']);

@@ -90,9 +90,11 @@ describe('the promotion rule', () => {
 
   it('names each blocking figure', () => {
     expect(promotionBlockers(comparison([2, 10, 3, 12], [1, 9, 1, 9]))).toEqual([
-      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) (bird budget 0.01)"]);
+      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) " +
+      '(bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 10], [1, 9, 2, 15]))).toEqual([
-      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) (bird budget 0.01)']);
+      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) ' +
+      '(bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 9], [1, 9, 1, 19]))).toEqual([
       "it catches fewer airplanes on the club's held-out shots: 9 of 20 at 0.9 (model) against 10 at 0.9 (model)"]);
   });
@@ -104,7 +106,7 @@ describe('compareModels judges each model at the threshold it runs with', () => 
   const reportSplit: LabelledFile[] = (['airplane', 'bird'] as const).flatMap((label) =>
     readdirSync(join(cifar, label)).sort().map((n) => ({ path: join(cifar, label, n), label })));
 
-  it('blocks the shipped weights re-exported with threshold 0.01, naming the figure; kept config thresholds judge it as the current one', async () => {
+  it('blocks weights re-exported at threshold 0.01, naming the figure; kept config thresholds judge both', async () => {
     const dirs = makeTestDirs('bw-loop-compare-');
     try {
       // A genuinely worse model: the same weights, its metadata threshold 0.01 (the daemon would move most birds).
@@ -128,7 +130,8 @@ describe('compareModels judges each model at the threshold it runs with', () => 
       expect(split.candidate_kept_thresholds).toBeUndefined();
       expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
       expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
-        `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
+        `${split.candidate.birds_moved} of 40 at 0.01 (model) ` +
+        `against ${split.current.birds_moved} at ${own} (model) ` +
         '(bird budget 0.01)');
 
       // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has
@@ -169,7 +172,7 @@ describe('the held-out split', () => {
     expect(splitShots(more, 0.3, 1).heldOut.map((s) => s.key)).not.toEqual(b.heldOut.map((s) => s.key));
   });
 
-  it('never moves a held-out shot to the fine-tune part: a small class with none under the share holds none out yet', () => {
+  it('never moves a held-out shot to the fine-tune part: a small class under the share holds none out yet', () => {
     // Bird shots in arrival order; find the first that falls under the share (fraction 0.3, seed 0).
     const birds = [...Array(40).keys()].map((i) => shot(i, 'bird'));
     const under = birds.findIndex((s) => heldOutHash(s.key, 0) < 0.3);
@@ -207,7 +210,7 @@ describe('config: birdBudget and retrain', () => {
     expect(config.retrain.candidates).toMatch(/models\/candidates$/);
   });
 
-  it('retrain.autoPromote never promotes while the config sets a threshold, top level or per camera, and says why', () => {
+  it('retrain.autoPromote never promotes while the config sets a threshold (top level or camera); says why', () => {
     const dirs = makeTestDirs('bw-loop-auto-');
     try {
       const camera = { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes };
@@ -248,12 +251,13 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
     const sec = spawnSync('systemd-analyze', ['security', '--offline=true', service], { encoding: 'utf8' });
     const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
-    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : '(no score)'}`);
+    const score = overall ? `${overall[1]} ${overall[2]}` : '(no score)';
+    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${score}`);
     expect(overall, sec.stdout + sec.stderr).not.toBeNull();
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });
 
-  it('run retrain --scheduled weekly, never promoting by themselves (that is retrain.autoPromote in the config)', () => {
+  it("run retrain --scheduled weekly, never promoting by themselves (that is the config's retrain.autoPromote)", () => {
     const text = readFileSync(service, 'utf8');
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/birdwatch\/dist\/cli.js retrain --scheduled --config \/etc\/birdwatch\/config.json$/m);
     expect(text).toMatch(/^Type=oneshot$/m);

@@ -1,7 +1,8 @@
 // Metrics, health and the systemd watchdog on the real daemon: /metrics counts match the decision log after a
 // burst; each configured camera's last decision time survives a restart and a reload (read from the log), a removed
-// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
-// WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real systemd-notify.
+// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after;
+// READY=1 and WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real
+// systemd-notify.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -10,7 +11,7 @@ import { DaemonProcess, makeCamera, runCli, startDaemon, useTestDirs } from './h
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
 import { immutableCapableBase } from './helpers/immutable.js';
-import { loadConfig } from '../src/config/index.js';
+import { CurrentConfig, loadConfig } from '../src/config/index.js';
 import { DaemonMetrics } from '../src/daemon/metrics.js';
 import { MetricsServer } from '../src/daemon/metrics-server.js';
 import { Service } from '../src/daemon/service.js';
@@ -89,7 +90,7 @@ describe('metrics and health', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it('per camera across a restart and reloads: the last decision time read from the log, a removed camera\'s series gone', async () => {
+  it('per camera across a restart and reloads: last decision time from the log, a removed camera gone', async () => {
     const d = newDirs('bw-metrics-cameras-');
     const [garden, pond, heath] = ['garden', 'pond', 'heath'].map((name) => makeCamera(d.root, name));
     const configFile = join(d.root, 'config.json');
@@ -189,7 +190,7 @@ describe('metrics and health', () => {
 
   // In process (the real service, model, database and HTTP listener): the daemon listens before start() runs, and
   // this is the moment between the two, held still; a child process would pass through it too fast to look at.
-  it('/healthz is 503 "starting" until the service\'s start() resolves, each camera not watched yet a problem', async () => {
+  it('/healthz is 503 "starting" until the service\'s start() resolves, each unwatched camera a problem', async () => {
     const d = newDirs('bw-health-start-');
     const config = loadConfig({ flags: { watch: d.watch, airplanes: d.airplanes, db: d.db, provider: 'cpu' } });
     const logger = createLogger('error');
@@ -197,7 +198,7 @@ describe('metrics and health', () => {
     const db = openDatabase(d.db);
     let service: Service | undefined;
     const metrics = new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0 });
-    service = new Service({ config, models, log: new DecisionLog(db), logger, metrics });
+    service = new Service({ config: new CurrentConfig(config), models, log: new DecisionLog(db), logger, metrics });
     const running = service;
     const server = new MetricsServer({ host: '127.0.0.1', port: 0, metrics, health: () => running.health(), logger });
     const { port } = await server.listen();

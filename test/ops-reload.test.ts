@@ -17,7 +17,7 @@ function linesMatching(daemon: DaemonProcess, pattern: RegExp): string[] {
 }
 
 describe('config reload (SIGHUP)', () => {
-  it('adds a camera, applies thresholds and log level, refuses a new db path and a broken file, removes a camera', async () => {
+  it('adds a camera, applies thresholds and log level, refuses a new db path or bad file, drops a camera', async () => {
     const d = newDirs('bw-reload-');
     const camera = (name: string) => makeCamera(d.root, name);
     const garden = camera('garden');

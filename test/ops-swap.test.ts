@@ -37,7 +37,7 @@ function dropCopy(d: TestDirs, i: number): string {
 }
 
 describe('model hot swap', () => {
-  it('a model renamed into place mid-stream (hundreds of shots): every shot decided exactly once by one model, old id before, new id after', async () => {
+  it('a model renamed in mid-stream: each shot decided once by one model, old id before, new after', async () => {
     const d = newDirs('bw-swap-');
     const model = join(d.root, 'model.onnx');
     copyFileSync(SHIPPED, model);
@@ -106,7 +106,8 @@ describe('model hot swap', () => {
     const oldAfterNew = rows.filter((r) => r.id > firstNew.id && r.model_id === oldId).length;
     expect(oldAfterNew).toBeLessThanOrEqual(16);
     console.log(`[figures] swap: ${rows.filter((r) => r.model_id === oldId).length} old, ` +
-      `${rows.filter((r) => r.model_id === newId).length} new, ${oldAfterNew} old rows logged after the first new one; ` +
+      `${rows.filter((r) => r.model_id === newId).length} new, ` +
+      `${oldAfterNew} old rows logged after the first new one; ` +
       `${phase2 - 150} shots dropped while the new model loaded`);
 
     // Every file is where its row says, unchanged.
@@ -128,7 +129,7 @@ describe('model hot swap', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 240_000);
 
-  it('a corrupt model renamed into place, and one with bad metadata on SIGHUP, are refused: the old model keeps deciding', async () => {
+  it('a corrupt model renamed in, and bad metadata on SIGHUP, are refused: the old model keeps deciding', async () => {
     const d = newDirs('bw-swap-bad-');
     const model = join(d.root, 'model.onnx');
     copyFileSync(SHIPPED, model);

@@ -74,7 +74,7 @@ describe('prepareImage: layout and normalization', () => {
 });
 
 describe('prepareImage: JPEG shrink-on-load', () => {
-  it('decodes a 1920x1080 and a 4000x3000 JPEG at 1/8 scale (libvips reports the resize it still had to do)', async () => {
+  it('decodes a 1920x1080 and a 4000x3000 JPEG at 1/8 scale (libvips reports the resize still to do)', async () => {
     // Runs the compiled prepareImage in a child with VIPS_INFO=1 (built by `npm test`'s pretest).
     const module = join(ROOT, 'dist', 'image', 'shrink-on-load.js');
     expect(existsSync(module), 'run npm run build first').toBe(true);

@@ -193,10 +193,13 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     const pending = log.query<{ n: number }>('SELECT count(*) AS n FROM pending_moves')[0]?.n ?? 0;
     const leftovers = listFiles(staging);
 
-    console.log(`[figures] crash${crossFs ? ' (airplanes on another filesystem)' : ''}: seed=${SEED} files=${plan.length} (renamed ${plan.filter((p) => p.renamed).length}, ` +
-      `slow in place ${plan.filter((p) => !p.renamed).length}) kills=${kills} (+${earlyKills} during start-up, uncounted) moved=${moved} kept=${rows.length - moved} ` +
+    const renamed = plan.filter((p) => p.renamed).length;
+    console.log(`[figures] crash${crossFs ? ' (airplanes on another filesystem)' : ''}: seed=${SEED} ` +
+      `files=${plan.length} (renamed ${renamed}, slow in place ${plan.length - renamed}) ` +
+      `kills=${kills} (+${earlyKills} during start-up, uncounted) moved=${moved} kept=${rows.length - moved} ` +
       `rows=${rows.length} lost=${lost.length} duplicates=${duplicated.length} pending_moves=${pending} ` +
-      `interrupted_moves_reconciled=${reconciled} (completed ${completedMoves}, undone ${reconciled - completedMoves}) copy_temps_removed=${tempsRemoved} ` +
+      `interrupted_moves_reconciled=${reconciled} (completed ${completedMoves}, ` +
+      `undone ${reconciled - completedMoves}) copy_temps_removed=${tempsRemoved} ` +
       `seconds=${seconds.toFixed(1)} kill_delays_ms=${killDelays.join(',')}`);
 
     expect(kills).toBeGreaterThanOrEqual(Math.min(20, KILLS)); // BW_CRASH_KILLS < 20 only when debugging

@@ -79,7 +79,8 @@ describe('disk and database faults', () => {
         expect(rows.at(-1)!.action).toBe('moved');
         expect(rows.filter((r) => r.action !== 'failed').length).toBe(1);
       }
-      console.log(`[figures] fault airplanes-not-writable: recovered, rows ${JSON.stringify(log.rows().map((r) => [r.path.split('/').pop(), r.action, r.error_kind]))}`);
+      const rows = log.rows().map((r) => [r.path.split('/').pop(), r.action, r.error_kind]);
+      console.log(`[figures] fault airplanes-not-writable: recovered, rows ${JSON.stringify(rows)}`);
       expect(await d.stop()).toBe(true);
     } finally {
       await d.kill();
@@ -108,7 +109,8 @@ describe('disk and database faults', () => {
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       const during = log.count() - before;
       const said = d.output.split('\n').filter((l) => /SQLITE_FULL|disk is full|ENOSPC|no space/i.test(l));
-      console.log(`[figures] fault db-disk-full: filled ${filled} bytes; rows written during the fault: ${during}; daemon said: ${said[0]?.slice(0, 300)}`);
+      console.log(`[figures] fault db-disk-full: filled ${filled} bytes; rows written during the fault: ${during}; ` +
+        `daemon said: ${said[0]?.slice(0, 300)}`);
       expect(during, 'rows written while the disk was full').toBe(0);
       expect(said.length, `no clear message about the full disk in:\n${d.tail()}`).toBeGreaterThan(0);
 

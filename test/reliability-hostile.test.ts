@@ -97,7 +97,8 @@ describe('hostile input', () => {
       const byName = (name: string) => log.rows('path = ?', join(watch, name));
       await waitFor(() => cases.filter((c) => !c.expect.startsWith('ignored')).every((c) => byName(c.name).length > 0) || !daemon.alive,
         60_000, () => `rows for ${cases.filter((c) => !c.expect.startsWith('ignored') && byName(c.name).length === 0).map((c) => JSON.stringify(c.name)).join(', ')}: ${daemon.tail()}`);
-      await sleep(STALL_MS + 3_000); // room for wrong extra rows (a second failure, a late decision of an ignored file)
+      // Room for wrong extra rows (a second failure, a late decision of an ignored file).
+      await sleep(STALL_MS + 3_000);
       expect(daemon.alive, daemon.tail()).toBe(true);
 
       const outcomes: string[] = [];
@@ -105,7 +106,10 @@ describe('hostile input', () => {
       for (const c of cases) {
         const rows: Row[] = byName(c.name);
         const got = rows.length === 0 ? 'ignored' : rows.map((r) => r.action === 'failed' ? `failed:${r.error_kind}` : 'decided').join('+');
-        outcomes.push(`${c.what}: ${got}${rows[0]?.error ? ` (${rows[0].error})` : rows[0]?.label ? ` (${rows[0].label}, p_airplane ${rows[0].p_airplane?.toFixed(3)}, ${rows[0].action})` : ''}`);
+        const first = rows[0];
+        const detail = first?.error ? ` (${first.error})`
+          : first?.label ? ` (${first.label}, p_airplane ${first.p_airplane?.toFixed(3)}, ${first.action})` : '';
+        outcomes.push(`${c.what}: ${got}${detail}`);
         const ok = c.expect === got || (c.expect.startsWith('ignored-or-') && (got === 'ignored' || got === c.expect.slice('ignored-or-'.length)));
         if (!ok) problems.push(`${JSON.stringify(c.name)} (${c.what}): expected ${c.expect}, got ${got}`);
       }

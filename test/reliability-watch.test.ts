@@ -84,7 +84,8 @@ describe('watching with the safety rescan off', () => {
       const twice = [...where.entries()].filter(([, n]) => n > 1);
       const renamedRows = log.count('path LIKE ?', `${join(watch, 'renamed')}/%`);
       console.log(`[figures] watch (rescan off): dropped=${dropped.size} decided_rows=${decidedCount()} ` +
-        `failed=${log.count("action = 'failed'")} renamed_folder_rows=${renamedRows} lost=${lost.length} twice=${twice.length}`);
+        `failed=${log.count("action = 'failed'")} renamed_folder_rows=${renamedRows} ` +
+        `lost=${lost.length} twice=${twice.length}`);
       expect(lost).toEqual([]);
       expect(twice).toEqual([]);
       expect(log.count("action = 'failed'")).toBe(0);

@@ -63,7 +63,8 @@ describe('multi-view inference, Python (training/views.py) and the daemon', () =
 
     const differences = FILES.map((_, i) => Math.abs(node[i]!.probabilities.airplane - python.model[i]!));
     const largest = Math.max(...differences);
-    console.log(`[figures] views parity: max |P(airplane) node - python| = ${largest.toExponential(2)} over ${FILES.length} images`);
+    console.log(`[figures] views parity: max |P(airplane) node - python| = ${largest.toExponential(2)} ` +
+      `over ${FILES.length} images`);
     differences.forEach((d, i) => expect(d, FILES[i]).toBeLessThan(1e-4));
     // The tolerance is far below what the views change: the one-view answers differ from the two-view ones by more.
     const viewEffect = Math.max(...FILES.map((_, i) => Math.abs(python.identity[i]! - python.model[i]!)));

@@ -64,7 +64,7 @@ describe('birdwatch web: sessions and access', () => {
     expect((await call(web.base, '/login', null)).status).toBe(200);
   });
 
-  it('sends back after login only to a path on this site: /\\evil.com, /<TAB>/evil.com and //evil.com go to /', async () => {
+  it('after login sends only to a path on this site: /\\evil.com, /<TAB>/evil.com, //evil.com go to /', async () => {
     const nextOf = async (qs: string): Promise<string> => {
       const response = await call(web.base, `/login?next=${qs}`, null);
       expect(response.status, qs).toBe(200);
@@ -80,7 +80,7 @@ describe('birdwatch web: sessions and access', () => {
     }
   });
 
-  it('logs in with an HttpOnly SameSite=Strict cookie, tells the session, refuses wrong credentials, logs out', async () => {
+  it('logs in with an HttpOnly SameSite=Strict cookie, tells the session, refuses bad logins, logs out', async () => {
     const response = await fetch(`${web.base}/api/login`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'rita', password: 'rita-password' }),
@@ -133,7 +133,7 @@ describe('birdwatch web: sessions and access', () => {
     expect((await login(web.base, 'vic', 'vic-password')).role).toBe('viewer');
   });
 
-  it('counts a login attempt before checking it: 50 wrong passwords at once for one user, at most 5 answered 401', async () => {
+  it('counts a login before checking it: 50 wrong passwords at once for one user, at most 5 answered 401', async () => {
     await addUser(world, 'pat', 'viewer', 'pat-password');
     const attempt = (password: string): Promise<Response> => fetch(`${web.base}/api/login`, { method: 'POST',
       headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'pat', password }) });
@@ -220,7 +220,7 @@ describe('birdwatch web: the read API matches the CLI', () => {
     }
   });
 
-  it('GET /api/decisions/ID is one log row; /image the bytes from where the file is now; /thumbnail a small WebP', async () => {
+  it("GET /api/decisions/ID is one log row; /image the file's bytes where it is now; /thumbnail a WebP", async () => {
     const planeRow = world.row(world.garden, 'plane-two.jpg');
     const [cliRow] = jsonLines((await world.cli(['log', '--json', '--path', 'plane-two'])).stdout);
     expect(await json(await call(web.base, `/api/decisions/${planeRow.id}`, vic))).toEqual(cliRow);
@@ -273,7 +273,7 @@ describe('birdwatch web: actions', () => {
     expect(query(world.dirs.db, 'SELECT * FROM corrections WHERE decision_id = ?', moved.id)).toEqual([]);
   });
 
-  it('restore puts the bird back like the CLI and records the member; log shows it; a second restore says so', async () => {
+  it('restore puts the bird back like the CLI, records the member; log shows it; a second one says so', async () => {
     const moved = world.row(world.garden, '2026/plane one.jpg');
     const response = await call(web.base, `/api/decisions/${moved.id}/restore`, rita, { method: 'POST' }); // no body
     const result = await json(response);
@@ -308,7 +308,7 @@ describe('birdwatch web: actions', () => {
     expect(query(world.dirs.db, 'SELECT * FROM corrections WHERE decision_id = ?', robin.id)).toEqual([]);
   });
 
-  it('mark records a label, or moves a kept airplane out, with the member; a moved one cannot move again (409)', async () => {
+  it('mark records a label, or moves a kept airplane out, with the member; a moved one cannot move (409)', async () => {
     const heron = world.row(world.pond, 'heron.jpg');
     const marked = await json(await call(web.base, `/api/decisions/${heron.id}/mark`, rita,
       { method: 'POST', body: { label: 'bird', move: false } }));

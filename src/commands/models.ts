@@ -6,7 +6,7 @@ import { describeModel } from '../model/card.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { listCandidates, listPrevious } from '../retrain/catalog.js';
-import { configThresholds } from '../retrain/compare.js';
+import { configThresholds, type Comparison } from '../retrain/compare.js';
 import { promotionCheck } from '../retrain/install.js';
 import { readModelInfo } from '../web/model-card.js';
 
@@ -85,11 +85,12 @@ export async function main(argv: string[]): Promise<number> {
         `${e.accuracy_split === null ? '' : ` (${e.accuracy_split} split)`}  ${e.path}`;
       console.log(e.error ? `${head}  (${e.error})` : head);
       if (e.installed) console.log('           installed: this candidate is the model in use (promoted)');
-      const c = e.comparison as { club_held_out: any; report_split: any } | undefined;
+      const c = e.comparison as Comparison | undefined;
       if (c) {
         for (const [name, set] of [['club held-out', c.club_held_out], ['report split', c.report_split]] as const) {
           console.log(`           ${name}: ${set.images} images; birds moved ${set.current.birds_moved} -> ` +
-            `${set.candidate.birds_moved} of ${set.candidate.birds}, airplanes caught ${set.current.airplanes_caught}` +
+            `${set.candidate.birds_moved} of ${set.candidate.birds}, ` +
+            `airplanes caught ${set.current.airplanes_caught}` +
             ` -> ${set.candidate.airplanes_caught} of ${set.candidate.airplanes}, accuracy ` +
             `${pct(set.current.accuracy)} -> ${pct(set.candidate.accuracy)}`);
         }

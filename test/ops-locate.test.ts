@@ -41,7 +41,12 @@ describe('the config found by default', () => {
   it('birdwatch log reads the database of $BIRDWATCH_CONFIG without --config; --config wins over it', async () => {
     const found = await runCli(['log', '--json'], { env: { BIRDWATCH_CONFIG: configFile } });
     expect(found.code, found.stderr).toBe(0);
-    expect(found.stdout.trim().split('\n').map((l) => JSON.parse(l).camera)).toEqual(['garden', 'garden']);
+    expect(
+      found.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).camera),
+    ).toEqual(['garden', 'garden']);
     const other = join(root, 'other.json');
     writeFileSync(other, JSON.stringify({ db: join(root, 'missing.db') }));
     const flag = await runCli(['log', '--config', other], { env: { BIRDWATCH_CONFIG: configFile } });
@@ -70,7 +75,8 @@ describe('the config found by default', () => {
   it("a printed command leaves out the server's own config, found by default, and quotes odd paths", () => {
     expect(commandLine({ configFile: SYSTEM_CONFIG }, 'log')).toBe('birdwatch log');
     expect(commandLine({}, 'log')).toBe('birdwatch log');
-    expect(commandLine({ configFile: "/srv/club's config.json" }, 'log'))
-      .toBe(`birdwatch log --config '/srv/club'\\''s config.json'`);
+    expect(commandLine({ configFile: "/srv/club's config.json" }, 'log')).toBe(
+      `birdwatch log --config '/srv/club'\\''s config.json'`,
+    );
   });
 });

@@ -19,12 +19,21 @@ const MEMBER = `bwmem${tag}`;
 
 /** Whether an unprivileged user can read this checkout's built CLI (a checkout in a 0700 folder cannot be run). */
 function memberCanRunCli(): boolean {
-  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e',
-    `require('node:fs').accessSync(${JSON.stringify(CLI)}, 4)`]);
+  const probe = spawnSync('setpriv', [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    process.execPath,
+    '-e',
+    `require('node:fs').accessSync(${JSON.stringify(CLI)}, 4)`,
+  ]);
   return probe.status === 0;
 }
-const why = !IS_ROOT ? 'not root: setup creates accounts and the member test switches users'
-  : !memberCanRunCli() ? `an unprivileged user cannot read ${CLI}` : null;
+const why = !IS_ROOT
+  ? 'not root: setup creates accounts and the member test switches users'
+  : !memberCanRunCli()
+    ? `an unprivileged user cannot read ${CLI}`
+    : null;
 
 describe('setup needs root', () => {
   it(why === null ? 'runs here' : `is skipped here: ${why}`, () => {
@@ -41,21 +50,43 @@ const sh = (command: string, args: string[]) => {
   expect(result.status, `${command} ${args.join(' ')}: ${result.stderr}`).toBe(0);
   return result.stdout.trim();
 };
-const idOf = (database: 'passwd' | 'group', name: string): number => Number(sh('getent', [database, name]).split(':')[2]);
+const idOf = (database: 'passwd' | 'group', name: string): number =>
+  Number(sh('getent', [database, name]).split(':')[2]);
 const setup = (...args: string[]) => runCli(['setup', '--root', root, '--user', SERVICE, ...args]);
 
-interface Entry { path: string; type: string; mode: string; owner: string; sha: string }
+interface Entry {
+  path: string;
+  type: string;
+  mode: string;
+  owner: string;
+  sha: string;
+}
 function snapshot(): Entry[] {
-  const users = new Map([[0, 'root'], [idOf('passwd', SERVICE), 'service']]);
-  const groups = new Map([[0, 'root'], [idOf('group', SERVICE), 'service']]);
+  const users = new Map([
+    [0, 'root'],
+    [idOf('passwd', SERVICE), 'service'],
+  ]);
+  const groups = new Map([
+    [0, 'root'],
+    [idOf('group', SERVICE), 'service'],
+  ]);
   const walk = spawnSync('find', [root, '-mindepth', '1'], { encoding: 'utf8' }).stdout.trim().split('\n').sort();
   return walk.map((file) => {
     const stat = lstatSync(file);
     const type = stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'dir' : 'file';
-    const sha = type === 'file' ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)
-      : type === 'link' ? readlinkSync(file) : '';
-    return { path: file.slice(root.length), type, mode: (stat.mode & 0o7777).toString(8),
-      owner: `${users.get(stat.uid) ?? stat.uid}:${groups.get(stat.gid) ?? stat.gid}`, sha };
+    const sha =
+      type === 'file'
+        ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)
+        : type === 'link'
+          ? readlinkSync(file)
+          : '';
+    return {
+      path: file.slice(root.length),
+      type,
+      mode: (stat.mode & 0o7777).toString(8),
+      owner: `${users.get(stat.uid) ?? stat.uid}:${groups.get(stat.gid) ?? stat.gid}`,
+      sha,
+    };
   });
 }
 
@@ -131,31 +162,42 @@ describe.skipIf(why !== null)('birdwatch setup into a scratch root', () => {
       'dir 750 service:service /var/lib/birdwatch/thumbnails',
     ]);
     const at = (p: string) => readFileSync(join(root, p), 'utf8');
-    expect(sha(join(root, '/var/lib/birdwatch/models/birds-vs-airplanes.onnx')))
-      .toBe(sha(join(REPO, 'models', 'birds-vs-airplanes.onnx')));
+    expect(sha(join(root, '/var/lib/birdwatch/models/birds-vs-airplanes.onnx'))).toBe(
+      sha(join(REPO, 'models', 'birds-vs-airplanes.onnx')),
+    );
     const config = JSON.parse(at('/etc/birdwatch/config.json'));
     expect(config).toMatchObject({
       cameras: [{ name: 'uploads', watch: `${root}/srv/blog/uploads`, airplanes: `${root}/srv/birdwatch/airplanes` }],
-      db: `${root}/var/lib/birdwatch/birdwatch.db`, model: `${root}/var/lib/birdwatch/models/birds-vs-airplanes.onnx`,
-      retrain: { candidates: `${root}/var/lib/birdwatch/candidates` } });
-    expect(at('/usr/local/bin/birdwatch')).toBe('#!/bin/sh\n' +
-      `# birdwatch: the command line of the checkout ${REPO}, installed by 'birdwatch setup'.\n` +
-      '# It runs the built dist/cli.js directly (no build, no npm); after a git pull: npm ci && npm run build there.\n' +
-      `: "\${BIRDWATCH_CONFIG:=${root}/etc/birdwatch/config.json}"\nexport BIRDWATCH_CONFIG\n` +
-      `exec ${node} ${REPO}/dist/cli.js "$@"\n`);
+      db: `${root}/var/lib/birdwatch/birdwatch.db`,
+      model: `${root}/var/lib/birdwatch/models/birds-vs-airplanes.onnx`,
+      retrain: { candidates: `${root}/var/lib/birdwatch/candidates` },
+    });
+    expect(at('/usr/local/bin/birdwatch')).toBe(
+      '#!/bin/sh\n' +
+        `# birdwatch: the command line of the checkout ${REPO}, installed by 'birdwatch setup'.\n` +
+        '# It runs the built dist/cli.js directly (no build, no npm); after a git pull: npm ci && npm run build there.\n' +
+        `: "\${BIRDWATCH_CONFIG:=${root}/etc/birdwatch/config.json}"\nexport BIRDWATCH_CONFIG\n` +
+        `exec ${node} ${REPO}/dist/cli.js "$@"\n`,
+    );
     for (const unit of ['birdwatch.service', 'birdwatch-web.service']) {
       const text = at(`/etc/systemd/system/${unit}`);
-      expect(text).toMatch(new RegExp(`^ExecStart=${node} ${REPO}/dist/cli.js (run|web) --config ${root}/etc/birdwatch/config.json$`, 'm'));
+      expect(text).toMatch(
+        new RegExp(`^ExecStart=${node} ${REPO}/dist/cli.js (run|web) --config ${root}/etc/birdwatch/config.json$`, 'm'),
+      );
       expect(text).toMatch(new RegExp(`^User=${SERVICE}$`, 'm'));
       expect(text).toMatch(/^UMask=0007$/m);
       expect(text).toMatch(/^StateDirectoryMode=2770$/m);
       expect(text).toContain(`\nReadWritePaths=${root}/srv/blog/uploads ${root}/srv/birdwatch/airplanes\n`);
     }
     expect(at('/etc/systemd/system/birdwatch-retrain.service')).not.toMatch(/^ReadWritePaths=/m);
-    expect(at('/etc/systemd/system/birdwatch-retrain.timer'))
-      .toBe(readFileSync(join(REPO, 'config', 'birdwatch-retrain.timer'), 'utf8').replace('/opt/birdwatch', REPO));
-    expect(tree.filter((e) => e.type === 'link').map((e) => e.sha)).toEqual(['/etc/systemd/system/birdwatch-web.service',
-      '/etc/systemd/system/birdwatch.service', '/etc/systemd/system/birdwatch-retrain.timer']);
+    expect(at('/etc/systemd/system/birdwatch-retrain.timer')).toBe(
+      readFileSync(join(REPO, 'config', 'birdwatch-retrain.timer'), 'utf8').replace('/opt/birdwatch', REPO),
+    );
+    expect(tree.filter((e) => e.type === 'link').map((e) => e.sha)).toEqual([
+      '/etc/systemd/system/birdwatch-web.service',
+      '/etc/systemd/system/birdwatch.service',
+      '/etc/systemd/system/birdwatch-retrain.timer',
+    ]);
     // The database has the daemon's schema.
     const schema = await runCli(['db', 'check', '--config', join(root, '/etc/birdwatch/config.json')]);
     expect(schema.code, schema.stderr).toBe(0);
@@ -175,16 +217,30 @@ describe.skipIf(why !== null)('birdwatch setup into a scratch root', () => {
     sh('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--groups', SERVICE, MEMBER]);
     const dbFile = join(root, '/var/lib/birdwatch/birdwatch.db');
     const db = openDatabase(dbFile);
-    db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, action, label, p_airplane, p_bird)
-      VALUES (?, ?, 'uploads', ?, ?, 'kept', 'bird', 0.1, 0.9)`)
-      .run(new Date().toISOString(), Date.now(), `${root}/srv/blog/uploads/robin.jpg`, `${root}/srv/blog/uploads/robin.jpg`);
+    db.prepare(
+      `INSERT INTO decisions (time, time_ms, camera, path, final_path, action, label, p_airplane, p_bird)
+      VALUES (?, ?, 'uploads', ?, ?, 'kept', 'bird', 0.1, 0.9)`,
+    ).run(
+      new Date().toISOString(),
+      Date.now(),
+      `${root}/srv/blog/uploads/robin.jpg`,
+      `${root}/srv/blog/uploads/robin.jpg`,
+    );
     db.close();
     const candidate = join(root, 'candidate.onnx');
-    writeFileSync(candidate, withEditedMetadata(readFileSync(join(REPO, 'models', 'birds-vs-airplanes.onnx')),
-      (props) => { props.created_at = '2026-12-02T00:00:00Z'; }));
+    writeFileSync(
+      candidate,
+      withEditedMetadata(readFileSync(join(REPO, 'models', 'birds-vs-airplanes.onnx')), (props) => {
+        props.created_at = '2026-12-02T00:00:00Z';
+      }),
+    );
     chmodSync(candidate, 0o644);
-    const asMember = (...args: string[]) => spawnSync('setpriv', ['--reuid', MEMBER, '--regid', MEMBER,
-      '--init-groups', join(root, '/usr/local/bin/birdwatch'), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const asMember = (...args: string[]) =>
+      spawnSync(
+        'setpriv',
+        ['--reuid', MEMBER, '--regid', MEMBER, '--init-groups', join(root, '/usr/local/bin/birdwatch'), ...args],
+        { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } },
+      );
 
     const log = asMember('log', '--json');
     expect(log.status, log.stderr).toBe(0);
@@ -192,8 +248,9 @@ describe.skipIf(why !== null)('birdwatch setup into a scratch root', () => {
     const sample = asMember('review-sample', '1', '--json');
     expect(sample.status, sample.stderr).toBe(0);
     const drawn = JSON.parse(sample.stdout.trim()) as { id: number; command: string };
-    expect(drawn.command).toBe(`birdwatch review ${drawn.id} --label bird|airplane|neither --config ` +
-      `${root}/etc/birdwatch/config.json`);
+    expect(drawn.command).toBe(
+      `birdwatch review ${drawn.id} --label bird|airplane|neither --config ` + `${root}/etc/birdwatch/config.json`,
+    );
     const review = asMember('review', String(drawn.id), '--label', 'bird');
     expect(review.status, review.stderr).toBe(0);
     expect(review.stdout).toContain(`decision ${drawn.id}: sample label bird recorded`);
@@ -202,10 +259,12 @@ describe.skipIf(why !== null)('birdwatch setup into a scratch root', () => {
     const modelBefore = sha(model);
     const promote = asMember('promote', candidate, '--force');
     expect(promote.status).toBe(1);
-    expect(promote.stderr).toBe(`birdwatch: cannot write the model folder ${root}/var/lib/birdwatch/models: ` +
-      `permission denied; nothing was changed (config ${root}/etc/birdwatch/config.json, database ${dbFile}); ` +
-      "members of group birdwatch may read and review, other commands need the group's write right or the " +
-      'service user: sudo -u birdwatch birdwatch ...\n');
+    expect(promote.stderr).toBe(
+      `birdwatch: cannot write the model folder ${root}/var/lib/birdwatch/models: ` +
+        `permission denied; nothing was changed (config ${root}/etc/birdwatch/config.json, database ${dbFile}); ` +
+        "members of group birdwatch may read and review, other commands need the group's write right or the " +
+        'service user: sudo -u birdwatch birdwatch ...\n',
+    );
     expect(sha(model)).toBe(modelBefore);
     // The files the member's review left behind stay the service's to use.
     for (const entry of snapshot().filter((e) => e.path.startsWith('/var/lib/birdwatch/birdwatch.db'))) {

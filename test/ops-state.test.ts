@@ -18,7 +18,13 @@ const gitStatus = (): string => {
   return result.stdout;
 };
 
-interface ModelsLine { kind: string; id: string; path: string; accuracy: number | null; installed?: boolean }
+interface ModelsLine {
+  kind: string;
+  id: string;
+  path: string;
+  accuracy: number | null;
+  installed?: boolean;
+}
 
 let root: string;
 let configFile: string;
@@ -29,12 +35,22 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'bw-state-'));
   mkdirSync(join(root, 'candidates'));
   candidate = join(root, 'candidates', 'candidate-1.onnx');
-  writeFileSync(candidate, withEditedMetadata(readFileSync(FACTORY), (props) => {
-    props.created_at = '2026-12-01T00:00:00Z';
-  }));
+  writeFileSync(
+    candidate,
+    withEditedMetadata(readFileSync(FACTORY), (props) => {
+      props.created_at = '2026-12-01T00:00:00Z';
+    }),
+  );
   configFile = join(root, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ db: join(root, 'state', 'birdwatch.db'), watch: join(root, 'blog'),
-    airplanes: join(root, 'planes'), retrain: { candidates: join(root, 'candidates') } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      db: join(root, 'state', 'birdwatch.db'),
+      watch: join(root, 'blog'),
+      airplanes: join(root, 'planes'),
+      retrain: { candidates: join(root, 'candidates') },
+    }),
+  );
   stateModel = join(root, 'state', 'models', 'birds-vs-airplanes.onnx');
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -42,7 +58,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 async function models(): Promise<ModelsLine[]> {
   const result = await runCli(['models', '--json', '--config', configFile]);
   expect(result.code, result.stderr).toBe(0);
-  return result.stdout.trim().split('\n').map((l) => JSON.parse(l) as ModelsLine);
+  return result.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ModelsLine);
 }
 
 describe('promote and rollback over the factory model', () => {
@@ -50,7 +69,10 @@ describe('promote and rollback over the factory model', () => {
     const statusBefore = gitStatus();
     const factorySha = sha(FACTORY);
     const before = await models();
-    expect(before.map((m) => [m.kind, m.path])).toEqual([['installed', FACTORY], ['candidate', candidate]]);
+    expect(before.map((m) => [m.kind, m.path])).toEqual([
+      ['installed', FACTORY],
+      ['candidate', candidate],
+    ]);
 
     const promoted = await runCli(['promote', candidate, '--force', '--config', configFile]);
     expect(promoted.code, promoted.stderr).toBe(0);
@@ -66,7 +88,10 @@ describe('promote and rollback over the factory model', () => {
     const candidateId = sha(candidate).slice(0, 12);
     const factoryId = factorySha.slice(0, 12);
     expect(afterPromote.map((m) => [m.kind, m.id, m.installed ?? false])).toEqual([
-      ['installed', candidateId, false], ['previous', factoryId, false], ['candidate', candidateId, true]]);
+      ['installed', candidateId, false],
+      ['previous', factoryId, false],
+      ['candidate', candidateId, true],
+    ]);
     const card = await runCli(['model', '--json', '--config', configFile]);
     expect(card.code, card.stderr).toBe(0);
     const figures = JSON.parse(card.stdout) as { file: string; report: { accuracy: number } };
@@ -79,12 +104,15 @@ describe('promote and rollback over the factory model', () => {
     const afterRollback = await models();
     // The factory model is installed again: listed once, as installed, not as previous too.
     expect(afterRollback.map((m) => [m.kind, m.id])).toEqual([
-      ['installed', factoryId], ['previous', candidateId], ['candidate', candidateId]]);
+      ['installed', factoryId],
+      ['previous', candidateId],
+      ['candidate', candidateId],
+    ]);
     expect(sha(FACTORY)).toBe(factorySha);
     expect(gitStatus()).toBe(statusBefore);
   });
 
-  it("a config naming the factory model itself: promote refuses, saying where to install, and writes nothing", async () => {
+  it('a config naming the factory model itself: promote refuses, saying where to install, and writes nothing', async () => {
     const naming = join(root, 'naming.json');
     const state = join(root, 'other-state');
     writeFileSync(naming, JSON.stringify({ db: join(state, 'birdwatch.db'), model: FACTORY }));

@@ -34,23 +34,31 @@ export async function main(argv: string[]): Promise<number> {
     });
     const root = path.resolve(values.root ?? '/');
     const user = values.user ?? 'birdwatch';
-    if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new UsageError(`--user must be a plain account name, got '${user}'`);
+    if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user))
+      throw new UsageError(`--user must be a plain account name, got '${user}'`);
     for (const flag of ['watch', 'airplanes'] as const) {
       const value = values[flag];
       if (value !== undefined && !path.isAbsolute(value)) throw new UsageError(`--${flag} must be an absolute folder`);
     }
     const dryRun = values['dry-run'] === true;
     if (!dryRun && process.getuid?.() !== 0) {
-      throw new CommandFailure('setup creates an account and writes /etc and /var/lib: run it as root ' +
-        '(sudo node dist/cli.js setup ...), or --dry-run to see the plan');
+      throw new CommandFailure(
+        'setup creates an account and writes /etc and /var/lib: run it as root ' +
+          '(sudo node dist/cli.js setup ...), or --dry-run to see the plan',
+      );
     }
     if (!fs.existsSync(path.join(path.dirname(import.meta.dirname), 'cli.js'))) {
       throw new CommandFailure('the checkout is not built: npm ci && npm run build first');
     }
     const where = layout(root);
-    const options: SetupOptions = { root, user, camera: values.camera ?? 'blog', node: process.execPath,
+    const options: SetupOptions = {
+      root,
+      user,
+      camera: values.camera ?? 'blog',
+      node: process.execPath,
       ...(values.watch === undefined ? {} : { watch: values.watch }),
-      ...(values.airplanes === undefined ? {} : { airplanes: values.airplanes }) };
+      ...(values.airplanes === undefined ? {} : { airplanes: values.airplanes }),
+    };
     if (!fs.existsSync(where.config) && (options.watch === undefined || options.airplanes === undefined)) {
       if (dryRun) {
         options.watch ??= '/srv/blog/uploads (--watch)';
@@ -75,8 +83,10 @@ export async function main(argv: string[]): Promise<number> {
       try {
         step.apply();
       } catch (err) {
-        throw new CommandFailure(`setup stopped at: ${step.what}: ${(err as Error).message} ` +
-          '(the steps before it are done; run setup again once fixed)');
+        throw new CommandFailure(
+          `setup stopped at: ${step.what}: ${(err as Error).message} ` +
+            '(the steps before it are done; run setup again once fixed)',
+        );
       }
       console.log(`done    ${step.what}`);
       changed++;
@@ -93,8 +103,10 @@ export async function main(argv: string[]): Promise<number> {
 
 async function askFolders(options: SetupOptions): Promise<void> {
   if (!process.stdin.isTTY) {
-    throw new UsageError('a new config needs the camera folders: --watch DIR (its upload folder) and --airplanes DIR ' +
-      '(where its airplane shots go)');
+    throw new UsageError(
+      'a new config needs the camera folders: --watch DIR (its upload folder) and --airplanes DIR ' +
+        '(where its airplane shots go)',
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
@@ -116,18 +128,26 @@ function afterwards(root: string, user: string, changed: boolean): string[] {
   const live = root === '/' && fs.existsSync('/run/systemd/system');
   if (live && changed) {
     const reload = spawnSync('systemctl', ['daemon-reload'], { encoding: 'utf8' });
-    const start = spawnSync('systemctl', ['start', ...UNITS.filter((u) => u !== 'birdwatch-retrain.service')],
-      { encoding: 'utf8' });
-    lines.push(reload.status === 0 && start.status === 0 ? 'started birdwatch, birdwatch-web and the retrain timer'
-      : `systemctl could not start the units: ${(start.stderr || reload.stderr).trim()}; ` +
-        'see: journalctl -u birdwatch');
+    const start = spawnSync('systemctl', ['start', ...UNITS.filter((u) => u !== 'birdwatch-retrain.service')], {
+      encoding: 'utf8',
+    });
+    lines.push(
+      reload.status === 0 && start.status === 0
+        ? 'started birdwatch, birdwatch-web and the retrain timer'
+        : `systemctl could not start the units: ${(start.stderr || reload.stderr).trim()}; ` +
+            'see: journalctl -u birdwatch',
+    );
   } else if (!live) {
-    lines.push('systemd does not run this root: the units are installed and enabled, start them there with ' +
-      'systemctl daemon-reload && systemctl start birdwatch birdwatch-web birdwatch-retrain.timer');
+    lines.push(
+      'systemd does not run this root: the units are installed and enabled, start them there with ' +
+        'systemctl daemon-reload && systemctl start birdwatch birdwatch-web birdwatch-retrain.timer',
+    );
   }
-  lines.push(`members: sudo usermod -aG ${user} NAME (then log in again) lets NAME read the log and record reviews ` +
-    `with 'birdwatch log', 'birdwatch review-sample N'; restore, mark, promote and calibrate --apply need ` +
-    `sudo -u ${user} birdwatch ...`);
+  lines.push(
+    `members: sudo usermod -aG ${user} NAME (then log in again) lets NAME read the log and record reviews ` +
+      `with 'birdwatch log', 'birdwatch review-sample N'; restore, mark, promote and calibrate --apply need ` +
+      `sudo -u ${user} birdwatch ...`,
+  );
   lines.push("the web page's first member: sudo -u " + `${user} birdwatch user add NAME --role reviewer`);
   return lines;
 }

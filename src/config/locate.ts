@@ -29,7 +29,10 @@ export function defaultModel(db: string): string {
   return fs.existsSync(installed) ? installed : FACTORY_MODEL;
 }
 
-interface InUse { configFile?: string; db: string }
+interface InUse {
+  configFile?: string;
+  db: string;
+}
 let inUse: InUse | undefined;
 
 /** loadConfig records what it loaded, so that a command's refusal can say which config and database it used. */
@@ -44,7 +47,8 @@ export function forgetConfigInUse(): void {
 /** `config FILE, database FILE` (or the Quick start's defaults) of the command running; undefined before it loads. */
 export function describeConfigInUse(): string | undefined {
   if (inUse === undefined) return undefined;
-  const config = inUse.configFile === undefined ? 'no config file (the Quick start defaults)' : `config ${inUse.configFile}`;
+  const config =
+    inUse.configFile === undefined ? 'no config file (the Quick start defaults)' : `config ${inUse.configFile}`;
   return `${config}, database ${inUse.db}`;
 }
 

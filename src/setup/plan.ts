@@ -29,21 +29,33 @@ export interface Step {
   apply(): void;
 }
 
-export const UNITS = ['birdwatch.service', 'birdwatch-web.service', 'birdwatch-retrain.service',
-  'birdwatch-retrain.timer'] as const;
+export const UNITS = [
+  'birdwatch.service',
+  'birdwatch-web.service',
+  'birdwatch-retrain.service',
+  'birdwatch-retrain.timer',
+] as const;
 /** The units started at boot, and the target that wants each. */
-const ENABLED: Array<[string, string]> = [['birdwatch.service', 'multi-user.target'],
-  ['birdwatch-web.service', 'multi-user.target'], ['birdwatch-retrain.timer', 'timers.target']];
+const ENABLED: Array<[string, string]> = [
+  ['birdwatch.service', 'multi-user.target'],
+  ['birdwatch-web.service', 'multi-user.target'],
+  ['birdwatch-retrain.timer', 'timers.target'],
+];
 
 /** The server's paths, under the root. */
 export function layout(root: string) {
   const at = (p: string): string => path.join(root, p);
   const state = at('/var/lib/birdwatch');
   return {
-    configDir: at(path.dirname(SYSTEM_CONFIG)), config: at(SYSTEM_CONFIG), state,
-    db: path.join(state, 'birdwatch.db'), models: path.join(state, 'models'),
-    model: path.join(state, 'models', path.basename(FACTORY_MODEL)), candidates: path.join(state, 'candidates'),
-    thumbnails: path.join(state, 'thumbnails'), command: at('/usr/local/bin/birdwatch'),
+    configDir: at(path.dirname(SYSTEM_CONFIG)),
+    config: at(SYSTEM_CONFIG),
+    state,
+    db: path.join(state, 'birdwatch.db'),
+    models: path.join(state, 'models'),
+    model: path.join(state, 'models', path.basename(FACTORY_MODEL)),
+    candidates: path.join(state, 'candidates'),
+    thumbnails: path.join(state, 'thumbnails'),
+    command: at('/usr/local/bin/birdwatch'),
     units: at('/etc/systemd/system'),
   };
 }
@@ -61,8 +73,18 @@ export function buildPlan(options: SetupOptions): Step[] {
     {
       what: `user ${options.user} (system account, no login, home ${where.state})`,
       isDone: () => lookup('passwd', options.user) !== null,
-      apply: () => run('useradd', ['--system', '--gid', options.user, '--no-create-home', '--home-dir', where.state,
-        '--shell', '/usr/sbin/nologin', options.user]),
+      apply: () =>
+        run('useradd', [
+          '--system',
+          '--gid',
+          options.user,
+          '--no-create-home',
+          '--home-dir',
+          where.state,
+          '--shell',
+          '/usr/sbin/nologin',
+          options.user,
+        ]),
     },
     folder(where.configDir, 0o750, () => ({ uid: 0, gid: ids().gid }), `root:${options.user}`),
     // setgid: the -wal/-shm files a member's review creates get the group, so the daemon can share them.
@@ -71,15 +93,20 @@ export function buildPlan(options: SetupOptions): Step[] {
     folder(where.candidates, 0o755, ids, owner),
     folder(where.thumbnails, 0o750, ids, owner),
     copyOnce(FACTORY_MODEL, where.model, ids, 'the factory model'),
-    copyOnce(FACTORY_MODEL.replace(/\.onnx$/, '.json'), where.model.replace(/\.onnx$/, '.json'), ids,
-      'its card'),
+    copyOnce(FACTORY_MODEL.replace(/\.onnx$/, '.json'), where.model.replace(/\.onnx$/, '.json'), ids, 'its card'),
     configStep(options, where),
   ];
   // A camera folder there is the club's and left as it is; a new one is the service's (the blog reads uploads).
   for (const camera of cameraFolders(options, where)) steps.push(folder(camera, 0o755, ids, owner, true));
   steps.push(databaseStep(where.db, ids, options.user));
-  steps.push(fileStep(where.command, 0o755, () => commandScript(options, where),
-    'the birdwatch command (runs the built dist/cli.js: no build, no npm)'));
+  steps.push(
+    fileStep(
+      where.command,
+      0o755,
+      () => commandScript(options, where),
+      'the birdwatch command (runs the built dist/cli.js: no build, no npm)',
+    ),
+  );
   for (const unit of UNITS) {
     steps.push(fileStep(path.join(where.units, unit), 0o644, () => unitText(unit, options, where), 'systemd unit'));
   }
@@ -89,8 +116,13 @@ export function buildPlan(options: SetupOptions): Step[] {
 
 // ---- steps ----
 
-function folder(dir: string, mode: number, owner: () => { uid: number; gid: number }, ownerName: string,
-  keepOwner = false): Step {
+function folder(
+  dir: string,
+  mode: number,
+  owner: () => { uid: number; gid: number },
+  ownerName: string,
+  keepOwner = false,
+): Step {
   return {
     what: `folder ${dir} (${keepOwner ? 'when missing: ' : ''}${octal(mode)} ${ownerName})`,
     isDone: () => {
@@ -189,15 +221,20 @@ function enableStep(unitsDir: string, unit: string, target: string): Step {
 function cameraFolders(options: SetupOptions, where: ReturnType<typeof layout>): string[] {
   if (fs.existsSync(where.config)) {
     try {
-      const raw = JSON.parse(fs.readFileSync(where.config, 'utf8')) as
-        { cameras?: Array<{ watch: string; airplanes: string }>; watch?: string; airplanes?: string };
-      const cameras = raw.cameras ?? (raw.watch && raw.airplanes ? [{ watch: raw.watch, airplanes: raw.airplanes }] : []);
+      const raw = JSON.parse(fs.readFileSync(where.config, 'utf8')) as {
+        cameras?: Array<{ watch: string; airplanes: string }>;
+        watch?: string;
+        airplanes?: string;
+      };
+      const cameras =
+        raw.cameras ?? (raw.watch && raw.airplanes ? [{ watch: raw.watch, airplanes: raw.airplanes }] : []);
       return cameras.flatMap((c) => [c.watch, c.airplanes]).filter((f) => typeof f === 'string');
     } catch {
       return [];
     }
   }
-  return [options.watch, options.airplanes].filter((f): f is string => f !== undefined)
+  return [options.watch, options.airplanes]
+    .filter((f): f is string => f !== undefined)
     .map((f) => path.join(options.root, f));
 }
 
@@ -206,8 +243,11 @@ function configText(options: SetupOptions, where: ReturnType<typeof layout>): st
     throw new Error('the camera folders are needed to write the config'); // the command asks for them first
   }
   const example = fs.readFileSync(fromProjectRoot('config', 'birdwatch.example.json'), 'utf8');
-  const camera = JSON.stringify({ name: options.camera, watch: path.join(options.root, options.watch),
-    airplanes: path.join(options.root, options.airplanes) });
+  const camera = JSON.stringify({
+    name: options.camera,
+    watch: path.join(options.root, options.watch),
+    airplanes: path.join(options.root, options.airplanes),
+  });
   const text = example
     .replace(/"cameras": \[[\s\S]*?\n {2}\],/, `"cameras": [\n    ${camera}\n  ],`)
     .replaceAll('"/var/lib/birdwatch/', `"${where.state}/`);
@@ -217,20 +257,25 @@ function configText(options: SetupOptions, where: ReturnType<typeof layout>): st
 
 function commandScript(options: SetupOptions, where: ReturnType<typeof layout>): string {
   const scratch = options.root === '/' ? '' : `: "\${BIRDWATCH_CONFIG:=${where.config}}"\nexport BIRDWATCH_CONFIG\n`;
-  return `#!/bin/sh\n# birdwatch: the command line of the checkout ${PROJECT_ROOT}, installed by 'birdwatch setup'.\n` +
+  return (
+    `#!/bin/sh\n# birdwatch: the command line of the checkout ${PROJECT_ROOT}, installed by 'birdwatch setup'.\n` +
     '# It runs the built dist/cli.js directly (no build, no npm); after a git pull: npm ci && npm run build there.\n' +
-    `${scratch}exec ${options.node} ${path.join(PROJECT_ROOT, 'dist', 'cli.js')} "$@"\n`;
+    `${scratch}exec ${options.node} ${path.join(PROJECT_ROOT, 'dist', 'cli.js')} "$@"\n`
+  );
 }
 
 function unitText(unit: string, options: SetupOptions, where: ReturnType<typeof layout>): string {
   const folders = cameraFolders(options, where);
-  let text = fs.readFileSync(fromProjectRoot('config', unit), 'utf8')
+  let text = fs
+    .readFileSync(fromProjectRoot('config', unit), 'utf8')
     .replaceAll('/usr/bin/node /opt/birdwatch/', `${options.node} ${PROJECT_ROOT}/`)
     .replaceAll('file:///opt/birdwatch/', `file://${PROJECT_ROOT}/`)
     .replaceAll(`--config ${SYSTEM_CONFIG}`, `--config ${where.config}`)
-    .replace(/^User=birdwatch$/m, `User=${options.user}`).replace(/^Group=birdwatch$/m, `Group=${options.user}`)
+    .replace(/^User=birdwatch$/m, `User=${options.user}`)
+    .replace(/^Group=birdwatch$/m, `Group=${options.user}`)
     // The group reads the log and records reviews: the database and its -wal/-shm files are group-writable.
-    .replace(/^UMask=0027$/m, 'UMask=0007').replace(/^StateDirectoryMode=0750$/m, 'StateDirectoryMode=2770');
+    .replace(/^UMask=0027$/m, 'UMask=0007')
+    .replace(/^StateDirectoryMode=0750$/m, 'StateDirectoryMode=2770');
   if (folders.length > 0) text = text.replace(/^ReadWritePaths=\/srv\/.*$/m, `ReadWritePaths=${folders.join(' ')}`);
   return text;
 }

@@ -51,15 +51,16 @@ describe('the calibrate rule on constructed scores', () => {
     expect(thresholdFor([1, 1], 0.4)).toBe(1);
   });
 
-  it('agrees with training/calibrate.py on random scores (the same rule on both sides)', () => {
+  it('agrees with training/birdwatch_training/calibrate.py on random scores (the same rule on both sides)', () => {
     let seed = 7;
     const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
     const cases = [0.01, 0.05, 0.1, 0.3].flatMap((budget) => [7, 100, 250].map((n) =>
       ({ budget, scores: Array.from({ length: n }, () => Math.round(random() * 1e6) / 1e6) })));
-    const script = 'import json, sys; sys.path.insert(0, "training"); import calibrate, numpy as np; ' +
-      'print(json.dumps([calibrate._highest_bird_that_stays(np.array(c["scores"]), c["budget"]) ' +
-      'for c in json.load(sys.stdin)]))';
-    const python = spawnSync('/usr/bin/python3', ['-c', script], { cwd: REPO, input: JSON.stringify(cases), encoding: 'utf8' });
+    const script = 'import json, sys; from birdwatch_training import calibrate; import numpy as np; ' +
+      'print(json.dumps([calibrate._highest_bird_that_stays(np.array(c["scores"]), ' +
+      'calibrate._point_allowed(len(c["scores"]), c["budget"])) for c in json.load(sys.stdin)]))';
+    const python = spawnSync('/usr/bin/python3', ['-c', script],
+      { cwd: join(REPO, 'training'), input: JSON.stringify(cases), encoding: 'utf8' });
     expect(python.status, python.stderr).toBe(0);
     expect(JSON.parse(python.stdout)).toEqual(cases.map((c) => highestBirdThatStays(c.scores, c.budget)));
   });
@@ -130,8 +131,7 @@ describe('compareModels judges each model at the threshold it runs with', () => 
       expect(split.candidate_kept_thresholds).toBeUndefined();
       expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
       expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
-        `${split.candidate.birds_moved} of 40 at 0.01 (model) ` +
-        `against ${split.current.birds_moved} at ${own} (model) ` +
+        `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
         '(bird budget 0.01)');
 
       // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has
@@ -265,7 +265,8 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     expect(text).toMatch(/^PrivateNetwork=yes$/m);
     expect(text).toMatch(/^StateDirectory=birdwatch$/m);
     expect(text).toMatch(/^Environment=BIRDWATCH_CACHE=\/var\/lib\/birdwatch\/cache$/m);
-    const cacheDir = spawnSync('/usr/bin/python3', ['-c', 'import data; print(data.default_cache_dir())'],
+    const cacheScript = 'from birdwatch_training import data; print(data.default_cache_dir())';
+    const cacheDir = spawnSync('/usr/bin/python3', ['-c', cacheScript],
       { cwd: join(REPO, 'training'), encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent',
         BIRDWATCH_CACHE: '/var/lib/birdwatch/cache' } });
     expect(cacheDir.stdout.trim(), cacheDir.stderr).toBe('/var/lib/birdwatch/cache');

@@ -302,7 +302,8 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     expect(text).toMatch(/^PrivateNetwork=yes$/m);
     expect(text).toMatch(/^StateDirectory=birdwatch$/m);
     expect(text).toMatch(/^Environment=BIRDWATCH_CACHE=\/var\/lib\/birdwatch\/cache$/m);
-    const cacheDir = spawnSync('/usr/bin/python3', ['-c', 'import data; print(data.default_cache_dir())'],
+    const cacheScript = 'from birdwatch_training import data; print(data.default_cache_dir())';
+    const cacheDir = spawnSync('/usr/bin/python3', ['-c', cacheScript],
       { cwd: join(REPO, 'training'), encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent',
         BIRDWATCH_CACHE: '/var/lib/birdwatch/cache' } });
     expect(cacheDir.stdout.trim(), cacheDir.stderr).toBe('/var/lib/birdwatch/cache');

@@ -181,6 +181,9 @@ describe('security', () => {
     const score = overall ? `${overall[1]} ${overall[2]}` : `(no score) ${sec.stderr}`;
     console.log(`[figures] systemd-analyze security --offline: ${score}`);
     expect(overall, sec.stdout + sec.stderr).not.toBeNull();
-    expect(Number(overall![1])).toBeLessThanOrEqual(10);
+    // systemd scores 0 (locked down) to 10 (no sandboxing); the unit scores 0.7 SAFE with Debian 12's systemd. A
+    // setting dropped from the unit, or a newer systemd finding a new gap, shows up here.
+    expect(Number(overall![1]), sec.stdout).toBeLessThanOrEqual(2);
+    expect(overall![2]).toMatch(/^(SAFE|OK)$/);
   });
 });

@@ -388,7 +388,10 @@ describe('birdwatch web: safety', () => {
   });
 
   it('serves files only from the configured folders: a symlink planted in place of a shot is refused', async () => {
-    const plane = world.row(world.garden, 'plane-two.jpg'); // still in the airplanes folder
+    // Its own shot, moved into a subfolder of the airplanes folder (no other test touches it), its thumbnail cached.
+    const plane = await dropShot(world, world.garden, 'safety/sky.jpg', await world.newPlane());
+    expect(plane.final_path).toBe(join(world.garden.airplanes, 'safety', 'sky.jpg'));
+    expect((await call(web.base, `/api/decisions/${plane.id}/thumbnail`, vic)).status).toBe(200);
     const secret = join(world.dirs.root, 'secret.txt');
     writeFileSync(secret, 'not for the web\n');
     const kept = `${plane.final_path}.kept`;
@@ -406,22 +409,21 @@ describe('birdwatch web: safety', () => {
     }
     // A folder holding a shot swapped for a symlink to a folder outside (test/web-shot-files.test.ts swaps it
     // between the check and the open).
-    const wren = world.row(world.garden, 'sub/wren.jpg'); // moved to airplanes/sub by the mark test
-    const sub = join(world.garden.airplanes, 'sub');
+    const sub = join(world.garden.airplanes, 'safety');
     const elsewhere = join(world.dirs.root, 'elsewhere');
     mkdirSync(elsewhere);
-    writeFileSync(join(elsewhere, 'wren.jpg'), 'not for the web either\n');
+    writeFileSync(join(elsewhere, 'sky.jpg'), 'not for the web either\n');
     renameSync(sub, `${sub}.kept`);
     symlinkSync(elsewhere, sub);
     try {
-      const image = await call(web.base, `/api/decisions/${wren.id}/image`, vic);
+      const image = await call(web.base, `/api/decisions/${plane.id}/image`, vic);
       expect(image.status).toBe(403);
       expect(await image.text()).not.toContain('not for the web');
     } finally {
       unlinkSync(sub);
       renameSync(`${sub}.kept`, sub);
     }
-    expect((await call(web.base, `/api/decisions/${wren.id}/image`, vic)).status).toBe(200);
+    expect((await call(web.base, `/api/decisions/${plane.id}/image`, vic)).status).toBe(200);
     for (const path of ['/api/decisions/..%2F..%2Fetc%2Fpasswd/image', '/static/..%2Fserver.ts', '/static/../../package.json',
       '/api/decisions/1%2F..%2F2/image']) {
       const response = await call(web.base, path, vic);

@@ -2,6 +2,7 @@
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
 // retrain.autoPromote is true, the candidate passes the promotion rule and the config sets no threshold.
 import path from 'node:path';
+import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
@@ -84,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
         'the report split):');
       console.log(comparisonTable(report.comparison));
       console.log(`note: ${report.notes[0]}`);
-      console.log(report.promotable ? `it passes the promotion rule: birdwatch promote ${result.candidatePath}`
+      console.log(report.promotable ? `it passes the promotion rule: ${commandLine(config, `promote ${result.candidatePath}`)}`
         : `promote would refuse it: ${report.blockers.join('; ')}`);
     }
     const autoBlocker = autoPromoteBlocker(config, report.promotable);

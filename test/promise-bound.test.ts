@@ -1,5 +1,6 @@
 // The TypeScript bound (src/calibrate/bound.ts) against the scipy table both sides are tested against, and the
 // threshold choice built on it (src/calibrate/rule.ts certifiedThreshold) on scores worked by hand.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +43,24 @@ describe('the one-sided Clopper-Pearson bound', () => {
       expect(upperBound(k, n, 0.9)).toBeLessThanOrEqual(0.01);
       expect(upperBound(k + 1, n, 0.9)).toBeGreaterThan(0.01);
     }
+  });
+});
+
+describe('the same rule on both sides (training/birdwatch_training/calibrate.py)', () => {
+  it('k* and the birds still needed agree with Python on a grid of n, budgets and confidences', () => {
+    const cases = [0.8, 0.9, 0.95].flatMap((confidence) => [0.01, 0.02, 0.05, 0.1].flatMap((budget) =>
+      [0, 1, 22, 45, 114, 229, 230, 300, 1000, 5000].map((n) => ({ n, budget, confidence }))));
+    const script = 'import json, sys; from birdwatch_training import calibrate as c; ' +
+      'print(json.dumps([[c.birds_allowed(x["n"], x["budget"], x["confidence"]), ' +
+      'c.more_birds_needed(0, x["n"], x["budget"], x["confidence"])] for x in json.load(sys.stdin)]))';
+    const python = spawnSync('/usr/bin/python3', ['-c', script],
+      { cwd: join(REPO, 'training'), input: JSON.stringify(cases), encoding: 'utf8' });
+    expect(python.status, python.stderr).toBe(0);
+    const mine = cases.map((x) => {
+      const k = largestCertifiedK(x.n, x.budget, x.confidence);
+      return [k < 0 ? null : k, moreBirdsNeeded(0, x.n, x.budget, x.confidence)];
+    });
+    expect(mine).toEqual(JSON.parse(python.stdout));
   });
 });
 

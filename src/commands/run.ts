@@ -7,7 +7,8 @@ import { DaemonMetrics } from '../daemon/metrics.js';
 import { MetricsServer } from '../daemon/metrics-server.js';
 import { Service } from '../daemon/service.js';
 import { SystemdNotifier } from '../daemon/watchdog.js';
-import { DbSchemaError, DecisionLog, openDatabase, retryTransient, type Db } from '../db/index.js';
+import { DbSchemaError, DecisionLog, openDatabase, recordEvent, retryTransient, type Db } from '../db/index.js';
+import { SecretError, startEventDelivery, type DeliveryWorker } from '../events/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { CurrentModel } from '../model/current.js';
 import { loadModel, ModelError, type Model } from '../model/load.js';
@@ -126,8 +127,11 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
 
   let service: Service | undefined;
+  let events: DeliveryWorker | undefined;
+  let db: Db | undefined;
   const metrics = config.metricsListen === undefined ? undefined
-    : new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0 });
+    : new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0, eventsPending: () => events?.pending()
+      ?? new Map() });
   metrics?.modelInUse(model);
   const models = new CurrentModel(model, config.provider, {
     logger,
@@ -138,11 +142,17 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       logger.info('model swapped: new shots are decided by the new model', { model: next.path, model_id: next.id,
         previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold });
       for (const resolved of resolveThresholds(config, next)) logger.info('threshold', thresholdLogFields(resolved, next));
+      // Told to the club like any change (the outbox); a log that cannot take it now only costs the event.
+      try {
+        if (db !== undefined) recordEvent(db, { type: 'model-swap', camera: null, payload: { model_id: next.id,
+          previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold } });
+      } catch (err) {
+        logger.warn('model swap event not recorded', { error: (err as Error).message });
+      }
     },
   });
   const notifier = new SystemdNotifier(logger);
 
-  let db: Db | undefined;
   let server: MetricsServer | undefined;
   const abortOpen = new AbortController();
   void stopped.then(() => abortOpen.abort());
@@ -164,6 +174,15 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       return 1;
     }
     if (!signalled()) {
+      try {
+        events = startEventDelivery({ config, db, logger,
+          onOutcome: (sink, outcome, count) => metrics?.eventDelivery(sink, outcome, count) });
+      } catch (err) {
+        if (!(err instanceof SecretError)) throw err;
+        logger.error(err.message);
+        console.error(`birdwatch: ${err.message}`);
+        return 2;
+      }
       const running = new Service({ config, models, log: new DecisionLog(db), logger, metrics });
       service = running;
       if (config.metricsListen !== undefined && metrics !== undefined) {
@@ -182,7 +201,9 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       }
       await running.start();
       models.watch(config.model, () => config.provider);
-      hangups.handler = () => void reload(() => load(), config, running, models, logger);
+      const worker = events;
+      hangups.handler = () => void reload(() => load(), config, running, models, logger)
+        .then(() => worker.camerasChanged(config.cameras));
       if (hangups.pending) hangups.handler();
       notifier.ready();
       await stopped;
@@ -193,6 +214,8 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     await service?.stop(SHUTDOWN_GRACE_MS);
     return 0;
   } finally {
+    // After the service: its last decisions' events wait in the outbox for the next start.
+    await events?.stop().catch((err) => logger.warn('stopping event delivery failed', { error: (err as Error).message }));
     await server?.close();
     await shutdown(logger, models, db);
   }

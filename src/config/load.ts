@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
+import { EventsConfigError, resolveEventsConfig } from './events.js';
 import { fromProjectRoot } from './paths.js';
 import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, RETRAIN_KEYS, WEB_KEYS, type Camera, type Config, type Provider,
   type RetrainConfig, type WebConfig } from './schema.js';
@@ -113,6 +114,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     birdBudget: pick('birdBudget', 'bird-budget', asBudget, DEFAULTS.birdBudget),
     birdBudgetExplicit: flags['bird-budget'] !== undefined || fileConfig.birdBudget !== undefined,
     retrain: { candidates: '', minNewCorrections: 0, autoPromote: false },
+    webhooks: [],
+    events: { maxAgeHours: 0, maxPending: 0, retryMaxSeconds: 0, pollMs: 0 },
   };
   config.retrain = resolveRetrain(fileConfig.retrain, fileDir, where, flags.candidates, cwd);
   config.web = resolveWeb(fileConfig.web, fileDir, where, config.db);
@@ -122,6 +125,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const retentionDays = pick<number | undefined>('retentionDays', 'retention-days', asDays, undefined);
   if (retentionDays !== undefined) config.retentionDays = retentionDays;
   config.cameras = resolveCameras(fileConfig, fileDir, where, flags, cwd, defaults);
+  try {
+    Object.assign(config, resolveEventsConfig(fileConfig, fileDir, where));
+  } catch (err) {
+    if (err instanceof EventsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
   }

@@ -1,6 +1,7 @@
 // The configuration's shape, its defaults and the documentation of every key (config/birdwatch.example.json
 // mirrors this file).
 import type { LogLevel } from '../logger.js';
+import { EVENTS_CONFIG_KEYS, type EventsLimits, type MqttConfig, type SmtpConfig, type WebhookConfig } from './events.js';
 
 export type Provider = 'auto' | 'cuda' | 'cpu';
 
@@ -60,6 +61,12 @@ export interface Config {
   birdBudgetExplicit?: boolean;
   /** The corrections loop: `birdwatch retrain` and its weekly timer. */
   retrain: RetrainConfig;
+  /** Telling the club (src/events/, declared in ./events.ts): the broker, the webhooks, the digest's mail server and
+   *  the outbox's limits. */
+  mqtt?: MqttConfig;
+  webhooks: WebhookConfig[];
+  smtp?: SmtpConfig;
+  events: EventsLimits;
 }
 
 export interface RetrainConfig {
@@ -105,6 +112,7 @@ export const CONFIG_KEYS: Record<string, string> = {
   birdBudget: 'largest share of birds a threshold may move, for calibrate, retrain and promote (default 0.01); ' +
     "set explicitly, the daemon also runs at the model's curve threshold for it",
   retrain: 'the corrections loop: {candidates: folder, minNewCorrections: 20, autoPromote: false}',
+  ...EVENTS_CONFIG_KEYS,
 };
 export const RETRAIN_KEYS = ['candidates', 'minNewCorrections', 'autoPromote'] as const;
 export const WEB_KEYS = ['listen', 'publicRead', 'thumbnails'] as const;

@@ -89,11 +89,11 @@ export class Outbox {
       setMemo: db.prepare(`UPDATE event_sinks SET memo = ? WHERE sink = ?`),
       prune: db.prepare(`DELETE FROM events WHERE time_ms < ? AND id <= ?`),
       dayCounts: db.prepare(`SELECT action, count(*) AS n FROM decisions WHERE camera = ? AND time_ms >= ?
-          AND time_ms <= ? GROUP BY action`),
+          AND id <= ? GROUP BY action`),
       lastDecision: db.prepare(`SELECT id, action, label, p_airplane, threshold, time, path FROM decisions
-          WHERE camera = ? AND time_ms <= ? ORDER BY time_ms DESC, id DESC LIMIT 1`),
-      lastP: db.prepare(`SELECT p_airplane FROM decisions WHERE camera = ? AND time_ms <= ? AND p_airplane IS NOT NULL
-          ORDER BY time_ms DESC, id DESC LIMIT 1`).pluck(),
+          WHERE camera = ? AND id <= ? ORDER BY id DESC LIMIT 1`),
+      lastP: db.prepare(`SELECT p_airplane FROM decisions WHERE camera = ? AND id <= ? AND p_airplane IS NOT NULL
+          ORDER BY id DESC LIMIT 1`).pluck(),
     };
   }
 
@@ -159,15 +159,16 @@ export class Outbox {
   }
 
   /**
-   * A camera's day up to `untilMs` (MQTT's retained state): decisions per action since `dayStartMs`, its latest
-   * decision, and the latest P(airplane) it measured.
+   * A camera's day up to decision `untilId` (MQTT's retained state): decisions per action since `dayStartMs`, its
+   * latest decision, and the latest P(airplane) it measured. By id, not time: a decision's time is when it started,
+   * and one started earlier may be logged later.
    */
-  cameraDay(camera: string, dayStartMs: number, untilMs: number): CameraDay {
+  cameraDay(camera: string, dayStartMs: number, untilId = Number.MAX_SAFE_INTEGER): CameraDay {
     const counts = { moved: 0, kept: 0, failed: 0 };
-    const rows = this.statements.dayCounts.all(camera, dayStartMs, untilMs) as Array<{ action: Action; n: number }>;
+    const rows = this.statements.dayCounts.all(camera, dayStartMs, untilId) as Array<{ action: Action; n: number }>;
     for (const row of rows) counts[row.action] = row.n;
-    const last = this.statements.lastDecision.get(camera, untilMs) as CameraDay['last'];
-    const lastP = this.statements.lastP.get(camera, untilMs) as number | undefined;
+    const last = this.statements.lastDecision.get(camera, untilId) as CameraDay['last'];
+    const lastP = this.statements.lastP.get(camera, untilId) as number | undefined;
     return { counts, last, last_p_airplane: lastP ?? null };
   }
 

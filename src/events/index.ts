@@ -44,7 +44,7 @@ export function startEventDelivery(options: EventDeliveryOptions): DeliveryWorke
     outbox.sink('mqtt');
     sinks.push(new MqttSink({
       config: config.mqtt, cameras: config.cameras, logger, promiseState: options.promiseState,
-      cameraDay: (camera, from, until) => outbox.cameraDay(camera, from, until),
+      cameraDay: (camera, from, untilId) => outbox.cameraDay(camera, from, untilId),
       announced: {
         read: () => JSON.parse(outbox.sink('mqtt').memo ?? '[]') as string[],
         write: (cameras) => outbox.setMemo('mqtt', JSON.stringify(cameras)),

@@ -23,8 +23,8 @@ export interface MqttSinkOptions {
   config: MqttConfig;
   cameras: readonly Camera[];
   logger: Logger;
-  /** A camera's day up to a time (src/db/outbox.ts Outbox.cameraDay), for its retained state. */
-  cameraDay: (camera: string, dayStartMs: number, untilMs: number) => CameraDay;
+  /** A camera's day up to a decision (src/db/outbox.ts Outbox.cameraDay), for its retained state. */
+  cameraDay: (camera: string, dayStartMs: number, untilId?: number) => CameraDay;
   /** The cameras announced to Home Assistant before (to remove those gone from the config), and saving them. */
   announced: { read(): string[]; write(cameras: string[]): void };
   /** The camera's promise state, where the project reports one (a text sensor then); undefined = none. */
@@ -111,10 +111,9 @@ export class MqttSink implements Sink {
 
   /** The camera's retained state: its latest decision and its counts for that decision's day. */
   private state(camera: string, event?: PublicEvent): Record<string, unknown> {
-    const until = event === undefined ? Date.now() : Date.parse(event.time);
-    const dayStart = new Date(until);
+    const dayStart = new Date(event === undefined ? Date.now() : Date.parse(event.time));
     dayStart.setHours(0, 0, 0, 0);
-    const day = this.options.cameraDay(camera, dayStart.getTime(), until);
+    const day = this.options.cameraDay(camera, dayStart.getTime(), event?.id as number | undefined);
     const config = this.cameras.find((c) => c.name === camera);
     const last = event !== undefined ? pick(event, ['event_id', 'id', 'action', 'label', 'p_airplane', 'threshold',
       'time', 'file']) : day.last === undefined ? null : {

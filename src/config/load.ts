@@ -150,7 +150,12 @@ function resolveWeb(raw: unknown, fileDir: string, where: string, db: string): W
       throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${WEB_KEYS.join(', ')})`);
     }
   }
+  if (web.publicUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(String(web.publicUrl))) {
+    throw new ConfigError(`'web.publicUrl' in ${where} must be the page's http(s) address, got ` +
+      `${JSON.stringify(web.publicUrl)}`);
+  }
   return {
+    ...(web.publicUrl === undefined ? {} : { publicUrl: String(web.publicUrl).replace(/\/+$/, '') }),
     listen: parseListen(web.listen ?? DEFAULTS.webListen, `'web.listen' in ${where}`),
     publicRead: web.publicRead === undefined ? DEFAULTS.webPublicRead
       : asBoolean(web.publicRead, `'web.publicRead' in ${where}`),

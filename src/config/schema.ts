@@ -85,6 +85,8 @@ export interface WebConfig {
   publicRead: boolean;
   /** Folder for cached thumbnails (default: `thumbnails` beside the database). */
   thumbnails: string;
+  /** The page's address as members reach it (https://birds.example.org): the digest links shots there. */
+  publicUrl?: string;
 }
 
 /** Top-level keys accepted in the JSON file (and their meaning, for error messages and the example file). */
@@ -106,7 +108,7 @@ export const CONFIG_KEYS: Record<string, string> = {
   maxBytes: 'largest file read, in bytes',
   concurrency: 'files read and decoded at once',
   batchSize: 'most images per model call',
-  web: "members' web page: {listen: 'HOST:PORT', publicRead: bool, thumbnails: folder}",
+  web: "members' web page: {listen: 'HOST:PORT', publicRead: bool, thumbnails: folder, publicUrl: 'https://...'}",
   metricsListen: "HOST:PORT to serve /metrics (Prometheus) and /healthz on (default: off)",
   retentionDays: 'delete moved shots older than this many days from the airplanes folders (default: never)',
   birdBudget: 'largest share of birds a threshold may move, for calibrate, retrain and promote (default 0.01); ' +
@@ -115,7 +117,7 @@ export const CONFIG_KEYS: Record<string, string> = {
   ...EVENTS_CONFIG_KEYS,
 };
 export const RETRAIN_KEYS = ['candidates', 'minNewCorrections', 'autoPromote'] as const;
-export const WEB_KEYS = ['listen', 'publicRead', 'thumbnails'] as const;
+export const WEB_KEYS = ['listen', 'publicRead', 'thumbnails', 'publicUrl'] as const;
 export const CAMERA_KEYS = ['name', 'watch', 'airplanes', 'threshold', 'retentionDays', 'birdBudget'] as const;
 
 export const DEFAULTS = {

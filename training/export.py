@@ -1,4 +1,4 @@
-"""ONNX export with the model-file contract (README.md, "The model"), and the torch-vs-ONNX check.
+"""ONNX export with the model-file contract (docs/model.md), and the torch-vs-ONNX check.
 
 Input `image` float32 [N,3,32,32] (normalized with the stored mean/std), output `probabilities` float32 [N,2]
 (softmax, airplane then bird), metadata_props all strings.

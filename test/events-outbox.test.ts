@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DecisionLog, openDatabase, Outbox, recordEvent, timestamp, type DecisionRow } from '../src/db/index.js';
+import { recordReview } from '../src/review/sample.js';
 import { DaemonProcess, useTestDirs, writeConfigFile } from './helpers/daemon.js';
 import { waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg } from './helpers/images.js';
@@ -56,6 +57,17 @@ describe('the outbox', () => {
       throw new Error('refused');
     })()).toThrow('refused');
     expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(1);
+    // A random-review label and a correction each bring their event.
+    db.prepare('INSERT INTO review_draws (decision_id, time_ms) VALUES (?, ?)').run(id, Date.now());
+    recordReview(db, id, 'bird', 'rita');
+    log.insertCorrection({ decision_id: id, ...timestamp(), label: 'airplane', kind: 'mark', from_path: '/blog/a.jpg',
+      to_path: null, member: 'vic' });
+    const later = db.prepare('SELECT type, camera, payload FROM events ORDER BY id').all() as
+      Array<{ type: string; camera: string; payload: string }>;
+    expect(later.map((e) => [e.type, e.camera])).toEqual([['decision', 'garden'], ['review', 'garden'],
+      ['mark', 'garden']]);
+    expect(JSON.parse(later[1]!.payload)).toMatchObject({ id, label: 'bird', member: 'rita', path: '/blog/a.jpg' });
+    expect(JSON.parse(later[2]!.payload)).toMatchObject({ id, label: 'airplane', member: 'vic', moved: false });
     db.close();
   });
 

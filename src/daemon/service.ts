@@ -191,7 +191,7 @@ export class Service {
     if (this.stopped) return;
     const fixed: Array<[keyof Config, string]> = [['db', 'the database path'], ['concurrency', 'concurrency'],
       ['batchSize', 'batchSize'], ['polling', 'polling'], ['pollIntervalMs', 'pollIntervalMs'],
-      ['metricsListen', 'metricsListen']];
+      ['metricsListen', 'metricsListen'], ['mqtt', 'the MQTT broker (mqtt)'], ['webhooks', 'the webhooks']];
     for (const [key, what] of fixed) {
       if (JSON.stringify(config[key]) !== JSON.stringify(next[key])) {
         logger.warn(`config reload: ${what} cannot change while running (restart to apply); keeping ` +
@@ -226,7 +226,7 @@ export class Service {
     for (const key of ['threshold', 'retentionDays', 'birdBudgetExplicit'] as const) delete config[key];
     // The model path and provider are applied by the caller once the model reload succeeded.
     const { db: _db, concurrency: _c, batchSize: _b, polling: _p, pollIntervalMs: _i, metricsListen: _m, model: _model,
-      provider: _provider, ...live } = next;
+      provider: _provider, mqtt: _mqtt, webhooks: _webhooks, ...live } = next;
     Object.assign(config, live, { cameras });
     logger.level = config.logLevel;
     this.decider.configChanged();

@@ -98,7 +98,9 @@ describe('birdwatch digest', () => {
     const mail = received[0]!;
     expect(mail.from).toBe('birdwatch@example.org');
     expect(mail.to).toEqual(['member@example.org']);
-    expect(mail.raw.replace(/\r\n[ \t]+/g, ' ')).toMatch(/^Subject: birdwatch daily digest: \d+ shots decided, \d+ airplanes moved, 1 birds restored/m);
+    const headers = mail.raw.replace(/\r\n[ \t]+/g, ' ');
+    expect(headers).toMatch(
+      /^Subject: birdwatch daily digest: \d+ shots decided, \d+ airplanes moved, 1 birds restored/m);
     const parts = mimeParts(mail.raw);
     const html = parts.find((p) => /text\/html/.test(p.headers))!.body.toString();
     const text = parts.find((p) => /text\/plain/.test(p.headers))!.body.toString();
@@ -131,7 +133,8 @@ describe('birdwatch digest', () => {
       args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
     try {
       mkdirSync(SHOTS, { recursive: true });
-      for (const [name, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+      const sizes = [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const;
+      for (const [name, viewport] of sizes) {
         const tab = await browser.newPage({ viewport });
         await tab.goto(`file://${html}`);
         // Every thumbnail decoded (naturalWidth > 0) and nothing wider than the window.

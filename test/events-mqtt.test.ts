@@ -119,7 +119,8 @@ describe.skipIf(!existsSync(MOSQUITTO))('MQTT (Home Assistant)', () => {
           'last_p_airplane'].map((o) => `homeassistant/sensor/club_${camera}/${o}/config`));
         for (const sensor of sensors) {
           const discovery = json(sensor);
-          expect(discovery).toMatchObject({ state_topic: `club/${camera}/state`, availability_topic: 'club/availability',
+          expect(discovery).toMatchObject({ state_topic: `club/${camera}/state`,
+            availability_topic: 'club/availability',
             device: { identifiers: [`club_${camera}`], name: `birdwatch ${camera}` } });
           // Numeric sensors read numbers only from the state.
           const key = /value_json\.(\w+)/.exec(String(discovery.value_template))![1]!;

@@ -86,7 +86,8 @@ describe('the outbox', () => {
     outbox.finish('a', first!, 'delivered', 1);
     outbox.attemptFailed('a', 'HTTP 500', now + 1000);
     outbox.attemptFailed('a', 'HTTP 503', now + 2000);
-    expect(outbox.sink('a')).toMatchObject({ cursor: ids[0], attempts: 2, last_error: 'HTTP 503', next_ms: now + 2000 });
+    expect(outbox.sink('a')).toMatchObject({ cursor: ids[0], attempts: 2, last_error: 'HTTP 503',
+      next_ms: now + 2000 });
     expect(second!.id).toBe(ids[1]);
     // By age: older than 5 hours (ids[1], ids[2] for 'a'; ids[0..2] for 'b') are dropped, recorded, counted.
     expect(outbox.bound('a', { maxAgeMs: 5 * hour, maxPending: 100 }, now)).toEqual({ dropped: 2, through: ids[2] });

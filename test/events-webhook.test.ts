@@ -119,7 +119,8 @@ describe('webhooks', () => {
     const restored = await waitFor(() => hook.got.find((g) => g.path === '/all' && g.body.type === 'restore'),
       30_000, () => `the restore at /all\n${daemon.tail()}`);
     expect(restored.headers['x-birdwatch-event']).toBe('restore');
-    expect(restored.body).toMatchObject({ id: moved.id, camera: 'garden', label: 'bird', file: join('2026', 'plane.jpg') });
+    expect(restored.body).toMatchObject({ id: moved.id, camera: 'garden', label: 'bird',
+      file: join('2026', 'plane.jpg') });
     const events = await runCli(['events', '--config', config, '--json']);
     expect(events.code).toBe(0);
     const listed = events.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -128,7 +129,8 @@ describe('webhooks', () => {
     // The cooldown counts per camera: garden's second decision within the hour was passed over.
     expect(hook.got.filter((g) => g.path === '/cool').map((g) => g.body.camera).sort()).toEqual(['garden', 'pond']);
     expect(cooled).toHaveLength(2);
-    expect(hook.got.filter((g) => g.path === '/moved').map((g) => g.body.id)).toEqual([moved.id]);
+    expect(hook.got.filter((g) => g.path === '/moved').map((g) => g.body.id),
+      JSON.stringify(decisions(dirs.db).map((r) => [r.id, r.camera, r.path, r.action]))).toEqual([moved.id]);
     expect(movedHook).toHaveLength(1);
     expect(listed.find((e) => String(e.sink).endsWith('/all') && e.id === all[0]!.body.id && e.type === 'decision'))
       .toMatchObject({ state: 'delivered', attempts: 2 });

@@ -10,7 +10,7 @@ import { DaemonProcess, makeCamera, runCli, startDaemon, useTestDirs } from './h
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
 import { immutableCapableBase } from './helpers/immutable.js';
-import { loadConfig } from '../src/config/index.js';
+import { CurrentConfig, loadConfig } from '../src/config/index.js';
 import { DaemonMetrics } from '../src/daemon/metrics.js';
 import { MetricsServer } from '../src/daemon/metrics-server.js';
 import { Service } from '../src/daemon/service.js';
@@ -197,7 +197,7 @@ describe('metrics and health', () => {
     const db = openDatabase(d.db);
     let service: Service | undefined;
     const metrics = new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0 });
-    service = new Service({ config, models, log: new DecisionLog(db), logger, metrics });
+    service = new Service({ config: new CurrentConfig(config), models, log: new DecisionLog(db), logger, metrics });
     const running = service;
     const server = new MetricsServer({ host: '127.0.0.1', port: 0, metrics, health: () => running.health(), logger });
     const { port } = await server.listen();

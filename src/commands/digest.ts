@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { collectDigest, digestJson, thumbnailCid, thumbnailName, type Digest, type UnsureShot } from '../events/digest.js';
+import { collectDigest, digestJson, thumbnailCid, thumbnailName, type Digest,
+  type UnsureShot } from '../events/digest.js';
 import { digestSubject, renderDigestHtml, renderDigestText } from '../events/digest-render.js';
 import { sendMail } from '../events/mail.js';
 import { SecretError } from '../events/secrets.js';

@@ -1,7 +1,7 @@
 // `birdwatch retention [--dry-run]`: one quarantine retention pass now (the daemon runs one every hour): moved
 // shots older than retentionDays are deleted from the airplanes folders and each removal is logged. --dry-run
 // lists what would go and changes nothing.
-import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
+import { CONFIG_FLAG_OPTIONS, loadConfig, type Config } from '../config/index.js';
 import { DecisionLog } from '../db/index.js';
 import { CommandFailure, parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { formatLocalTime } from '../query/local-time.js';
@@ -24,9 +24,11 @@ export async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
     });
-    const config = loadConfig({ flags: { config: values.config, db: values.db, airplanes: values.airplanes,
+    const loaded = loadConfig({ flags: { config: values.config, db: values.db, airplanes: values.airplanes,
       'retention-days': values['retention-days'] } });
-    if (values['retention-days'] !== undefined) for (const camera of config.cameras) delete camera.retentionDays;
+    // --retention-days holds for every camera: their own retentionDays give way (a new config, not an edit).
+    const config: Config = values['retention-days'] === undefined ? loaded : { ...loaded,
+      cameras: loaded.cameras.map(({ retentionDays: _ignored, ...camera }) => camera) };
     if (config.retentionDays === undefined && config.cameras.every((camera) => camera.retentionDays === undefined)) {
       throw new CommandFailure('no retentionDays in the config (nor --retention-days): nothing is ever removed');
     }

@@ -2,7 +2,8 @@
 // watches the camera folders until SIGTERM/SIGINT, and shuts down cleanly within a few seconds. SIGHUP reloads the
 // config and the model; a model file renamed into place is loaded too. Optionally serves /metrics and /healthz.
 import { parseArgs } from 'node:util';
-import { CONFIG_FLAG_OPTIONS, ConfigError, LOOP_FLAG_OPTIONS, loadConfig, type Config } from '../config/index.js';
+import { CONFIG_FLAG_OPTIONS, ConfigError, CurrentConfig, LOOP_FLAG_OPTIONS, loadConfig,
+  type Config } from '../config/index.js';
 import { DaemonMetrics } from '../daemon/metrics.js';
 import { MetricsServer } from '../daemon/metrics-server.js';
 import { Service } from '../daemon/service.js';
@@ -126,6 +127,8 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   });
   for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
 
+  // The configuration in force from here on: a reload hands a new one over (the closures below read it each time).
+  const current = new CurrentConfig(config);
   let service: Service | undefined;
   let events: DeliveryWorker | undefined;
   let db: Db | undefined;
@@ -136,12 +139,14 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   const models = new CurrentModel(model, config.provider, {
     logger,
     // A new model must answer the config's bird budgets from its own curve (else it is refused, the old one serves).
-    accept: (next) => { resolveThresholds(config, next); },
+    accept: (next) => { resolveThresholds(current.config, next); },
     onSwap: (next, previous) => {
       metrics?.modelInUse(next);
       logger.info('model swapped: new shots are decided by the new model', { model: next.path, model_id: next.id,
         previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold });
-      for (const resolved of resolveThresholds(config, next)) logger.info('threshold', thresholdLogFields(resolved, next));
+      for (const resolved of resolveThresholds(current.config, next)) {
+        logger.info('threshold', thresholdLogFields(resolved, next));
+      }
       // Told to the club like any change (the outbox); a log that cannot take it now only costs the event.
       try {
         if (db !== undefined) recordEvent(db, { type: 'model-swap', camera: null, payload: { model_id: next.id,
@@ -175,7 +180,7 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     }
     if (!signalled()) {
       try {
-        events = startEventDelivery({ config, db, logger,
+        events = startEventDelivery({ current, db, logger,
           onOutcome: (sink, outcome, count) => metrics?.eventDelivery(sink, outcome, count) });
       } catch (err) {
         if (!(err instanceof SecretError)) throw err;
@@ -183,7 +188,7 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
         console.error(`birdwatch: ${err.message}`);
         return 2;
       }
-      const running = new Service({ config, models, log: new DecisionLog(db), logger, metrics });
+      const running = new Service({ config: current, models, log: new DecisionLog(db), logger, metrics });
       service = running;
       if (config.metricsListen !== undefined && metrics !== undefined) {
         server = new MetricsServer({ ...config.metricsListen, metrics, health: () => running.health(), logger });
@@ -200,10 +205,10 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
         }
       }
       await running.start();
-      models.watch(config.model, () => config.provider);
+      models.watch(config.model, () => current.config.provider);
       const worker = events;
-      hangups.handler = () => void reload(() => load(), config, running, models, logger)
-        .then(() => worker.camerasChanged(config.cameras));
+      hangups.handler = () => void reload(() => load(), current, running, models, logger)
+        .then(() => worker.camerasChanged(current.config.cameras));
       if (hangups.pending) hangups.handler();
       notifier.ready();
       await stopped;
@@ -215,7 +220,8 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     return 0;
   } finally {
     // After the service: its last decisions' events wait in the outbox for the next start.
-    await events?.stop().catch((err) => logger.warn('stopping event delivery failed', { error: (err as Error).message }));
+    await events?.stop().catch((err) => logger.warn('stopping event delivery failed',
+      { error: (err as Error).message }));
     await server?.close();
     await shutdown(logger, models, db);
   }
@@ -223,7 +229,8 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
 
 /** SIGHUP: the config file again (a bad one is refused with one line, the old one kept), then the model. */
 let reloading: Promise<void> = Promise.resolve();
-function reload(load: () => Config, config: Config, service: Service, models: CurrentModel, logger: Logger): Promise<void> {
+function reload(load: () => Config, current: CurrentConfig, service: Service, models: CurrentModel, logger: Logger):
+  Promise<void> {
   reloading = reloading.then(async () => {
     logger.info('SIGHUP: reloading the config and the model');
     let next: Config;
@@ -240,9 +247,8 @@ function reload(load: () => Config, config: Config, service: Service, models: Cu
     await service.reconfigure(next);
     const result = await models.reload(modelPath, next.provider, 'SIGHUP');
     if (result === 'swapped' || result === 'unchanged') {
-      if (config.model !== modelPath) models.watch(modelPath, () => config.provider);
-      config.model = modelPath;
-      config.provider = next.provider;
+      if (current.config.model !== modelPath) models.watch(modelPath, () => current.config.provider);
+      current.replace({ ...current.config, model: modelPath, provider: next.provider });
     }
     if (result === 'unchanged') logger.info('model unchanged', { model_id: models.model.id });
   }).catch((err) => { logger.error('reload failed', { error: (err as Error).stack ?? String(err) }); });

@@ -1,7 +1,7 @@
 // `birdwatch web [--listen HOST:PORT]`: the members' web page, a process of its own beside the daemon. It reads the
 // same config and decision log (WAL: its reads never block the daemon), and moves files only through restore and
 // mark (src/review). Stops cleanly on SIGTERM/SIGINT.
-import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig, parseListen } from '../config/index.js';
+import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig, WEB_FLAG_OPTIONS } from '../config/index.js';
 import { CommandFailure, parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { createWebServer } from '../web/server.js';
@@ -19,12 +19,12 @@ export async function main(argv: string[]): Promise<number> {
       db: CONFIG_FLAG_OPTIONS.db,
       watch: CONFIG_FLAG_OPTIONS.watch,
       airplanes: CONFIG_FLAG_OPTIONS.airplanes,
-      listen: { type: 'string' },
+      listen: WEB_FLAG_OPTIONS.listen,
     });
     const config = loadConfig({
-      flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes },
+      flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes,
+        listen: values.listen },
     });
-    if (values.listen !== undefined) config.web.listen = parseListen(values.listen, '--listen');
     const db = openLogForCorrections(config.db);
     const say = (line: string): void => { process.stdout.write(`birdwatch web: ${line}\n`); };
     let app;

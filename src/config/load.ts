@@ -1,54 +1,44 @@
 // Builds the effective configuration: defaults, overridden by the JSON config file, overridden by command-line
-// flags; then checks it with errors that name the key and the place. Every command uses this.
+// flags; then checks it with errors that name the key and the place. Every key, its flag, default and limits come
+// from its one declaration in schema.ts; this file holds the precedence, the paths and the checks across keys.
+// The result is deep-frozen: a reload builds a new one. Every command uses this.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOG_LEVELS, type LogLevel } from '../logger.js';
-import { EventsConfigError, resolveEventsConfig } from './events.js';
+import { freezeDeep } from './current.js';
 import { fromProjectRoot } from './paths.js';
-import { CAMERA_KEYS, CONFIG_KEYS, DEFAULTS, RETRAIN_KEYS, WEB_KEYS, type Camera, type Config, type Provider,
-  type RetrainConfig, type WebConfig } from './schema.js';
+import { CAMERA_SETTINGS, CONFIG_SCHEMA, SETTINGS, type Camera, type Config, type FlagOptions,
+  type FlagSet } from './schema.js';
+import { ConfigError, parseValue, type Declared } from './values.js';
 
-/** A usage or configuration problem: the command prints `birdwatch: <message>` and exits with code 2. */
-export class ConfigError extends Error {
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
+export { ConfigError, parseListen } from './values.js';
+
+/** parseArgs options of every flag in `set`, from the declarations. */
+function flagOptions<G extends FlagSet>(set: G): FlagOptions<G> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  const visit = (properties: Record<string, Declared>): void => {
+    for (const schema of Object.values(properties)) {
+      if (schema.flag !== undefined && schema.flagSet === set) {
+        options[schema.flag] = { type: schema.type === 'boolean' ? 'boolean' : 'string' };
+      }
+      if (schema.type === 'object' && schema.properties !== undefined) visit(schema.properties);
+    }
+  };
+  visit(SETTINGS as unknown as Record<string, Declared>);
+  return options as FlagOptions<G>;
 }
 
 /** parseArgs options shared by every command that reads the config (spread them into a command's own). */
-export const CONFIG_FLAG_OPTIONS = {
-  config: { type: 'string' },
-  watch: { type: 'string' },
-  airplanes: { type: 'string' },
-  db: { type: 'string' },
-  model: { type: 'string' },
-  provider: { type: 'string' },
-  threshold: { type: 'string' },
-  'log-level': { type: 'string' },
-  'quiet-ms': { type: 'string' },
-  'stall-ms': { type: 'string' },
-  'rescan-interval-ms': { type: 'string' },
-  polling: { type: 'boolean' },
-  'poll-interval-ms': { type: 'string' },
-  'max-pixels': { type: 'string' },
-  'max-bytes': { type: 'string' },
-  concurrency: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'metrics-listen': { type: 'string' },
-  'retention-days': { type: 'string' },
-} as const;
+export const CONFIG_FLAG_OPTIONS = { config: { type: 'string' } as const, ...flagOptions('common') };
 
 /** The corrections loop's flags (calibrate, retrain, models), kept out of the daemon's and classify's options. */
-export const LOOP_FLAG_OPTIONS = {
-  'bird-budget': { type: 'string' },
-  candidates: { type: 'string' },
-} as const;
+export const LOOP_FLAG_OPTIONS = flagOptions('loop');
+
+/** `birdwatch web`'s own flag (--listen). */
+export const WEB_FLAG_OPTIONS = flagOptions('web');
 
 /** The flag values as parseArgs returns them (strings; numbers are accepted from programmatic callers). */
-export type ConfigFlags = Partial<Record<keyof typeof CONFIG_FLAG_OPTIONS | keyof typeof LOOP_FLAG_OPTIONS,
-  string | number | boolean | undefined>>;
+export type ConfigFlags = Partial<Record<keyof typeof CONFIG_FLAG_OPTIONS | keyof typeof LOOP_FLAG_OPTIONS |
+  keyof typeof WEB_FLAG_OPTIONS, string | number | boolean | undefined>>;
 
 export interface LoadConfigOptions {
   /** JSON config file (usually flags.config). */
@@ -69,136 +59,111 @@ export interface LoadConfigOptions {
 
 type Raw = Record<string, unknown>;
 
+/** Where the values come from: the flags (paths relative to cwd) and the file (paths relative to its folder). */
+interface Sources {
+  flags: Raw;
+  cwd: string;
+  fileDir: string;
+  /** The config file's path, or 'flags' when there is none (for messages). */
+  where: string;
+  /** Path keys that fell back to their default (their default folders may be created). */
+  defaulted: Set<string>;
+}
+
 export function loadConfig(options: LoadConfigOptions = {}): Config {
-  const flags = options.flags ?? {};
+  const flags = (options.flags ?? {}) as Raw;
   const cwd = options.cwd ?? process.cwd();
   const file = options.file ?? (typeof flags.config === 'string' ? flags.config : undefined);
   const fileConfig: Raw = file === undefined ? {} : readConfigFile(path.resolve(cwd, file));
-  const fileDir = file === undefined ? cwd : path.dirname(path.resolve(cwd, file));
-  const where = file === undefined ? 'flags' : path.resolve(cwd, file);
-  const defaults = new Set<string>();
-
-  // Resolve a path: flag (relative to cwd) > file (relative to the file) > default (relative to the project root).
-  const pathValue = (key: 'db' | 'model', flag: unknown): string => {
-    if (flag !== undefined) return path.resolve(cwd, asString(flag, `--${key}`));
-    if (fileConfig[key] !== undefined) return path.resolve(fileDir, asString(fileConfig[key], `'${key}' in ${where}`));
-    defaults.add(key);
-    return fromProjectRoot(DEFAULTS[key]);
+  const sources: Sources = {
+    flags, cwd, defaulted: new Set(),
+    fileDir: file === undefined ? cwd : path.dirname(path.resolve(cwd, file)),
+    where: file === undefined ? 'flags' : path.resolve(cwd, file),
   };
-  const pick = <T>(key: string, flagName: string, parse: (value: unknown, label: string) => T, fallback: T): T => {
-    const flag = (flags as Raw)[flagName];
-    if (flag !== undefined) return parse(flag, `--${flagName}`);
-    if (fileConfig[key] !== undefined) return parse(fileConfig[key], `'${key}' in ${where}`);
-    return fallback;
-  };
-
-  const thresholdValue = pick<number | undefined>('threshold', 'threshold', asThreshold, undefined);
-  const config: Config = {
-    cameras: [],
-    db: pathValue('db', flags.db),
-    model: pathValue('model', flags.model),
-    provider: pick('provider', 'provider', asProvider, DEFAULTS.provider),
-    ...(thresholdValue === undefined ? {} : { threshold: thresholdValue }),
-    logLevel: pick('logLevel', 'log-level', asLogLevel, DEFAULTS.logLevel),
-    quietMs: pick('quietMs', 'quiet-ms', asCount, DEFAULTS.quietMs),
-    stallMs: pick('stallMs', 'stall-ms', asCount, DEFAULTS.stallMs),
-    rescanIntervalMs: pick('rescanIntervalMs', 'rescan-interval-ms', asCount, DEFAULTS.rescanIntervalMs),
-    polling: pick('polling', 'polling', asBoolean, DEFAULTS.polling),
-    pollIntervalMs: pick('pollIntervalMs', 'poll-interval-ms', asPositive, DEFAULTS.pollIntervalMs),
-    maxPixels: pick('maxPixels', 'max-pixels', asPositive, DEFAULTS.maxPixels),
-    maxBytes: pick('maxBytes', 'max-bytes', asPositive, DEFAULTS.maxBytes),
-    concurrency: pick('concurrency', 'concurrency', asPositive, DEFAULTS.concurrency),
-    batchSize: pick('batchSize', 'batch-size', asPositive, DEFAULTS.batchSize),
+  const { watch, airplanes, web, ...settings } = settleObject(SETTINGS as unknown as Record<string, Declared>,
+    fileConfig, '', sources);
+  const config = {
+    ...settings,
+    // Thumbnails are cached beside the database unless the file names a folder.
+    web: { thumbnails: path.join(path.dirname(settings.db as string), 'thumbnails'), ...(web as Raw) },
+    cameras: resolveCameras(fileConfig, { watch, airplanes }, sources),
     ...(file === undefined ? {} : { configFile: path.resolve(cwd, file) }),
-    web: { listen: parseListen(DEFAULTS.webListen, 'default'), publicRead: DEFAULTS.webPublicRead, thumbnails: '' },
-    birdBudget: pick('birdBudget', 'bird-budget', asBudget, DEFAULTS.birdBudget),
     birdBudgetExplicit: flags['bird-budget'] !== undefined || fileConfig.birdBudget !== undefined,
-    retrain: { candidates: '', minNewCorrections: 0, autoPromote: false },
-    webhooks: [],
-    events: { maxAgeHours: 0, maxPending: 0, retryMaxSeconds: 0, pollMs: 0 },
-  };
-  config.retrain = resolveRetrain(fileConfig.retrain, fileDir, where, flags.candidates, cwd);
-  config.web = resolveWeb(fileConfig.web, fileDir, where, config.db);
-  const metricsListen = pick<{ host: string; port: number } | undefined>('metricsListen', 'metrics-listen',
-    (value, label) => parseListen(value, label, '127.0.0.1:9464'), undefined);
-  if (metricsListen !== undefined) config.metricsListen = metricsListen;
-  const retentionDays = pick<number | undefined>('retentionDays', 'retention-days', asDays, undefined);
-  if (retentionDays !== undefined) config.retentionDays = retentionDays;
-  config.cameras = resolveCameras(fileConfig, fileDir, where, flags, cwd, defaults);
-  try {
-    Object.assign(config, resolveEventsConfig(fileConfig, fileDir, where));
-  } catch (err) {
-    if (err instanceof EventsConfigError) throw new ConfigError(err.message);
-    throw err;
-  }
+  } as unknown as Config;
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
   }
-  checkOnDisk(config, options.require ?? {}, defaults);
-  return config;
+  checkOnDisk(config, options.require ?? {}, sources.defaulted);
+  return freezeDeep(config);
 }
 
-function resolveWeb(raw: unknown, fileDir: string, where: string, db: string): WebConfig {
-  const label = `'web' in ${where}`;
-  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new ConfigError(`${label} must be an object {listen, publicRead, thumbnails}`);
-  }
-  const web = (raw ?? {}) as Raw;
-  for (const key of Object.keys(web)) {
-    if (key.startsWith('//')) continue;
-    if (!(WEB_KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${WEB_KEYS.join(', ')})`);
+/**
+ * Every declared key of one object (the file's top level, `web`, `retrain`): the flag's value, else the file's,
+ * else the default; nested objects likewise. `prefix` is the object's dotted name ('' at the top, 'web.').
+ */
+function settleObject(properties: Record<string, Declared>, raw: Raw, prefix: string, sources: Sources): Raw {
+  const settled: Raw = {};
+  for (const [name, schema] of Object.entries(properties)) {
+    const key = `${prefix}${name}`;
+    const label = `'${key}' in ${sources.where}`;
+    if (schema.type === 'array') {
+      if (key === 'cameras') continue; // resolveCameras
+      const list = raw[name] ?? schema.default;
+      if (list === undefined) continue;
+      if (!Array.isArray(list)) throw new ConfigError(`${label} must be a list`);
+      settled[name] = list.map((item, i) => settleItem(schema.items!, item, `${key}[${i}]`, sources));
+      continue;
     }
-  }
-  if (web.publicUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(String(web.publicUrl))) {
-    throw new ConfigError(`'web.publicUrl' in ${where} must be the page's http(s) address, got ` +
-      `${JSON.stringify(web.publicUrl)}`);
-  }
-  return {
-    ...(web.publicUrl === undefined ? {} : { publicUrl: String(web.publicUrl).replace(/\/+$/, '') }),
-    listen: parseListen(web.listen ?? DEFAULTS.webListen, `'web.listen' in ${where}`),
-    publicRead: web.publicRead === undefined ? DEFAULTS.webPublicRead
-      : asBoolean(web.publicRead, `'web.publicRead' in ${where}`),
-    thumbnails: web.thumbnails === undefined ? path.join(path.dirname(db), DEFAULTS.webThumbnails)
-      : path.resolve(fileDir, asString(web.thumbnails, `'web.thumbnails' in ${where}`)),
-  };
-}
-
-function resolveRetrain(raw: unknown, fileDir: string, where: string, flag: unknown, cwd: string): RetrainConfig {
-  const label = `'retrain' in ${where}`;
-  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new ConfigError(`${label} must be an object {candidates, minNewCorrections, autoPromote}`);
-  }
-  const retrain = (raw ?? {}) as Raw;
-  for (const key of Object.keys(retrain)) {
-    if (key.startsWith('//')) continue;
-    if (!(RETRAIN_KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${RETRAIN_KEYS.join(', ')})`);
+    if (schema.type === 'object') {
+      // An object without a default (mqtt, smtp) is left out when the file does not have it: that feature is off.
+      if (raw[name] === undefined && schema.default === undefined) continue;
+      settled[name] = settleItem(schema, raw[name] ?? {}, key, sources);
+      continue;
     }
+    const flag = schema.flag === undefined ? undefined : sources.flags[schema.flag];
+    let value: unknown;
+    if (flag !== undefined) {
+      value = parseValue(schema, flag, `--${schema.flag}`);
+      if (schema.path) value = path.resolve(sources.cwd, value as string);
+    } else if (raw[name] !== undefined) {
+      value = parseValue(schema, raw[name], label);
+      if (schema.path) value = path.resolve(sources.fileDir, value as string);
+    } else if (schema.default !== undefined) {
+      value = schema.address ? parseValue(schema, schema.default, `the default of '${key}'`) : schema.default;
+      if (schema.path) {
+        value = fromProjectRoot(value as string);
+        sources.defaulted.add(key);
+      }
+    }
+    if (value !== undefined) settled[name] = value;
   }
-  const candidates = flag !== undefined ? path.resolve(cwd, asString(flag, '--candidates'))
-    : retrain.candidates !== undefined ? path.resolve(fileDir, asString(retrain.candidates, `'retrain.candidates' in ${where}`))
-      : fromProjectRoot(DEFAULTS.retrainCandidates);
-  return {
-    candidates,
-    minNewCorrections: retrain.minNewCorrections === undefined ? DEFAULTS.retrainMinNewCorrections
-      : asCount(retrain.minNewCorrections, `'retrain.minNewCorrections' in ${where}`),
-    autoPromote: retrain.autoPromote === undefined ? DEFAULTS.retrainAutoPromote
-      : asBoolean(retrain.autoPromote, `'retrain.autoPromote' in ${where}`),
-  };
+  return settled;
 }
 
-/** `HOST:PORT` (IPv6 as `[::1]:8080`) for `web.listen` and `birdwatch web --listen`. */
-/** `HOST:PORT` (`[::1]:8080` for IPv6; port 0 picks a free one): the web page's and the metrics' listen address. */
-export function parseListen(value: unknown, label: string, example = '127.0.0.1:8080 or [::1]:8080'):
-  { host: string; port: number } {
-  const text = asString(value, label);
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new ConfigError(`${label} must be HOST:PORT (e.g. ${example}), got ${JSON.stringify(value)}`);
+/** One object (its keys settled, the required ones present) or one scalar of a list; `key` names it ('mqtt'). */
+function settleItem(schema: Declared, value: unknown, key: string, sources: Sources): unknown {
+  const label = `'${key}' in ${sources.where}`;
+  if (schema.type !== 'object') return parseValue(schema, value, label);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${label} must be an object {${Object.keys(schema.properties!).join(', ')}}`);
   }
-  return { host: match[1] ?? match[2]!, port };
+  refuseUnknownKeys(value as Raw, schema, label);
+  const settled = settleObject(schema.properties!, value as Raw, `${key}.`, sources);
+  for (const name of (schema as { required?: string[] }).required ?? []) {
+    if (settled[name] === undefined) throw new ConfigError(`'${key}.${name}' is missing in ${sources.where}`);
+  }
+  return settled;
+}
+
+/** Keys the object's schema does not declare are refused (its comment patterns, '//...', are let through). */
+function refuseUnknownKeys(raw: Raw, schema: Declared, label: string): void {
+  const patterns = Object.keys((schema as { patternProperties?: object }).patternProperties ?? {})
+    .map((pattern) => new RegExp(pattern));
+  const known = Object.keys(schema.properties!);
+  for (const key of Object.keys(raw)) {
+    if (known.includes(key) || patterns.some((pattern) => pattern.test(key))) continue;
+    throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${known.join(', ')})`);
+  }
 }
 
 function readConfigFile(file: string): Raw {
@@ -217,75 +182,54 @@ function readConfigFile(file: string): Raw {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
-  for (const key of Object.keys(parsed)) {
-    // Keys starting with '//' or '$' are comments (the example file uses them).
-    if (key.startsWith('//') || key.startsWith('$')) continue;
-    if (!Object.hasOwn(CONFIG_KEYS, key)) {
-      throw new ConfigError(`unknown key '${key}' in ${file} (known keys: ${Object.keys(CONFIG_KEYS).join(', ')})`);
-    }
-  }
+  refuseUnknownKeys(parsed as Raw, CONFIG_SCHEMA as unknown as Declared, file);
   return parsed as Raw;
 }
 
-function resolveCameras(fileConfig: Raw, fileDir: string, where: string, flags: ConfigFlags, cwd: string,
-  defaults: Set<string>): Camera[] {
-  const flagWatch = flags.watch === undefined ? undefined : path.resolve(cwd, asString(flags.watch, '--watch'));
-  const flagAirplanes = flags.airplanes === undefined ? undefined
-    : path.resolve(cwd, asString(flags.airplanes, '--airplanes'));
-  const fromFile = (key: 'watch' | 'airplanes'): string | undefined => fileConfig[key] === undefined ? undefined
-    : path.resolve(fileDir, asString(fileConfig[key], `'${key}' in ${where}`));
-
+/** The cameras: the file's list, else one camera 'blog' from watch/airplanes (flag, file's shorthand, default). */
+function resolveCameras(fileConfig: Raw, settings: Raw, sources: Sources): Camera[] {
+  const { flags, where, fileDir } = sources;
   if (fileConfig.cameras !== undefined && (fileConfig.watch !== undefined || fileConfig.airplanes !== undefined)) {
     throw new ConfigError(`${where}: use either 'cameras' or the 'watch'/'airplanes' shorthand, not both`);
   }
   let cameras: Camera[];
-  if (fileConfig.cameras !== undefined && flagWatch === undefined) {
+  if (fileConfig.cameras !== undefined && flags.watch === undefined) {
     if (!Array.isArray(fileConfig.cameras) || fileConfig.cameras.length === 0) {
       throw new ConfigError(`'cameras' in ${where} must be a non-empty list`);
     }
     cameras = fileConfig.cameras.map((entry, index) => parseCamera(entry, `cameras[${index}] in ${where}`, fileDir));
-    if (flagAirplanes !== undefined) {
+    // The shorthand's defaults are not these cameras' folders: none of them is created.
+    sources.defaulted.delete('watch');
+    sources.defaulted.delete('airplanes');
+    if (flags.airplanes !== undefined) {
       if (cameras.length > 1) throw new ConfigError('--airplanes cannot override a config with several cameras');
-      cameras[0]!.airplanes = flagAirplanes;
+      cameras[0] = { ...cameras[0]!, airplanes: settings.airplanes as string };
     }
   } else {
-    const watch = flagWatch ?? fromFile('watch');
-    const airplanes = flagAirplanes ?? fromFile('airplanes');
-    if (watch === undefined) defaults.add('watch');
-    if (airplanes === undefined) defaults.add('airplanes');
-    cameras = [{
-      name: DEFAULTS.cameraName,
-      watch: watch ?? fromProjectRoot(DEFAULTS.watch),
-      airplanes: airplanes ?? fromProjectRoot(DEFAULTS.airplanes),
-    }];
+    cameras = [{ name: 'blog', watch: settings.watch as string, airplanes: settings.airplanes as string }];
   }
   checkCameraLayout(cameras);
   return cameras;
 }
 
 function parseCamera(entry: unknown, label: string, fileDir: string): Camera {
+  const properties = CAMERA_SETTINGS as unknown as Record<string, Declared>;
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-    throw new ConfigError(`${label} must be an object {name, watch, airplanes, threshold?}`);
+    throw new ConfigError(`${label} must be an object {${Object.keys(properties).join(', ')}}`);
   }
   const raw = entry as Raw;
-  for (const key of Object.keys(raw)) {
-    if (!(CAMERA_KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(`unknown key '${key}' in ${label} (known keys: ${CAMERA_KEYS.join(', ')})`);
+  refuseUnknownKeys(raw, { properties } as Declared, label);
+  const camera: Raw = {};
+  for (const [name, schema] of Object.entries(properties)) {
+    if (raw[name] === undefined) {
+      if (schema.path) throw new ConfigError(`${label} has no '${name}' folder`);
+      continue;
     }
+    const value = parseValue(schema, raw[name], `'${name}' of ${label}`);
+    camera[name] = schema.path ? path.resolve(fileDir, value as string) : value;
   }
-  for (const key of ['watch', 'airplanes'] as const) {
-    if (raw[key] === undefined) throw new ConfigError(`${label} has no '${key}' folder`);
-  }
-  const watch = path.resolve(fileDir, asString(raw.watch, `'watch' of ${label}`));
-  const camera: Camera = {
-    name: raw.name === undefined ? path.basename(watch) : asString(raw.name, `'name' of ${label}`),
-    watch,
-    airplanes: path.resolve(fileDir, asString(raw.airplanes, `'airplanes' of ${label}`)),
-  };
-  if (raw.threshold !== undefined) camera.threshold = asThreshold(raw.threshold, `'threshold' of ${label}`);
-  if (raw.retentionDays !== undefined) camera.retentionDays = asDays(raw.retentionDays, `'retentionDays' of ${label}`);
-  if (raw.birdBudget !== undefined) camera.birdBudget = asBudget(raw.birdBudget, `'birdBudget' of ${label}`);
-  return camera;
+  camera.name ??= path.basename(camera.watch as string);
+  return camera as unknown as Camera;
 }
 
 /** Two cameras must not share a folder, and a camera's airplanes folder must not be its watched folder. */
@@ -368,69 +312,4 @@ export function describeFsError(err: unknown): string {
     case 'EISDIR': return 'is a folder';
     default: return (err as Error).message;
   }
-}
-
-// ---- value parsers: each names the key (and where it came from) in its error ----
-
-function asString(value: unknown, label: string): string {
-  if (typeof value !== 'string' || value === '') throw new ConfigError(`${label} must be a non-empty string`);
-  return value;
-}
-
-function asNumber(value: unknown, label: string): number {
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isFinite(number)) {
-    throw new ConfigError(`${label} must be a number, got ${JSON.stringify(value)}`);
-  }
-  return number;
-}
-
-function asThreshold(value: unknown, label: string): number {
-  const number = asNumber(value, label);
-  if (number < 0 || number > 1) throw new ConfigError(`${label} must be between 0 and 1, got ${number}`);
-  return number;
-}
-
-function asCount(value: unknown, label: string): number {
-  const number = asNumber(value, label);
-  if (!Number.isInteger(number) || number < 0) {
-    throw new ConfigError(`${label} must be a whole number >= 0, got ${JSON.stringify(value)}`);
-  }
-  return number;
-}
-
-function asPositive(value: unknown, label: string): number {
-  const number = asCount(value, label);
-  if (number === 0) throw new ConfigError(`${label} must be at least 1`);
-  return number;
-}
-
-function asBoolean(value: unknown, label: string): boolean {
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 'false') return value === 'true';
-  throw new ConfigError(`${label} must be true or false, got ${JSON.stringify(value)}`);
-}
-
-function asProvider(value: unknown, label: string): Provider {
-  if (value === 'auto' || value === 'cuda' || value === 'cpu') return value;
-  throw new ConfigError(`${label} must be 'auto', 'cuda' or 'cpu', got ${JSON.stringify(value)}`);
-}
-
-function asBudget(value: unknown, label: string): number {
-  const number = asNumber(value, label);
-  if (!(number > 0 && number < 1)) {
-    throw new ConfigError(`${label} must be a share of birds above 0 and below 1 (0.01 = 1%), got ${JSON.stringify(value)}`);
-  }
-  return number;
-}
-
-function asDays(value: unknown, label: string): number {
-  const number = asNumber(value, label);
-  if (!(number > 0)) throw new ConfigError(`${label} must be a number of days above 0, got ${JSON.stringify(value)}`);
-  return number;
-}
-
-function asLogLevel(value: unknown, label: string): LogLevel {
-  if ((LOG_LEVELS as readonly unknown[]).includes(value)) return value as LogLevel;
-  throw new ConfigError(`${label} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
 }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { CurrentConfig } from '../config/current.js';
 import type { Camera, Config } from '../config/schema.js';
 import type { DecisionLog } from '../db/decision-log.js';
 import { timestamp, type DecisionRow } from '../db/rows.js';
@@ -31,8 +32,8 @@ const MOVE_RETRY_MIN_MS = 1000;
 const MOVE_RETRY_MAX_MS = 60_000;
 
 export interface DeciderDeps {
-  /** Read at each look: a config reload (SIGHUP) updates it in place. */
-  config: Config;
+  /** Read at each look: a config reload (SIGHUP) hands a new one over. */
+  config: CurrentConfig;
   models: CurrentModel;
   batcher: Batcher;
   /** Decode slots (config.concurrency): files read and decoded at once. */
@@ -46,26 +47,30 @@ export interface DeciderDeps {
 }
 
 export class FileDecider {
-  /** Each model's threshold per camera, resolved once per model and config (src/model/thresholds.ts), not per shot. */
-  private thresholds = new WeakMap<Model, Map<Camera, number>>();
+  /** Each model's threshold per camera name, resolved once per model and config (src/model/thresholds.ts), not per
+   *  shot; `resolvedFor` is the config they were resolved for (a reload hands over a new one). */
+  private thresholds = new WeakMap<Model, Map<string, number>>();
+  private resolvedFor: Config | undefined;
 
   constructor(private readonly deps: DeciderDeps) {}
 
-  /** The config was reloaded (changed in place): thresholds are resolved again at the next shot. */
-  configChanged(): void {
-    this.thresholds = new WeakMap();
-  }
-
   private thresholdFor(model: Model, camera: Camera): number {
+    const config = this.deps.config.config;
+    if (config !== this.resolvedFor) {
+      this.thresholds = new WeakMap();
+      this.resolvedFor = config;
+    }
     let table = this.thresholds.get(model);
     if (table === undefined) {
       table = new Map();
       this.thresholds.set(model, table);
     }
-    let threshold = table.get(camera);
+    let threshold = table.get(camera.name);
     if (threshold === undefined) {
       try {
-        threshold = resolveThreshold(this.deps.config, camera, model).threshold;
+        // A file noticed before a reload holds its camera as it was then: its settings now are the config's.
+        const settings = config.cameras.find((other) => other.name === camera.name) ?? camera;
+        threshold = resolveThreshold(config, settings, model).threshold;
       } catch (err) {
         if (!(err instanceof ThresholdError)) throw err;
         // Checked at start, swap and reload for the serving model; only a replaced model's last shots, in flight
@@ -73,14 +78,14 @@ export class FileDecider {
         this.deps.logger.warn(`${err.message}; model ${model.id} decides its last shots at its own threshold`);
         threshold = model.threshold;
       }
-      table.set(camera, threshold);
+      table.set(camera.name, threshold);
     }
     return threshold;
   }
 
   /** One look at `file`; the tracker calls it again when the Outcome says so or when the file changes. */
   evaluate = async (file: string, entry: FileEntry): Promise<Outcome> => {
-    const { config } = this.deps;
+    const { config } = this.deps.config;
     const now = Date.now();
     const stat = await lstatOrNull(file);
     if (stat === null || stat.isDirectory()) return { kind: 'gone' };
@@ -149,7 +154,7 @@ export class FileDecider {
     stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
     allocate: (size: number) => Buffer, model: Model,
   ): Promise<Outcome | { sha256: string; prepared: Prepared }> {
-    const { config } = this.deps;
+    const { config } = this.deps.config;
     let bytes: Buffer;
     try {
       bytes = await readImageFile(file, { maxBytes: config.maxBytes, followSymlinks: false, allocate });

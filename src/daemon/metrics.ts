@@ -41,7 +41,8 @@ export class DaemonMetrics {
     this.lastDecision = new Gauge({ name: 'birdwatch_last_decision_timestamp_seconds', help: 'Unix time of the ' +
       'last logged decision, by camera', labelNames: ['camera'], registers });
     this.eventDeliveries = new Counter({ name: 'birdwatch_event_deliveries_total', help: 'Event deliveries by sink ' +
-      '(mqtt, webhook:URL) and outcome: delivered, retry (an attempt failed), failed (refused for good), dropped (the ' +
+      '(mqtt, webhook:URL) and outcome: delivered, retry (an attempt failed), failed (refused for good), ' +
+      'dropped (the ' +
       'backlog bound), skipped (filtered out)', labelNames: ['sink', 'outcome'], registers });
     new Gauge({ name: 'birdwatch_events_pending', help: 'Events waiting in the outbox for a sink', labelNames: ['sink'],
       registers, collect() {

@@ -2,7 +2,8 @@
 // to the tracker; a periodic safety rescan catches anything the OS did not report. It also reports each decision
 // to the metrics, answers the health check, applies a reloaded configuration (cameras, thresholds, log level) and
 // runs quarantine retention. stop() shuts it all down.
-import type { Camera, Config } from '../config/schema.js';
+import type { CurrentConfig } from '../config/current.js';
+import { RESTART_KEYS, SETTINGS, type Camera, type Config } from '../config/schema.js';
 import type { DecisionLog } from '../db/decision-log.js';
 import { retryTransient } from '../db/transient.js';
 import { reconcilePendingMoves, removeLeftoverTemps, tempsInUse } from '../fs/reconcile.js';
@@ -28,7 +29,8 @@ const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const HEALTH_PROBE_MS = 1000;
 
 export interface ServiceDeps {
-  config: Config;
+  /** The configuration in force: reconfigure() hands a new one over, the decider and watchers read it. */
+  config: CurrentConfig;
   models: CurrentModel;
   log: DecisionLog;
   logger: Logger;
@@ -38,7 +40,6 @@ export interface ServiceDeps {
 export class Service {
   private readonly abort = new AbortController();
   private readonly tracker: FileTracker;
-  private readonly decider: FileDecider;
   private readonly watchers = new Map<string, FolderWatcher>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private rescanning: Promise<void> | undefined;
@@ -50,8 +51,8 @@ export class Service {
   private started = false;
 
   constructor(private readonly deps: ServiceDeps) {
-    const { concurrency, batchSize } = deps.config;
-    const decider = this.decider = new FileDecider({
+    const { concurrency, batchSize } = deps.config.config;
+    const decider = new FileDecider({
       ...deps, batcher: new Batcher(batchSize), slots: new Slots(concurrency), signal: this.abort.signal,
       buffers: new ReadBuffers(concurrency, LARGEST_REUSED_BUFFER),
     });
@@ -66,13 +67,19 @@ export class Service {
     this.tracker = new FileTracker(concurrency + batchSize, evaluate, deps.logger);
   }
 
+  /** The configuration in force (replaced whole by a reload). */
+  private get config(): Config {
+    return this.deps.config.config;
+  }
+
   /** Every folder a camera moves airplanes into: never watched, even when nested in a watched tree. */
   private get airplaneFolders(): string[] {
-    return this.deps.config.cameras.map((camera) => camera.airplanes);
+    return this.config.cameras.map((camera) => camera.airplanes);
   }
 
   async start(): Promise<void> {
-    const { config, logger, log } = this.deps;
+    const { logger, log } = this.deps;
+    const { config } = this;
     await this.reconcile('start');
     const inUse = tempsInUse(log);
     for (const camera of config.cameras) {
@@ -88,11 +95,13 @@ export class Service {
   }
 
   private async startWatching(camera: Camera): Promise<void> {
-    const { config, logger } = this.deps;
+    const { logger } = this.deps;
+    const { config } = this;
+    const current = this.deps.config;
     const watcher = new FolderWatcher({
       root: camera.watch,
       // Read at each event: a camera added later adds its airplanes folder here too.
-      get excluded() { return config.cameras.map((c) => c.airplanes); },
+      get excluded() { return current.config.cameras.map((c) => c.airplanes); },
       polling: config.polling,
       pollIntervalMs: config.pollIntervalMs,
       logger,
@@ -109,10 +118,10 @@ export class Service {
   private scheduleRescans(): void {
     clearInterval(this.rescanTimer);
     this.rescanTimer = undefined;
-    if (this.deps.config.rescanIntervalMs > 0) {
+    if (this.config.rescanIntervalMs > 0) {
       this.rescanTimer = setInterval(() => {
         this.rescanning ??= this.rescan().finally(() => { this.rescanning = undefined; });
-      }, this.deps.config.rescanIntervalMs);
+      }, this.config.rescanIntervalMs);
     }
   }
 
@@ -153,7 +162,7 @@ export class Service {
   health(): Health {
     const problems: string[] = [];
     const cameras: Record<string, string> = {};
-    for (const { name } of this.deps.config.cameras) {
+    for (const { name } of this.config.cameras) {
       const running = this.watchers.get(name)?.running === true;
       cameras[name] = running ? 'watching' : this.started ? 'not watching' : 'starting';
       if (running) continue;
@@ -183,22 +192,23 @@ export class Service {
 
   /**
    * Applies a reloaded configuration: cameras added or removed (watchers started or stopped), thresholds, quiet
-   * and stall times, limits, retention, rescan interval and log level. What cannot change without a restart is
-   * refused with a warning each (the rest still applies). The model is the caller's (CurrentModel.reload).
+   * and stall times, limits, retention, rescan interval and log level. What cannot change without a restart
+   * (declared `reload: 'restart'`) is refused with a warning each and kept; the rest is handed over as a new config.
+   * The model is the caller's (CurrentModel.reload): its path and provider are kept until it hands them over.
    */
   async reconfigure(next: Config): Promise<void> {
-    const { config, logger } = this.deps;
+    const { logger } = this.deps;
+    const { config } = this;
     if (this.stopped) return;
-    const fixed: Array<[keyof Config, string]> = [['db', 'the database path'], ['concurrency', 'concurrency'],
-      ['batchSize', 'batchSize'], ['polling', 'polling'], ['pollIntervalMs', 'pollIntervalMs'],
-      ['metricsListen', 'metricsListen'], ['mqtt', 'the MQTT broker (mqtt)'], ['webhooks', 'the webhooks']];
-    for (const [key, what] of fixed) {
+    // The running values of what needs a restart, and the model path and provider until the caller hands them over.
+    const kept: Record<string, unknown> = { model: config.model, provider: config.provider };
+    for (const key of RESTART_KEYS) {
       if (JSON.stringify(config[key]) !== JSON.stringify(next[key])) {
-        logger.warn(`config reload: ${what} cannot change while running (restart to apply); keeping ` +
-          `${JSON.stringify(config[key])}`, { key, wanted: JSON.stringify(next[key]) });
+        logger.warn(`config reload: ${SETTINGS[key].title ?? key} cannot change while running (restart to apply); ` +
+          `keeping ${JSON.stringify(config[key])}`, { key, wanted: JSON.stringify(next[key]) });
       }
+      if (config[key] !== undefined) kept[key] = config[key];
     }
-    const current = new Map(config.cameras.map((camera) => [camera.name, camera]));
     const wanted = new Map(next.cameras.map((camera) => [camera.name, camera]));
     const removed = config.cameras.filter((camera) => {
       const other = wanted.get(camera.name);
@@ -209,27 +219,16 @@ export class Service {
       this.watchers.delete(camera.name);
       this.tracker.dropCamera(camera.name);
       if (!wanted.has(camera.name)) this.deps.metrics?.cameraRemoved(camera.name);
-      current.delete(camera.name);
       logger.info('config reload: camera removed', { camera: camera.name, folder: camera.watch });
     }
-    // Cameras that stay are updated in place: files already known to the tracker see the new threshold.
-    const cameras: Camera[] = next.cameras.map((camera) => {
-      const kept = current.get(camera.name);
-      if (kept === undefined) return camera;
-      delete kept.threshold;
-      delete kept.retentionDays;
-      delete kept.birdBudget;
-      return Object.assign(kept, camera);
-    });
+    // A new config, not an edit: files already known to the tracker see their camera's new threshold because the
+    // decider looks cameras up by name in the config in force.
+    const live = Object.entries(next).filter(([key]) => !(RESTART_KEYS as readonly string[]).includes(key));
+    this.deps.config.replace({ ...Object.fromEntries(live), ...kept } as unknown as Config);
+    const { cameras } = this.config;
+    logger.level = this.config.logLevel;
     const added = cameras.filter((camera) => !this.watchers.has(camera.name));
     const rescanChanged = config.rescanIntervalMs !== next.rescanIntervalMs;
-    for (const key of ['threshold', 'retentionDays', 'birdBudgetExplicit'] as const) delete config[key];
-    // The model path and provider are applied by the caller once the model reload succeeded.
-    const { db: _db, concurrency: _c, batchSize: _b, polling: _p, pollIntervalMs: _i, metricsListen: _m, model: _model,
-      provider: _provider, mqtt: _mqtt, webhooks: _webhooks, ...live } = next;
-    Object.assign(config, live, { cameras });
-    logger.level = config.logLevel;
-    this.decider.configChanged();
     for (const camera of added) {
       logger.info('config reload: camera added', { camera: camera.name, folder: camera.watch });
       await this.startWatching(camera);
@@ -240,19 +239,20 @@ export class Service {
     const model = this.deps.models.model;
     let thresholds: ResolvedThreshold[] = [];
     try {
-      thresholds = resolveThresholds(config, model);
+      thresholds = resolveThresholds(this.config, model);
     } catch (err) {
       if (!(err instanceof ThresholdError)) throw err;
       logger.error(`config reloaded, but ${err.message}: model ${model.id} decides at its own threshold there`);
     }
-    logger.info('config reloaded', { cameras: cameras.map((c) => c.name).join(','), log_level: config.logLevel,
+    logger.info('config reloaded', { cameras: cameras.map((c) => c.name).join(','), log_level: this.config.logLevel,
       thresholds: JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.camera, t.threshold]))) });
     for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
   }
 
   /** One retention pass now (if any camera has a retentionDays and none is running). */
   retentionPass(): void {
-    const { config, log, logger } = this.deps;
+    const { log, logger } = this.deps;
+    const { config } = this;
     if (this.stopped || this.retaining !== undefined) return;
     if (config.retentionDays === undefined && config.cameras.every((c) => c.retentionDays === undefined)) return;
     this.retaining = retryTransient(() => applyRetention(log, config, { logger }),
@@ -275,7 +275,8 @@ export class Service {
 
   /** Walks every watched tree: files whose events were lost are picked up; vanished ones are forgotten. */
   private async rescan(): Promise<void> {
-    const { config, logger } = this.deps;
+    const { logger } = this.deps;
+    const { config } = this;
     const started = Date.now();
     await this.reconcile('rescan');
     for (const camera of config.cameras) {

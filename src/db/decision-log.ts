@@ -55,7 +55,8 @@ export class DecisionLog {
     };
     this.recordDecision = db.transaction((row: DecisionRow): number => {
       const id = Number(this.statements.insertDecision.run(row).lastInsertRowid);
-      recordEvent(db, { type: 'decision', camera: row.camera, time_ms: row.time_ms, payload: decisionPayload(id, row) });
+      recordEvent(db, { type: 'decision', camera: row.camera, time_ms: row.time_ms,
+        payload: decisionPayload(id, row) });
       return id;
     });
     this.recordCorrection = db.transaction((row: CorrectionRow): number => {

@@ -55,7 +55,8 @@ const inserts = new WeakMap<Db, Statement>();
 export function recordEvent(db: Db, event: NewEvent): { id: number; event_id: string } {
   let insert = inserts.get(db);
   if (insert === undefined) {
-    insert = db.prepare(`INSERT INTO events (event_id, type, camera, time, time_ms, payload) VALUES (?, ?, ?, ?, ?, ?)`);
+    insert = db.prepare(`INSERT INTO events (event_id, type, camera, time, time_ms, payload)
+        VALUES (?, ?, ?, ?, ?, ?)`);
     inserts.set(db, insert);
   }
   const ms = event.time_ms ?? Date.now();
@@ -142,7 +143,8 @@ export class Outbox {
         through = this.statements.nthAfter.get(through, waiting - limits.maxPending - 1) as number;
       }
       if (through <= cursor) return { dropped: 0, through: cursor };
-      const dropped = this.statements.countAfter.get(cursor) as number - (this.statements.countAfter.get(through) as number);
+      const count = (after: number): number => this.statements.countAfter.get(after) as number;
+      const dropped = count(cursor) - count(through);
       const reason = `dropped unsent: older than the backlog's age or beyond its size`;
       this.statements.drop.run(sink, reason, now, cursor, through);
       this.statements.advance.run(through, now, sink);

@@ -10,7 +10,8 @@ export function digestSubject(digest: Digest, periodLabel: string): string {
 }
 
 export function renderDigestText(digest: Digest, periodLabel: string): string {
-  const out = [`birdwatch digest, ${periodLabel}: ${formatLocalTime(digest.since)} to ${formatLocalTime(digest.until)}`];
+  const out = [`birdwatch digest, ${periodLabel}: ${formatLocalTime(digest.since)} to ` +
+    `${formatLocalTime(digest.until)}`];
   for (const camera of digest.cameras) {
     out.push('', `Camera ${camera.camera}`);
     out.push(`  shots decided:          ${camera.decided}`);
@@ -22,7 +23,8 @@ export function renderDigestText(digest: Digest, periodLabel: string): string {
     if (camera.least_sure.length > 0) {
       out.push('  least sure:');
       for (const shot of camera.least_sure) {
-        out.push(`    #${shot.id} ${shot.file}: ${shot.action}, P(airplane) ${shot.p_airplane.toFixed(3)} at threshold ` +
+        out.push(`    #${shot.id} ${shot.file}: ${shot.action}, P(airplane) ${shot.p_airplane.toFixed(3)} ` +
+          `at threshold ` +
           `${shot.threshold.toFixed(3)}${shot.link === null ? '' : `  ${shot.link}`}`);
       }
     }
@@ -41,9 +43,11 @@ export function renderDigestHtml(digest: Digest, periodLabel: string, imageSrc: 
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(`birdwatch ${periodLabel}`)}</title></head>
 <body style="margin:0;padding:0;background:#f3f5f2;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f5f2;"><tr><td align="center"
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f5f2;">
+<tr><td align="center"
  style="padding:16px 8px;">
-<table role="presentation" width="600" cellpadding="0" cellspacing="0" style="max-width:600px;width:100%;background:#ffffff;
+<table role="presentation" width="600" cellpadding="0" cellspacing="0"
+ style="max-width:600px;width:100%;background:#ffffff;
  border:1px solid #d9dfd6;">
 <tr><td style="${FONT}background:#2f5d3a;color:#ffffff;padding:16px 20px;">
 <div style="${FONT}font-size:20px;font-weight:bold;">birdwatch ${escape(periodLabel)}</div>
@@ -58,7 +62,8 @@ ${sections}
 
 function cameraHtml(camera: CameraDigest, imageSrc: (shot: UnsureShot) => string | null): string {
   const row = (label: string, value: string | number, strong = false): string =>
-    `<tr><td style="${CELL}">${escape(label)}</td><td style="${CELL}text-align:right;${strong ? 'font-weight:bold;' : ''}">` +
+    `<tr><td style="${CELL}">${escape(label)}</td>` +
+    `<td style="${CELL}text-align:right;${strong ? 'font-weight:bold;' : ''}">` +
     `${escape(String(value))}</td></tr>`;
   const counts = [row('Shots decided', camera.decided, true), row('Airplanes moved', camera.moved),
     row('Birds kept', camera.kept), row('Birds restored by members', camera.restored),

@@ -66,7 +66,8 @@ export function collectDigest(db: Db, config: Config, range: { sinceMs: number; 
       restored: restores.get(camera.name, range.sinceMs, range.untilMs) as number,
       promise_state: cameraPromiseState(db, config, camera.name) ?? null,
       least_sure: shots.map(({ path: shotPath, ...shot }) => ({ ...shot, file: relativeFile(shotPath, camera),
-        link: config.web.publicUrl === undefined ? null : `${config.web.publicUrl}/shot/${shot.id}` })),
+        link: config.web.publicUrl === undefined ? null
+          : `${config.web.publicUrl.replace(/\/+$/, '')}/shot/${shot.id}` })),
     };
   });
   return { since: new Date(range.sinceMs).toISOString(), until: new Date(range.untilMs).toISOString(), cameras };

@@ -6,6 +6,7 @@ import type { Db } from '../db/open.js';
 import { Outbox } from '../db/outbox.js';
 import type { Logger } from '../logger.js';
 import { MqttSink } from './mqtt-sink.js';
+import { cameraPromiseState } from './promise-state.js';
 import { WebhookSink, webhookSinkNames } from './webhook-sink.js';
 import { DeliveryWorker, type DeliveryOutcome, type Sink } from './worker.js';
 
@@ -18,8 +19,8 @@ export function configuredSinkNames(config: Config): string[] {
 }
 
 export interface EventDeliveryOptions {
-  /** The live config (a reload's cameras and limits are read from it). */
-  config: Config;
+  /** The configuration in force (a reload's cameras and limits are read from it; mqtt and webhooks at start). */
+  current: { readonly config: Config };
   db: Db;
   logger: Logger;
   onOutcome?: (sink: string, outcome: DeliveryOutcome, count: number) => void;
@@ -32,18 +33,21 @@ export interface EventDeliveryOptions {
  * by others: the daemon refuses to start rather than run unsigned or unauthenticated.
  */
 export function startEventDelivery(options: EventDeliveryOptions): DeliveryWorker {
-  const { config, db, logger } = options;
+  const { current, db, logger } = options;
+  const { config } = current;
   const outbox = new Outbox(db);
   const sinks: Sink[] = [];
   const names = webhookSinkNames(config.webhooks);
   config.webhooks.forEach((hook, i) => {
     const name = names[i]!;
-    sinks.push(new WebhookSink({ config: hook, name, lastDeliveredMs: (camera) => outbox.lastDeliveredMs(name, camera) }));
+    sinks.push(new WebhookSink({ config: hook, name,
+      lastDeliveredMs: (camera) => outbox.lastDeliveredMs(name, camera) }));
   });
   if (config.mqtt) {
     outbox.sink('mqtt');
     sinks.push(new MqttSink({
-      config: config.mqtt, cameras: config.cameras, logger, promiseState: options.promiseState,
+      config: config.mqtt, cameras: config.cameras, logger,
+      promiseState: options.promiseState ?? ((camera) => cameraPromiseState(db, current.config, camera)),
       cameraDay: (camera, from, untilId) => outbox.cameraDay(camera, from, untilId),
       announced: {
         read: () => JSON.parse(outbox.sink('mqtt').memo ?? '[]') as string[],
@@ -52,7 +56,7 @@ export function startEventDelivery(options: EventDeliveryOptions): DeliveryWorke
     }));
   }
   const worker = new DeliveryWorker({ db, sinks, logger, onOutcome: options.onOutcome,
-    cameras: () => config.cameras, limits: () => config.events });
+    cameras: () => current.config.cameras, limits: () => current.config.events });
   worker.start();
   if (sinks.length > 0) logger.info('delivering events', { sinks: worker.sinkNames.join(',') });
   return worker;

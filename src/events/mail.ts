@@ -1,7 +1,7 @@
 // The SMTP sink (the one module that uses nodemailer): sends a message through the configured server, STARTTLS,
 // TLS or (a local relay only) plain; the password comes from a secret file or BIRDWATCH_SMTP_PASSWORD.
 import nodemailer from 'nodemailer';
-import type { SmtpConfig } from '../config/events.js';
+import type { SmtpConfig } from '../config/schema.js';
 import { readSecret } from './secrets.js';
 
 export interface MailMessage {

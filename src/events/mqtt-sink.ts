@@ -8,8 +8,7 @@
 // in memory: the attempt fails and the event waits in the outbox.
 import fs from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { MqttConfig } from '../config/events.js';
-import type { Camera } from '../config/schema.js';
+import type { Camera, MqttConfig } from '../config/schema.js';
 import type { CameraDay } from '../db/outbox.js';
 import type { Logger } from '../logger.js';
 import { relativeFile, type PublicEvent } from './public-event.js';
@@ -201,7 +200,8 @@ export class MqttSink implements Sink {
     try {
       await Promise.race([this.client.publishAsync(topic, payload, { qos: 1, retain }), timeout]);
     } catch (err) {
-      throw err instanceof DeliveryError ? err : new DeliveryError(`MQTT publish to ${topic}: ${(err as Error).message}`);
+      if (err instanceof DeliveryError) throw err;
+      throw new DeliveryError(`MQTT publish to ${topic}: ${(err as Error).message}`);
     } finally {
       clearTimeout(timer);
     }

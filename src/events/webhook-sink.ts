@@ -3,7 +3,7 @@
 // raw body with the secret>, X-Birdwatch-Event: <type>. A 2xx delivers; a timeout, a network error, 408, 429 or 5xx
 // is tried again later; any other answer is the receiver refusing the event (failed, not sent again).
 import { createHmac } from 'node:crypto';
-import type { WebhookConfig } from '../config/events.js';
+import type { WebhookConfig } from '../config/schema.js';
 import type { PublicEvent } from './public-event.js';
 import { readSecret, SecretError } from './secrets.js';
 import { DeliveryError, type Sink } from './worker.js';

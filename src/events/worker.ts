@@ -2,8 +2,7 @@
 // in order, at least once. A failing sink is retried with exponential backoff while its events wait in the
 // database (not in memory); its backlog is bounded by age and size (the oldest dropped, logged and counted). A
 // slow or dead sink costs the daemon nothing but this loop's timers: decisions only ever insert the event row.
-import type { Camera } from '../config/schema.js';
-import type { EventsLimits } from '../config/events.js';
+import type { Camera, EventsLimits } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { Outbox } from '../db/outbox.js';
 import type { Logger } from '../logger.js';

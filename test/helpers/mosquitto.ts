@@ -63,7 +63,8 @@ export class Recorder {
   private client: MqttClient | undefined;
 
   async connect(url: string): Promise<void> {
-    this.client = await mqtt.connectAsync(url, { reconnectPeriod: 300, clientId: `recorder-${process.pid}-${++recorders}` });
+    this.client = await mqtt.connectAsync(url, { reconnectPeriod: 300,
+      clientId: `recorder-${process.pid}-${++recorders}` });
     this.client.on('message', (topic, payload, packet) => {
       this.messages.push({ topic, payload: payload.toString(), retain: packet.retain });
     });

@@ -100,8 +100,10 @@ export class Outbox {
 
   /** The sink's state; a sink seen for the first time starts after the newest event (it is not sent the past). */
   sink(sink: string): SinkState {
-    const now = Date.now();
-    this.statements.addSink.run(sink, this.statements.lastId.get() as number, now);
+    // A read while the row exists: the worker asks at every poll, and a write would take the lock each time.
+    const known = this.statements.getSink.get(sink) as SinkState | undefined;
+    if (known !== undefined) return known;
+    this.statements.addSink.run(sink, this.statements.lastId.get() as number, Date.now());
     return this.statements.getSink.get(sink) as SinkState;
   }
 

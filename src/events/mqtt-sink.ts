@@ -72,7 +72,13 @@ export class MqttSink implements Sink {
         { url: redact(config.url) });
       wasConnected = false;
     });
-    this.client.on('error', (err) => logger.warn('MQTT', { url: redact(config.url), error: err.message }));
+    // A broker that stays away fails every reconnect: the same error is logged once a minute, not once a second.
+    let lastError = { message: '', at: 0 };
+    this.client.on('error', (err) => {
+      if (err.message === lastError.message && Date.now() - lastError.at < 60_000) return;
+      lastError = { message: err.message, at: Date.now() };
+      logger.warn('MQTT broker error', { url: redact(config.url), error: err.message });
+    });
   }
 
   private get prefix(): string {

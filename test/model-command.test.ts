@@ -84,7 +84,8 @@ describe('birdwatch model', () => {
       ['10.0%', '0.45', '90.0%', '9.8%'],
     ]);
     expect(lines[curveAt + 7]).toBe('airplanes caught and birds moved: report split: 1,000 CIFAR-10 images ' +
-      '(500 airplanes, 500 birds) nothing was chosen on; thresholds chosen on the selection split; intervals: 90% bootstrap');
+      '(500 airplanes, 500 birds) nothing was chosen on; thresholds chosen on the selection split; ' +
+      'intervals: 90% bootstrap');
     expect(text.stdout).not.toMatch(/predates/);
 
     const json = await runCli(['model', '--model', file, '--json']);
@@ -100,7 +101,7 @@ describe('birdwatch model', () => {
     expect(Object.keys(card.sources as object)).toEqual(['report', 'curve', 'selection']);
   }, 60_000);
 
-  it('an older model prints what it has and says it predates the curve; a missing or malformed file is one line, exit 2', async () => {
+  it('an older model prints what it has, saying it predates the curve; a missing or bad file: exit 2', async () => {
     const d = newDirs('bw-model-cmd-old-');
     const old = join(d.root, 'old.onnx');
     write(old, (props) => {
@@ -129,7 +130,8 @@ describe('birdwatch model', () => {
         birds_moved_at_threshold: 0.01 });
     });
     expect((await runCli(['model', '--model', old])).stdout).toContain('no operating curve (this model predates it): ' +
-      'a birdBudget of at least 1.0% runs it at its own threshold, chosen at that bird budget; a smaller one is refused\n');
+      'a birdBudget of at least 1.0% runs it at its own threshold, chosen at that bird budget; ' +
+      'a smaller one is refused\n');
     expect(JSON.parse((await runCli(['model', '--model', old, '--json'])).stdout)).toMatchObject({
       operating_curve: null, own_threshold_budget: 0.01 });
 

@@ -5,7 +5,7 @@ import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/in
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { parseCommandArgs, runCommand } from '../query/command-kit.js';
 import { listCandidates, listPrevious } from '../retrain/catalog.js';
-import { configThresholds } from '../retrain/compare.js';
+import { configThresholds, type Comparison } from '../retrain/compare.js';
 import { promotionCheck } from '../retrain/install.js';
 
 const usage = `usage: birdwatch models [--json] [--config FILE] [--model FILE] [--candidates DIR]
@@ -71,11 +71,12 @@ export async function main(argv: string[]): Promise<number> {
       const head = `${e.kind.padEnd(9)}  ${(e.id ?? '-').padEnd(12)}  ${(e.created_at ?? '-').padEnd(20)}  ` +
         `threshold ${e.threshold ?? '-'}  validation accuracy ${pct(e.validation_accuracy)}  ${e.path}`;
       console.log(e.error ? `${head}  (${e.error})` : head);
-      const c = e.comparison as { club_held_out: any; report_split: any } | undefined;
+      const c = e.comparison as Comparison | undefined;
       if (c) {
         for (const [name, set] of [['club held-out', c.club_held_out], ['report split', c.report_split]] as const) {
           console.log(`           ${name}: ${set.images} images; birds moved ${set.current.birds_moved} -> ` +
-            `${set.candidate.birds_moved} of ${set.candidate.birds}, airplanes caught ${set.current.airplanes_caught}` +
+            `${set.candidate.birds_moved} of ${set.candidate.birds}, ` +
+            `airplanes caught ${set.current.airplanes_caught}` +
             ` -> ${set.candidate.airplanes_caught} of ${set.candidate.airplanes}, accuracy ` +
             `${pct(set.current.accuracy)} -> ${pct(set.candidate.accuracy)}`);
         }

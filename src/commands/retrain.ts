@@ -73,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       console.log(`candidate ${result.candidatePath} (report ${result.reportPath})`);
       console.log(`club shots: held out ${report.labels.held_out.bird} birds, ${report.labels.held_out.airplane} ` +
-        `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ${report.labels.fine_tune.airplane} airplanes` +
+        `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ` +
+        `${report.labels.fine_tune.airplane} airplanes` +
         (report.labels.confident ? ` + ${report.labels.confident} confident decisions` : '') +
         (report.labels.missing_files ? `; ${report.labels.missing_files} labelled shots whose files are gone` : ''));
       console.log(`each model at the threshold it runs with (the camera's, else the config's, else the model's own; ` +

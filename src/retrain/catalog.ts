@@ -49,7 +49,7 @@ export function listCandidates(folder: string): CandidateEntry[] {
   }
   return names.filter((n) => n.endsWith('.onnx') && !n.startsWith('.')).sort().map((name) => {
     const file = path.join(folder, name);
-    let report: RetrainReport | null = null;
+    let report: RetrainReport | null;
     try {
       report = JSON.parse(fs.readFileSync(file.replace(/\.onnx$/, '.json'), 'utf8')) as RetrainReport;
     } catch {

@@ -72,7 +72,7 @@ export function promotionCheck(config: Config, candidatePath: string, keepThresh
 export async function promote(config: Config, candidate: string, force: boolean,
   thresholds: ThresholdChoice = 'refuse'): Promise<InstallResult> {
   const candidatePath = path.resolve(candidate);
-  await checkLoads(config, candidatePath);
+  await checkLoads(candidatePath);
   const installed = modelFileInfo(config.model);
   const cand = modelFileInfo(candidatePath);
   if (cand.sha256 === installed.sha256) throw new CommandFailure(`${candidatePath} is already the installed model`);
@@ -169,7 +169,7 @@ export async function rollback(config: Config): Promise<InstallResult> {
   if (!fs.existsSync(step.replaced_file)) {
     throw new CommandFailure(`the previous model ${step.replaced_file} is gone; nothing was changed`);
   }
-  await checkLoads(config, step.replaced_file);
+  await checkLoads(step.replaced_file);
   const kept = keepPrevious(config, installed.id);
   putInPlace(step.replaced_file, config.model);
   const card = cardFile(step.replaced_file);
@@ -181,14 +181,13 @@ export async function rollback(config: Config): Promise<InstallResult> {
     configThresholds: configThresholds(config) };
 }
 
-async function checkLoads(config: Config, file: string): Promise<void> {
+async function checkLoads(file: string): Promise<void> {
   try {
     const model = await loadModel({ path: file, provider: 'cpu' });
     await model.close();
   } catch (err) {
     throw new CommandFailure(`${file} cannot be used as the model: ${(err as Error).message}`);
   }
-  void config;
 }
 
 /** Copies the installed model to previous/<id>.onnx unless that file is already there. */
@@ -222,7 +221,8 @@ function candidateCard(config: Config, info: ModelFileInfo, from: string, report
   return {
     model_file: path.basename(config.model), created_at: info.createdAt, sha256: info.sha256,
     classes: parsed('classes'), mean: parsed('mean'), std: parsed('std'), threshold: info.metadata.threshold,
-    threshold_rule: `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
+    threshold_rule: 'chosen by training/finetune.py on the CIFAR report split at bird budget ' +
+      String(recipe?.bird_budget ?? '?'),
     validation_metrics: parsed('validation_metrics'), model: parsed('model'), recipe,
     preprocessing: parsed('preprocessing'), training_data_digest: info.metadata.training_data_digest,
     promoted_from: from, comparison: report?.comparison ?? null, training: report?.training ?? null,

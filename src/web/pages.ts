@@ -234,7 +234,7 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
     ['file', info.file],
     ['installed', info.modified ? formatLocalTime(info.modified) : '–'],
     ['created', String(card.created_at ?? info.metadata.created_at ?? '–')],
-    ['network', `${model.description ?? '–'}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`],
+    ['network', `${String(model.description ?? '–')}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`],
     ['threshold (P(airplane) to move)', String(info.metadata.threshold ?? card.threshold ?? '–')],
     ['rule', String(card.threshold_rule ?? '–')],
     [`accuracy (${split})`, num(metrics.accuracy) + (interval ? ` (90%: ${num(interval[0])}–${num(interval[1])})` : '')],

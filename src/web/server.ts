@@ -237,7 +237,8 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
       const id = oneDecision(request.params.id).id;
       const body = request.body ?? {};
       const result = await markShot(config, String(id), body as never, request.session!.user);
-      log(`mark decision ${id} ${result.label} by ${result.member}${result.moved ? `: ${result.from} -> ${result.to}` : ''}`);
+      const where = result.moved ? `: ${result.from} -> ${result.to}` : '';
+      log(`mark decision ${id} ${result.label} by ${result.member}${where}`);
       return result;
     });
   app.get<{ Querystring: Query }>('/api/stats', view, async (request) =>
@@ -302,6 +303,7 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
  * `//evil.com`). static/app.js checks the same before it follows `next`.
  */
 export function isSameOriginPath(next: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (!next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
   try {
     return new URL(next, 'http://x').origin === 'http://x';

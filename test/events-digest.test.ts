@@ -24,13 +24,18 @@ beforeAll(async () => {
   const moved = world.rows().find((r) => r.camera === 'garden' && r.action === 'moved')!;
   expect((await world.cli(['restore', String(moved.id)])).code).toBe(0);
   smtp = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false,
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
     onData(stream, session, done) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        received.push({ from: String(session.envelope.mailFrom && session.envelope.mailFrom.address),
-          to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString() });
+        received.push({
+          from: String(session.envelope.mailFrom && session.envelope.mailFrom.address),
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString(),
+        });
         done();
       });
     },
@@ -38,13 +43,24 @@ beforeAll(async () => {
   await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
   const base = JSON.parse(readFileSync(world.config, 'utf8')) as Record<string, unknown>;
   config = join(world.dirs.root, 'digest-config.json');
-  writeFileSync(config, JSON.stringify({ ...base, web: { publicUrl: 'https://birds.example.org/' },
-    smtp: { host: '127.0.0.1', port: (smtp.server.address() as AddressInfo).port, security: 'none',
-      from: 'birdwatch@example.org', to: ['club@example.org'] } }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      ...base,
+      web: { publicUrl: 'https://birds.example.org/' },
+      smtp: {
+        host: '127.0.0.1',
+        port: (smtp.server.address() as AddressInfo).port,
+        security: 'none',
+        from: 'birdwatch@example.org',
+        to: ['club@example.org'],
+      },
+    }),
+  );
 }, 180_000);
 afterAll(async () => {
   await killAllDaemons();
-  await new Promise<void>((done) => smtp ? smtp.close(() => done()) : done());
+  await new Promise<void>((done) => (smtp ? smtp.close(() => done()) : done()));
   world?.dirs.cleanup();
 });
 
@@ -53,10 +69,12 @@ function mimeParts(raw: string): Array<{ headers: string; body: Buffer }> {
   const boundaries = [...raw.matchAll(/boundary="?([^";\r\n]+)"?/g)].map((m) => m[1]!);
   let pieces = [raw];
   for (const boundary of boundaries) pieces = pieces.flatMap((piece) => piece.split(`--${boundary}`));
-  return pieces.map((piece) => {
-    const split = piece.indexOf('\r\n\r\n');
-    return { headers: piece.slice(0, split), body: piece.slice(split + 4) };
-  }).filter((p) => /Content-Transfer-Encoding: base64/i.test(p.headers) && !/multipart\//i.test(p.headers))
+  return pieces
+    .map((piece) => {
+      const split = piece.indexOf('\r\n\r\n');
+      return { headers: piece.slice(0, split), body: piece.slice(split + 4) };
+    })
+    .filter((p) => /Content-Transfer-Encoding: base64/i.test(p.headers) && !/multipart\//i.test(p.headers))
     .map((p) => ({ headers: p.headers, body: Buffer.from(p.body.replace(/\s+/g, ''), 'base64') }));
 }
 
@@ -67,11 +85,25 @@ describe('birdwatch digest', () => {
     const figures = JSON.parse(digest.stdout) as { since: string; until: string; cameras: Array<Record<string, any>> };
     for (const camera of figures.cameras) {
       // The same period as the digest's, given to stats as absolute times.
-      const stats = await runCli(['stats', '--camera', camera.camera, '--since', figures.since, '--until',
-        figures.until, '--json', '--config', config]);
+      const stats = await runCli([
+        'stats',
+        '--camera',
+        camera.camera,
+        '--since',
+        figures.since,
+        '--until',
+        figures.until,
+        '--json',
+        '--config',
+        config,
+      ]);
       const s = JSON.parse(stats.stdout);
-      expect(camera).toMatchObject({ decided: s.decisions, moved: s.per_action.moved, kept: s.per_action.kept,
-        failed: s.per_action.failed });
+      expect(camera).toMatchObject({
+        decided: s.decisions,
+        moved: s.per_action.moved,
+        kept: s.per_action.kept,
+        failed: s.per_action.failed,
+      });
     }
     const rows = world.rows();
     const garden = figures.cameras.find((c) => c.camera === 'garden')!;
@@ -82,8 +114,9 @@ describe('birdwatch digest', () => {
     // Least sure first: P(airplane) nearest the threshold, never a failure, links on the public page.
     const distances = garden.least_sure.map((s: any) => Math.abs(s.p_airplane - s.threshold));
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
-    expect(garden.least_sure.length).toBe(Math.min(5, rows.filter((r) => r.camera === 'garden' && r.action !== 'failed')
-      .length));
+    expect(garden.least_sure.length).toBe(
+      Math.min(5, rows.filter((r) => r.camera === 'garden' && r.action !== 'failed').length),
+    );
     for (const shot of garden.least_sure) {
       expect(shot.link).toBe(`https://birds.example.org/shot/${shot.id}`);
       expect(shot.file.startsWith('/')).toBe(false);
@@ -100,7 +133,8 @@ describe('birdwatch digest', () => {
     expect(mail.to).toEqual(['member@example.org']);
     const headers = mail.raw.replace(/\r\n[ \t]+/g, ' ');
     expect(headers).toMatch(
-      /^Subject: birdwatch daily digest: \d+ shots decided, \d+ airplanes moved, 1 birds restored/m);
+      /^Subject: birdwatch daily digest: \d+ shots decided, \d+ airplanes moved, 1 birds restored/m,
+    );
     const parts = mimeParts(mail.raw);
     const html = parts.find((p) => /text\/html/.test(p.headers))!.body.toString();
     const text = parts.find((p) => /text\/plain/.test(p.headers))!.body.toString();
@@ -129,17 +163,27 @@ describe('birdwatch digest', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('data:image/jpeg;base64,');
     if (!existsSync(CHROMIUM)) return;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+    });
     try {
       mkdirSync(SHOTS, { recursive: true });
-      const sizes = [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const;
+      const sizes = [
+        ['desktop', { width: 1280, height: 800 }],
+        ['phone', { width: 390, height: 844 }],
+      ] as const;
       for (const [name, viewport] of sizes) {
         const tab = await browser.newPage({ viewport });
         await tab.goto(`file://${html}`);
         // Every thumbnail decoded (naturalWidth > 0) and nothing wider than the window.
-        const broken = await tab.$$eval('img', (imgs) => imgs.filter((img) => !(img as HTMLImageElement).complete ||
-          (img as HTMLImageElement).naturalWidth === 0).length);
+        const broken = await tab.$$eval(
+          'img',
+          (imgs) =>
+            imgs.filter((img) => !(img as HTMLImageElement).complete || (img as HTMLImageElement).naturalWidth === 0)
+              .length,
+        );
         expect(broken).toBe(0);
         expect(await tab.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
         await tab.screenshot({ path: join(SHOTS, `digest-${name}.png`), fullPage: true });

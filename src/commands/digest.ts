@@ -4,8 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { collectDigest, digestJson, thumbnailCid, thumbnailName, type Digest,
-  type UnsureShot } from '../events/digest.js';
+import {
+  collectDigest,
+  digestJson,
+  thumbnailCid,
+  thumbnailName,
+  type Digest,
+  type UnsureShot,
+} from '../events/digest.js';
 import { digestSubject, renderDigestHtml, renderDigestText } from '../events/digest-render.js';
 import { sendMail } from '../events/mail.js';
 import { SecretError } from '../events/secrets.js';
@@ -69,24 +75,37 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (config.smtp === undefined) {
-      throw new CommandFailure(`no smtp server in the config (smtp: {host, port, security, user, passwordFile, ` +
-        `from}): add one, or use --dry-run`);
+      throw new CommandFailure(
+        `no smtp server in the config (smtp: {host, port, security, user, passwordFile, ` +
+          `from}): add one, or use --dry-run`,
+      );
     }
     const to = values.to ?? config.smtp.to ?? [];
     if (to.length === 0) throw new UsageError('no recipient: give --to ADDRESS or set smtp.to in the config');
-    const cid = (shot: UnsureShot): string | null => thumbnails.has(shot.id) ? `cid:${thumbnailCid(shot)}` : null;
-    const attachments = digest.cameras.flatMap((camera) => camera.least_sure)
+    const cid = (shot: UnsureShot): string | null => (thumbnails.has(shot.id) ? `cid:${thumbnailCid(shot)}` : null);
+    const attachments = digest.cameras
+      .flatMap((camera) => camera.least_sure)
       .filter((shot) => thumbnails.has(shot.id))
-      .map((shot) => ({ filename: thumbnailName(shot), content: thumbnails.get(shot.id)!, cid: thumbnailCid(shot),
-        contentType: 'image/jpeg' }));
+      .map((shot) => ({
+        filename: thumbnailName(shot),
+        content: thumbnails.get(shot.id)!,
+        cid: thumbnailCid(shot),
+        contentType: 'image/jpeg',
+      }));
     try {
-      const id = await sendMail(config.smtp, { to, subject: digestSubject(digest, label), text,
-        html: renderDigestHtml(digest, label, cid), attachments });
+      const id = await sendMail(config.smtp, {
+        to,
+        subject: digestSubject(digest, label),
+        text,
+        html: renderDigestHtml(digest, label, cid),
+        attachments,
+      });
       process.stdout.write(`digest sent to ${to.join(', ')} (${id})\n`);
     } catch (err) {
       if (err instanceof SecretError) throw new CommandFailure(err.message);
-      throw new CommandFailure(`the digest was not sent: ${config.smtp.host}:${config.smtp.port} said: ` +
-        `${(err as Error).message}`);
+      throw new CommandFailure(
+        `the digest was not sent: ${config.smtp.host}:${config.smtp.port} said: ` + `${(err as Error).message}`,
+      );
     }
     return 0;
   });

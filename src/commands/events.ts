@@ -35,17 +35,26 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const outbox = new Outbox(db);
       listing = outbox.list(sinks, values.pending ? 'pending' : values.failed ? 'failed' : 'all', limit);
-      states = outbox.sinks().filter((state) => sinks.includes(state.sink)).map((state) => ({
-        ...state, pending: db.prepare('SELECT count(*) FROM events WHERE id > ?').pluck().get(state.cursor) as number,
-      }));
+      states = outbox
+        .sinks()
+        .filter((state) => sinks.includes(state.sink))
+        .map((state) => ({
+          ...state,
+          pending: db.prepare('SELECT count(*) FROM events WHERE id > ?').pluck().get(state.cursor) as number,
+        }));
     } catch (err) {
       throw explainDbError(err, config.db);
     } finally {
       db.close();
     }
-    const shown = (row: EventListing) => ({ ...publicEvent(row as EventRow, config.cameras), sink: row.sink,
-      state: row.state, attempts: row.attempts, error: row.error,
-      next_try: row.next_ms === null ? null : new Date(row.next_ms).toISOString() });
+    const shown = (row: EventListing) => ({
+      ...publicEvent(row as EventRow, config.cameras),
+      sink: row.sink,
+      state: row.state,
+      attempts: row.attempts,
+      error: row.error,
+      next_try: row.next_ms === null ? null : new Date(row.next_ms).toISOString(),
+    });
     if (values.json) {
       for (const row of listing) process.stdout.write(JSON.stringify(shown(row)) + '\n');
       return 0;
@@ -58,24 +67,33 @@ export async function main(argv: string[]): Promise<number> {
         out.push(`${name}: not started yet (the daemon starts delivering when it runs with this config)`);
         continue;
       }
-      const retrying = state.attempts > 0 ? `, failing: ${state.attempts} attempts, next try ` +
-        `${formatLocalTime(new Date(state.next_ms).toISOString())}, last error: ${state.last_error}` : '';
+      const retrying =
+        state.attempts > 0
+          ? `, failing: ${state.attempts} attempts, next try ` +
+            `${formatLocalTime(new Date(state.next_ms).toISOString())}, last error: ${state.last_error}`
+          : '';
       out.push(`${name}: ${state.pending} waiting, ${state.dropped} dropped in all${retrying}`);
     }
     out.push('');
     if (listing.length === 0) {
       out.push(values.pending ? 'nothing waiting' : values.failed ? 'nothing failed' : 'no events');
     } else {
-      out.push(renderTable(listing, [
-        { header: 'event', value: (r) => String(r.id), align: 'right' },
-        { header: 'time', value: (r) => formatLocalTime(r.time) },
-        { header: 'type', value: (r) => r.type },
-        { header: 'camera', value: (r) => r.camera ?? '-' },
-        { header: 'sink', value: (r) => r.sink },
-        { header: 'state', value: (r) => r.state },
-        { header: 'tries', value: (r) => String(r.attempts), align: 'right' },
-        { header: 'why', value: (r) => r.error ?? '', flexible: true },
-      ], terminalWidth()).trimEnd());
+      out.push(
+        renderTable(
+          listing,
+          [
+            { header: 'event', value: (r) => String(r.id), align: 'right' },
+            { header: 'time', value: (r) => formatLocalTime(r.time) },
+            { header: 'type', value: (r) => r.type },
+            { header: 'camera', value: (r) => r.camera ?? '-' },
+            { header: 'sink', value: (r) => r.sink },
+            { header: 'state', value: (r) => r.state },
+            { header: 'tries', value: (r) => String(r.attempts), align: 'right' },
+            { header: 'why', value: (r) => r.error ?? '', flexible: true },
+          ],
+          terminalWidth(),
+        ).trimEnd(),
+      );
     }
     process.stdout.write(out.join('\n') + '\n');
     return 0;

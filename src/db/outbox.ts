@@ -61,8 +61,10 @@ export function recordEvent(db: Db, event: NewEvent): { id: number; event_id: st
   }
   const ms = event.time_ms ?? Date.now();
   const eventId = randomUUID();
-  const id = Number(insert.run(eventId, event.type, event.camera, new Date(ms).toISOString(), ms,
-    JSON.stringify(event.payload)).lastInsertRowid);
+  const id = Number(
+    insert.run(eventId, event.type, event.camera, new Date(ms).toISOString(), ms, JSON.stringify(event.payload))
+      .lastInsertRowid,
+  );
   return { id, event_id: eventId };
 }
 
@@ -93,8 +95,12 @@ export class Outbox {
           AND id <= ? GROUP BY action`),
       lastDecision: db.prepare(`SELECT id, action, label, p_airplane, threshold, time, path FROM decisions
           WHERE camera = ? AND id <= ? ORDER BY id DESC LIMIT 1`),
-      lastP: db.prepare(`SELECT p_airplane FROM decisions WHERE camera = ? AND id <= ? AND p_airplane IS NOT NULL
-          ORDER BY id DESC LIMIT 1`).pluck(),
+      lastP: db
+        .prepare(
+          `SELECT p_airplane FROM decisions WHERE camera = ? AND id <= ? AND p_airplane IS NOT NULL
+          ORDER BY id DESC LIMIT 1`,
+        )
+        .pluck(),
     };
   }
 
@@ -135,30 +141,40 @@ export class Outbox {
    * The backlog bound: events waiting for `sink` that are older than `maxAgeMs`, or beyond the newest `maxPending`,
    * are dropped unsent (recorded 'dropped'). Returns how many, and the newest dropped one's time.
    */
-  bound(sink: string, limits: { maxAgeMs: number; maxPending: number }, now = Date.now()):
-    { dropped: number; through: number } {
-    return this.db.transaction(() => {
-      const { cursor } = this.sink(sink);
-      let through = (this.statements.lastOld.get(cursor, now - limits.maxAgeMs) as number | null) ?? cursor;
-      const waiting = this.statements.countAfter.get(through) as number;
-      if (waiting > limits.maxPending) {
-        through = this.statements.nthAfter.get(through, waiting - limits.maxPending - 1) as number;
-      }
-      if (through <= cursor) return { dropped: 0, through: cursor };
-      const count = (after: number): number => this.statements.countAfter.get(after) as number;
-      const dropped = count(cursor) - count(through);
-      const reason = `dropped unsent: older than the backlog's age or beyond its size`;
-      this.statements.drop.run(sink, reason, now, cursor, through);
-      this.statements.advance.run(through, now, sink);
-      this.statements.addDropped.run(dropped, sink);
-      return { dropped, through };
-    }).immediate();
+  bound(
+    sink: string,
+    limits: { maxAgeMs: number; maxPending: number },
+    now = Date.now(),
+  ): { dropped: number; through: number } {
+    return this.db
+      .transaction(() => {
+        const { cursor } = this.sink(sink);
+        let through = (this.statements.lastOld.get(cursor, now - limits.maxAgeMs) as number | null) ?? cursor;
+        const waiting = this.statements.countAfter.get(through) as number;
+        if (waiting > limits.maxPending) {
+          through = this.statements.nthAfter.get(through, waiting - limits.maxPending - 1) as number;
+        }
+        if (through <= cursor) return { dropped: 0, through: cursor };
+        const count = (after: number): number => this.statements.countAfter.get(after) as number;
+        const dropped = count(cursor) - count(through);
+        const reason = `dropped unsent: older than the backlog's age or beyond its size`;
+        this.statements.drop.run(sink, reason, now, cursor, through);
+        this.statements.advance.run(through, now, sink);
+        this.statements.addDropped.run(dropped, sink);
+        return { dropped, through };
+      })
+      .immediate();
   }
 
   /** When the newest event of `camera` delivered to `sink` happened (a webhook's cooldown after a restart). */
   lastDeliveredMs(sink: string, camera: string | null): number | undefined {
-    const value = this.db.prepare(`SELECT max(e.time_ms) FROM event_deliveries d JOIN events e ON e.id = d.event_row
-        WHERE d.sink = ? AND d.state = 'delivered' AND e.camera IS ?`).pluck().get(sink, camera);
+    const value = this.db
+      .prepare(
+        `SELECT max(e.time_ms) FROM event_deliveries d JOIN events e ON e.id = d.event_row
+        WHERE d.sink = ? AND d.state = 'delivered' AND e.camera IS ?`,
+      )
+      .pluck()
+      .get(sink, camera);
     return typeof value === 'number' ? value : undefined;
   }
 
@@ -194,23 +210,43 @@ export class Outbox {
       const state = this.statements.getSink.get(name) as SinkState | undefined;
       if (state === undefined) continue;
       if (what !== 'failed') {
-        const waiting = this.db.prepare(`SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?`)
+        const waiting = this.db
+          .prepare(`SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?`)
           .all(state.cursor, limit) as EventRow[];
-        waiting.forEach((event, i) => rows.push({ ...event, sink: name, state: 'pending',
-          attempts: i === 0 ? state.attempts : 0, error: i === 0 ? state.last_error : null,
-          next_ms: i === 0 && state.attempts > 0 ? state.next_ms : null }));
+        waiting.forEach((event, i) =>
+          rows.push({
+            ...event,
+            sink: name,
+            state: 'pending',
+            attempts: i === 0 ? state.attempts : 0,
+            error: i === 0 ? state.last_error : null,
+            next_ms: i === 0 && state.attempts > 0 ? state.next_ms : null,
+          }),
+        );
       }
       if (what !== 'pending') {
         const states = what === 'failed' ? `('failed', 'dropped')` : `('delivered', 'failed', 'dropped')`;
-        const done = this.db.prepare(`SELECT e.*, d.state AS state, d.attempts AS attempts, d.error AS error
+        const done = this.db
+          .prepare(
+            `SELECT e.*, d.state AS state, d.attempts AS attempts, d.error AS error
             FROM event_deliveries d JOIN events e ON e.id = d.event_row
-            WHERE d.sink = ? AND d.state IN ${states} ORDER BY e.id DESC LIMIT ?`).all(name, limit) as
-          Array<EventRow & { state: EventListing['state']; attempts: number; error: string | null }>;
+            WHERE d.sink = ? AND d.state IN ${states} ORDER BY e.id DESC LIMIT ?`,
+          )
+          .all(name, limit) as Array<
+          EventRow & { state: EventListing['state']; attempts: number; error: string | null }
+        >;
         rows.push(...done.map((row) => ({ ...row, sink: name, next_ms: null })));
         if (what === 'failed' && state.attempts > 0) {
           const head = this.next(state.cursor, 1)[0];
-          if (head !== undefined) rows.push({ ...head, sink: name, state: 'pending', attempts: state.attempts,
-            error: state.last_error, next_ms: state.next_ms });
+          if (head !== undefined)
+            rows.push({
+              ...head,
+              sink: name,
+              state: 'pending',
+              attempts: state.attempts,
+              error: state.last_error,
+              next_ms: state.next_ms,
+            });
         }
       }
     }
@@ -234,7 +270,16 @@ export interface EventListing extends EventRow {
 
 export interface CameraDay {
   counts: Record<Action, number>;
-  last: { id: number; action: Action; label: string | null; p_airplane: number | null; threshold: number | null;
-    time: string; path: string } | undefined;
+  last:
+    | {
+        id: number;
+        action: Action;
+        label: string | null;
+        p_airplane: number | null;
+        threshold: number | null;
+        time: string;
+        path: string;
+      }
+    | undefined;
   last_p_airplane: number | null;
 }

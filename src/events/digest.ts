@@ -46,8 +46,12 @@ export interface Digest {
 }
 
 export function collectDigest(db: Db, config: Config, range: { sinceMs: number; untilMs: number }): Digest {
-  const restores = db.prepare(`SELECT count(*) FROM corrections c JOIN decisions d ON d.id = c.decision_id
-      WHERE c.kind = 'restore' AND d.camera = ? AND c.time_ms >= ? AND c.time_ms < ?`).pluck();
+  const restores = db
+    .prepare(
+      `SELECT count(*) FROM corrections c JOIN decisions d ON d.id = c.decision_id
+      WHERE c.kind = 'restore' AND d.camera = ? AND c.time_ms >= ? AND c.time_ms < ?`,
+    )
+    .pluck();
   const unsure = db.prepare(`SELECT d.id, d.time, d.action, d.label, d.p_airplane, d.threshold, d.path,
         ${CURRENT_PATH_SQL} AS current_path
       FROM decisions d WHERE d.camera = ? AND d.time_ms >= ? AND d.time_ms < ? AND d.p_airplane IS NOT NULL
@@ -55,8 +59,9 @@ export function collectDigest(db: Db, config: Config, range: { sinceMs: number; 
       ORDER BY abs(d.p_airplane - d.threshold), d.id LIMIT ${LEAST_SURE}`);
   const cameras = config.cameras.map((camera): CameraDigest => {
     const stats = computeStats(db, { sinceMs: range.sinceMs, untilMs: range.untilMs, camera: camera.name });
-    const shots = unsure.all(camera.name, range.sinceMs, range.untilMs) as Array<Omit<UnsureShot, 'file' | 'link'> &
-      { path: string }>;
+    const shots = unsure.all(camera.name, range.sinceMs, range.untilMs) as Array<
+      Omit<UnsureShot, 'file' | 'link'> & { path: string }
+    >;
     return {
       camera: camera.name,
       decided: stats.decisions,
@@ -65,9 +70,11 @@ export function collectDigest(db: Db, config: Config, range: { sinceMs: number; 
       failed: stats.per_action.failed,
       restored: restores.get(camera.name, range.sinceMs, range.untilMs) as number,
       promise_state: cameraPromiseState(db, config, camera.name) ?? null,
-      least_sure: shots.map(({ path: shotPath, ...shot }) => ({ ...shot, file: relativeFile(shotPath, camera),
-        link: config.web.publicUrl === undefined ? null
-          : `${config.web.publicUrl.replace(/\/+$/, '')}/shot/${shot.id}` })),
+      least_sure: shots.map(({ path: shotPath, ...shot }) => ({
+        ...shot,
+        file: relativeFile(shotPath, camera),
+        link: config.web.publicUrl === undefined ? null : `${config.web.publicUrl.replace(/\/+$/, '')}/shot/${shot.id}`,
+      })),
     };
   });
   return { since: new Date(range.sinceMs).toISOString(), until: new Date(range.untilMs).toISOString(), cameras };
@@ -75,8 +82,13 @@ export function collectDigest(db: Db, config: Config, range: { sinceMs: number; 
 
 /** The digest as `--json` prints it (no server paths). */
 export function digestJson(digest: Digest): unknown {
-  return { ...digest, cameras: digest.cameras.map((camera) => ({ ...camera,
-    least_sure: camera.least_sure.map(({ current_path: _current, ...shot }) => shot) })) };
+  return {
+    ...digest,
+    cameras: digest.cameras.map((camera) => ({
+      ...camera,
+      least_sure: camera.least_sure.map(({ current_path: _current, ...shot }) => shot),
+    })),
+  };
 }
 
 /** A thumbnail's Content-ID (the HTML refers to it as cid:...). */

@@ -40,23 +40,34 @@ export function startEventDelivery(options: EventDeliveryOptions): DeliveryWorke
   const names = webhookSinkNames(config.webhooks);
   config.webhooks.forEach((hook, i) => {
     const name = names[i]!;
-    sinks.push(new WebhookSink({ config: hook, name,
-      lastDeliveredMs: (camera) => outbox.lastDeliveredMs(name, camera) }));
+    sinks.push(
+      new WebhookSink({ config: hook, name, lastDeliveredMs: (camera) => outbox.lastDeliveredMs(name, camera) }),
+    );
   });
   if (config.mqtt) {
     outbox.sink('mqtt');
-    sinks.push(new MqttSink({
-      config: config.mqtt, cameras: config.cameras, logger,
-      promiseState: options.promiseState ?? ((camera) => cameraPromiseState(db, current.config, camera)),
-      cameraDay: (camera, from, untilId) => outbox.cameraDay(camera, from, untilId),
-      announced: {
-        read: () => JSON.parse(outbox.sink('mqtt').memo ?? '[]') as string[],
-        write: (cameras) => outbox.setMemo('mqtt', JSON.stringify(cameras)),
-      },
-    }));
+    sinks.push(
+      new MqttSink({
+        config: config.mqtt,
+        cameras: config.cameras,
+        logger,
+        promiseState: options.promiseState ?? ((camera) => cameraPromiseState(db, current.config, camera)),
+        cameraDay: (camera, from, untilId) => outbox.cameraDay(camera, from, untilId),
+        announced: {
+          read: () => JSON.parse(outbox.sink('mqtt').memo ?? '[]') as string[],
+          write: (cameras) => outbox.setMemo('mqtt', JSON.stringify(cameras)),
+        },
+      }),
+    );
   }
-  const worker = new DeliveryWorker({ db, sinks, logger, onOutcome: options.onOutcome,
-    cameras: () => current.config.cameras, limits: () => current.config.events });
+  const worker = new DeliveryWorker({
+    db,
+    sinks,
+    logger,
+    onOutcome: options.onOutcome,
+    cameras: () => current.config.cameras,
+    limits: () => current.config.events,
+  });
   worker.start();
   if (sinks.length > 0) logger.info('delivering events', { sinks: worker.sinkNames.join(',') });
   return worker;

@@ -27,8 +27,15 @@ export async function sendMail(smtp: SmtpConfig, message: MailMessage): Promise<
     connectionTimeout: 30_000,
   });
   try {
-    const info = await transport.sendMail({ from: smtp.from, to: message.to, subject: message.subject,
-      text: message.text, html: message.html, attachments: message.attachments, textEncoding: 'base64' });
+    const info = await transport.sendMail({
+      from: smtp.from,
+      to: message.to,
+      subject: message.subject,
+      text: message.text,
+      html: message.html,
+      attachments: message.attachments,
+      textEncoding: 'base64',
+    });
     return info.messageId;
   } finally {
     transport.close();

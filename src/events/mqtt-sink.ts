@@ -33,8 +33,8 @@ export interface MqttSinkOptions {
 /** Builds the client options: credentials from files or the environment, TLS material for mqtts. */
 export function mqttClientOptions(config: MqttConfig): IClientOptions {
   const password = readSecret({ key: 'mqtt.passwordFile', file: config.passwordFile, env: 'BIRDWATCH_MQTT_PASSWORD' });
-  const readPem = (file: string | undefined): Buffer | undefined => file === undefined ? undefined
-    : fs.readFileSync(file);
+  const readPem = (file: string | undefined): Buffer | undefined =>
+    file === undefined ? undefined : fs.readFileSync(file);
   return {
     clientId: config.clientId ?? `birdwatch-${config.topicPrefix.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     username: config.username,
@@ -68,8 +68,8 @@ export class MqttSink implements Sink {
       this.announce();
     });
     this.client.on('close', () => {
-      if (wasConnected) logger.warn('lost the MQTT broker; reconnecting (events wait in the database)',
-        { url: redact(config.url) });
+      if (wasConnected)
+        logger.warn('lost the MQTT broker; reconnecting (events wait in the database)', { url: redact(config.url) });
       wasConnected = false;
     });
     // A broker that stays away fails every reconnect: the same error is logged once a minute, not once a second.
@@ -120,14 +120,29 @@ export class MqttSink implements Sink {
     dayStart.setHours(0, 0, 0, 0);
     const day = this.options.cameraDay(camera, dayStart.getTime(), event?.id as number | undefined);
     const config = this.cameras.find((c) => c.name === camera);
-    const last = event !== undefined ? pick(event, ['event_id', 'id', 'action', 'label', 'p_airplane', 'threshold',
-      'time', 'file']) : day.last === undefined ? null : {
-      id: day.last.id, action: day.last.action, label: day.last.label, p_airplane: day.last.p_airplane,
-      threshold: day.last.threshold, time: day.last.time, file: relativeFile(day.last.path, config) };
+    const last =
+      event !== undefined
+        ? pick(event, ['event_id', 'id', 'action', 'label', 'p_airplane', 'threshold', 'time', 'file'])
+        : day.last === undefined
+          ? null
+          : {
+              id: day.last.id,
+              action: day.last.action,
+              label: day.last.label,
+              p_airplane: day.last.p_airplane,
+              threshold: day.last.threshold,
+              time: day.last.time,
+              file: relativeFile(day.last.path, config),
+            };
     const state: Record<string, unknown> = {
-      camera, date: localDate(dayStart), airplanes_moved_today: day.counts.moved, birds_kept_today: day.counts.kept,
-      failed_today: day.counts.failed, decisions_today: day.counts.moved + day.counts.kept + day.counts.failed,
-      last_p_airplane: day.last_p_airplane, last_decision: last,
+      camera,
+      date: localDate(dayStart),
+      airplanes_moved_today: day.counts.moved,
+      birds_kept_today: day.counts.kept,
+      failed_today: day.counts.failed,
+      decisions_today: day.counts.moved + day.counts.kept + day.counts.failed,
+      last_p_airplane: day.last_p_airplane,
+      last_decision: last,
     };
     const promise = this.options.promiseState?.(camera);
     if (promise !== undefined) state.promise_state = promise;
@@ -156,8 +171,9 @@ export class MqttSink implements Sink {
         }
         this.options.announced.write(names);
       } catch (err) {
-        this.options.logger.warn('MQTT discovery not announced; tried again at the next connection',
-          { error: (err as Error).message });
+        this.options.logger.warn('MQTT discovery not announced; tried again at the next connection', {
+          error: (err as Error).message,
+        });
       }
     });
   }
@@ -176,32 +192,59 @@ export class MqttSink implements Sink {
     const common = {
       state_topic: `${this.prefix}/${topicPart(camera)}/state`,
       availability_topic: `${this.prefix}/availability`,
-      device: { identifiers: [node], name: `birdwatch ${camera}`, manufacturer: 'birdwatch',
-        model: 'airplane filter for a bird camera' },
+      device: {
+        identifiers: [node],
+        name: `birdwatch ${camera}`,
+        manufacturer: 'birdwatch',
+        model: 'airplane filter for a bird camera',
+      },
     };
     const sensors: Record<string, Record<string, unknown>> = {
-      airplanes_moved_today: { name: 'Airplanes moved today', icon: 'mdi:airplane', state_class: 'total_increasing',
-        unit_of_measurement: 'shots' },
-      birds_kept_today: { name: 'Birds kept today', icon: 'mdi:bird', state_class: 'total_increasing',
-        unit_of_measurement: 'shots' },
-      last_p_airplane: { name: 'Last P(airplane)', icon: 'mdi:percent', state_class: 'measurement',
-        suggested_display_precision: 3 },
+      airplanes_moved_today: {
+        name: 'Airplanes moved today',
+        icon: 'mdi:airplane',
+        state_class: 'total_increasing',
+        unit_of_measurement: 'shots',
+      },
+      birds_kept_today: {
+        name: 'Birds kept today',
+        icon: 'mdi:bird',
+        state_class: 'total_increasing',
+        unit_of_measurement: 'shots',
+      },
+      last_p_airplane: {
+        name: 'Last P(airplane)',
+        icon: 'mdi:percent',
+        state_class: 'measurement',
+        suggested_display_precision: 3,
+      },
     };
     if (this.options.promiseState?.(camera) !== undefined) {
       sensors.promise_state = { name: 'Promise', icon: 'mdi:shield-check' };
     }
-    return Object.fromEntries(Object.entries(sensors).map(([object, sensor]) => [object, {
-      ...sensor, ...common, unique_id: `${node}_${object}`, object_id: `${node}_${object}`,
-      value_template: `{{ value_json.${object} }}`,
-    }]));
+    return Object.fromEntries(
+      Object.entries(sensors).map(([object, sensor]) => [
+        object,
+        {
+          ...sensor,
+          ...common,
+          unique_id: `${node}_${object}`,
+          object_id: `${node}_${object}`,
+          value_template: `{{ value_json.${object} }}`,
+        },
+      ]),
+    );
   }
 
   private async publish(topic: string, payload: string, retain: boolean): Promise<void> {
     if (!this.client.connected) throw new DeliveryError('not connected to the MQTT broker');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeliveryError(`no acknowledgement from the broker within ` +
-        `${PUBLISH_TIMEOUT_MS / 1000} s`)), PUBLISH_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          reject(new DeliveryError(`no acknowledgement from the broker within ` + `${PUBLISH_TIMEOUT_MS / 1000} s`)),
+        PUBLISH_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([this.client.publishAsync(topic, payload, { qos: 1, retain }), timeout]);
@@ -218,7 +261,7 @@ const SENSOR_OBJECTS = ['airplanes_moved_today', 'birds_kept_today', 'last_p_air
 
 /** A camera name as one topic level: MQTT's wildcards and separator replaced. */
 export function topicPart(name: string): string {
-  return name.replace(/[#+/\u0000]/g, '_');
+  return name.replace(/[#+/]/g, '_').split(String.fromCharCode(0)).join('_');
 }
 
 function pick(event: PublicEvent, keys: string[]): Record<string, unknown> {

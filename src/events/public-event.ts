@@ -24,7 +24,10 @@ export function publicEvent(row: EventRow, cameras: readonly Camera[]): PublicEv
     if (!PATH_KEYS.includes(key)) event[key] = value;
   }
   if (typeof payload.path === 'string') {
-    event.file = relativeFile(payload.path, cameras.find((camera) => camera.name === row.camera));
+    event.file = relativeFile(
+      payload.path,
+      cameras.find((camera) => camera.name === row.camera),
+    );
   }
   return event;
 }

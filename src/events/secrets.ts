@@ -40,8 +40,10 @@ export function readSecretFile(file: string, key: string): string {
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new SecretError(`${key}: the secret file ${file} is not a regular file`);
     if ((stat.mode & 0o004) !== 0) {
-      throw new SecretError(`${key}: the secret file ${file} is readable by other users (mode ` +
-        `${(stat.mode & 0o777).toString(8)}): run chmod 600 ${file}`);
+      throw new SecretError(
+        `${key}: the secret file ${file} is readable by other users (mode ` +
+          `${(stat.mode & 0o777).toString(8)}): run chmod 600 ${file}`,
+      );
     }
     const text = fs.readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
     if (text === '') throw new SecretError(`${key}: the secret file ${file} is empty`);

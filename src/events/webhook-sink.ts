@@ -77,12 +77,19 @@ export class WebhookSink implements Sink {
     if (this.secret !== undefined) headers['x-birdwatch-signature'] = signBody(body, this.secret);
     let response: Response;
     try {
-      response = await fetch(config.url, { method: 'POST', headers, body, redirect: 'manual',
-        signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutSeconds * 1000)]) });
+      response = await fetch(config.url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutSeconds * 1000)]),
+      });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${config.timeoutSeconds} s`
-        : cause?.code ?? cause?.message ?? (err as Error).message;
+      const why =
+        (err as Error).name === 'TimeoutError'
+          ? `no answer within ${config.timeoutSeconds} s`
+          : (cause?.code ?? cause?.message ?? (err as Error).message);
       throw new DeliveryError(`POST ${this.name.slice('webhook:'.length)}: ${why}`);
     }
     await response.body?.cancel().catch(() => undefined);

@@ -10,7 +10,10 @@ import { publicEvent, type PublicEvent } from './public-event.js';
 
 /** Thrown by a sink: `permanent` when trying again cannot help (a receiver refusing the event with a 4xx). */
 export class DeliveryError extends Error {
-  constructor(message: string, readonly permanent = false) {
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
     super(message);
     this.name = 'DeliveryError';
   }
@@ -77,9 +80,13 @@ export class DeliveryWorker {
     this.abort.abort();
     clearInterval(this.housekeepingTimer);
     await Promise.all(this.loops);
-    await Promise.all(this.options.sinks.map((sink) => sink.close().catch((err: unknown) => {
-      this.options.logger.warn('closing an event sink failed', { sink: sink.name, error: (err as Error).message });
-    })));
+    await Promise.all(
+      this.options.sinks.map((sink) =>
+        sink.close().catch((err: unknown) => {
+          this.options.logger.warn('closing an event sink failed', { sink: sink.name, error: (err as Error).message });
+        }),
+      ),
+    );
   }
 
   camerasChanged(cameras: readonly Camera[]): void {
@@ -103,8 +110,10 @@ export class DeliveryWorker {
         if (waitMs > 0) await sleep(waitMs, this.abort.signal);
       } catch (err) {
         // The database (locked by another process, disk full): the events stay where they are; try again soon.
-        logger.warn('event delivery: cannot read or update the outbox, retrying', { sink: sink.name,
-          error: (err as Error).message });
+        logger.warn('event delivery: cannot read or update the outbox, retrying', {
+          sink: sink.name,
+          error: (err as Error).message,
+        });
         await sleep(1000, this.abort.signal);
       }
     }
@@ -136,8 +145,12 @@ export class DeliveryWorker {
         if (err instanceof DeliveryError && err.permanent) {
           this.outbox.finish(sink.name, row, 'failed', attempts + 1, message);
           onOutcome?.(sink.name, 'failed', 1);
-          logger.error('event refused by its receiver: not sent again', { sink: sink.name, event_id: row.event_id,
-            type: row.type, error: message });
+          logger.error('event refused by its receiver: not sent again', {
+            sink: sink.name,
+            event_id: row.event_id,
+            type: row.type,
+            error: message,
+          });
           attempts = 0;
           continue;
         }
@@ -147,8 +160,14 @@ export class DeliveryWorker {
         onOutcome?.(sink.name, 'retry', 1);
         // One line when a sink starts failing, then one every 10 attempts: a long outage must not flood the journal.
         if (attempts === 1 || attempts % 10 === 0) {
-          logger.warn('event delivery failed, will retry (the events wait in the database)', { sink: sink.name,
-            event_id: row.event_id, type: row.type, attempt: attempts, retry_in_ms: delay, error: message });
+          logger.warn('event delivery failed, will retry (the events wait in the database)', {
+            sink: sink.name,
+            event_id: row.event_id,
+            type: row.type,
+            attempt: attempts,
+            retry_in_ms: delay,
+            error: message,
+          });
         }
         return delay;
       }
@@ -172,7 +191,11 @@ export class DeliveryWorker {
         if (dropped > 0) {
           onOutcome?.(sink.name, 'dropped', dropped);
           logger.warn(`event backlog over its bound: dropped the ${dropped} oldest unsent events`, {
-            sink: sink.name, dropped, max_age_hours: maxAgeHours, max_pending: maxPending });
+            sink: sink.name,
+            dropped,
+            max_age_hours: maxAgeHours,
+            max_pending: maxPending,
+          });
         }
       }
       this.outbox.prune(this.sinkNames, Date.now() - maxAgeMs);

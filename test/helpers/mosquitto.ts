@@ -22,7 +22,10 @@ export class Broker {
   private child: ChildProcess | undefined;
   output = '';
 
-  constructor(readonly folder: string, readonly port: number) {}
+  constructor(
+    readonly folder: string,
+    readonly port: number,
+  ) {}
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -31,17 +34,28 @@ export class Broker {
   /** Starts it and waits until it accepts connections. */
   async start(): Promise<void> {
     const config = join(this.folder, 'mosquitto.conf');
-    writeFileSync(config, `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\n` +
-      'log_dest stdout\n');
-    const child = this.child = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (c: Buffer) => { this.output += c.toString(); });
-    child.stderr!.on('data', (c: Buffer) => { this.output += c.toString(); });
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${this.output}`);
-      const probe = await mqtt.connectAsync(this.url, { reconnectPeriod: 0, connectTimeout: 1000 }).catch(() => null);
-      await probe?.endAsync();
-      return probe !== null;
-    }, 15_000, () => `mosquitto on port ${this.port}: ${this.output}`, 200);
+    writeFileSync(
+      config,
+      `listener ${this.port} 127.0.0.1\nallow_anonymous true\npersistence false\n` + 'log_dest stdout\n',
+    );
+    const child = (this.child = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    child.stdout!.on('data', (c: Buffer) => {
+      this.output += c.toString();
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      this.output += c.toString();
+    });
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`mosquitto exited: ${this.output}`);
+        const probe = await mqtt.connectAsync(this.url, { reconnectPeriod: 0, connectTimeout: 1000 }).catch(() => null);
+        await probe?.endAsync();
+        return probe !== null;
+      },
+      15_000,
+      () => `mosquitto on port ${this.port}: ${this.output}`,
+      200,
+    );
   }
 
   async stop(): Promise<void> {
@@ -55,7 +69,11 @@ export class Broker {
 
 let recorders = 0;
 
-export interface Message { topic: string; payload: string; retain: boolean }
+export interface Message {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
 
 /** A subscriber to everything ('#'), reconnecting (and resubscribing) when the broker comes back. */
 export class Recorder {
@@ -63,8 +81,10 @@ export class Recorder {
   private client: MqttClient | undefined;
 
   async connect(url: string): Promise<void> {
-    this.client = await mqtt.connectAsync(url, { reconnectPeriod: 300,
-      clientId: `recorder-${process.pid}-${++recorders}` });
+    this.client = await mqtt.connectAsync(url, {
+      reconnectPeriod: 300,
+      clientId: `recorder-${process.pid}-${++recorders}`,
+    });
     this.client.on('message', (topic, payload, packet) => {
       this.messages.push({ topic, payload: payload.toString(), retain: packet.retain });
     });

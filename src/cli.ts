@@ -22,6 +22,7 @@ const commands: Record<string, string> = {
   model: "print the model's card: its report-split figures and its operating curve (bird budget -> threshold)",
   events: 'what waits to be sent to MQTT and the webhooks, and what failed (--pending, --failed)',
   digest: "summarise a day or a week per camera and mail it to the club (--dry-run: print it)",
+  setup: 'set a server up: service account, /etc/birdwatch/config.json, /var/lib/birdwatch, units, the command',
 };
 
 function usage(): string {

@@ -118,7 +118,7 @@ describe('labels from the members', { timeout: STEPS_TIMEOUT }, () => {
     expect(marked.code, marked.stderr).toBe(0);
     const result = await cli(['retrain', '--epochs', '1', '--data', cifar], { PYTHON: '/nonexistent/python' });
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/^birdwatch: too few labelled shots to retrain: 1 bird and 1 airplane with their files;.*restore, mark or review more shots\n$/);
+    expect(result.stderr).toMatch(/^birdwatch: too few labelled shots to retrain: 1 bird and 1 airplane with their files;.*restore, mark or review more shots \(config \S+config\.json, database \S+\)\n$/);
     expect(existsSync(candidates)).toBe(false);
   });
 
@@ -140,7 +140,8 @@ describe('labels from the members', { timeout: STEPS_TIMEOUT }, () => {
     expect(sample.code, sample.stderr).toBe(0);
     expect(sample.stderr).toMatch(/only 24 decided shots left to review/);
     expect(drawn.map((d) => d.id).sort((a, b) => a - b)).toEqual(rows.map((r) => r.id));
-    expect(drawn[0]!.command).toBe(`birdwatch review ${drawn[0]!.id} --label bird|airplane|neither`);
+    expect(drawn[0]!.command).toBe(
+      `birdwatch review ${drawn[0]!.id} --label bird|airplane|neither --config ${configFile}`);
     expect(runs).toHaveLength(drawn.length);
     for (const { id, run: result } of runs) {
       expect(result.code, result.stderr).toBe(0);
@@ -349,7 +350,7 @@ describe('birdwatch retrain, promote, rollback', { timeout: STEPS_TIMEOUT }, () 
     expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
       `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} ` +
       `against ${split.current.birds_moved} at ${split.current.threshold_used} ` +
-      '(bird budget 0.1) (--force promotes it anyway)\n');
+      `(bird budget 0.1) (--force promotes it anyway) (config ${configFile}, database ${dirs.db})\n`);
     const fewer = constructed('fewer', (r) => {
       const held = r.comparison.club_held_out;
       held.current.airplanes_caught = held.candidate.airplanes_caught + 1;
@@ -378,7 +379,7 @@ describe('birdwatch retrain, promote, rollback', { timeout: STEPS_TIMEOUT }, () 
     // The config sets thresholds (calibrate --apply above), calibrated for the shipped model: refused until told.
     const unsaid = await cli(['promote', better]);
     expect(unsaid.code).toBe(1);
-    expect(unsaid.stderr).toMatch(/^birdwatch: refusing to promote while the config \(\S+config\.json\) sets threshold [\d.]+, camera 'garden' threshold [\d.]+: .*--drop-thresholds removes them .*--keep-thresholds keeps them\n$/);
+    expect(unsaid.stderr).toMatch(/^birdwatch: refusing to promote while the config \(\S+config\.json\) sets threshold [\d.]+, camera 'garden' threshold [\d.]+: .*--drop-thresholds removes them .*--keep-thresholds keeps them \(config \S+, database \S+\)\n$/);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
     expect((await cli(['promote', better, '--keep-thresholds', '--drop-thresholds'])).code).toBe(2);
     const result = await cli(['promote', better, '--keep-thresholds']);

@@ -1,6 +1,7 @@
 // `birdwatch retrain`: parses the command line, runs src/retrain/retrain.ts and prints the comparison table; with
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
 // retrain.autoPromote is true, the candidate passes the promotion rule and the config sets no threshold.
+import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
@@ -81,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
         `the candidate's own was chosen on the report split at the bird budget ${report.bird_budget}):`);
       console.log(comparisonTable(report.comparison));
       console.log(`note: ${report.notes[0]}`);
-      console.log(report.promotable ? `it passes the promotion rule: birdwatch promote ${result.candidatePath}`
+      console.log(report.promotable ? `it passes the promotion rule: ${commandLine(config, `promote ${result.candidatePath}`)}`
         : `promote would refuse it: ${report.blockers.join('; ')}`);
     }
     const autoBlocker = autoPromoteBlocker(config, report.promotable);

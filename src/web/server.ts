@@ -11,8 +11,6 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fromProjectRoot, type Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
-import { resolveThreshold } from '../model/thresholds.js';
-import { operatingCurveOf } from '../model/validate.js';
 import { decisionPage } from '../query/decision-page.js';
 import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
 import { computeHistograms } from '../query/histograms.js';
@@ -28,6 +26,7 @@ import { readModelInfo } from './model-card.js';
 import * as pages from './pages.js';
 import { createSession, endSession, findSession, SESSION_COOKIE, SESSION_LIFETIME_MS, type Session } from './sessions.js';
 import { contentTypeOf, openShotFile, ShotFileError } from './shot-files.js';
+import { thresholdMarkers } from './threshold-markers.js';
 import { Thumbnails } from './thumbnails.js';
 import { checkCredentials } from './users.js';
 
@@ -275,17 +274,9 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
   app.get<{ Querystring: Query }>('/stats', view, async (request, reply) => {
     const filter = statsFilterFrom(request.query, '30d');
     const stats = computeStats(db, filter);
-    const model = readModelInfo(config.model);
-    // The daemon's rule at the config's level (src/model/thresholds.ts); a model it cannot read: the config's.
-    let threshold = config.threshold ?? (Number(model.metadata.threshold) || null);
-    try {
-      if (model.error === null && threshold !== null) {
-        threshold = resolveThreshold(config, null, { path: model.file, threshold: Number(model.metadata.threshold),
-          operatingCurve: operatingCurveOf(model.metadata, model.file), metadata: model.metadata }).threshold;
-      }
-    } catch { /* a curve that cannot answer the budget: the daemon refuses it; the chart keeps the marker above */ }
+    const markers = thresholdMarkers(config, readModelInfo(config.model), filter.camera);
     return page(reply, pages.statsPage(pageContext(request, '/stats'), { since: '30d', ...request.query }, stats,
-      computeHistograms(db, filter), threshold));
+      computeHistograms(db, filter), markers));
   });
   app.get('/model', view, async (request, reply) =>
     page(reply, pages.modelPage(pageContext(request, '/model'), readModelInfo(config.model))));

@@ -69,6 +69,10 @@ export function configurationDoc(): string {
     '## `retrain`',
     '',
     ...table(props.retrain!.properties!, 'retrain.'),
+    '',
+    '## `calibration`',
+    '',
+    ...table(props.calibration!.properties!, 'calibration.'),
   ];
   return `${lines.join('\n')}\n`;
 }

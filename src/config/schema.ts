@@ -92,6 +92,20 @@ export const RETRAIN_SETTINGS = {
       '`birdwatch promote`).' }), { reload: 'unused' }),
 };
 
+/** The club's promise, `calibration`: its confidence and the daemon's own recalibration (docs/promise.md). */
+export const CALIBRATION_SETTINGS = {
+  confidence: key(Type.Number({ minimum: 0.5, exclusiveMaximum: 1, default: 0.9,
+    description: 'Confidence of the one-sided upper bound on the share of birds a threshold moves: a camera is ' +
+      'certified when, at this confidence, at most its bird budget of its birds is moved.' }),
+  { reload: 'applied', must: 'at least 0.5 and below 1 (0.9 = 90%)' }),
+  auto: key(Type.Boolean({ default: true,
+    description: 'The daemon recalibrates each camera without a threshold of its own from the random-review ' +
+      "labels on the serving model's decisions and applies a certified threshold without a restart (every change " +
+      "a row: 'birdwatch thresholds'). A camera with its own threshold is never changed." }), { reload: 'applied' }),
+  checkMs: key(Type.Integer({ minimum: 1, default: 15_000,
+    description: 'How often (ms) the daemon looks for new random-review labels.' }), { reload: 'applied' }),
+};
+
 /** The MQTT broker, `mqtt` (src/events/mqtt-sink.ts): Home Assistant's topics and discovery. */
 export const MQTT_SETTINGS = {
   url: key(Type.String({ minLength: 1, pattern: '^mqtts?://', examples: ['mqtt://127.0.0.1:1883'],
@@ -176,6 +190,9 @@ const COMMENTS = { '^//': {} };
 const CAMERA_OBJECT = Type.Object(CAMERA_SETTINGS, { additionalProperties: false });
 const WEB_OBJECT = Type.Object(WEB_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS, default: {},
   description: "The members' web page (`birdwatch web`)." });
+const CALIBRATION_OBJECT = Type.Object(CALIBRATION_SETTINGS, { additionalProperties: false,
+  patternProperties: COMMENTS, default: {},
+  description: "The club's promise: its confidence and the daemon's own recalibration (docs/promise.md)." });
 const MQTT_OBJECT = Type.Object(MQTT_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS,
   description: 'The MQTT broker, for Home Assistant (docs/events.md). Off when omitted.' });
 const WEBHOOK_OBJECT = Type.Object(WEBHOOK_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS });
@@ -260,6 +277,7 @@ export const SETTINGS = {
       'threshold > camera birdBudget > threshold > birdBudget > the model\'s own threshold.' }),
   { reload: 'applied', flag: 'bird-budget', flagSet: 'loop', must: SHARE.must }),
   retrain: key(RETRAIN_OBJECT, { reload: 'unused' }),
+  calibration: key(CALIBRATION_OBJECT, { reload: 'applied' }),
   mqtt: Type.Optional(key(MQTT_OBJECT, { reload: 'restart' })),
   webhooks: key(Type.Array(WEBHOOK_OBJECT, { default: [], title: 'the webhooks',
     description: 'Signed webhooks (docs/events.md): each gets the events its filters let through.' }),
@@ -290,6 +308,7 @@ export interface WebConfig extends Omit<Static<typeof WEB_OBJECT>, 'thumbnails' 
 }
 
 export type RetrainConfig = Static<typeof RETRAIN_OBJECT>;
+export type CalibrationConfig = Static<typeof CALIBRATION_OBJECT>;
 export type MqttConfig = Static<typeof MQTT_OBJECT>;
 export type WebhookConfig = Static<typeof WEBHOOK_OBJECT>;
 export type SmtpConfig = Static<typeof SMTP_OBJECT>;
@@ -297,10 +316,11 @@ export type EventsLimits = Static<typeof EVENTS_OBJECT>;
 
 /** The effective configuration (load.ts): defaults filled in, paths absolute, cameras resolved. Frozen. */
 export interface Config extends Omit<Settings, 'watch' | 'airplanes' | 'cameras' | 'web' | 'metricsListen' |
-  'retrain'> {
+  'retrain' | 'calibration'> {
   cameras: Camera[];
   web: WebConfig;
   retrain: RetrainConfig;
+  calibration: CalibrationConfig;
   /** Serve /metrics and /healthz here; undefined = off. */
   metricsListen?: Listen;
   /** The config file every value not from a flag or default came from; undefined when there was none. */
@@ -320,12 +340,14 @@ export const CONFIG_KEYS: Record<string, string> = Object.fromEntries(Object.ent
 export const CAMERA_KEYS = Object.keys(CAMERA_SETTINGS) as Array<keyof typeof CAMERA_SETTINGS>;
 export const WEB_KEYS = Object.keys(WEB_SETTINGS) as Array<keyof typeof WEB_SETTINGS>;
 export const RETRAIN_KEYS = Object.keys(RETRAIN_SETTINGS) as Array<keyof typeof RETRAIN_SETTINGS>;
+export const CALIBRATION_KEYS = Object.keys(CALIBRATION_SETTINGS) as Array<keyof typeof CALIBRATION_SETTINGS>;
 
 /** The declared defaults of the top-level values that have one (paths as declared: under the project folder). */
 export const DEFAULTS = Object.fromEntries(Object.entries(SETTINGS)
   .filter(([, schema]) => (schema as Declared).default !== undefined && (schema as Declared).type !== 'object')
   .map(([name, schema]) => [name, (schema as Declared).default])) as Omit<{
-  [K in keyof Settings as undefined extends Settings[K] ? never : K]-?: Settings[K] }, 'web' | 'retrain' | 'events'> &
+  [K in keyof Settings as undefined extends Settings[K] ? never : K]-?: Settings[K] }, 'web' | 'retrain' | 'events' |
+  'calibration'> &
   Pick<Required<Settings>, 'watch' | 'airplanes'>;
 
 /** The flags of one set, typed for node:util parseArgs ({ 'quiet-ms': { type: 'string' }, polling: ... }). */

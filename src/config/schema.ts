@@ -1,8 +1,14 @@
 // Every configuration key, declared once: its type, default, limits, description, command-line flag and what a
 // reload (SIGHUP) does with it. The types, defaults, flag options, the unknown-key check, the value checks
 // (load.ts, values.ts), the published JSON Schema and docs/configuration.md (publish.ts) all come from here.
-import { Type, type Static, type TBoolean, type TSchema } from '@sinclair/typebox';
+import { createRequire } from 'node:module';
+import type * as TypeBox from '@sinclair/typebox';
+import type { Static, TBoolean, TSchema } from '@sinclair/typebox';
 import { LOG_LEVELS } from '../logger.js';
+
+// TypeBox's ES-module build is 266 files that Node's loader opens all at once: under a low open-files limit (the
+// load tests run the daemon at 128) that alone ran out of descriptors at start. Its CommonJS build loads one by one.
+const { Type } = createRequire(import.meta.url)('@sinclair/typebox') as typeof TypeBox;
 
 /** What a running daemon does with a changed value on SIGHUP. */
 export type Reload = 'applied' | 'restart' | 'unused';

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import { cardPathOf } from '../model/card-file.js';
 import type { RetrainReport } from './report.js';
 
 export interface CandidateEntry { path: string; name: string; report: RetrainReport | null }
@@ -51,7 +52,7 @@ export function listCandidates(folder: string): CandidateEntry[] {
     const file = path.join(folder, name);
     let report: RetrainReport | null = null;
     try {
-      report = JSON.parse(fs.readFileSync(file.replace(/\.onnx$/, '.json'), 'utf8')) as RetrainReport;
+      report = JSON.parse(fs.readFileSync(cardPathOf(file), 'utf8')) as RetrainReport;
     } catch {
       report = null;
     }
@@ -66,17 +67,4 @@ export function listPrevious(config: Config): string[] {
   } catch {
     return [];
   }
-}
-
-/** Writes JSON to a temp file beside `file`, fsyncs it and renames it into place. */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(temp, 'w', 0o644);
-  try {
-    fs.writeFileSync(fd, `${JSON.stringify(value, null, 1)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, file);
 }

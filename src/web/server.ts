@@ -12,7 +12,6 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { fromProjectRoot, type Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import { resolveThreshold } from '../model/thresholds.js';
-import { operatingCurveOf } from '../model/validate.js';
 import { decisionPage } from '../query/decision-page.js';
 import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
 import { computeHistograms } from '../query/histograms.js';
@@ -275,12 +274,12 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     const filter = statsFilterFrom(request.query, '30d');
     const stats = computeStats(db, filter);
     const model = readModelInfo(config.model);
-    // The daemon's rule at the config's level (src/model/thresholds.ts); a model it cannot read: the config's.
-    let threshold = config.threshold ?? (Number(model.metadata.threshold) || null);
+    // The daemon's rule at the config's level (src/model/thresholds.ts); a model it would refuse: the config's.
+    let threshold = config.threshold ?? model.checked?.threshold ?? null;
     try {
-      if (model.error === null && threshold !== null) {
-        threshold = resolveThreshold(config, null, { path: model.file, threshold: Number(model.metadata.threshold),
-          operatingCurve: operatingCurveOf(model.metadata, model.file), metadata: model.metadata }).threshold;
+      if (model.checked !== null) {
+        threshold = resolveThreshold(config, null, { ...model.checked, path: model.file, metadata: model.metadata })
+          .threshold;
       }
     } catch { /* a curve that cannot answer the budget: the daemon refuses it; the chart keeps the marker above */ }
     return page(reply, pages.statsPage(pageContext(request, '/stats'), { since: '30d', ...request.query }, stats,

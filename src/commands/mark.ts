@@ -1,7 +1,7 @@
 // `birdwatch mark ID --label bird|airplane [--move]`: parses the command line, marks through src/review/mark.ts
 // (the one code path, shared with the web page) and prints what happened and what a member may do next.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseChoice, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { parseChoice, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { labels } from '../query/decision-filter.js';
 import { ActionError } from '../review/errors.js';
 import { checkMarkRequest, markShot, type MarkRequest } from '../review/mark.js';

@@ -5,8 +5,8 @@ import { describeModel, type ModelCard } from '../model/card.js';
 import { readModelCard } from '../model/card-file.js';
 import { ModelError } from '../model/errors.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
-import { parseCommandArgs, runCommand } from '../query/command-kit.js';
-import { renderTable, terminalWidth } from '../query/table.js';
+import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
+import { renderTable, terminalWidth } from '../cli-kit/table.js';
 
 const usage = `usage: birdwatch model [--json] [--config FILE] [--model FILE]
   The model's card, read from the model file (the config's model, or --model): the file, when it was made, its

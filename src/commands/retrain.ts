@@ -2,7 +2,7 @@
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
 // retrain.autoPromote is true, the candidate passes the promotion rule and the config sets no threshold.
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
+import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
 import { autoPromoteBlocker, promote } from '../retrain/install.js';
 import { retrain } from '../retrain/retrain.js';

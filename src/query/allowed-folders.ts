@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isInside, type Camera, type Config } from '../config/index.js';
-import { CommandFailure } from './command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 
 /** The real path of `file`, or for a path that does not exist yet, of its nearest existing ancestor + the rest. */
 export function realPathAllowingMissing(file: string): string {

@@ -9,7 +9,7 @@ import { figuresAt } from '../calibrate/rule.js';
 import { classifyFiles } from '../model/classify-files.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 
 /** A labelled image; `camera` for a club shot (its camera's threshold applies), absent for the report split. */
 export interface LabelledFile { path: string; label: 'airplane' | 'bird'; camera?: string }

@@ -17,7 +17,7 @@ import { cardFromModel, cardPathOf, writeModelCard } from '../model/card-file.js
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { resolveThresholds, ThresholdError } from '../model/thresholds.js';
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 import { historyFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
 import { configThresholds, promotionBlockers } from './compare.js';
 import type { RetrainReport } from './report.js';

@@ -9,7 +9,7 @@ import { writeJsonAtomic } from '../fs/atomic-write.js';
 import { sniffImageType } from '../image/sniff.js';
 import { cardPathOf } from '../model/card-file.js';
 import { modelFileInfo } from '../model/file-info.js';
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { requireTrainingPython, runTrainingScript } from '../training/python.js';
 import { listCandidates } from './catalog.js';

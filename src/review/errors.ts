@@ -1,6 +1,6 @@
 // Why a member's action (restore, mark, a review label) was refused, as a kind the HTTP layer maps to a status
 // (invalid 400, not-found 404, conflict 409); the CLI prints the message and exits 1 as for any CommandFailure.
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 import { UnknownDecision } from '../query/decided-shot.js';
 
 export type ActionErrorKind = 'invalid' | 'not-found' | 'conflict';

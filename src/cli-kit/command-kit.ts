@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/index.js';
 import { DbSchemaError } from '../db/index.js';
-import { TimeSpecError } from './time-range.js';
+import { TimeSpecError } from '../query/time-range.js';
 
 /** A usage mistake (exit 2). */
 export class UsageError extends Error {}

@@ -4,7 +4,7 @@ import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import { hashFile } from '../fs/index.js';
 import { CommandFailure } from '../cli-kit/command-kit.js';
-import type { DecidedShot } from './decided-shot.js';
+import type { DecidedShot } from '../query/decided-shot.js';
 
 export async function checkShotFile(shot: DecidedShot, file: string = shot.current_path): Promise<Stats> {
   let stat: Stats;

@@ -6,7 +6,7 @@ import { DecisionLog } from '../db/index.js';
 import { CommandFailure, parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { formatLocalTime } from '../query/local-time.js';
 import { explainDbError, openLogForCorrections, openLogReadOnly } from '../query/open-log.js';
-import { applyRetention } from '../query/retention.js';
+import { applyRetention } from '../retention/retention.js';
 
 const usage = `usage: birdwatch retention [--dry-run] [--json] [--retention-days N] [--config FILE] [--db FILE]
                            [--airplanes DIR]

@@ -20,6 +20,7 @@ const commands: Record<string, string> = {
   rollback: 'put the previous model back',
   models: 'list the installed, previous and candidate models with their figures',
   model: "print the model's card: its report-split figures and its operating curve (bird budget -> threshold)",
+  setup: 'set a server up: service account, /etc/birdwatch/config.json, /var/lib/birdwatch, units, the command',
 };
 
 function usage(): string {

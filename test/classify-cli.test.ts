@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as img from './fixtures/images.js';
-import { NOBODY_CAN_RUN_CLI } from './helpers/daemon.js';
+import { NOBODY, NOBODY_MISSING, NOBODY_REPO, runCli } from './helpers/daemon.js';
+import { needs } from './helpers/preconditions.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -167,13 +168,17 @@ describe('birdwatch classify', () => {
     expect(rows[0]!.error).toMatch(/FIFO/);
   });
 
-  // Root reads anything, so the CLI runs as nobody: skipped where nobody cannot reach this checkout.
-  it.skipIf(process.getuid?.() === 0 && !NOBODY_CAN_RUN_CLI)('a file without read permission is reported as unreadable', async () => {
+  it('a file without read permission is reported as unreadable', async (ctx) => {
+    // Root reads anything: as root the CLI runs as nobody (from the copy of the checkout nobody can read).
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) needs(ctx, NOBODY_MISSING);
     const secret = img.put(dir, 'secret.jpg', (await img.formatSamples()).jpeg);
     chmodSync(secret, 0o000);
-    // Root reads anything: run the CLI as nobody then.
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const run = await classify(['--json', secret, img.FIXTURE_BIRDS[0]!], asUser);
+    chmodSync(dir, 0o711); // nobody may enter the folder, so only the file's own permission stops it
+    // The readable bird: nobody reads it in its copy of the checkout.
+    const bird = asRoot ? img.FIXTURE_BIRDS[0]!.replace(ROOT, `${NOBODY_REPO}/`) : img.FIXTURE_BIRDS[0]!;
+    const run = asRoot ? await runCli(['classify', '--json', secret, bird], { user: NOBODY })
+      : await classify(['--json', secret, bird]);
     expect(run.code, run.stderr).toBe(1);
     const rows = jsonLines(run.stdout);
     expect(rows[0]).toMatchObject({ path: secret, error_kind: 'unreadable' });
@@ -213,7 +218,8 @@ describe('birdwatch classify', () => {
   });
 
   it('loading the model in a process with a huge command line is refused clearly instead of crashing', async () => {
-    const script = `import('${join(ROOT, 'dist/model/load.js')}').then((m) => m.loadModel({ path: '${join(ROOT, 'models/birds-vs-airplanes.onnx')}', provider: 'cpu' }))` +
+    const script = `import('${join(ROOT, 'dist/model/load.js')}')` +
+      `.then((m) => m.loadModel({ path: '${join(ROOT, 'models/birds-vs-airplanes.onnx')}', provider: 'cpu' }))` +
       `.then(() => process.exit(0), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); })`;
     const run = await new Promise<Run>((resolve) => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'x'.repeat(40_000)], { stdio: ['ignore', 'pipe', 'pipe'] });

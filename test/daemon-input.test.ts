@@ -7,10 +7,10 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, readF
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_CAN_RUN_CLI, startDaemon, type TestDirs } from './helpers/daemon.js';
+import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_MISSING, pathLine, startDaemon, type TestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
-import { sleep, waitFor } from './helpers/wait.js';
+import { needs } from './helpers/preconditions.js';
 
 const STALL_MS = 4000;
 let planes: Buffer[] = [];
@@ -25,10 +25,10 @@ afterEach(async () => { await killAllDaemons(); });
 afterAll(() => { for (const d of dirs) d.cleanup(); });
 
 describe('incomplete and hostile input', () => {
-  it('decides a slow upload once, after its last byte, and fails one that stays cut, deciding it once completed', async () => {
+  it('decides a slow upload once, after its last byte; fails one that stays cut, decides it once whole', async () => {
     const d = makeTestDirs();
     dirs.push(d);
-    const daemon = startDaemon(d, ['--stall-ms', String(STALL_MS)]);
+    const daemon = startDaemon(d, ['--stall-ms', String(STALL_MS), '--log-level', 'debug', '--rescan-interval-ms', '500']);
     await daemon.ready();
 
     // A camera on a slow link: half the JPEG, a pause longer than the quiet window, then the rest.
@@ -36,7 +36,8 @@ describe('incomplete and hostile input', () => {
     const half = Math.floor(planes[0]!.length / 2);
     const fd = openSync(slow, 'w');
     writeSync(fd, planes[0]!, 0, half, 0);
-    await sleep(1500);
+    // It read the half file after its quiet window and found it incomplete (debug level).
+    await daemon.waitForOutput(pathLine('incomplete: waiting for the rest', slow));
     expect(decisions(d.db, 'path = ?', slow), 'decided while incomplete').toEqual([]);
     writeSync(fd, planes[0]!, half, planes[0]!.length - half, half);
     closeSync(fd);
@@ -58,12 +59,12 @@ describe('incomplete and hostile input', () => {
     expect(rows.map((r) => r.action)).toEqual(['failed', 'moved']);
     expect(rows[1]!.sha256).toBe(sha256(planes[1]!));
 
-    await sleep(1000);
+    await daemon.caughtUp();
     expect(decisions(d.db, 'path = ?', slow).length, 'the slow upload has exactly one row').toBe(1);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it('reads at once a file whose mtime is already past the quiet window (inotify only), never one just written', async () => {
+  it('reads at once a file whose mtime is past the quiet window (inotify only), never one just written', async () => {
     // A quiet window far longer than the test: only the mtime shortcut can get a file decided in time.
     const window = ['--quiet-ms', '600000', '--stall-ms', '600000'];
     const old = new Date(Date.now() - 3_600_000);
@@ -79,22 +80,28 @@ describe('incomplete and hostile input', () => {
       renameSync(staged, renamed);
       const fresh = join(d.watch, 'fresh.jpg');
       writeFileSync(fresh, birds[0]!);
+      // The daemon saw the file and chose to wait: its own words, with how long (debug level).
+      const waits = async (file: string): Promise<number> => {
+        const said = pathLine('changed: waiting for it to stay unchanged', file);
+        await daemon.waitForOutput(said);
+        return Number(daemon.output.match(new RegExp(`${said.source}[^\\n]* ms=(\\d+)`))![1]);
+      };
       if (polling) {
         // A share's mtime comes from another clock: polling mode waits the whole window, whatever the mtime says.
-        await waitFor(() => daemon.output.includes('renamed.jpg'), 30_000, () => daemon.tail()); // it was seen
-        await sleep(2000);
+        expect(await waits(renamed), 'polling mode waits the whole window').toBeGreaterThan(500_000);
+        expect(await waits(fresh)).toBeGreaterThan(500_000);
         expect(decisions(d.db), 'polling mode decided inside the quiet window').toEqual([]);
       } else {
         const [row] = await waitForDecisions(d.db, 'path = ?', [renamed], 1, 30_000, () => daemon.tail());
         expect(row!.action).toBe('moved');
-        await sleep(1000);
+        expect(await waits(fresh), 'a file written just now waits its quiet window').toBeGreaterThan(500_000);
         expect(decisions(d.db, 'path = ?', fresh), 'a file written just now waits its quiet window').toEqual([]);
       }
       expect(await daemon.stop()).toEqual({ code: 0, signal: null });
     }
   });
 
-  it('logs each bad input with its specific error, leaves it in place, ignores temp names, and keeps serving', async () => {
+  it('logs each bad input with its specific error, leaves it in place, ignores temp names, keeps serving', async () => {
     const d = makeTestDirs();
     dirs.push(d);
     const outside = join(d.root, 'outside.jpg');
@@ -156,7 +163,8 @@ describe('incomplete and hostile input', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it.skipIf(!NOBODY_CAN_RUN_CLI)('logs a file it may not read as unreadable and decides it once readable (daemon as an unprivileged user)', async () => {
+  it('logs a file it may not read as unreadable and decides it once readable (daemon as an unprivileged user)', async (ctx) => {
+    needs(ctx, NOBODY_MISSING);
     const d = makeTestDirs('bw-daemon-', NOBODY);
     dirs.push(d);
     const daemon = startDaemon(d, ['--rescan-interval-ms', '1000'], { user: NOBODY });

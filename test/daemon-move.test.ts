@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DecisionLog, openDatabase, timestamp } from '../src/db/index.js';
 import { moveNoClobber, tempPathFor, TEMP_PREFIX, SourceChangedError } from '../src/fs/move.js';
 import { reconcilePendingMoves } from '../src/fs/reconcile.js';
-import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_CAN_RUN_CLI, startDaemon } from './helpers/daemon.js';
+import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_MISSING, startDaemon } from './helpers/daemon.js';
+import { needs } from './helpers/preconditions.js';
 import { waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
 
@@ -124,7 +125,8 @@ describe('reconciling an interrupted copy-then-link move', () => {
 });
 
 describe('the daemon as its own user, shots uploaded by another', () => {
-  it.skipIf(!NOBODY_CAN_RUN_CLI)('moves a root-owned upload although protected_hardlinks forbids linking it', async () => {
+  it('moves a root-owned upload although protected_hardlinks forbids linking it', async (ctx) => {
+    needs(ctx, NOBODY_MISSING);
     const d = makeTestDirs('bw-move-', NOBODY);
     roots.push(d.root);
     const daemon = startDaemon(d, [], { user: NOBODY });

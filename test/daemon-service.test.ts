@@ -29,6 +29,9 @@ beforeAll(async () => {
 afterEach(async () => { await killAllDaemons(); });
 afterAll(() => { for (const d of dirs) d.cleanup(); });
 
+/** Debug lines and frequent rescans: what daemon.caughtUp() waits for before a "nothing else happened" check. */
+const LOOKS = ['--log-level', 'debug', '--rescan-interval-ms', '500'];
+
 /** n distinct shots (alternating airplane/bird) with their expected action. */
 function shots(n: number): Array<{ name: string; bytes: Buffer; plane: boolean }> {
   return Array.from({ length: n }, (_, i) => {
@@ -70,9 +73,9 @@ describe('service behaviour', () => {
     expect(daemon.output).toMatch(/ info stopped/);
     expect(pendingMoves(d.db)).toEqual([]);
 
-    const again = startDaemon(d);
+    const again = startDaemon(d, LOOKS);
     await waitForDecisions(d.db, '1=1', [], all.length, 60_000, () => again.tail());
-    await sleep(1000);
+    await again.caughtUp();
     expectConsistent(d, all);
     expect(await again.stop('SIGINT')).toEqual({ code: 0, signal: null });
   });
@@ -92,11 +95,11 @@ describe('service behaviour', () => {
       const before = decisions(d.db).length;
       await waitFor(() => decisions(d.db).length > before, 30_000, () => `a decision (${daemon.tail()})`, 20);
       await daemon.kill();
-      daemon = startDaemon(d);
+      daemon = startDaemon(d, LOOKS);
     }
     await writing;
     await waitForDecisions(d.db, '1=1', [], all.length, 60_000, () => daemon.tail());
-    await sleep(1000);
+    await daemon.caughtUp();
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
     expectConsistent(d, all);
   });
@@ -132,10 +135,10 @@ describe('service behaviour', () => {
     writeFileSync(join(d.airplanes, `${TEMP_PREFIX}x.jpg`), planes[0]!.subarray(0, 1000)); // an interrupted copy
     db.close();
 
-    const daemon = startDaemon(d);
+    const daemon = startDaemon(d, LOOKS);
     await daemon.ready();
     await waitForDecisions(d.db, '1=1', [], 4, 30_000, () => daemon.tail());
-    await sleep(1000);
+    await daemon.caughtUp();
     const rows = decisions(d.db);
     const rowFor = (src: string) => rows.filter((r) => r.path === src);
     // a, b: the move happened, so it is completed with the recorded decision (model_id 'test').
@@ -177,7 +180,7 @@ describe('service behaviour', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 
-  it('serves several cameras from one config file, each with its own folders and threshold; polling mode too', async () => {
+  it('serves several cameras from one config file, each with its folders and threshold; polling mode too', async () => {
     const d = newDirs();
     const camera = (name: string) => {
       const watch = join(d.root, name, 'upload');

@@ -4,10 +4,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, listTree, makeTestDirs, startDaemon, type TestDirs } from './helpers/daemon.js';
+import { alreadyDecidedLine, killAllDaemons, listTree, makeTestDirs, startDaemon, type TestDirs } from './helpers/daemon.js';
 import { decisions, pendingMoves, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
-import { sleep } from './helpers/wait.js';
 
 let planes: Buffer[] = [];
 let birds: Buffer[] = [];
@@ -26,7 +25,7 @@ afterEach(async () => { await killAllDaemons(); });
 afterAll(() => { for (const d of dirs) d.cleanup(); });
 
 describe('birdwatch run', () => {
-  it('moves airplanes (keeping subfolders), keeps birds, logs one complete row each, and decides nothing twice', async () => {
+  it('moves airplanes (keeping subfolders), keeps birds, logs one whole row each, decides nothing twice', async () => {
     const d = newDirs();
     // Present before the start: must be decided too.
     mkdirSync(join(d.watch, 'day 1'));
@@ -86,9 +85,11 @@ describe('birdwatch run', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
 
     // A restart decides nothing again (files kept in the blog, moved ones gone from it).
-    const again = startDaemon(d);
+    // Proof it looked: it says so of both files still in the blog (debug level).
+    const again = startDaemon(d, ['--log-level', 'debug']);
     await again.ready();
-    await sleep(1500); // give it the chance to (wrongly) decide something
+    await again.waitForOutput(alreadyDecidedLine(join(d.watch, 'day 1', 'early bird.jpg')));
+    await again.waitForOutput(alreadyDecidedLine(join(d.watch, 'late bird.png')));
     expect(decisions(d.db).length).toBe(4);
     expect(pendingMoves(d.db)).toEqual([]);
     expect(await again.stop()).toEqual({ code: 0, signal: null });
@@ -133,13 +134,15 @@ describe('birdwatch run', () => {
     const nested = join(d.watch, 'airplanes');
     mkdirSync(nested);
     writeFileSync(join(nested, 'old plane.jpg'), planes[2]!); // moved there long ago
-    const daemon = startDaemon({ ...d, airplanes: nested });
+    const daemon = startDaemon({ ...d, airplanes: nested }, ['--log-level', 'debug', '--rescan-interval-ms', '300']);
     await daemon.ready();
     writeFileSync(join(d.watch, 'plane.jpg'), planes[0]!);
     const [row] = await waitForDecisions(d.db, '1=1', [], 1, 30_000, () => daemon.tail());
     expect(row!.final_path).toBe(join(nested, 'plane.jpg'));
-    await sleep(1500); // let it (wrongly) pick up the moved file or the old one
+    // Two walks of the whole tree after the move: the nested folder was passed over, not yet to be reached.
+    await daemon.caughtUp();
     expect(decisions(d.db).length).toBe(1);
+    expect(daemon.output, 'a file in the nested airplanes folder was looked at').not.toContain(` path=${nested}/`);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   });
 });

@@ -97,8 +97,8 @@ describe('birdwatch export-corrections', () => {
 
   it('writes a tree the training side loads as extra data', () => {
     const count = execFileSync(join(REPO, 'training', 'python.sh'), ['-c',
-      'import sys; sys.path.insert(0, "training"); import data; print(len(data.list_image_folder(sys.argv[1])))', out],
-    { cwd: REPO, encoding: 'utf8' });
+      'import sys; from birdwatch_training import data; print(len(data.list_image_folder(sys.argv[1])))', out],
+    { cwd: join(REPO, 'training'), encoding: 'utf8' });
     expect(Number(count.trim())).toBe(tree().length); // every exported name has an extension training reads
   });
 

@@ -16,7 +16,7 @@ export interface World {
   config: string;
   daemon: DaemonProcess;
   /** Runs `birdwatch ARGS --config <the daemon's config>`. */
-  cli(args: string[]): ReturnType<typeof runCli>;
+  cli: (args: string[]) => ReturnType<typeof runCli>;
   rows(): Decision[];
   /** The decision row of the shot found at `watch/rel` of a camera. */
   row(camera: Camera, rel: string): Decision;
@@ -48,11 +48,7 @@ export async function dropShot(world: World, camera: Camera, rel: string, bytes:
   return row!;
 }
 
-/** The daemon's own words that it skipped `file` as already decided (debug level). */
-export function alreadyDecidedLine(file: string): RegExp {
-  const shown = /^[\w./:@+-]*$/.test(file) ? file : JSON.stringify(file);
-  return new RegExp(`already decided[^\n]*path=${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
-}
+export { alreadyDecidedLine } from './helpers/daemon.js';
 
 export async function startWorld(prefix: string): Promise<World> {
   const dirs = makeTestDirs(prefix);

@@ -91,7 +91,7 @@ describe('terminal table', () => {
     expect(wide[2]).toBe('1234  /srv/blog/x.jpg');
     const narrow = renderTable(rows, columns, 24).trimEnd().split('\n');
     for (const line of narrow) expect(line.length).toBeLessThanOrEqual(24);
-    expect(narrow[1]).toMatch(/^   7  …\S*IMG_0001\.jpg$/);
+    expect(narrow[1]).toMatch(/^ {3}7 {2}…\S*IMG_0001\.jpg$/);
     // A newline in a value (an error message) cannot break the rows apart.
     expect(renderTable([{ n: 1, p: 'bad\nname' }], columns, 80).trimEnd().split('\n')).toHaveLength(2);
   });

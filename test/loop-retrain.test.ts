@@ -1,9 +1,9 @@
 // The corrections loop end to end through the real CLI: the real daemon decides two dozen generated shots (its
 // camera's threshold 0 moves them all), members restore the birds and mark the airplanes, review a random sample;
 // calibrate on those labels (and --apply into the config); retrain --epochs 1 with the training subproject's Python
-// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same files; promote
-// refusing a worse candidate, installing a better one, rollback restoring the previous file byte for byte; a
-// Python without PyTorch and too few labels each refused in one line.
+// mixing in the repository's 80 CIFAR-10 photographs, its report checked against `birdwatch classify` of the same
+// files; promote refusing a worse candidate, installing a better one, rollback restoring the previous file byte for
+// byte; a Python without PyTorch and too few labels each refused in one line.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,6 +72,38 @@ afterAll(async () => {
 const birdsOf = () => rows.filter((r) => truth.get(r.id) === 'bird');
 const planesOf = () => rows.filter((r) => truth.get(r.id) === 'airplane');
 
+/**
+ * The story's steps, each run once by whichever test needs it first (a test calls the steps it rests on), so that
+ * any one test runs alone (vitest -t) and a failure names its own step instead of cascading through the file.
+ */
+function once<T>(step: () => Promise<T>): () => Promise<T> {
+  let done: Promise<T> | undefined;
+  return () => (done ??= step());
+}
+type Run = Awaited<ReturnType<typeof cli>>;
+/** One bird restored and one airplane marked. */
+const firstLabels = once(async () => ({
+  restored: await cli(['restore', String(birdsOf()[0]!.id)]),
+  marked: await cli(['mark', String(planesOf()[0]!.id), '--label', 'airplane']),
+}));
+/** Every bird restored and every airplane marked. */
+const allLabels = once(async () => {
+  await firstLabels();
+  const runs: Run[] = [];
+  await inChunks(birdsOf().slice(1), 4, async (r) => { runs.push(await cli(['restore', String(r.id)])); });
+  await inChunks(planesOf().slice(1), 4, async (r) => { runs.push(await cli(['mark', String(r.id), '--label', 'airplane'])); });
+  return runs;
+});
+/** Every decided shot drawn for the random review and labelled with its truth. */
+const reviewed = once(async () => {
+  const sample = await cli(['review-sample', '30', '--json']);
+  const drawn = sample.code === 0
+    ? sample.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; command: string }) : [];
+  const runs: Array<{ id: number; run: Run }> = [];
+  await inChunks(drawn, 4, async (d) => { runs.push({ id: d.id, run: await cli(['review', String(d.id), '--label', truth.get(d.id)!]) }); });
+  return { sample, drawn, runs };
+});
+
 describe('labels from the members', () => {
   it('the daemon moved every shot (camera threshold 0)', () => {
     expect(rows).toHaveLength(2 * PER_CLASS);
@@ -79,44 +111,40 @@ describe('labels from the members', () => {
   });
 
   it('retrain refuses too few labelled shots in one line, before looking for Python', async () => {
-    expect((await cli(['restore', String(birdsOf()[0]!.id)])).code).toBe(0);
-    expect((await cli(['mark', String(planesOf()[0]!.id), '--label', 'airplane'])).code).toBe(0);
+    const { restored, marked } = await firstLabels();
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(marked.code, marked.stderr).toBe(0);
     const result = await cli(['retrain', '--epochs', '1', '--data', cifar], { PYTHON: '/nonexistent/python' });
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/^birdwatch: too few labelled shots to retrain: 1 bird and 1 airplane with their files;.*restore, mark or review more shots\n$/);
+    expect(result.stderr).toMatch(/^birdwatch: too few labelled shots to retrain: 1 bird and 1 airplane with their files;.*restore, mark or review more shots \(config \S+config\.json, database \S+\)\n$/);
     expect(existsSync(candidates)).toBe(false);
   });
 
   it('restore and mark through the CLI label the rest', async () => {
-    await inChunks(birdsOf().slice(1), 4, async (r) => {
-      const result = await cli(['restore', String(r.id)]);
-      expect(result.code, result.stderr).toBe(0);
-    });
-    await inChunks(planesOf().slice(1), 4, async (r) => {
-      const result = await cli(['mark', String(r.id), '--label', 'airplane']);
-      expect(result.code, result.stderr).toBe(0);
-    });
+    const runs = await allLabels();
+    expect(runs).toHaveLength(2 * (PER_CLASS - 1));
+    for (const result of runs) expect(result.code, result.stderr).toBe(0);
     expect(query(dirs.db, "SELECT count(*) AS n FROM corrections WHERE kind = 'restore'")).toEqual([{ n: PER_CLASS }]);
     expect(query(dirs.db, "SELECT count(*) AS n FROM corrections WHERE kind = 'mark'")).toEqual([{ n: PER_CLASS }]);
   });
 
-  it('review-sample prints each unreviewed decided shot once with its command; review records sample labels', async () => {
+  it('review-sample prints each unreviewed decided shot once, with its command; review records labels', async () => {
     // A shot nobody drew cannot enter the unbiased sample: a noticed mistake is a correction.
     const undrawn = await cli(['review', String(rows[0]!.id), '--label', truth.get(rows[0]!.id)!]);
     expect(undrawn.code).toBe(1);
     expect(undrawn.stderr).toMatch(new RegExp(`^birdwatch: decision ${rows[0]!.id} was not drawn for the random review .*birdwatch restore ${rows[0]!.id}`));
     expect(query(dirs.db, 'SELECT count(*) AS n FROM reviews')).toEqual([{ n: 0 }]);
-    const sample = await cli(['review-sample', '30', '--json']);
+    const { sample, drawn, runs } = await reviewed();
     expect(sample.code, sample.stderr).toBe(0);
     expect(sample.stderr).toMatch(/only 24 decided shots left to review/);
-    const drawn = sample.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; command: string });
     expect(drawn.map((d) => d.id).sort((a, b) => a - b)).toEqual(rows.map((r) => r.id));
-    expect(drawn[0]!.command).toBe(`birdwatch review ${drawn[0]!.id} --label bird|airplane|neither`);
-    await inChunks(drawn, 4, async (d) => {
-      const result = await cli(['review', String(d.id), '--label', truth.get(d.id)!]);
+    expect(drawn[0]!.command).toBe(
+      `birdwatch review ${drawn[0]!.id} --label bird|airplane|neither --config ${configFile}`);
+    expect(runs).toHaveLength(drawn.length);
+    for (const { id, run: result } of runs) {
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(new RegExp(`^decision ${d.id}: sample label ${truth.get(d.id)} recorded`));
-    });
+      expect(result.stdout).toMatch(new RegExp(`^decision ${id}: sample label ${truth.get(id)} recorded`));
+    }
     expect(query(dirs.db, "SELECT source, count(*) AS n FROM reviews GROUP BY source")).toEqual([{ source: 'sample', n: 24 }]);
     expect(query(dirs.db, 'SELECT count(*) AS n FROM review_draws')).toEqual([{ n: 24 }]);
     expect((await cli(['review', '99999', '--label', 'bird'])).stderr).toMatch(/no decision with id 99999/);
@@ -124,6 +152,22 @@ describe('labels from the members', () => {
     expect(bad.code).toBe(2);
     expect((await cli(['review-sample', '5'])).stderr).toMatch(/only 0 decided shots left/);
   });
+});
+
+/** calibrate --apply on all those labels, the daemon reloaded, and two new shots decided at the new threshold. */
+const applied = once(async () => {
+  await allLabels();
+  await reviewed();
+  const result = await cli(['calibrate', '--apply']);
+  if (result.code !== 0) return { result, fresh: [] as Decision[] };
+  daemon.child.kill('SIGHUP');
+  await daemon.waitForOutput(/config reloaded/);
+  const decidedBefore = decisions(dirs.db).length;
+  writeFileSync(join(dirs.watch, 'new-plane.jpg'), await cameraJpeg(AIRPLANE_FIXTURES[0]!, 500, 300));
+  writeFileSync(join(dirs.watch, 'new-bird.jpg'), await cameraJpeg(BIRD_FIXTURES[1]!, 500, 300));
+  const fresh = await waitForDecisions(dirs.db, 'id > ?', [rows[rows.length - 1]!.id], 2, 30_000, () => daemon.tail());
+  await daemon.stop();
+  return { result, fresh, decidedBefore };
 });
 
 describe('birdwatch calibrate on those labels', () => {
@@ -135,6 +179,8 @@ describe('birdwatch calibrate on those labels', () => {
   };
 
   it('rests on the review sample, counts the corrections apart, and prints the rule', async () => {
+    await allLabels();
+    await reviewed();
     const result = await cli(['calibrate', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
@@ -157,6 +203,8 @@ describe('birdwatch calibrate on those labels', () => {
   });
 
   it('--apply refuses a config given only by flags, and applies nothing without enough birds', async () => {
+    await allLabels();
+    await reviewed();
     const flagsOnly = await runCli(['calibrate', '--apply', '--db', dirs.db, '--model', modelFile]);
     expect(flagsOnly.code).toBe(2);
     expect(flagsOnly.stderr).toMatch(/--apply writes the thresholds into the config file: give it with --config FILE/);
@@ -168,7 +216,7 @@ describe('birdwatch calibrate on those labels', () => {
   });
 
   it('--apply writes the camera and overall thresholds, keeping every other key, and says how to reload', async () => {
-    const result = await cli(['calibrate', '--apply']);
+    const { result, fresh, decidedBefore } = await applied();
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/systemctl reload birdwatch/);
     const written = JSON.parse(readFileSync(configFile, 'utf8'));
@@ -178,30 +226,39 @@ describe('birdwatch calibrate on those labels', () => {
     expect(written.retrain).toEqual({ candidates, minNewCorrections: 5 });
     expect(readdirSync(dirs.root).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     // The running daemon takes the new camera threshold on reload.
-    daemon.child.kill('SIGHUP');
-    await daemon.waitForOutput(/config reloaded/);
     expect(daemon.output).toMatch(new RegExp(`config reloaded.*garden[^0-9]*${String(expected()).replace('.', '\\.')}`));
-    // Every decision is still the one it was: the restored birds were not moved out again.
-    expect(decisions(dirs.db)).toHaveLength(2 * PER_CLASS);
+    // Every decision was still the one it was: the restored birds were not moved out again.
+    expect(decidedBefore).toBe(2 * PER_CLASS);
     // Two new shots nobody labels (the weak labels of retrain --with-confident): at the new threshold the airplane
     // moves and the bird stays.
-    writeFileSync(join(dirs.watch, 'new-plane.jpg'), await cameraJpeg(AIRPLANE_FIXTURES[0]!, 500, 300));
-    writeFileSync(join(dirs.watch, 'new-bird.jpg'), await cameraJpeg(BIRD_FIXTURES[1]!, 500, 300));
-    const fresh = await waitForDecisions(dirs.db, 'id > ?', [rows[rows.length - 1]!.id], 2, 30_000, () => daemon.tail());
     expect(fresh.map((r) => [r.path.replace(/.*\//, ''), r.action, r.threshold]).sort()).toEqual([
       ['new-bird.jpg', 'kept', expected()], ['new-plane.jpg', 'moved', expected()]]);
-    await daemon.stop();
   });
 });
 
 interface Figures { images: number; birds: number; airplanes: number; correct: number; threshold: number;
   birds_moved: number; airplanes_caught: number }
 
+/** retrain --epochs 1 on all the labels (and the two confident shots): the candidate and its report. */
+const retrained = once(async () => {
+  await applied();
+  const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9', '--seed', '1']);
+  const candidate = result.stdout.match(/^candidate (\S+\.onnx) \(report (\S+\.json)\)$/m)?.[1];
+  const report = candidate ? JSON.parse(readFileSync(candidate.replace(/\.onnx$/, '.json'), 'utf8')) : undefined;
+  return { result, candidate: candidate!, report };
+});
+
 describe('birdwatch retrain, promote, rollback', () => {
   let candidate: string;
   let report: any;
+  /** The candidate, made by retrain once (by whichever test comes first). */
+  const made = async (): Promise<void> => {
+    ({ candidate, report } = await retrained());
+    expect(candidate, 'retrain made no candidate').toBeDefined();
+  };
 
   it('a Python without PyTorch gets one line saying what to install', async () => {
+    await allLabels();
     const noTorch = join(dirs.root, 'python-without-torch');
     writeFileSync(noTorch, `#!/bin/sh\nexec ${PYTHON} -S "$@"\n`); // -S: no site-packages, so no torch
     chmodSync(noTorch, 0o755);
@@ -211,13 +268,12 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(existsSync(candidates) ? readdirSync(candidates).filter((n) => n.endsWith('.onnx')) : []).toEqual([]);
   });
 
-  it('--epochs 1 writes a candidate and a report whose figures a direct classification of the same files gives', async () => {
-    const result = await cli(['retrain', '--epochs', '1', '--data', cifar, '--with-confident', '0.9', '--seed', '1']);
+  it('--epochs 1 writes a candidate and a report whose figures classifying the same files directly gives', async () => {
+    const { result } = await retrained();
     expect(result.code, result.stderr + result.stdout).toBe(0);
     console.log(`[figures] birdwatch retrain --epochs 1 on the generated shots:\n${result.stdout}`);
-    candidate = result.stdout.match(/^candidate (\S+\.onnx) \(report (\S+\.json)\)$/m)![1]!;
+    await made();
     expect(readdirSync(candidates).filter((n) => /^candidate-.*\.(onnx|json)$/.test(n))).toHaveLength(2);
-    report = JSON.parse(readFileSync(candidate.replace(/\.onnx$/, '.json'), 'utf8'));
     expect(result.stdout).toMatch(/club's held-out shots\s+current/);
     expect(report.notes[0]).toMatch(/optimistic/);
     const held = report.labels.held_out;
@@ -231,8 +287,10 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(report.report_split.images).toBe(8); // 10% of 40 per class
     // --seed 1 splits the club's shots only: the CIFAR report split is the shipped model's (its recipe: seed 0, 0.1).
     expect(report.split.seed).toBe(1);
-    const split = spawnSync(PYTHON, ['-c', 'import data, json, sys; s = data.load_image_folder(sys.argv[1]); ' +
-      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
+    const split = spawnSync(PYTHON, ['-c', 'import json, sys; from birdwatch_training import data; ' +
+      's = data.load_image_folder(sys.argv[1]); ' +
+      'print(json.dumps([str((data.Path(sys.argv[1]) / s.names[i]).resolve()) ' +
+      'for i in data.split(s.y, 0.1, 0)[1].tolist()]))',
     cifar], { cwd: join(REPO, 'training'), encoding: 'utf8' });
     expect(split.status, split.stderr).toBe(0);
     expect(report.report_split.files.map((f: any) => f.path)).toEqual(JSON.parse(split.stdout));
@@ -263,6 +321,7 @@ describe('birdwatch retrain, promote, rollback', () => {
   }, 300_000);
 
   it('--scheduled does nothing until retrain.minNewCorrections labels are new', async () => {
+    await made();
     const result = await cli(['retrain', '--scheduled', '--data', cifar]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/0 labels newer than the last candidate; retrain.minNewCorrections is 5: nothing to do/);
@@ -278,6 +337,7 @@ describe('birdwatch retrain, promote, rollback', () => {
   };
 
   it('promote refuses a worse candidate, naming the figure, and leaves the model alone', async () => {
+    await made();
     const worse = constructed('worse', (r) => {
       const split = r.comparison.report_split;
       split.candidate.birds_moved = split.current.birds_moved + 1;
@@ -286,8 +346,9 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(result.code).toBe(1);
     const split = report.comparison.report_split;
     expect(result.stderr).toBe(`birdwatch: refusing to promote worse.onnx: it moves more birds on the CIFAR report ` +
-      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} against ` +
-      `${split.current.birds_moved} at ${split.current.threshold_used} (bird budget 0.1) (--force promotes it anyway)\n`);
+      `split: ${split.current.birds_moved + 1} of ${split.candidate.birds} at ${split.candidate.threshold_used} ` +
+      `against ${split.current.birds_moved} at ${split.current.threshold_used} ` +
+      `(bird budget 0.1) (--force promotes it anyway) (config ${configFile}, database ${dirs.db})\n`);
     const fewer = constructed('fewer', (r) => {
       const held = r.comparison.club_held_out;
       held.current.airplanes_caught = held.candidate.airplanes_caught + 1;
@@ -296,7 +357,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
   });
 
-  it('promotes a better candidate atomically, keeps the previous model, and rollback restores it byte for byte', async () => {
+  it('promotes a better candidate atomically, keeps the previous one; rollback restores it byte for byte', async () => {
+    await made();
     const better = constructed('better', (r) => {
       for (const set of ['club_held_out', 'report_split']) {
         const s = r.comparison[set];
@@ -315,7 +377,7 @@ describe('birdwatch retrain, promote, rollback', () => {
     // The config sets thresholds (calibrate --apply above), calibrated for the shipped model: refused until told.
     const unsaid = await cli(['promote', better]);
     expect(unsaid.code).toBe(1);
-    expect(unsaid.stderr).toMatch(/^birdwatch: refusing to promote while the config \(\S+config\.json\) sets threshold [\d.]+, camera 'garden' threshold [\d.]+: .*--drop-thresholds removes them .*--keep-thresholds keeps them\n$/);
+    expect(unsaid.stderr).toMatch(/^birdwatch: refusing to promote while the config \(\S+config\.json\) sets threshold [\d.]+, camera 'garden' threshold [\d.]+: .*--drop-thresholds removes them .*--keep-thresholds keeps them \(config \S+, database \S+\)\n$/);
     expect(sha256(readFileSync(modelFile))).toBe(sha256(shippedBytes));
     expect((await cli(['promote', better, '--keep-thresholds', '--drop-thresholds'])).code).toBe(2);
     const result = await cli(['promote', better, '--keep-thresholds']);
@@ -349,7 +411,8 @@ describe('birdwatch retrain, promote, rollback', () => {
     expect(daemon.output).not.toMatch(/model refused|error/); // the temp copies beside the model were never taken
   });
 
-  it('the real candidate: promote follows its report (refused naming the figure, or installed); --force installs it; --drop-thresholds removes the config thresholds', async () => {
+  it('the real candidate: promote follows its report; --force installs it; --drop-thresholds works', async () => {
+    await made();
     const before = JSON.parse(readFileSync(configFile, 'utf8'));
     expect(before.threshold).toBeGreaterThan(0);
     const result = await cli(['promote', candidate, '--drop-thresholds']);

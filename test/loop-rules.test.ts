@@ -51,15 +51,16 @@ describe('the calibrate rule on constructed scores', () => {
     expect(thresholdFor([1, 1], 0.4)).toBe(1);
   });
 
-  it('agrees with training/calibrate.py on random scores (the same rule on both sides)', () => {
+  it('agrees with training/birdwatch_training/calibrate.py on random scores (the same rule on both sides)', () => {
     let seed = 7;
     const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
     const cases = [0.01, 0.05, 0.1, 0.3].flatMap((budget) => [7, 100, 250].map((n) =>
       ({ budget, scores: Array.from({ length: n }, () => Math.round(random() * 1e6) / 1e6) })));
-    const script = 'import json, sys; sys.path.insert(0, "training"); import calibrate, numpy as np; ' +
-      'print(json.dumps([calibrate._highest_bird_that_stays(np.array(c["scores"]), c["budget"]) ' +
-      'for c in json.load(sys.stdin)]))';
-    const python = spawnSync('/usr/bin/python3', ['-c', script], { cwd: REPO, input: JSON.stringify(cases), encoding: 'utf8' });
+    const script = 'import json, sys; from birdwatch_training import calibrate; import numpy as np; ' +
+      'print(json.dumps([calibrate._highest_bird_that_stays(np.array(c["scores"]), ' +
+      'calibrate._point_allowed(len(c["scores"]), c["budget"])) for c in json.load(sys.stdin)]))';
+    const python = spawnSync('/usr/bin/python3', ['-c', script],
+      { cwd: join(REPO, 'training'), input: JSON.stringify(cases), encoding: 'utf8' });
     expect(python.status, python.stderr).toBe(0);
     expect(JSON.parse(python.stdout)).toEqual(cases.map((c) => highestBirdThatStays(c.scores, c.budget)));
   });
@@ -90,9 +91,11 @@ describe('the promotion rule', () => {
 
   it('names each blocking figure', () => {
     expect(promotionBlockers(comparison([2, 10, 3, 12], [1, 9, 1, 9]))).toEqual([
-      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) (bird budget 0.01)"]);
+      "it moves more birds on the club's held-out shots: 3 of 20 at 0.9 (model) against 2 at 0.9 (model) " +
+      '(bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 10], [1, 9, 2, 15]))).toEqual([
-      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) (bird budget 0.01)']);
+      'it moves more birds on the CIFAR report split: 2 of 20 at 0.9 (model) against 1 at 0.9 (model) ' +
+      '(bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 9], [1, 9, 1, 19]))).toEqual([
       "it catches fewer airplanes on the club's held-out shots: 9 of 20 at 0.9 (model) against 10 at 0.9 (model)"]);
   });
@@ -104,7 +107,7 @@ describe('compareModels judges each model at the threshold it runs with', () => 
   const reportSplit: LabelledFile[] = (['airplane', 'bird'] as const).flatMap((label) =>
     readdirSync(join(cifar, label)).sort().map((n) => ({ path: join(cifar, label, n), label })));
 
-  it('blocks the shipped weights re-exported with threshold 0.01, naming the figure; kept config thresholds judge it as the current one', async () => {
+  it('blocks weights re-exported at threshold 0.01, naming the figure; kept config thresholds judge both', async () => {
     const dirs = makeTestDirs('bw-loop-compare-');
     try {
       // A genuinely worse model: the same weights, its metadata threshold 0.01 (the daemon would move most birds).
@@ -169,7 +172,7 @@ describe('the held-out split', () => {
     expect(splitShots(more, 0.3, 1).heldOut.map((s) => s.key)).not.toEqual(b.heldOut.map((s) => s.key));
   });
 
-  it('never moves a held-out shot to the fine-tune part: a small class with none under the share holds none out yet', () => {
+  it('never moves a held-out shot to the fine-tune part: a small class under the share holds none out yet', () => {
     // Bird shots in arrival order; find the first that falls under the share (fraction 0.3, seed 0).
     const birds = [...Array(40).keys()].map((i) => shot(i, 'bird'));
     const under = birds.findIndex((s) => heldOutHash(s.key, 0) < 0.3);
@@ -207,7 +210,7 @@ describe('config: birdBudget and retrain', () => {
     expect(config.retrain.candidates).toMatch(/models\/candidates$/);
   });
 
-  it('retrain.autoPromote never promotes while the config sets a threshold, top level or per camera, and says why', () => {
+  it('retrain.autoPromote never promotes while the config sets a threshold (top level or camera); says why', () => {
     const dirs = makeTestDirs('bw-loop-auto-');
     try {
       const camera = { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes };
@@ -248,12 +251,13 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
     const sec = spawnSync('systemd-analyze', ['security', '--offline=true', service], { encoding: 'utf8' });
     const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
-    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : '(no score)'}`);
+    const score = overall ? `${overall[1]} ${overall[2]}` : '(no score)';
+    console.log(`[figures] birdwatch-retrain.service systemd-analyze security --offline: ${score}`);
     expect(overall, sec.stdout + sec.stderr).not.toBeNull();
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });
 
-  it('run retrain --scheduled weekly, never promoting by themselves (that is retrain.autoPromote in the config)', () => {
+  it("run retrain --scheduled weekly, never promoting by themselves (that is the config's retrain.autoPromote)", () => {
     const text = readFileSync(service, 'utf8');
     expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/birdwatch\/dist\/cli.js retrain --scheduled --config \/etc\/birdwatch\/config.json$/m);
     expect(text).toMatch(/^Type=oneshot$/m);
@@ -261,7 +265,8 @@ describe('config/birdwatch-retrain.service and .timer', () => {
     expect(text).toMatch(/^PrivateNetwork=yes$/m);
     expect(text).toMatch(/^StateDirectory=birdwatch$/m);
     expect(text).toMatch(/^Environment=BIRDWATCH_CACHE=\/var\/lib\/birdwatch\/cache$/m);
-    const cacheDir = spawnSync('/usr/bin/python3', ['-c', 'import data; print(data.default_cache_dir())'],
+    const cacheScript = 'from birdwatch_training import data; print(data.default_cache_dir())';
+    const cacheDir = spawnSync('/usr/bin/python3', ['-c', cacheScript],
       { cwd: join(REPO, 'training'), encoding: 'utf8', env: { ...process.env, HOME: '/nonexistent',
         BIRDWATCH_CACHE: '/var/lib/birdwatch/cache' } });
     expect(cacheDir.stdout.trim(), cacheDir.stderr).toBe('/var/lib/birdwatch/cache');

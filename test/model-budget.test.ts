@@ -4,8 +4,9 @@
 // answer (below its smallest point, or a model without a curve) stops the start with exit 2, refuses a hot-swapped
 // model and refuses a SIGHUP reload. A model older than the curve answers budgets at or above the one its own
 // threshold was chosen at with that threshold (configs that set birdBudget for calibrate keep running as before).
-// promote refuses a candidate the daemon would refuse; classify follows the rule at the config's level. The curve thresholds are 0.5 (airplanes move, birds stay: the six fixtures'
-// wide margins) and 0 (everything moves), so the rows' actions prove the threshold is really used.
+// promote refuses a candidate the daemon would refuse; classify follows the rule at the config's level. The curve
+// thresholds are 0.5 (airplanes move, birds stay: the six fixtures' wide margins) and 0 (everything moves), so the
+// rows' actions prove the threshold is really used.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,7 +68,7 @@ function thresholdLine(daemon: DaemonProcess, camera: string): string[] {
 }
 
 describe('birdBudget in the daemon', () => {
-  it('a camera budget picks its curve point (0.03 -> the 0.02 point), the config budget applies to the others, a camera threshold wins', async () => {
+  it("a camera budget picks its curve point (0.03 -> 0.02), the config's the others', a threshold wins", async () => {
     const d = newDirs('bw-budget-');
     const model = curveModel(d.root, 'curve.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
     const cams = ['two', 'three', 'global', 'own'].map((name) => makeCamera(d.root, name));
@@ -100,7 +101,7 @@ describe('birdBudget in the daemon', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it('a budget below the curve\'s smallest point, or a budget an older model cannot answer, stops the start with exit 2 and one line; one it can answer runs at its own threshold', async () => {
+  it('a budget under the curve, or one an older model cannot answer, stops the start (exit 2, one line)', async () => {
     const d = newDirs('bw-budget-bad-');
     const withCurve = curveModel(d.root, 'curve.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
     const old = oldModel(d.root, 'old.onnx');
@@ -134,7 +135,8 @@ describe('birdBudget in the daemon', () => {
     const oldBelow = await start({ cameras: [{ ...garden, birdBudget: 0.005 }], model: old });
     expect(oldBelow.exit.code).toBe(2);
     expect(oldBelow.lines).toEqual([`birdwatch: camera 'garden': its birdBudget 0.005 is below the smallest bird ` +
-      `budget model ${old} was measured at (it has no operating curve; its own threshold was chosen at bird budget 0.01)`]);
+      `budget model ${old} was measured at (it has no operating curve; ` +
+      'its own threshold was chosen at bird budget 0.01)']);
     // ... and 2% runs at its own threshold, saying so.
     writeFileSync(configFile, JSON.stringify({ db: d.db, provider: 'cpu', cameras: [garden], birdBudget: 0.02, model: old,
       quietMs: 100 }));
@@ -160,7 +162,7 @@ describe('birdBudget in the daemon', () => {
     expect(decisions(d.db)).toHaveLength(6);
   }, 120_000);
 
-  it('a hot-swapped model\'s own curve gives the budget its new threshold; a model without a curve is refused, and so is a reload to a budget below the curve', async () => {
+  it('a swapped-in model\'s curve sets the budget\'s threshold; no curve, or a reload below it, refused', async () => {
     const d = newDirs('bw-budget-swap-');
     const garden = makeCamera(d.root, 'garden');
     const model = curveModel(d.root, 'model.onnx', [0.9, 0.8, 0.5, 0.2, 0]);
@@ -214,7 +216,7 @@ describe('birdBudget in the daemon', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 180_000);
 
-  it('promote refuses a candidate the daemon would refuse (its curve cannot answer the config\'s budget), even with --force', async () => {
+  it('promote refuses what the daemon would (a curve that cannot answer the budget), even with --force', async () => {
     const d = newDirs('bw-budget-promote-');
     const garden = makeCamera(d.root, 'garden');
     mkdirSync(join(d.root, 'models'));
@@ -226,7 +228,8 @@ describe('birdBudget in the daemon', () => {
     const refused = await runCli(['promote', bare, '--force', '--config', configFile]);
     expect(refused).toMatchObject({ code: 1, stdout: '' });
     expect(refused.stderr).toBe(`birdwatch: refusing to promote bare.onnx: the daemon would refuse it: camera 'garden': ` +
-      `the config's birdBudget 0.02 needs the model's operating curve, and model ${bare} has none (it predates it, and ` +
+      `the config's birdBudget 0.02 needs the model's operating curve, ` +
+      `and model ${bare} has none (it predates it, and ` +
       'its metadata does not say at which bird budget its own threshold was chosen): set a threshold instead, or ' +
       'install a model that carries a curve\n');
     expect(readFileSync(model).equals(installed)).toBe(true);

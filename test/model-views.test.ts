@@ -53,7 +53,7 @@ const mean = (a: Probabilities, b: Probabilities): Probabilities =>
   ({ airplane: (a.airplane + b.airplane) / 2, bird: (a.bird + b.bird) / 2 });
 
 describe('the mirror view', () => {
-  it("is the image flipped left-right: the prepared tensor of sharp's flop() of each fixture, value for value", async () => {
+  it("is the image flipped left-right: the prepared tensor of sharp's flop() of each fixture, exactly", async () => {
     for (const file of FIXTURES) {
       // The fixtures are 32x32, so preparing them resizes nothing: flop-then-prepare is prepare-then-mirror exactly
       // (a lossless PNG of the flopped pixels); on a larger image the two would differ by the resize's rounding.
@@ -68,7 +68,7 @@ describe('the mirror view', () => {
 });
 
 describe('a model with views ["identity","mirror"]', () => {
-  it('gives each fixture the mean of the one-view probabilities of the image and of its mirror, in one batched run', async () => {
+  it('gives each fixture the mean of the one-view probabilities of image and mirror, in one batched run', async () => {
     const tensors = await Promise.all(FIXTURES.map((file) => prepare(file)));
     const single = await oneView.classify(tensors);
     const mirrored = await oneView.classify(tensors.map((t) => applyView(t, 'mirror')));
@@ -159,7 +159,7 @@ describe('views the daemon does not know are refused', () => {
     expect(daemon.output).toMatch(/birdwatch: model \S+unknown-view\.onnx: metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip"/);
   });
 
-  it('hot swap: an unknown view is refused and the old model keeps deciding; a two-view model then swaps in with its views', async () => {
+  it('hot swap: an unknown view is refused, the old model keeps deciding; a two-view model then swaps in', async () => {
     const d = newDirs('bw-views-swap-');
     const model = join(d.root, 'model.onnx');
     copyFileSync(files.one!, model);

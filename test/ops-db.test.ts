@@ -67,7 +67,8 @@ describe('birdwatch db', () => {
     }
     expect(readdirSync(d.root).filter((name) => name.includes('.partial-')), 'temporary copies left').toEqual([]);
     expect(backups[2]!.rowsThen).toBeGreaterThan(backups[0]!.rowsThen);
-    console.log(`[figures] db backup while writing: ${backups.map((b) => b.rowsThen).join(', ')} rows logged at each start; ${dropped} shots streamed`);
+    console.log(`[figures] db backup while writing: ${backups.map((b) => b.rowsThen).join(', ')} rows logged at each ` +
+      `start; ${dropped} shots streamed`);
 
     // The live log itself checks out too; an existing FILE is refused and left as it was.
     const live = await runCli(['db', 'check', '--db', d.db]);

@@ -1,7 +1,8 @@
 // Metrics, health and the systemd watchdog on the real daemon: /metrics counts match the decision log after a
 // burst; each configured camera's last decision time survives a restart and a reload (read from the log), a removed
-// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after; READY=1 and
-// WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real systemd-notify.
+// camera's series go; /healthz turns 503 while the database cannot be written (immutable flag) and 200 again after;
+// READY=1 and WATCHDOG=1 reach a notify socket (a Python receiver standing in for systemd) through the real
+// systemd-notify.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -9,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { DaemonProcess, makeCamera, runCli, startDaemon, useTestDirs } from './helpers/daemon.js';
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, fixtureBytes, sha256 } from './helpers/images.js';
-import { immutableCapableBase } from './helpers/immutable.js';
+import { IMMUTABLE_BASE, IMMUTABLE_MISSING } from './helpers/immutable.js';
+import { needs } from './helpers/preconditions.js';
 import { CurrentConfig, loadConfig } from '../src/config/index.js';
 import { DaemonMetrics } from '../src/daemon/metrics.js';
 import { MetricsServer } from '../src/daemon/metrics-server.js';
@@ -20,7 +22,6 @@ import { CurrentModel } from '../src/model/current.js';
 import { loadModel } from '../src/model/load.js';
 import { waitFor } from './helpers/wait.js';
 
-const AS_ROOT = process.getuid?.() === 0;
 const SHIPPED_ID = sha256(fixtureBytes(join(import.meta.dirname, '..', 'models', 'birds-vs-airplanes.onnx'))).slice(0, 12);
 
 const newDirs = useTestDirs();
@@ -89,7 +90,7 @@ describe('metrics and health', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it('per camera across a restart and reloads: the last decision time read from the log, a removed camera\'s series gone', async () => {
+  it('per camera across a restart and reloads: last decision time from the log, a removed camera gone', async () => {
     const d = newDirs('bw-metrics-cameras-');
     const [garden, pond, heath] = ['garden', 'pond', 'heath'].map((name) => makeCamera(d.root, name));
     const configFile = join(d.root, 'config.json');
@@ -149,13 +150,9 @@ describe('metrics and health', () => {
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it.skipIf(!AS_ROOT)('/healthz turns 503 while the database cannot be written, and 200 again after', async (ctx) => {
-    const capable = immutableCapableBase();
-    if ('skip' in capable) {
-      console.log(`[figures] healthz db-unwritable: skipped: ${capable.skip}`);
-      return ctx.skip();
-    }
-    const d = newDirs('bw-health-', undefined, capable.base);
+  it('/healthz turns 503 while the database cannot be written, and 200 again after', async (ctx) => {
+    needs(ctx, IMMUTABLE_MISSING);
+    const d = newDirs('bw-health-', undefined, IMMUTABLE_BASE);
     const daemon = startDaemon(d, ['--provider', 'cpu', '--metrics-listen', '127.0.0.1:0']);
     const base = await metricsUrl(daemon);
     await daemon.ready();
@@ -189,7 +186,7 @@ describe('metrics and health', () => {
 
   // In process (the real service, model, database and HTTP listener): the daemon listens before start() runs, and
   // this is the moment between the two, held still; a child process would pass through it too fast to look at.
-  it('/healthz is 503 "starting" until the service\'s start() resolves, each camera not watched yet a problem', async () => {
+  it('/healthz is 503 "starting" until the service\'s start() resolves, each unwatched camera a problem', async () => {
     const d = newDirs('bw-health-start-');
     const config = loadConfig({ flags: { watch: d.watch, airplanes: d.airplanes, db: d.db, provider: 'cpu' } });
     const logger = createLogger('error');
@@ -243,8 +240,9 @@ describe('metrics and health', () => {
 });
 
 describe('systemd notifications', () => {
-  it.skipIf(spawnSync('systemd-notify', ['--version']).status !== 0)(
-    'READY=1 after start-up, then WATCHDOG=1 keep-alives at half of WATCHDOG_USEC, through systemd-notify', async () => {
+  it('READY=1 after start-up, then WATCHDOG=1 keep-alives at half of WATCHDOG_USEC, through systemd-notify',
+    async (ctx) => {
+      needs(ctx, spawnSync('systemd-notify', ['--version']).status === 0 ? null : 'systemd-notify (Debian package systemd)');
       const d = newDirs('bw-notify-');
       const socket = join(d.root, 'notify.sock');
       // A datagram receiver standing in for systemd (Node has no AF_UNIX datagram sockets); it prints each message.

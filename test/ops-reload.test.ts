@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { DaemonProcess, listTree, makeCamera, useTestDirs } from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES } from './helpers/images.js';
-import { sleep } from './helpers/wait.js';
 
 const newDirs = useTestDirs();
 
@@ -17,7 +16,7 @@ function linesMatching(daemon: DaemonProcess, pattern: RegExp): string[] {
 }
 
 describe('config reload (SIGHUP)', () => {
-  it('adds a camera, applies thresholds and log level, refuses a new db path and a broken file, removes a camera', async () => {
+  it('adds a camera, applies thresholds and log level, refuses a new db path or bad file, drops a camera', async () => {
     const d = newDirs('bw-reload-');
     const camera = (name: string) => makeCamera(d.root, name);
     const garden = camera('garden');
@@ -58,14 +57,16 @@ describe('config reload (SIGHUP)', () => {
     expect(await drop(pond, 'pond-bird.jpg', BIRD_FIXTURES[0]!)).toMatchObject({ camera: 'pond', action: 'kept' });
 
     // Pond removed: its folder is no longer watched; garden (threshold back to the model's) still is.
-    writeConfig({ cameras: [garden], db: d.db, provider: 'cpu', quietMs: 100 });
+    // (Rescans and debug lines: the proof below that the daemon looked at its folders after the removal.)
+    writeConfig({ cameras: [garden], db: d.db, provider: 'cpu', quietMs: 100, logLevel: 'debug', rescanIntervalMs: 300 });
     daemon.child.kill('SIGHUP');
     await daemon.waitForOutput(/config reload: camera removed camera=pond/);
-    await daemon.waitForOutput(/config reloaded cameras=garden log_level=info/);
+    await daemon.waitForOutput(/config reloaded cameras=garden log_level=debug/);
     copyFileSync(AIRPLANE_FIXTURES[0]!, join(pond.watch, 'after-removal.jpg'));
     expect(await drop(garden, 'plane-3.jpg', AIRPLANE_FIXTURES[1]!)).toMatchObject({ camera: 'garden', action: 'moved' });
-    await sleep(1000);
+    await daemon.caughtUp();
     expect(decisions(d.db, 'path = ?', join(pond.watch, 'after-removal.jpg'))).toEqual([]);
+    expect(daemon.output, 'the removed camera\'s folder was looked at').not.toContain('after-removal.jpg');
     expect(listTree(pond.watch)).toEqual(['after-removal.jpg', 'pond-bird.jpg']);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);

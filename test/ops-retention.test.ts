@@ -28,7 +28,7 @@ function edit(db: string, sql: string, ...params: unknown[]): void {
 }
 
 describe('quarantine retention', () => {
-  it('removes exactly the due shots, logs each removal, keeps labelled, reviewed, restored, young, kept and foreign ones', async () => {
+  it('removes exactly the due shots, logs each; keeps labelled, reviewed, restored, young, kept, foreign', async () => {
     const d = newDirs('bw-retention-');
     const cam = (name: string) => makeCamera(d.root, name);
     const garden = cam('garden');

@@ -1,5 +1,5 @@
 // Preprocessing on real files decoded by real sharp: every format, colour variant, orientation and hostile input.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageError, prepareImage, type PreprocessLimits } from '../src/image/preprocess.js';
 import * as img from './fixtures/images.js';
+import { NOBODY, NOBODY_MISSING, NOBODY_REPO } from './helpers/daemon.js';
+import { needs } from './helpers/preconditions.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IDENTITY = { mean: [0, 0, 0], std: [1, 1, 1] }; // tensor = pixel / 255
@@ -74,7 +76,7 @@ describe('prepareImage: layout and normalization', () => {
 });
 
 describe('prepareImage: JPEG shrink-on-load', () => {
-  it('decodes a 1920x1080 and a 4000x3000 JPEG at 1/8 scale (libvips reports the resize it still had to do)', async () => {
+  it('decodes a 1920x1080 and a 4000x3000 JPEG at 1/8 scale (libvips reports the resize still to do)', async () => {
     // Runs the compiled prepareImage in a child with VIPS_INFO=1 (built by `npm test`'s pretest).
     const module = join(ROOT, 'dist', 'image', 'shrink-on-load.js');
     expect(existsSync(module), 'run npm run build first').toBe(true);
@@ -207,11 +209,23 @@ describe('prepareImage: hostile input gets its specific kind', () => {
     expect(meanAbsDiff(followed.tensor, reference)).toBe(0);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a file without read permission -> unreadable (EACCES)', async () => {
-    // As root permissions are not enforced; test/classify-cli.test.ts covers it through a non-root child.
+  it('a file without read permission -> unreadable (EACCES)', async (ctx) => {
     const file = img.put(dir, 'secret.jpg', (await img.formatSamples()).jpeg);
     chmodSync(file, 0o000);
-    const err = await expectKind(file, 'unreadable');
-    expect(err.code).toBe('EACCES');
+    if (process.getuid?.() !== 0) {
+      const err = await expectKind(file, 'unreadable');
+      expect(err.code).toBe('EACCES');
+      return;
+    }
+    // Root reads anything: the same prepareImage (compiled) runs as nobody, in a child, on a file in a folder nobody
+    // may enter but not read the file in.
+    needs(ctx, NOBODY_MISSING);
+    chmodSync(dir, 0o711);
+    const probe = `import('./dist/image/preprocess.js').then((m) => m.prepareImage(${JSON.stringify(file)},
+      { mean: [0, 0, 0], std: [1, 1, 1] }, { maxPixels: 1e6, maxBytes: 1e6 }))
+      .then(() => console.log('{}'), (e) => console.log(JSON.stringify({ name: e.name, kind: e.kind, code: e.code })))`;
+    const run = spawnSync(process.execPath, ['-e', probe], { cwd: NOBODY_REPO, ...NOBODY, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ name: 'ImageError', kind: 'unreadable', code: 'EACCES' });
   });
 });

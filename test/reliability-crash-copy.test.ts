@@ -1,13 +1,17 @@
 // A kill aimed at the most fragile moment of a cross-filesystem move: the airplanes folder is on another filesystem
-// (a tmpfs we mount), so a move copies the shot to a temp name there, fsyncs, links it into place and unlinks the
-// original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the instant a temp copy
-// appears, restarts it, and repeats. At the end: no temp file left, each shot exactly once, byte-identical, one row.
+// (a small ext4 image we loop-mount with -o sync, so that a copy takes long enough for the kill to land inside it: on
+// tmpfs the copy was over before the kill arrived), so a move copies the shot to a temp name there, fsyncs, links it
+// into place and unlinks the original. The test watches the airplanes folder with inotify and SIGKILLs the daemon the
+// instant a temp copy appears, restarts it, and repeats. After a kill it records the partial temp copies beside the
+// move's logged intent. At the end: a kill did land mid-copy, no temp file left, each shot exactly once,
+// byte-identical, one row.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, watch as fsWatch, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, watch as fsWatch, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon, AS_ROOT } from './reliability/harness.js';
+import { cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './reliability/harness.js';
+import { needs, rootMissing } from './helpers/preconditions.js';
 import { realImagePaths, sha256 } from './reliability/images.js';
 
 const FILES = Number(process.env.BW_COPY_FILES ?? 12);
@@ -33,20 +37,26 @@ async function bigShots(n: number): Promise<Buffer[]> {
 }
 
 describe('SIGKILL in the middle of a cross-filesystem copy', () => {
-  it.skipIf(!AS_ROOT)('leaves no temp copy, loses nothing, logs each shot once', async () => {
+  it('leaves no temp copy, loses nothing, logs each shot once', async (ctx) => {
+    needs(ctx, rootMissing('to loop-mount an ext4 image for the airplanes folder'));
     const shots = await bigShots(FILES);
     const root = tempDir('bw-copykill-');
     const watch = join(root, 'blog');
     const airplanes = join(root, 'airplanes');
     mkdirSync(watch); mkdirSync(airplanes);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m,mode=0755', 'tmpfs', airplanes]);
+    const image = join(root, 'airplanes.ext4');
+    execFileSync('truncate', ['-s', '256M', image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', image]);
+    execFileSync('mount', ['-o', 'loop,sync', image, airplanes]);
     mounts.push(airplanes);
     const db = join(root, 'birdwatch.db');
     const log = new LogReader(db);
     const config = { threshold: 0, rescanIntervalMs: 5_000 }; // every shot is moved
     let daemon: Daemon | undefined;
     let kills = 0;
-    let caughtMidCopy = 0;
+    /** Shots a kill caught mid-copy: after the kill, a temp copy shorter than the shot lay on the airplanes disk
+     * while the log held the move's intent (pending_moves) for that shot. */
+    const caughtMidCopy: Array<{ name: string; tempBytes: number; shotBytes: number }> = [];
     const temps = () => readdirSync(airplanes, { recursive: true }).map(String).filter((f) => f.split('/').pop()!.startsWith('.birdwatch-tmp-'));
     try {
       // The trap: the instant a temp copy appears, kill whatever daemon is running.
@@ -60,7 +70,16 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
           await waitFor(() => !daemon!.alive || log.count() >= FILES, 120_000, () => `a kill or all decided: ${daemon!.tail()}`, 20);
           if (daemon.exitInfo?.signal === 'SIGKILL') {
             kills++;
-            if (temps().length > 0) caughtMidCopy++;
+            // The temp copy is named after its target (fs/move.ts tempPathFor); the intent names the target too.
+            const intents = log.query<{ src_path: string; target_path: string; size: number }>(
+              "SELECT src_path, target_path, size FROM pending_moves WHERE kind = 'decide'");
+            for (const temp of temps()) {
+              const intent = intents.find((i) => join(airplanes, temp) === join(dirname(i.target_path), `.birdwatch-tmp-${basename(i.target_path)}`));
+              const tempBytes = statSync(join(airplanes, temp)).size;
+              if (intent && tempBytes < intent.size) {
+                caughtMidCopy.push({ name: basename(intent.src_path), tempBytes, shotBytes: intent.size });
+              }
+            }
           }
           await daemon.kill();
         }
@@ -74,7 +93,8 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
       expect(await daemon.stop()).toBe(true);
       const removedTemps = (daemon.output.match(/removed the temp file of an interrupted copy/g) ?? []).length;
       console.log(`[figures] crash mid-copy: files=${FILES} (${(shots[0]!.length / 1e6).toFixed(1)} MB each) kills=${kills} ` +
-        `kills_with_a_temp_copy_on_disk=${caughtMidCopy} temps_removed_at_final_start=${removedTemps}`);
+        `partial_temp_copies_after_kills=${caughtMidCopy.length} (e.g. ${JSON.stringify(caughtMidCopy.at(-1))}) ` +
+        `temps_removed_at_final_start=${removedTemps}`);
 
       expect(temps(), 'temp copies left').toEqual([]);
       expect(listFiles(watch), 'shots left in the blog').toEqual([]);
@@ -87,7 +107,12 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
         expect(rows[0]!.final_path).toBe(join(airplanes, `big-${i}.jpg`));
       }
       expect(log.query<{ n: number }>('SELECT count(*) AS n FROM pending_moves')[0]!.n).toBe(0);
-      expect(kills).toBeGreaterThan(0);
+      // A kill did land mid-copy (a partial temp copy and the intent on disk), and those shots survived whole.
+      expect(caughtMidCopy.length, `no kill caught a copy in progress (kills=${kills})`).toBeGreaterThan(0);
+      for (const { name } of caughtMidCopy) {
+        const i = Number(name.match(/^big-(\d+)\.jpg$/)![1]);
+        expect(sha256(readFileSync(join(airplanes, name))), `${name}, caught mid-copy`).toBe(sha256(shots[i]!));
+      }
       expect(existsSync(join(watch, 'big-0.jpg'))).toBe(false);
     } finally {
       await daemon?.kill();

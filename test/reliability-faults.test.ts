@@ -10,10 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOBODY_CAN_RUN_CLI } from './helpers/daemon.js';
-import { immutableCapableBase } from './helpers/immutable.js';
+import { NOBODY_MISSING } from './helpers/daemon.js';
+import { IMMUTABLE_BASE, IMMUTABLE_MISSING } from './helpers/immutable.js';
+import { needs, rootMissing } from './helpers/preconditions.js';
 import {
-  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, sleep, startDaemon, tempDir, waitFor, AS_ROOT } from './reliability/harness.js';
+  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, startDaemon, tempDir, waitFor } from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
@@ -31,12 +32,6 @@ function layout(prefix: string, base?: string) {
   return { ...dirs, db: join(dirs.state, 'birdwatch.db') };
 }
 
-/** A layout on a filesystem that can hold the unwritable-database fault (see helpers/immutable.ts). */
-function immutableLayout(): ReturnType<typeof layout> | { skip: string } {
-  const capable = immutableCapableBase();
-  return 'skip' in capable ? capable : layout('bw-fault-immutable-', capable.base);
-}
-
 describe('disk and database faults', () => {
   let movers: Screened[] = [];
   let keepers: Screened[] = [];
@@ -45,7 +40,8 @@ describe('disk and database faults', () => {
     keepers = await pickShots('bird', false, 8, 3000);
   }, 120_000);
 
-  it.skipIf(!NOBODY_CAN_RUN_CLI)('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async () => {
+  it('airplanes folder not writable: says so, keeps the shot in the blog, moves it once writable again', async (ctx) => {
+    needs(ctx, NOBODY_MISSING);
     const L = layout('bw-fault-ro-');
     chownTree(L.root, NOBODY.uid, NOBODY.gid);
     const log = new LogReader(L.db);
@@ -59,7 +55,9 @@ describe('disk and database faults', () => {
       const shots = [movers[0]!, movers[1]!, movers[2]!, keepers[0]!];
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
       await waitFor(() => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-1.jpg')) === 1, 30_000, () => `bird-1 kept: ${d.tail()}`);
-      await sleep(5_000);
+      // The positive signal: it tried to move each of the three, and said why it could not.
+      await waitFor(() => names.slice(0, 3).every((n) => triedAndSaid(d.output, /not writable/, join(L.watch, n))) || !d.alive,
+        60_000, () => `a refusal for each plane: ${d.tail()}`);
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes)).toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
@@ -79,7 +77,8 @@ describe('disk and database faults', () => {
         expect(rows.at(-1)!.action).toBe('moved');
         expect(rows.filter((r) => r.action !== 'failed').length).toBe(1);
       }
-      console.log(`[figures] fault airplanes-not-writable: recovered, rows ${JSON.stringify(log.rows().map((r) => [r.path.split('/').pop(), r.action, r.error_kind]))}`);
+      const rows = log.rows().map((r) => [r.path.split('/').pop(), r.action, r.error_kind]);
+      console.log(`[figures] fault airplanes-not-writable: recovered, rows ${JSON.stringify(rows)}`);
       expect(await d.stop()).toBe(true);
     } finally {
       await d.kill();
@@ -87,7 +86,8 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 
-  it.skipIf(!AS_ROOT)('database disk full: moves nothing it cannot log, says so, catches up when space returns', async () => {
+  it('database disk full: moves nothing it cannot log, says so, catches up when space returns', async (ctx) => {
+    needs(ctx, rootMissing('to mount a small tmpfs'));
     const L = layout('bw-fault-full-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', L.state]);
     mounts.push(L.state);
@@ -101,14 +101,17 @@ describe('disk and database faults', () => {
       const filled = fill(filler);
       const names = ['plane-1.jpg', 'plane-2.jpg', 'plane-3.jpg', 'bird-1.jpg', 'bird-2.jpg'];
       const shots = [movers[3]!, movers[4]!, movers[5]!, keepers[1]!, keepers[2]!];
+      const since = d.output.length;
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
-      await sleep(6_000);
+      // The positive signal: it tried to log a shot, failed, and tried again.
+      await waitFor(() => retriedLogging(d.output.slice(since)) || !d.alive, 60_000, () => `a retried write: ${d.tail()}`);
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       const during = log.count() - before;
       const said = d.output.split('\n').filter((l) => /SQLITE_FULL|disk is full|ENOSPC|no space/i.test(l));
-      console.log(`[figures] fault db-disk-full: filled ${filled} bytes; rows written during the fault: ${during}; daemon said: ${said[0]?.slice(0, 300)}`);
+      console.log(`[figures] fault db-disk-full: filled ${filled} bytes; rows written during the fault: ${during}; ` +
+        `daemon said: ${said[0]?.slice(0, 300)}`);
       expect(during, 'rows written while the disk was full').toBe(0);
       expect(said.length, `no clear message about the full disk in:\n${d.tail()}`).toBeGreaterThan(0);
 
@@ -133,7 +136,8 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 
-  it.skipIf(!AS_ROOT)('airplanes disk full (another filesystem): no half copy left, shot kept in the blog, moved when space returns', async () => {
+  it('airplanes disk full (another filesystem): no half copy left, shot kept in the blog, moved when space returns', async (ctx) => {
+    needs(ctx, rootMissing('to mount a small tmpfs'));
     const L = layout('bw-fault-xfull-');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', L.airplanes]);
     mounts.push(L.airplanes);
@@ -152,7 +156,9 @@ describe('disk and database faults', () => {
       const shots = [movers[6]!, movers[7]!, keepers[3]!];
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
       await waitFor(() => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-a.jpg')) === 1, 30_000, () => `bird-a kept: ${d.tail()}`);
-      await sleep(4_000);
+      // The positive signal: it tried to move both, and said why it could not.
+      await waitFor(() => names.slice(0, 2).every((n) => triedAndSaid(d.output, /disk is full/, join(L.watch, n))) || !d.alive,
+        60_000, () => `a refusal for each plane: ${d.tail()}`);
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes), 'half copies or temp files in the full airplanes folder').toEqual(['filler']);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
@@ -180,12 +186,9 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 
-  it.skipIf(!AS_ROOT)('database unwritable while running (immutable db + WAL): moves nothing, says so, catches up when writable', async (ctx) => {
-    const L = immutableLayout();
-    if ('skip' in L) {
-      console.log(`[figures] fault db-unwritable: skipped: ${L.skip}`);
-      return ctx.skip();
-    }
+  it('database unwritable while running (immutable db + WAL): moves nothing, says so, catches up when writable', async (ctx) => {
+    needs(ctx, IMMUTABLE_MISSING);
+    const L = layout('bw-fault-immutable-', IMMUTABLE_BASE);
     const log = new LogReader(L.db);
     const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
     const locked = [L.db, `${L.db}-wal`];
@@ -197,8 +200,10 @@ describe('disk and database faults', () => {
       for (const f of locked) execFileSync('chattr', ['+i', f]);
       const names = ['plane-x.jpg', 'plane-y.jpg', 'bird-x.jpg'];
       const shots = [movers[8]!, movers[9]!, keepers[7]!];
+      const since = d.output.length;
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
-      await sleep(6_000);
+      // The positive signal: it tried to log a shot, failed, and tried again.
+      await waitFor(() => retriedLogging(d.output.slice(since)) || !d.alive, 60_000, () => `a retried write: ${d.tail()}`);
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
@@ -224,6 +229,17 @@ describe('disk and database faults', () => {
     }
   }, 240_000);
 });
+
+/** Whether the daemon refused to move `file` with a message matching `why` (its path in the same line). */
+function triedAndSaid(output: string, why: RegExp, file: string): boolean {
+  return output.split('\n').some((line) => /cannot move an airplane shot/.test(line) && why.test(line) &&
+    line.includes(`path=${file} `));
+}
+
+/** Whether a write to the log failed and was tried at least a second time (a retry line with attempt >= 2). */
+function retriedLogging(output: string): boolean {
+  return /database or disk unavailable, retrying what="record [^\n]* attempt=([2-9]|\d\d)/.test(output);
+}
 
 /** Writes `path` until the filesystem is full (ENOSPC), down to single bytes; returns the bytes written. */
 function fill(path: string, limit = Infinity): number {

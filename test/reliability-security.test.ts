@@ -66,7 +66,9 @@ describe('security', () => {
       await new Promise((r) => setTimeout(r, 3_000)); // two rescans: would the symlinked folder be entered?
 
       const rows = log.rows();
-      console.log(`[figures] security: ${rows.map((r) => `${JSON.stringify(relative(root, r.path))} -> ${JSON.stringify(relative(root, r.final_path))} ${r.action}${r.error_kind ? ' ' + r.error_kind : ''}`).join('; ')}`);
+      const shown = rows.map((r) => `${JSON.stringify(relative(root, r.path))} -> ` +
+        `${JSON.stringify(relative(root, r.final_path))} ${r.action}${r.error_kind ? ' ' + r.error_kind : ''}`);
+      console.log(`[figures] security: ${shown.join('; ')}`);
       // SQL: the table survived the name, which is stored verbatim.
       expect(log.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'decisions'")).toHaveLength(1);
       expect(log.rows('path = ?', join(watch, tricky[4]!))).toHaveLength(1);
@@ -112,7 +114,7 @@ describe('security', () => {
     }
   }, 180_000);
 
-  it('restore and mark move files only inside the configured folders (traversal, symlinks, SQL in the argument)', async () => {
+  it('restore and mark move files only inside configured folders (traversal, symlinks, SQL in argument)', async () => {
     const root = tempDir('bw-sec-cli-');
     const watch = join(root, 'blog');
     const airplanes = join(root, 'airplanes');
@@ -176,8 +178,12 @@ describe('security', () => {
     expect(text).not.toMatch(/^\s*MemoryDenyWriteExecute\s*=\s*(yes|true|1)/m); // breaks V8's JIT
     const sec = spawnSync('systemd-analyze', ['security', '--offline=true', unit], { encoding: 'utf8' });
     const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
-    console.log(`[figures] systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : `(no score) ${sec.stderr}`}`);
+    const score = overall ? `${overall[1]} ${overall[2]}` : `(no score) ${sec.stderr}`;
+    console.log(`[figures] systemd-analyze security --offline: ${score}`);
     expect(overall, sec.stdout + sec.stderr).not.toBeNull();
-    expect(Number(overall![1])).toBeLessThanOrEqual(10);
+    // systemd scores 0 (locked down) to 10 (no sandboxing); the unit scores 0.7 SAFE with Debian 12's systemd. A
+    // setting dropped from the unit, or a newer systemd finding a new gap, shows up here.
+    expect(Number(overall![1]), sec.stdout).toBeLessThanOrEqual(2);
+    expect(overall![2]).toMatch(/^(SAFE|OK)$/);
   });
 });

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor } from './reliability/harness.js';
+import { cleanupTemp, killAll, listFiles, LogReader, startDaemon, tempDir, waitFor } from './reliability/harness.js';
 import { rawRealImages, sha256, type RealImage } from './reliability/images.js';
 
 afterAll(async () => {
@@ -73,7 +73,12 @@ describe('watching with the safety rescan off', () => {
       await waitFor(() => { last = disagreements(); return last.length === 0 || !d.alive; }, 180_000,
         () => `every file decided at its current path; ${last.length} not: ${last.slice(0, 5).join(', ')}: ${d.tail()}`, 1_000);
       expect(d.alive, d.tail()).toBe(true);
-      await sleep(1_000);
+      // The positive signal before looking again: one more shot, dropped after all that, is decided, so every event
+      // that came before it has been handled.
+      const lastShot = take(1)[0]!;
+      writeFileSync(join(watch, 'last.jpg'), lastShot.bytes); dropped.set(lastShot.sha256, 'last.jpg');
+      await waitFor(() => log.count("path = ? AND action IN ('moved','kept')", join(watch, 'last.jpg')) === 1 || !d.alive,
+        60_000, () => `the last shot decided: ${d.tail()}`);
       expect(disagreements()).toEqual([]);
 
       const where = new Map<string, number>();
@@ -84,7 +89,8 @@ describe('watching with the safety rescan off', () => {
       const twice = [...where.entries()].filter(([, n]) => n > 1);
       const renamedRows = log.count('path LIKE ?', `${join(watch, 'renamed')}/%`);
       console.log(`[figures] watch (rescan off): dropped=${dropped.size} decided_rows=${decidedCount()} ` +
-        `failed=${log.count("action = 'failed'")} renamed_folder_rows=${renamedRows} lost=${lost.length} twice=${twice.length}`);
+        `failed=${log.count("action = 'failed'")} renamed_folder_rows=${renamedRows} ` +
+        `lost=${lost.length} twice=${twice.length}`);
       expect(lost).toEqual([]);
       expect(twice).toEqual([]);
       expect(log.count("action = 'failed'")).toBe(0);

@@ -1,5 +1,5 @@
 // Python/daemon equivalence of multi-view inference: the same image files, with the same two-view model, through
-// training's side (data.py's PIL loader, views.py, the torch weights read from the .onnx by train.load_init) and
+// training's side (data.py's PIL loader, views.py, the torch weights read from the .onnx by checkpoint.load_init) and
 // through `birdwatch classify --json` (sharp, src/model/views.ts, onnxruntime-node) give the same averaged
 // P(airplane) within 1e-4.
 import { execFileSync } from 'node:child_process';
@@ -22,13 +22,12 @@ const FILES = [...FIXTURE_AIRPLANES, ...FIXTURE_BIRDS, ...cifar('airplane'), ...
 // P(airplane) per file and view list, as training computes it: the model's own preprocessing spec and views.
 const PYTHON = `
 import json, sys
-sys.path.insert(0, "training")
 import onnx, torch
-import data, train, views
+from birdwatch_training import checkpoint, data, views
 model_path, *files = sys.argv[1:]
 meta = {p.key: p.value for p in onnx.load(model_path).metadata_props}
 spec = json.loads(meta["preprocessing"])
-init = train.load_init(model_path)
+init = checkpoint.load_init(model_path)
 net = init["model"].eval()
 x = torch.stack([torch.from_numpy(data.load_image_file(f, spec)) for f in files])
 xn = data.normalize(x, init["mean"], init["std"])
@@ -50,10 +49,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('multi-view inference, Python (training/views.py) and the daemon', () => {
+describe('multi-view inference, Python (training/birdwatch_training/views.py) and the daemon', () => {
   it('give the same averaged P(airplane) within 1e-4 on 16 CIFAR images', async () => {
     const python = JSON.parse(execFileSync(join(REPO, 'training', 'python.sh'), ['-c', PYTHON, model, ...FILES],
-      { cwd: REPO, encoding: 'utf8' })) as { views: string[]; model: number[]; identity: number[] };
+      { cwd: join(REPO, 'training'), encoding: 'utf8' })) as { views: string[]; model: number[]; identity: number[] };
     expect(python.views).toEqual(['identity', 'mirror']);
 
     const run = await runCli(['classify', '--json', '--provider', 'cpu', '--model', model, ...FILES]);
@@ -63,7 +62,8 @@ describe('multi-view inference, Python (training/views.py) and the daemon', () =
 
     const differences = FILES.map((_, i) => Math.abs(node[i]!.probabilities.airplane - python.model[i]!));
     const largest = Math.max(...differences);
-    console.log(`[figures] views parity: max |P(airplane) node - python| = ${largest.toExponential(2)} over ${FILES.length} images`);
+    console.log(`[figures] views parity: max |P(airplane) node - python| = ${largest.toExponential(2)} ` +
+      `over ${FILES.length} images`);
     differences.forEach((d, i) => expect(d, FILES[i]).toBeLessThan(1e-4));
     // The tolerance is far below what the views change: the one-view answers differ from the two-view ones by more.
     const viewEffect = Math.max(...FILES.map((_, i) => Math.abs(python.identity[i]! - python.model[i]!)));

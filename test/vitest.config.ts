@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    // Root only: a copy of the checkout nobody can read, and a folder where chattr +i works (see the file).
+    globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

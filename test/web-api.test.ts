@@ -64,7 +64,7 @@ describe('birdwatch web: sessions and access', () => {
     expect((await call(web.base, '/login', null)).status).toBe(200);
   });
 
-  it('sends back after login only to a path on this site: /\\evil.com, /<TAB>/evil.com and //evil.com go to /', async () => {
+  it('after login sends only to a path on this site: /\\evil.com, /<TAB>/evil.com, //evil.com go to /', async () => {
     const nextOf = async (qs: string): Promise<string> => {
       const response = await call(web.base, `/login?next=${qs}`, null);
       expect(response.status, qs).toBe(200);
@@ -80,7 +80,7 @@ describe('birdwatch web: sessions and access', () => {
     }
   });
 
-  it('logs in with an HttpOnly SameSite=Strict cookie, tells the session, refuses wrong credentials, logs out', async () => {
+  it('logs in with an HttpOnly SameSite=Strict cookie, tells the session, refuses bad logins, logs out', async () => {
     const response = await fetch(`${web.base}/api/login`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'rita', password: 'rita-password' }),
@@ -133,7 +133,7 @@ describe('birdwatch web: sessions and access', () => {
     expect((await login(web.base, 'vic', 'vic-password')).role).toBe('viewer');
   });
 
-  it('counts a login attempt before checking it: 50 wrong passwords at once for one user, at most 5 answered 401', async () => {
+  it('counts a login before checking it: 50 wrong passwords at once for one user, at most 5 answered 401', async () => {
     await addUser(world, 'pat', 'viewer', 'pat-password');
     const attempt = (password: string): Promise<Response> => fetch(`${web.base}/api/login`, { method: 'POST',
       headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'pat', password }) });
@@ -220,7 +220,7 @@ describe('birdwatch web: the read API matches the CLI', () => {
     }
   });
 
-  it('GET /api/decisions/ID is one log row; /image the bytes from where the file is now; /thumbnail a small WebP', async () => {
+  it("GET /api/decisions/ID is one log row; /image the file's bytes where it is now; /thumbnail a WebP", async () => {
     const planeRow = world.row(world.garden, 'plane-two.jpg');
     const [cliRow] = jsonLines((await world.cli(['log', '--json', '--path', 'plane-two'])).stdout);
     expect(await json(await call(web.base, `/api/decisions/${planeRow.id}`, vic))).toEqual(cliRow);
@@ -273,7 +273,7 @@ describe('birdwatch web: actions', () => {
     expect(query(world.dirs.db, 'SELECT * FROM corrections WHERE decision_id = ?', moved.id)).toEqual([]);
   });
 
-  it('restore puts the bird back like the CLI and records the member; log shows it; a second restore says so', async () => {
+  it('restore puts the bird back like the CLI, records the member; log shows it; a second one says so', async () => {
     const moved = world.row(world.garden, '2026/plane one.jpg');
     const response = await call(web.base, `/api/decisions/${moved.id}/restore`, rita, { method: 'POST' }); // no body
     const result = await json(response);
@@ -308,7 +308,7 @@ describe('birdwatch web: actions', () => {
     expect(query(world.dirs.db, 'SELECT * FROM corrections WHERE decision_id = ?', robin.id)).toEqual([]);
   });
 
-  it('mark records a label, or moves a kept airplane out, with the member; a moved one cannot move again (409)', async () => {
+  it('mark records a label, or moves a kept airplane out, with the member; a moved one cannot move (409)', async () => {
     const heron = world.row(world.pond, 'heron.jpg');
     const marked = await json(await call(web.base, `/api/decisions/${heron.id}/mark`, rita,
       { method: 'POST', body: { label: 'bird', move: false } }));
@@ -388,7 +388,10 @@ describe('birdwatch web: safety', () => {
   });
 
   it('serves files only from the configured folders: a symlink planted in place of a shot is refused', async () => {
-    const plane = world.row(world.garden, 'plane-two.jpg'); // still in the airplanes folder
+    // Its own shot, moved into a subfolder of the airplanes folder (no other test touches it), its thumbnail cached.
+    const plane = await dropShot(world, world.garden, 'safety/sky.jpg', await world.newPlane());
+    expect(plane.final_path).toBe(join(world.garden.airplanes, 'safety', 'sky.jpg'));
+    expect((await call(web.base, `/api/decisions/${plane.id}/thumbnail`, vic)).status).toBe(200);
     const secret = join(world.dirs.root, 'secret.txt');
     writeFileSync(secret, 'not for the web\n');
     const kept = `${plane.final_path}.kept`;
@@ -406,22 +409,21 @@ describe('birdwatch web: safety', () => {
     }
     // A folder holding a shot swapped for a symlink to a folder outside (test/web-shot-files.test.ts swaps it
     // between the check and the open).
-    const wren = world.row(world.garden, 'sub/wren.jpg'); // moved to airplanes/sub by the mark test
-    const sub = join(world.garden.airplanes, 'sub');
+    const sub = join(world.garden.airplanes, 'safety');
     const elsewhere = join(world.dirs.root, 'elsewhere');
     mkdirSync(elsewhere);
-    writeFileSync(join(elsewhere, 'wren.jpg'), 'not for the web either\n');
+    writeFileSync(join(elsewhere, 'sky.jpg'), 'not for the web either\n');
     renameSync(sub, `${sub}.kept`);
     symlinkSync(elsewhere, sub);
     try {
-      const image = await call(web.base, `/api/decisions/${wren.id}/image`, vic);
+      const image = await call(web.base, `/api/decisions/${plane.id}/image`, vic);
       expect(image.status).toBe(403);
       expect(await image.text()).not.toContain('not for the web');
     } finally {
       unlinkSync(sub);
       renameSync(`${sub}.kept`, sub);
     }
-    expect((await call(web.base, `/api/decisions/${wren.id}/image`, vic)).status).toBe(200);
+    expect((await call(web.base, `/api/decisions/${plane.id}/image`, vic)).status).toBe(200);
     for (const path of ['/api/decisions/..%2F..%2Fetc%2Fpasswd/image', '/static/..%2Fserver.ts', '/static/../../package.json',
       '/api/decisions/1%2F..%2F2/image']) {
       const response = await call(web.base, path, vic);

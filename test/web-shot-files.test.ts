@@ -40,7 +40,7 @@ describe('openShotFile', () => {
     }
   });
 
-  it('refuses a file reached through a parent folder swapped for a symlink between the check and the open', async () => {
+  it('refuses a file reached through a parent folder swapped for a symlink between check and open', async () => {
     const busy = busyThreadPool();
     const opening = openShotFile(config, shot).then(
       async ({ handle }) => {

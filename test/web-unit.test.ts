@@ -18,12 +18,13 @@ describe('config/birdwatch-web.service', () => {
     expect(`${verify.stdout}${verify.stderr}`.trim(), 'warnings from verify').toBe('');
     const sec = spawnSync('systemd-analyze', ['security', '--offline=true', unit], { encoding: 'utf8' });
     const overall = `${sec.stdout}${sec.stderr}`.match(/Overall exposure level for \S+: ([\d.]+) (\S+)/);
-    console.log(`[figures] birdwatch-web.service systemd-analyze security --offline: ${overall ? `${overall[1]} ${overall[2]}` : '(no score)'}`);
+    const score = overall ? `${overall[1]} ${overall[2]}` : '(no score)';
+    console.log(`[figures] birdwatch-web.service systemd-analyze security --offline: ${score}`);
     expect(overall, sec.stdout + sec.stderr).not.toBeNull();
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });
 
-  it('runs birdwatch web with the daemon\'s config, sandboxed like the daemon, writable only where restore/mark move', () => {
+  it('runs birdwatch web with the daemon\'s config, sandboxed like it, writable only where restore/mark move', () => {
     expect(settings('ExecStart')).toEqual(['/usr/bin/node /opt/birdwatch/dist/cli.js web --config /etc/birdwatch/config.json']);
     const daemon = readFileSync(join(REPO, 'config', 'birdwatch.service'), 'utf8');
     // Every hardening line of the daemon's unit, except its network ban (the page must listen).

@@ -2,8 +2,9 @@
 """The ablation behind training/README.md (round 2): what each use of the data adds, on the three-way split (seed 0).
 Every row is a `train.py --no-export` run into training/runs/r2/<row> (finished rows are not rerun), then scored
 here from its model.pt with one view and with the mirror view added. Run it with no `"views"` in
-config/preprocessing.json (each row is then trained and its epoch chosen on one view, as the shipped run was). The selection-split columns are what choices
-are made on; the report-split columns are only measured.
+config/preprocessing.json (each row is then trained and its epoch chosen on one view, as the shipped run was). The
+selection-split columns are what choices are made on; the report-split columns are only measured. The rows are
+data: recipes/ablation-r2.json.
 
   python3 ablation.py                 # run what is missing (hours on 2 CPU cores), print the Markdown tables
   python3 ablation.py --only conv-e8  # one row
@@ -19,36 +20,17 @@ from pathlib import Path
 
 import torch
 
+from birdwatch_training import camera, checkpoint, data, loop, recipes, report
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import camera  # noqa: E402
-import data  # noqa: E402
-import report  # noqa: E402
-import train  # noqa: E402
-
 ROOT = HERE / "runs" / "r2"
-# (row, what it measures, train.py arguments). The students are the default recipe's 3072-1536-768-2, 8 epochs.
-ROWS = [
-    ("conv-e8", "student of the two-class convnet teacher (10 epochs on the 8,000 training airplanes and birds)",
-     ["--teacher", "conv", "--epochs", "8"]),
-    ("conv-w32-e8", "student of a twice-as-wide two-class teacher (width 32, 10 epochs)",
-     ["--teacher", "conv", "--teacher-width", "32", "--epochs", "8"]),
-    ("conv-camera-e8", "+ camera-like degradations (rescale/aspect, blur, exposure, noise, JPEG; each p=0.3)",
-     ["--teacher", "conv", "--epochs", "8", "--camera-augment", "0.3"]),
-    ("conv10-e8", "student of the ten-class teacher (2 epochs on the 8,000 + 40,000 other-class images)",
-     ["--teacher", "conv10", "--teacher-epochs", "2", "--epochs", "8"]),
-    ("conv10-others-e8", "+ distillation on other-class images too (a fifth of each epoch)",
-     ["--teacher", "conv10", "--teacher-epochs", "2", "--epochs", "8", "--other-share", "0.2"]),
-    ("conv10-others-aux-e8", "+ a ten-class auxiliary task (weight 0.5; airplane and bird outputs exported)",
-     ["--teacher", "conv10", "--teacher-epochs", "2", "--epochs", "8", "--other-share", "0.2", "--aux10", "0.5"]),
-]
+ROWS = recipes.ablation_rows()  # (row, what it measures, train.py arguments): recipes/ablation-r2.json
 VIEW_SETS = (["identity"], ["identity", "mirror"])
 
 
 def score(run: Path, selection, report_split, view_names, camera_like) -> dict:
-    saved = train.load_init(run if run.suffix == ".onnx" else run / "model.pt")
-    model, norm = saved["model"].eval(), train.Normalizer(saved["mean"], saved["std"])
+    saved = checkpoint.load_init(run if run.suffix == ".onnx" else run / "model.pt")
+    model, norm = saved["model"].eval(), loop.Normalizer(saved["mean"], saved["std"])
     p_sel, p_rep, curve = report.model_curve(model, norm, selection, report_split, view_names, resamples=500)
     return {"selection": report.split_metrics(p_sel, selection.y.numpy(), "selection", resamples=500),
             "report": report.split_metrics(p_rep, report_split.y.numpy(), "report", resamples=500),
@@ -64,7 +46,8 @@ def student_row(name: str, what: str, s: dict, r: dict) -> str:
             f"{rep['accuracy']:.3f} {rep['accuracy_interval']} | {rep['roc_auc']:.4f} | "
             f"{rep['airplanes_caught_at_1pct_bootstrap']['mean']:.3f} | {one['airplanes_caught']:.3f} / "
             f"{one['birds_moved']:.3f} | {two['airplanes_caught']:.3f} / {two['birds_moved']:.3f} | "
-            f"{s['camera_like']['accuracy']:.3f} | {s['camera_like']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f} | "
+            f"{s['camera_like']['accuracy']:.3f} | "
+            f"{s['camera_like']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f} | "
             f"{r['epochs_run']} | {r['epoch_seconds_median']:.0f} |")
 
 
@@ -89,8 +72,8 @@ def main(argv=None) -> int:
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
 
-    targs = train.parse_args(["--quiet"])
-    _, _, _, selection, report_split = train.load_splits(targs, data.load_preprocessing())
+    targs = recipes.settings("default", quiet=True)
+    _, _, _, selection, report_split = data.load_splits(targs, data.load_preprocessing())
     camera_like = camera.degrade(report_split.x, seed=0)
     teachers, students = [], []
     runs = [(name, what, ROOT / name) for name, what, _ in ROWS] + [(Path(d).name, "", Path(d)) for d in args.extra_run]
@@ -119,8 +102,8 @@ def main(argv=None) -> int:
                      f"{tf['report']['airplanes_caught_at_1pct_bootstrap']['mean']:.3f} |")
     lines += ["", "| row | what | selection acc | selection caught at 1% (bootstrap mean) | report acc [90%] | "
               "report ROC AUC | report caught at 1% (bootstrap mean) | report caught / birds moved, 1% threshold "
-              "from selection | same at 2% | camera-like report copy: acc | its caught at 1% (bootstrap mean) | epochs | "
-              "s/epoch |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+              "from selection | same at 2% | camera-like report copy: acc | its caught at 1% (bootstrap mean) | "
+              "epochs | s/epoch |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
               *students]
     table = "\n".join(lines)
     print(table)

@@ -18,17 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import calibrate  # noqa: E402
-import data  # noqa: E402
-import train  # noqa: E402
+from birdwatch_training import calibrate, checkpoint, data, loop, recipes
+from birdwatch_training import teacher as teachers
 
 
 def margin(model, x_u8, norm) -> np.ndarray:
     """logit(airplane) - logit(bird): the score the threshold cuts, up to a monotone map."""
-    logits = train.predict(model, x_u8, norm)
+    logits = loop.predict(model, x_u8, norm)
     return (logits[:, 0] - logits[:, 1]).numpy()
 
 
@@ -54,10 +50,10 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    targs = train.parse_args(["--seed", str(args.seed), "--quiet"])  # the default recipe's teacher and data
-    _, samples, trn, val, _ = train.load_splits(targs, data.load_preprocessing())  # val: the selection split
-    norm = train.Normalizer(*data.mean_std(trn.x))
-    teacher, _ = train.get_teacher(targs, trn, val, norm, samples.digest, log=lambda m: print(m, file=sys.stderr))
+    targs = recipes.settings("default", seed=args.seed, quiet=True)  # the default recipe's teacher and data
+    _, samples, trn, val, _ = data.load_splits(targs, data.load_preprocessing())  # val: the selection split
+    norm = loop.Normalizer(*data.mean_std(trn.x))
+    teacher, _ = teachers.get_teacher(targs, trn, val, norm, samples.digest, log=lambda m: print(m, file=sys.stderr))
     y = val.y.numpy()
     planes = trn.x[trn.y == calibrate.AIRPLANE]
     t_val, t_train = margin(teacher, val.x, norm), margin(teacher, planes, norm)
@@ -66,8 +62,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     print(row("teacher (convnet)", t_val, y))
     for run in args.runs:
-        saved = train.load_init(Path(run) / "model.pt")  # the student as trained, with its own mean/std
-        student, own = saved["model"].eval(), train.Normalizer(saved["mean"], saved["std"])
+        saved = checkpoint.load_init(Path(run) / "model.pt")  # the student as trained, with its own mean/std
+        student, own = saved["model"].eval(), loop.Normalizer(saved["mean"], saved["std"])
         print(row(Path(run).name, margin(student, val.x, own), y, t_val, margin(student, planes, own), t_train),
               flush=True)
     return 0

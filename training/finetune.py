@@ -5,15 +5,15 @@ candidate model (what `birdwatch retrain` runs; it can be run by hand too).
   python3 finetune.py --init ../models/birds-vs-airplanes.onnx --club DIR --out CANDIDATE.onnx [--epochs 3]
 
 DIR is an image-folder tree DIR/airplane/*, DIR/bird/* (either may be empty): the club's fine-tune part. The
-club's held-out part never comes here. The CIFAR data (--data, else train.py's default data) is split exactly as train.py
-split it for the --init model (the seed, val_fraction and selection_fraction in its recipe metadata, unless
+club's held-out part never comes here. The CIFAR data (--data, else train.py's default data) is split exactly as
+train.py split it for the --init model (the seed, val_fraction and selection_fraction in its recipe metadata, unless
 --seed/--val-fraction say otherwise), so neither model trains on the selection split or the report split. The
 candidate's thresholds (its operating curve) are chosen on the selection split at --bird-budget with the same rule as
 train.py, and the report split is where both models are compared. (A model from before the three-way split had no
-selection split: then, as before, the threshold is chosen on the report split.) --split-list FILE receives the report split as JSON lines {"path", "label"} (image files:
-the originals for an image-folder source; PNG copies of the decoded 32x32 images for cifar10:DIR), so that
-birdwatch scores both models on it with the daemon's own preprocessing. --summary FILE receives one JSON object
-(threshold, validation figures, counts, history).
+selection split: then, as before, the threshold is chosen on the report split.) --split-list FILE receives the
+report split as JSON lines {"path", "label"} (image files: the originals for an image-folder source; PNG copies of
+the decoded 32x32 images for cifar10:DIR), so that birdwatch scores both models on it with the daemon's own
+preprocessing. --summary FILE receives one JSON object (threshold, validation figures, counts, history).
 
 Exit codes: 0 done, 2 bad data or usage (one line on stderr), 130 interrupted.
 """
@@ -29,15 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import data  # noqa: E402
-import export  # noqa: E402
-import models  # noqa: E402
-import report  # noqa: E402
-import train  # noqa: E402
-import views  # noqa: E402
+from birdwatch_training import calibrate, checkpoint, data, export, loop, models, report, views
+from birdwatch_training.cli import UsageError, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,7 +53,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="as train.py: share of each class held out (unset: the --init model's recipe, else 0.1)")
     p.add_argument("--seed", type=int, default=None,
                    help="as train.py: the CIFAR split's seed (unset: the --init model's recipe, else 0)")
-    p.add_argument("--bird-budget", type=float, default=0.01, help="largest share of report-split birds moved")
+    p.add_argument("--bird-budget", type=float, default=0.01,
+                   help="the candidate's own threshold's bird budget (chosen on the selection split)")
+    p.add_argument("--confidence", type=float, default=calibrate.CONFIDENCE,
+                   help="confidence of the Clopper-Pearson bound its thresholds are chosen with (as train.py)")
     p.add_argument("--split-list", help="write the report split here as JSON lines {path, label}")
     p.add_argument("--split-images", help="folder for PNG copies of the report split (cifar10:DIR sources)")
     p.add_argument("--summary", help="write a JSON summary here")
@@ -68,9 +64,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.epochs < 1:
-        raise train.UsageError(f"--epochs must be at least 1, got {args.epochs}")
+        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if not 0.0 <= args.club_share < 1.0:
-        raise train.UsageError(f"--club-share must be in [0, 1), got {args.club_share}")
+        raise UsageError(f"--club-share must be in [0, 1), got {args.club_share}")
+    if not 0 < args.confidence < 1:
+        raise UsageError(f"--confidence must be above 0 and below 1, got {args.confidence}")
     recipe = init_recipe(args.init)
     if args.seed is None:
         args.seed = int(recipe.get("seed", 0))
@@ -88,7 +86,7 @@ def init_recipe(path) -> dict:
         return {}
     try:
         recipe = json.loads(export.read_metadata(path).get("recipe", "{}"))
-    except Exception:  # not an ONNX file or no JSON recipe: train.load_init says what is wrong with it
+    except Exception:  # not an ONNX file or no JSON recipe: checkpoint.load_init says what is wrong with it
         return {}
     return recipe if isinstance(recipe, dict) else {}
 
@@ -122,7 +120,7 @@ def write_split_list(cifar: data.Samples, val_idx: torch.Tensor, path: Path, ima
                 file = folder / cifar.names[i]
             else:
                 if not images_dir:
-                    raise train.UsageError("--split-images DIR is needed to list a cifar10:DIR report split")
+                    raise UsageError("--split-images DIR is needed to list a cifar10:DIR report split")
                 file = Path(images_dir) / f"{n:05d}-{label}.png"
                 file.parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(cifar.x[i].permute(1, 2, 0).numpy()).save(file)
@@ -135,7 +133,7 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     out = Path(args.out).resolve()
     if not out.parent.is_dir():
-        raise train.UsageError(f"output folder {out.parent} does not exist")
+        raise UsageError(f"output folder {out.parent} does not exist")
     t_start = time.time()
     spec = data.load_preprocessing()
     if not args.data:  # resolved here, as train.py does: only a run that loads data may download it
@@ -157,23 +155,25 @@ def main(argv=None) -> int:
     print(f"data: {cifar.source}: training {len(cifar_train)} {cifar_train.counts()}, report split {len(val)} "
           f"{val.counts()}; club {club_counts} x {repeats}", flush=True)
 
-    init = train.load_init(args.init)
+    init = checkpoint.load_init(args.init)
     model, mean, std = init["model"].train(), init["mean"], init["std"]
-    norm = train.Normalizer(mean, std)
+    norm = loop.Normalizer(mean, std)
     cfg = argparse.Namespace(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size, optimizer="adamw",
                              lr=args.lr, momentum=0.9, weight_decay=0.05, schedule="cosine", augment=True,
                              jitter=0.1, mixup=0.0, label_smoothing=0.1, ema=0.0, patience=0, select="last",
                              distill_temp=1.0)
-    before = train.evaluate(model, val, norm)["acc"]
-    model, history = train.fit(model, train_set, val, norm, cfg, label="finetune", quiet=args.quiet)
+    before = loop.evaluate(model, val, norm)["acc"]
+    model, history = loop.fit(model, train_set, val, norm, cfg, label="finetune", quiet=args.quiet)
     plain = model.fold() if isinstance(model, models.MLP) else model
-    threshold, metrics = train.threshold_figures(plain, chooser, norm, args.bird_budget, bootstrap=False)
+    threshold, metrics = report.threshold_figures(plain, chooser, norm, args.bird_budget, bootstrap=False,
+                                                  confidence=args.confidence)
     metrics["split"] = "selection" if chooser is selection else "report"
     at = metrics
     view_names = views.views_of(spec)
     curve = None
     if chooser is selection:  # the candidate's own curve, as train.py writes it (birdBudget needs one)
-        _, _, curve = report.model_curve(plain, norm, selection, val, view_names, resamples=200)
+        _, _, curve = report.model_curve(plain, norm, selection, val, view_names, resamples=200,
+                                         confidence=args.confidence)
         threshold = report.point_at(curve, args.bird_budget)["threshold_text"]
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     recipe = {"recipe": "finetune", "init": str(Path(args.init).resolve()), "epochs": args.epochs, "lr": args.lr,
@@ -181,10 +181,11 @@ def main(argv=None) -> int:
               "jitter": 0.1, "label_smoothing": 0.1, "club_share": args.club_share, "club_repeats": repeats,
               "club_images": 0 if club is None else len(club), "val_fraction": args.val_fraction,
               "selection_fraction": args.selection_fraction, "seed": args.seed,
-              "bird_budget": args.bird_budget, "data": cifar.source}
+              "bird_budget": args.bird_budget, "confidence": args.confidence, "data": cifar.source}
     meta = {
         "classes": json.dumps(data.CLASSES), "mean": json.dumps(mean), "std": json.dumps(std),
-        "threshold": threshold, "validation_metrics": json.dumps(metrics), "recipe": json.dumps(recipe),
+        "threshold": threshold, "confidence": str(args.confidence), "validation_metrics": json.dumps(metrics),
+        "recipe": json.dumps(recipe),
         "training_data_digest": train_set.digest, "created_at": created, "preprocessing": json.dumps(spec),
         "model": json.dumps({"description": plain.describe(), "parameters": models.count_params(plain),
                              **plain.config}),
@@ -197,14 +198,15 @@ def main(argv=None) -> int:
                "history": history, "seconds": time.time() - t_start, "torch_version": torch.__version__}
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"finetune: report-split accuracy {before:.4f} -> {metrics['accuracy']:.4f}; threshold {threshold}: airplanes "
-          f"caught {at['airplanes_caught_at_threshold']:.3f}, birds moved {at['birds_moved_at_threshold']:.4f}; "
+    print(f"finetune: report-split accuracy {before:.4f} -> {metrics['accuracy']:.4f}; threshold {threshold}: "
+          f"airplanes caught {at['airplanes_caught_at_threshold']:.3f}, birds moved "
+          f"{at['birds_moved_at_threshold']:.4f}; "
           f"wrote {out} in {time.time() - t_start:.0f}s", flush=True)
     return 0
 
 
 def cli(argv=None) -> int:
-    return train.run_cli(main, "finetune.py", argv)
+    return run_cli(main, "finetune.py", argv)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // `npm run bench`: camera-size JPEGs through sharp alone (the floor), the pipeline, the classify CLI and the real
-// daemon, in one run (and what multi-view inference costs); prints a markdown table. Progress goes to stderr, the table to stdout.
+// daemon, in one run (and what multi-view inference costs); prints a markdown table. Progress goes to stderr, the
+// table to stdout.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +99,8 @@ async function main(argv: string[]): Promise<number> {
     const sample = files.filter((f) => f.width === 1920).slice(0, 8).map((f) => f.path);
     if (sample.length > 0) {
       const check = await shrinkOnLoadCheck(sample);
-      rows.push(['JPEG shrink-on-load: scale prepareImage decodes at (libvips VIPS_INFO); 1920x1080 to 32x32 with / without it, one at a time',
+      rows.push(['JPEG shrink-on-load: scale prepareImage decodes at (libvips VIPS_INFO); ' +
+        '1920x1080 to 32x32 with / without it, one at a time',
         `${scales.join(', ')}; ${fmt(check.resizedMs)} ms / ${fmt(check.fullMs)} ms per image`]);
     }
   }
@@ -125,8 +127,10 @@ async function main(argv: string[]): Promise<number> {
     const { viewsCost } = await import('./views.js');
     const v = await viewsCost(paths, model, join(cache, 'views-models'), log);
     const ratio = (pair: [number, number]): string => `${fmt(pair[1] / pair[0], 2)}x the images/s of 1 view`;
-    rows.push([`views: batched inference alone, batches of ${v.batch} (the daemon's), 1 view / 2 views (identity + mirror; best pass)`,
-      `${fmt(v.inference[0])} / ${fmt(v.inference[1])} images/s (${fmt(v.batchMs[0], 2)} / ${fmt(v.batchMs[1], 2)} ms a batch): ` +
+    rows.push([`views: batched inference alone, batches of ${v.batch} (the daemon's), ` +
+      '1 view / 2 views (identity + mirror; best pass)',
+      `${fmt(v.inference[0])} / ${fmt(v.inference[1])} images/s ` +
+      `(${fmt(v.batchMs[0], 2)} / ${fmt(v.batchMs[1], 2)} ms a batch): ` +
       ratio(v.inference)]);
     rows.push(['views: pipeline in-process (prepareImage + batched inference, 4 in flight), 1 view / 2 views (best pass)',
       `${fmt(v.pipeline[0])} / ${fmt(v.pipeline[1])} images/s: ${ratio(v.pipeline)}`]);
@@ -164,7 +168,8 @@ async function main(argv: string[]): Promise<number> {
         rows.push([`(b) daemon end-to-end: all dropped at once -> all decided, moved and logged; ${pairs.length} runs, ` +
           'each between two floor passes',
           `median ${fmt(100 * median(ratios), 0)}% of the floor around it (target >= 80%; runs: ` +
-          `${pairs.map((p, i) => `${fmt(p.daemon.imagesPerSecond)} vs ${fmt(p.floor)} = ${fmt(100 * ratios[i]!, 0)}%`).join(', ')}); ` +
+          pairs.map((p, i) => `${fmt(p.daemon.imagesPerSecond)} vs ${fmt(p.floor)} = ${fmt(100 * ratios[i]!, 0)}%`)
+            .join(', ') + '); ' +
           `${fmt(median(pairs.map((p) => p.daemon.cpuMsPerImage)))} ms CPU per image (floor ${fmt(floorCpu)})` +
           (pairs.some((p) => p.daemon.failed > 0) ? ` [${Math.max(...pairs.map((p) => p.daemon.failed))} failed]` : '')]);
         const hdPaths = files.filter((f) => f.width === 1920).map((f) => f.path);
@@ -206,7 +211,8 @@ async function main(argv: string[]): Promise<number> {
 
   const lines = ['| measure | result |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
   const cpus = (await import('node:os')).cpus();
-  console.log(`\n### birdwatch benchmark (${quick ? 'quick' : 'full'} run; ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, Node ${process.version})\n`);
+  const machine = `${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, Node ${process.version}`;
+  console.log(`\n### birdwatch benchmark (${quick ? 'quick' : 'full'} run; ${machine})\n`);
   if (rows.length > 0) console.log(lines.join('\n'));
   if (logSection) console.log(`\n${logSection}`);
   if (webSection) console.log(`\n${webSection}`);

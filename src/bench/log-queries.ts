@@ -119,7 +119,8 @@ export function generateLog(file: string, rows: number, now: number): void {
     for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
     const insert = db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, size, sha256, mtime_ms,
       width, height, format, p_airplane, p_bird, label, threshold, action, error, error_kind, model_id, provider,
-      latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1920, 1080, 'jpeg', ?, ?, ?, 0.83, ?, ?, ?, 'fe138713e184', 'cpu', ?)`);
+      latency_ms)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1920, 1080, 'jpeg', ?, ?, ?, 0.83, ?, ?, ?, 'fe138713e184', 'cpu', ?)`);
     const correct = db.prepare(`INSERT INTO corrections (decision_id, time, time_ms, label, kind, from_path, to_path)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
     let seed = 42;

@@ -1,7 +1,8 @@
 // What multi-view inference costs (src/model/views.ts): the same images through the same network as a model with
 // views ["identity"] and as one with ["identity","mirror"] (the file with only its metadata edited), measured in the
-// same run, passes alternating (and their order too) so a drift of the shared machine falls on both. Inference alone (tensors prepared
-// once, batches of the daemon's size) and the in-process pipeline (decode + inference, what the daemon spends).
+// same run, passes alternating (and their order too) so a drift of the shared machine falls on both. Inference
+// alone (tensors prepared once, batches of the daemon's size) and the in-process pipeline (decode + inference, what
+// the daemon spends).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_LIMITS, prepareImage } from '../image/preprocess.js';
@@ -54,7 +55,8 @@ export async function viewsCost(paths: string[], modelPath: string, dir: string,
     const sample = paths.slice(0, 64);
     const tensors = await Promise.all(sample.map(async (path) => (await prepareImage(path, models[0]!, DEFAULT_LIMITS)).tensor));
     const rounds = Math.max(1, Math.ceil(2048 / tensors.length)); // ~2,000 images a pass
-    log(`views: inference alone, ${tensors.length} prepared images x ${rounds} in batches of ${batch}, 1 and 2 views alternating`);
+    log(`views: inference alone, ${tensors.length} prepared images x ${rounds} in batches of ${batch}, ` +
+      '1 and 2 views alternating');
     const inference: [number, number] = [0, 0];
     const batchMs: [number, number] = [Number.NaN, Number.NaN];
     for (let pass = 0; pass < passes; pass++) {

@@ -1,6 +1,7 @@
 // What every members' command shares: argument parsing with usage errors, exit codes, one-line error messages.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/index.js';
+import { describeConfigInUse, forgetConfigInUse } from '../config/locate.js';
 import { DbSchemaError } from '../db/index.js';
 import { Refusal } from '../errors.js';
 import { TimeSpecError } from '../query/time-range.js';
@@ -29,6 +30,7 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(argv: str
 
 /** Runs a command body, printing failures as `birdwatch: <message>` and returning the exit code. */
 export async function runCommand(usage: string, body: () => Promise<number> | number): Promise<number> {
+  forgetConfigInUse();
   try {
     return await body();
   } catch (err) {
@@ -41,16 +43,25 @@ export async function runCommand(usage: string, body: () => Promise<number> | nu
       return 2;
     }
     if (err instanceof ConfigError) {
-      process.stderr.write(`birdwatch: ${err.message}\n`);
+      process.stderr.write(`birdwatch: ${withContext(err.message)}\n`);
       return 2;
     }
     if (err instanceof Refusal || err instanceof DbSchemaError) {
-      process.stderr.write(`birdwatch: ${err.message}\n`);
+      process.stderr.write(`birdwatch: ${withContext(err.message)}\n`);
       return 1;
     }
     if (isBrokenPipe(err)) return 0; // `birdwatch log | head` closing early is not a failure
     throw err;
   }
+}
+
+/** A refusal names the config and database the command used, and how to act when it is a permission problem. */
+function withContext(message: string): string {
+  const used = describeConfigInUse();
+  const denied = /permission denied|EACCES|EPERM|readonly database|read-only/i.test(message);
+  const hint = denied ? "; members of group birdwatch may read and review, other commands need the group's write " +
+    'right or the service user: sudo -u birdwatch birdwatch ...' : '';
+  return used === undefined ? `${message}${hint}` : `${message} (${used})${hint}`;
 }
 
 export function isBrokenPipe(err: unknown): boolean {

@@ -134,15 +134,18 @@ function writeJson(r: FileResult, threshold: number): void {
 }
 
 function writeTableRow(r: FileResult, threshold: number): void {
+  // eslint-disable-next-line no-control-regex -- a path with control characters is shown quoted
   const shownPath = /[\u0000-\u001f\u007f]/.test(r.path) ? JSON.stringify(r.path) : r.path;
   if (!r.probabilities) {
     const kind = r.error instanceof ImageError ? r.error.kind : 'error';
-    process.stdout.write(`${'error'.padEnd(8)}  ${'-'.padStart(11)}  ${'-'.padStart(7)}  ${'-'.padEnd(4)}  ${shownPath}: ${kind}: ${r.error!.message}\n`);
+    const blanks = `${'error'.padEnd(8)}  ${'-'.padStart(11)}  ${'-'.padStart(7)}  ${'-'.padEnd(4)}`;
+    process.stdout.write(`${blanks}  ${shownPath}: ${kind}: ${r.error!.message}\n`);
     return;
   }
   const { airplane, bird } = r.probabilities;
   const move = airplane >= threshold ? 'yes' : 'no';
-  process.stdout.write(`${labelOf(r).padEnd(8)}  ${airplane.toFixed(4).padStart(11)}  ${bird.toFixed(4).padStart(7)}  ${move.padEnd(4)}  ${shownPath}\n`);
+  const figures = `${labelOf(r).padEnd(8)}  ${airplane.toFixed(4).padStart(11)}  ${bird.toFixed(4).padStart(7)}`;
+  process.stdout.write(`${figures}  ${move.padEnd(4)}  ${shownPath}\n`);
 }
 
 function commandLineBytes(): number {

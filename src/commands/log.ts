@@ -15,8 +15,8 @@ const usage = `usage: birdwatch log [--since WHEN] [--until WHEN] [--camera NAME
                      [--model ID] [--limit N] [--json | --csv] [--config FILE] [--db FILE]
   WHEN: an age (30m, 2h, 7d, 2w) or a local date/time (2026-05-01, 2026-05-01T10:00); --until is exclusive,
   a bare date as --until includes that whole day. --min-p/--max-p bound P(airplane). --path matches a part of
-  the path where the shot was found or where it went. --model: the model id that decided. Table output shows the newest ${50} unless --limit is given;
-  --json and --csv show every match.`;
+  the path where the shot was found or where it went. --model: the model id that decided. Table output shows the
+  newest ${50} unless --limit is given; --json and --csv show every match.`;
 
 const TABLE_LIMIT = 50;
 

@@ -1,5 +1,6 @@
 // `birdwatch mark ID --label bird|airplane [--move]`: parses the command line, marks through src/review/mark.ts
 // (the one code path, shared with the web page) and prints what happened and what a member may do next.
+import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseChoice, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { labels } from '../query/decision-filter.js';
@@ -45,9 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.log(`decision ${result.id} marked ${result.label} (${result.from})`);
     if (result.hint === 'restore') {
-      console.log(`the shot is still out of the blog: 'birdwatch restore ${result.id}' puts it back`);
+      console.log(`the shot is still out of the blog: '${commandLine(config, `restore ${result.id}`)}' puts it back`);
     } else if (result.hint === 'move') {
-      console.log(`the shot is still in the blog: 'birdwatch mark ${result.id} --label airplane --move' moves it out`);
+      console.log(`the shot is still in the blog: '${commandLine(config, `mark ${result.id} --label airplane --move`)}' moves it out`);
     }
     return 0;
   });

@@ -1,6 +1,7 @@
 // `birdwatch retrain`: parses the command line, runs src/retrain/retrain.ts and prints the comparison table; with
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
 // retrain.autoPromote is true, the candidate passes the promotion rule and the config sets no threshold.
+import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
@@ -73,14 +74,15 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       console.log(`candidate ${result.candidatePath} (report ${result.reportPath})`);
       console.log(`club shots: held out ${report.labels.held_out.bird} birds, ${report.labels.held_out.airplane} ` +
-        `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ${report.labels.fine_tune.airplane} airplanes` +
+        `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ` +
+        `${report.labels.fine_tune.airplane} airplanes` +
         (report.labels.confident ? ` + ${report.labels.confident} confident decisions` : '') +
         (report.labels.missing_files ? `; ${report.labels.missing_files} labelled shots whose files are gone` : ''));
       console.log(`each model at the threshold it runs with (the camera's, else the config's, else the model's own; ` +
         `the candidate's own was chosen on the report split at the bird budget ${report.bird_budget}):`);
       console.log(comparisonTable(report.comparison));
       console.log(`note: ${report.notes[0]}`);
-      console.log(report.promotable ? `it passes the promotion rule: birdwatch promote ${result.candidatePath}`
+      console.log(report.promotable ? `it passes the promotion rule: ${commandLine(config, `promote ${result.candidatePath}`)}`
         : `promote would refuse it: ${report.blockers.join('; ')}`);
     }
     const autoBlocker = autoPromoteBlocker(config, report.promotable);

@@ -1,6 +1,7 @@
 // `birdwatch review-sample N`: prints N random decided shots nobody has reviewed yet (the web page's sample rule,
 // src/review/sample.ts pickSampleShot), each with the command that records its label.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
+import { commandLine } from '../config/locate.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { CURRENT_PATH_SQL } from '../query/decided-shot.js';
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       db.close();
     }
     for (const r of rows) {
-      const label = `birdwatch review ${r.id} --label bird|airplane|neither`;
+      const label = commandLine(config, `review ${r.id} --label bird|airplane|neither`);
       if (values.json) console.log(JSON.stringify({ ...r, command: label }));
       else console.log(`${r.id}\t${r.camera}\t${r.action}\tP(airplane)=${r.p_airplane.toFixed(4)}\t${r.path}\n  ${label}`);
     }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { freezeDeep } from './current.js';
+import { defaultModel, locateConfig, noteConfigInUse } from './locate.js';
 import { fromProjectRoot } from './paths.js';
 import { CAMERA_SETTINGS, CONFIG_SCHEMA, SETTINGS, type Camera, type Config, type FlagOptions,
   type FlagSet } from './schema.js';
@@ -73,7 +74,7 @@ interface Sources {
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const flags = (options.flags ?? {}) as Raw;
   const cwd = options.cwd ?? process.cwd();
-  const file = options.file ?? (typeof flags.config === 'string' ? flags.config : undefined);
+  const file = options.file ?? (typeof flags.config === 'string' ? flags.config : locateConfig());
   const fileConfig: Raw = file === undefined ? {} : readConfigFile(path.resolve(cwd, file));
   const sources: Sources = {
     flags, cwd, defaulted: new Set(),
@@ -93,6 +94,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (config.stallMs < config.quietMs) {
     throw new ConfigError(`stallMs (${config.stallMs}) must not be shorter than quietMs (${config.quietMs})`);
   }
+  if (sources.defaulted.has('model')) config.model = defaultModel(config.db);
+  noteConfigInUse(config);
   checkOnDisk(config, options.require ?? {}, sources.defaulted);
   return freezeDeep(config);
 }

@@ -41,7 +41,7 @@ export function parseValue(schema: Declared, value: unknown, label: string): unk
 export function parseListen(value: unknown, label: string, example = '127.0.0.1:8080 or [::1]:8080'):
   { host: string; port: number } {
   const text = asString(value, label);
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text);
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {
     throw new ConfigError(`${label} must be HOST:PORT (e.g. ${example}), got ${JSON.stringify(value)}`);

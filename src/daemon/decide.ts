@@ -121,6 +121,8 @@ export class FileDecider {
 
     const incomplete = (why: ImageError, sha256?: string): Promise<Outcome> | Outcome => {
       if (!stalled) {
+        // Once per change of an incomplete file (tests wait for it before saying it was not decided too soon).
+        this.deps.logger.debug('incomplete: waiting for the rest', { path: file, why: why.message });
         entry.incompleteSig = sig;
         return { kind: 'wait', ms: Math.min(stallLeft, INCOMPLETE_RECHECK_MS) };
       }

@@ -125,6 +125,8 @@ export class FileTracker {
     this.apply(file, entry, outcome);
     if (this.stopping && this.active === 0) this.idle?.();
     this.pump();
+    // Once per burst, when the last queued file is done (what tests wait for before saying nothing else happened).
+    if (this.active === 0 && this.queue.size === 0) this.logger.debug('caught up', { known: this.entries.size });
   }
 
   private apply(file: string, entry: FileEntry, outcome: Outcome): void {

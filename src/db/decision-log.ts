@@ -58,7 +58,8 @@ export class DecisionLog {
     return Number(this.statements.insertCorrection.run({ ...row, member: row.member ?? null }).lastInsertRowid);
   }
 
-  /** The "already decided" rule: a decision with this content whose final path is this path, or a correction that put it here. */
+  /** The "already decided" rule: a decision with this content whose final path is this path, or a correction that
+   *  put it here. */
   isDecided(path: string, sha256: string): boolean {
     return this.statements.decidedByContent.get({ path, sha: sha256 }) === 1;
   }

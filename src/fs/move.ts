@@ -1,7 +1,8 @@
 // Moving a file without ever replacing another one. fs.rename silently replaces an existing target, so a move is
 // link() + unlink() on one filesystem, and where a link is impossible (across filesystems, or a file owned by
-// another user under fs.protected_hardlinks) a verified copy under a temp name that is then linked into place. A crash at any point leaves the file at the source, or at the target, or at both as the same
-// inode or an identical copy: never nowhere, never half-copied under the final name.
+// another user under fs.protected_hardlinks) a verified copy under a temp name that is then linked into place. A
+// crash at any point leaves the file at the source, or at the target, or at both as the same inode or an identical
+// copy: never nowhere, never half-copied under the final name.
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';

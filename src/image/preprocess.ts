@@ -93,7 +93,8 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
     if (width <= 0 || height <= 0) throw new ImageError('corrupt', `corrupt ${type.toUpperCase()} header (no image size)`);
     if (width * height > limits.maxPixels) {
       throw new ImageError('too-large',
-        `image claims ${width}x${height} = ${width * height} pixels, over the limit of ${limits.maxPixels} (not decoded)`);
+        `image claims ${width}x${height} = ${width * height} pixels, ` +
+        `over the limit of ${limits.maxPixels} (not decoded)`);
     }
   } catch (err) {
     throw decodeError(err, type, bytes);
@@ -114,7 +115,8 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== TENSOR_LENGTH) {
-      throw new ImageError('unsupported', `decoded to ${info.channels} channels of ${info.width}x${info.height}, expected RGB ${INPUT_SIZE}x${INPUT_SIZE}`);
+      throw new ImageError('unsupported', `decoded to ${info.channels} channels of ${info.width}x${info.height}, ` +
+        `expected RGB ${INPUT_SIZE}x${INPUT_SIZE}`);
     }
     pixels = data;
   } catch (err) {

@@ -113,7 +113,7 @@ export function describeModel(info: ModelFileInfo, card: ModelCardFile | null, c
     sources: {
       report: reportWhat,
       curve: curve === null ? null : `airplanes caught and birds moved: ` +
-        `${report !== null && curve.figures_split === report.split ? reportWhat : `${curve.figures_split} split`}; ` +
+        (report !== null && curve.figures_split === report.split ? reportWhat : `${curve.figures_split} split`) + '; ' +
         `thresholds chosen on the ${curve.threshold_split} split`,
       selection: selection === null ? null : selectionSplit === 'validation'
         ? 'validation split: the images that chose the epoch and the threshold (optimistic)'

@@ -72,7 +72,8 @@ export function parseModelMetadata(props: Record<string, string>, path: string):
   return { classes: classes as string[], mean, std, threshold, ...(operatingCurve ? { operatingCurve } : {}) };
 }
 
-/** The `operating_curve` metadata alone (undefined when absent); a malformed one throws the same ModelError as a load. */
+/** The `operating_curve` metadata alone (undefined when absent); a malformed one throws the same ModelError as a
+ *  load. */
 export function operatingCurveOf(props: Record<string, string>, path: string): OperatingCurve | undefined {
   const raw = props.operating_curve;
   if (raw === undefined) return undefined;

@@ -53,7 +53,8 @@ export function decisionQuery(filter: DecisionFilter, limit?: number, options: W
   { sql: string; params: unknown[] } {
   const where = buildDecisionWhere(filter, options);
   const params = [...where.params];
-  let sql = `${selectDecisions.replace('REMOVED_AT', removedAtColumn(hasRemovals))}\n${where.sql}\nORDER BY d.time_ms DESC, d.id DESC`;
+  let sql = `${selectDecisions.replace('REMOVED_AT', removedAtColumn(hasRemovals))}\n${where.sql}\n` +
+    'ORDER BY d.time_ms DESC, d.id DESC';
   if (limit !== undefined) {
     sql += '\nLIMIT ?';
     params.push(limit);

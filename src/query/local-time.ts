@@ -6,7 +6,8 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 export function formatLocalTime(isoOrMs: string | number): string {
   const date = new Date(isoOrMs);
   if (Number.isNaN(date.getTime())) return String(isoOrMs);
-  return `${formatLocalDay(date.getTime())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  return `${formatLocalDay(date.getTime())} ${time}`;
 }
 
 export function formatLocalDay(ms: number): string {

@@ -1,16 +1,24 @@
-// Where the models of the loop live and what is known of each: the installed model (the configured model path),
-// the previous ones kept for rollback (models/previous/ beside it, with history.jsonl saying which promotion or
-// rollback put which file in place) and the candidates with their reports (retrain.candidates).
+// Where the models of the loop live and what is known of each: the installed model (the configured model path; the
+// factory model shipped in the checkout is never written: promote installs beside the database instead), the
+// previous ones kept for rollback (previous/ beside it, with history.jsonl saying which promotion or rollback put
+// which file in place) and the candidates with their reports (retrain.candidates).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import { FACTORY_MODEL, stateModel } from '../config/locate.js';
 import { cardPathOf } from '../model/card-file.js';
 import type { RetrainReport } from './report.js';
 
 export interface CandidateEntry { path: string; name: string; report: RetrainReport | null }
 
+/** The file promote and rollback write: the configured model, or for the factory model in the checkout (a tracked
+ *  file) the same name in the state folder beside the database, which the config's default then finds. */
+export function installedModelFile(config: Config): string {
+  return path.resolve(config.model) === FACTORY_MODEL ? stateModel(config.db) : config.model;
+}
+
 export function previousFolder(config: Config): string {
-  return path.join(path.dirname(config.model), 'previous');
+  return path.join(path.dirname(installedModelFile(config)), 'previous');
 }
 
 export function historyFile(config: Config): string {
@@ -50,7 +58,7 @@ export function listCandidates(folder: string): CandidateEntry[] {
   }
   return names.filter((n) => n.endsWith('.onnx') && !n.startsWith('.')).sort().map((name) => {
     const file = path.join(folder, name);
-    let report: RetrainReport | null = null;
+    let report: RetrainReport | null;
     try {
       report = JSON.parse(fs.readFileSync(cardPathOf(file), 'utf8')) as RetrainReport;
     } catch {
@@ -60,10 +68,11 @@ export function listCandidates(folder: string): CandidateEntry[] {
   });
 }
 
-export function listPrevious(config: Config): string[] {
+/** The models kept for rollback, less the one installed now (a rollback puts a kept file back in place). */
+export function listPrevious(config: Config, installedId?: string): string[] {
   try {
     return fs.readdirSync(previousFolder(config)).filter((n) => n.endsWith('.onnx') && !n.startsWith('.')).sort()
-      .map((n) => path.join(previousFolder(config), n));
+      .filter((n) => n !== `${installedId}.onnx`).map((n) => path.join(previousFolder(config), n));
   } catch {
     return [];
   }

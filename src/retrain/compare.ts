@@ -192,7 +192,8 @@ export function comparisonTable(comparison: Comparison): string {
       lines.push(`${(i === 0 ? setNames[key].replace(/^the /, '') : '').padEnd(25)}${which.padEnd(16)}` +
         `${String(f.images).padStart(6)}  ${pct(f.accuracy).padStart(8)}  ` +
         `${`${f.birds_moved}/${f.birds} (${pct(f.birds_moved_share)})`.padEnd(15)}  ` +
-        `${`${f.airplanes_caught}/${f.airplanes} (${pct(f.airplanes_caught_share)})`.padEnd(16)}  ${f.threshold_used}`);
+        `${`${f.airplanes_caught}/${f.airplanes} (${pct(f.airplanes_caught_share)})`.padEnd(16)}  ` +
+        f.threshold_used);
     });
   }
   return lines.join('\n');

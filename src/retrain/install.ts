@@ -1,7 +1,8 @@
 // promote and rollback, the work: a model file is put in place atomically (copied to a temp name in the model's
 // folder, fsynced, renamed over the model path, the folder fsynced), so the daemon, which reloads the model when a
-// file is renamed into place, only ever sees the old model or the new one. The model it replaces is first copied to
-// models/previous/<id>.onnx (kept; never overwritten) and the step is appended to previous/history.jsonl, from
+// file is renamed into place, only ever sees the old model or the new one. The factory model in the checkout is never
+// written: over it, the model goes to the state folder (catalog.installedModelFile), where the config's default
+// finds it. The model it replaces is first copied to previous/<id>.onnx (kept; never overwritten) and the step is appended to previous/history.jsonl, from
 // which rollback puts the previous file back byte for byte. The model card beside the model (<model>.json, the web
 // page's /model) goes with it: the installed card is kept as previous/<id>.json, promote writes the candidate's
 // card (built from its metadata and its report) and rollback puts the kept card back byte for byte.
@@ -18,12 +19,15 @@ import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { resolveThresholds, ThresholdError } from '../model/thresholds.js';
 import { CommandFailure } from '../cli-kit/command-kit.js';
-import { historyFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
+import { FACTORY_MODEL } from '../config/locate.js';
+import { historyFile, installedModelFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
 import { configThresholds, promotionBlockers } from './compare.js';
 import type { RetrainReport } from './report.js';
 
 export interface InstallResult {
   installed: string;
+  /** The file written: the configured model, or the state folder's for the factory model in the checkout. */
+  installedFile: string;
   replaced: string;
   replacedFile: string;
   /** Why it would have been refused (promote --force only). */
@@ -74,7 +78,7 @@ export function promotionCheck(config: Config, candidatePath: string, keepThresh
 export async function promote(config: Config, candidate: string, force: boolean,
   thresholds: ThresholdChoice = 'refuse'): Promise<InstallResult> {
   const candidatePath = path.resolve(candidate);
-  await checkLoads(config, candidatePath);
+  await checkLoads(candidatePath);
   const installed = modelFileInfo(config.model);
   const cand = modelFileInfo(candidatePath);
   if (cand.sha256 === installed.sha256) throw new CommandFailure(`${candidatePath} is already the installed model`);
@@ -86,16 +90,18 @@ export async function promote(config: Config, candidate: string, force: boolean,
   const set = configThresholds(config);
   if (set.length > 0 && thresholds === 'refuse') throw new CommandFailure(thresholdsRefusal(config, set));
   checkBudgets(config, cand, thresholds === 'drop');
+  const target = writableModelFile(config);
   const kept = keepPrevious(config, installed.id);
   const dropped = set.length > 0 && thresholds === 'drop' ? dropConfigThresholds(config) : [];
-  putInPlace(candidatePath, config.model);
-  writeModelCard(config.model, cardFromModel(cand, path.basename(config.model), (recipe) =>
+  putInPlace(candidatePath, target);
+  writeModelCard(target, cardFromModel(cand, path.basename(config.model), (recipe) =>
     `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
   { promoted_from: candidatePath, comparison: report?.comparison ?? null, training: report?.training ?? null }));
   appendHistory(config, { time: new Date().toISOString(), action: 'promote', installed: cand.id,
     replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}),
     ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
-  return { installed: cand.id, replaced: installed.id, replacedFile: kept, overridden: force ? blockers : [],
+  return { installed: cand.id, installedFile: target, replaced: installed.id, replacedFile: kept,
+    overridden: force ? blockers : [],
     configThresholds: dropped.length > 0 ? [] : set, ...(dropped.length > 0 ? { droppedThresholds: dropped } : {}) };
 }
 
@@ -173,26 +179,54 @@ export async function rollback(config: Config): Promise<InstallResult> {
   if (!fs.existsSync(step.replaced_file)) {
     throw new CommandFailure(`the previous model ${step.replaced_file} is gone; nothing was changed`);
   }
-  await checkLoads(config, step.replaced_file);
+  await checkLoads(step.replaced_file);
+  const target = writableModelFile(config);
   const kept = keepPrevious(config, installed.id);
-  putInPlace(step.replaced_file, config.model);
+  putInPlace(step.replaced_file, target);
   const card = cardPathOf(step.replaced_file);
-  if (fs.existsSync(card)) putInPlace(card, cardPathOf(config.model));
-  else fs.rmSync(cardPathOf(config.model), { force: true }); // it had none; the one there is kept in previous/
+  if (fs.existsSync(card)) putInPlace(card, cardPathOf(target));
+  else fs.rmSync(cardPathOf(target), { force: true }); // it had none; the one there is kept in previous/
   appendHistory(config, { time: new Date().toISOString(), action: 'rollback', installed: step.replaced,
     replaced: installed.id, replaced_file: kept, from: step.replaced_file });
-  return { installed: step.replaced, replaced: installed.id, replacedFile: kept, overridden: [],
+  return { installed: step.replaced, installedFile: target, replaced: installed.id, replacedFile: kept, overridden: [],
     configThresholds: configThresholds(config) };
 }
 
-async function checkLoads(config: Config, file: string): Promise<void> {
+/** The model file promote and rollback may write; refused when the config names the checkout's factory model itself
+ *  (the daemon would go on reading it, and git would see the file change). */
+function writableModelFile(config: Config): string {
+  const target = installedModelFile(config);
+  if (target !== config.model && config.configFile !== undefined && namesModel(config.configFile)) {
+    throw new CommandFailure(`the config ${config.configFile} names the factory model ${FACTORY_MODEL} (shipped in ` +
+      `the checkout, never written): set its 'model' to a file in the state folder, e.g. ${target} ` +
+      '(birdwatch setup copies the factory model there), and reload the daemon');
+  }
+  const folder = path.dirname(target);
+  let existing = folder;
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  try {
+    fs.accessSync(existing, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    throw new CommandFailure(`cannot write the model folder ${folder}: permission denied; nothing was changed`);
+  }
+  return target;
+}
+
+function namesModel(configFile: string): boolean {
+  try {
+    return (JSON.parse(fs.readFileSync(configFile, 'utf8')) as { model?: unknown }).model !== undefined;
+  } catch {
+    return true; // it was read a moment ago: treat a file that changed under us as naming it
+  }
+}
+
+async function checkLoads(file: string): Promise<void> {
   try {
     const model = await loadModel({ path: file, provider: 'cpu' });
     await model.close();
   } catch (err) {
     throw new CommandFailure(`${file} cannot be used as the model: ${(err as Error).message}`);
   }
-  void config;
 }
 
 /** Copies the installed model to previous/<id>.onnx unless that file is already there. */
@@ -232,10 +266,13 @@ function appendHistory(config: Config, entry: HistoryEntry): void {
 /** What a promotion or rollback did and what follows from it, as lines for the terminal. */
 export function describeInstall(result: InstallResult, verb: string, modelPath: string): string[] {
   const lines = result.overridden.map((why) => `--force: installed although ${why}`);
-  lines.push(`${verb} model ${result.installed} at ${modelPath}; the previous model ${result.replaced} is kept at ` +
-    `${result.replacedFile}`);
-  lines.push('a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
-    'otherwise: sudo systemctl reload birdwatch');
+  lines.push(`${verb} model ${result.installed} at ${result.installedFile}; the previous model ${result.replaced} is ` +
+    `kept at ${result.replacedFile}`);
+  lines.push(result.installedFile === modelPath
+    ? 'a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
+      'otherwise: sudo systemctl reload birdwatch'
+    : `the factory model ${modelPath} is left as shipped; a running daemon still reads it: reload it ` +
+      '(sudo systemctl reload birdwatch, or restart birdwatch run) to take the installed one');
   if (result.droppedThresholds) {
     lines.push(`removed ${result.droppedThresholds.join(', ')} from the config (kept in ` +
       'previous/history.jsonl); the daemon drops them on reload: sudo systemctl reload birdwatch');

@@ -66,9 +66,10 @@ function legendOf(entries: Array<[string, string]>): Html {
     fill="${color}"/><text x="${pad.left + i * 100 + 16}" y="19" font-size="16" fill="#333">${name}</text>`)}`;
 }
 
-/** A histogram: one bar per bin, labels under some bins, an optional marker line at a fraction of the x axis. */
+/** A histogram: one bar per bin, labels under some bins, marker lines at fractions of the x axis (their labels
+ *  stacked, so that two cameras' thresholds stay readable). */
 export function histogramChart(title: string, counts: number[], binLabels: string[],
-  marker?: { at: number; label: string }): Html {
+  markers: Array<{ at: number; label: string }> = []): Html {
   const total = counts.reduce((a, b) => a + b, 0);
   if (total === 0) return html`<p class="muted">No data in this range.</p>`;
   const max = niceMax(Math.max(...counts));
@@ -84,12 +85,11 @@ export function histogramChart(title: string, counts: number[], binLabels: strin
   const labels = binLabels.map((label, i) => i % every === 0 || counts.length <= 7
     ? html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 20}" text-anchor="middle"
       font-size="16" fill="#555">${label}</text>` : '');
-  let mark: Html | string = '';
-  if (marker) {
+  const marks = markers.map((marker, i) => {
     const x = pad.left + marker.at * plotW;
-    mark = html`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${pad.top - 4}" y2="${pad.top + plotH}"
+    return html`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${pad.top - 4}" y2="${pad.top + plotH}"
       stroke="${colors.moved}" stroke-width="2" stroke-dasharray="4 3"/>
-      <text x="${(x - 4).toFixed(1)}" y="${pad.top + 10}" text-anchor="end" font-size="16" fill="${colors.moved}">${marker.label}</text>`;
-  }
-  return frame(title, html`${bars}${labels}${mark}`, max, raw(''));
+      <text x="${(x - 4).toFixed(1)}" y="${pad.top + 10 + i * 18}" text-anchor="end" font-size="16" fill="${colors.moved}">${marker.label}</text>`;
+  });
+  return frame(title, html`${bars}${labels}${marks}`, max, raw(''));
 }

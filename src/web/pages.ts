@@ -15,6 +15,7 @@ import { html, type Html } from './html.js';
 import { operatingCurveOf, type OperatingCurve } from '../model/validate.js';
 import type { ModelInfo } from './model-card.js';
 import type { Session } from './sessions.js';
+import type { Marker } from './threshold-markers.js';
 
 export interface PageContext {
   session: Session | null;
@@ -82,7 +83,7 @@ function filterForm(ctx: PageContext, query: Query, action: string, withDecision
     ${select('camera', ctx.config.cameras.map((c) => c.name))}
     ${withDecisionFields ? html`${select('label', ['airplane', 'bird'])}${select('action', ['moved', 'kept', 'failed'])}` : ''}
     <label>since<input name="since" value="${value('since')}" placeholder="7d" size="10"></label>
-    <label>until<input name="until" value="${value('until')}" placeholder="2026-05-03" size="10"></label>
+    <label>until<input name="until" value="${value('until')}" placeholder="${today()}" size="10"></label>
     ${withDecisionFields ? html`<label>P(airplane) ≥<input name="min_p" value="${value('min_p')}" inputmode="decimal" size="4"></label>
     <label>≤<input name="max_p" value="${value('max_p')}" inputmode="decimal" size="4"></label>
     <label>name<input name="path" value="${value('path')}" size="12"></label>
@@ -180,7 +181,7 @@ export function shotPage(ctx: PageContext, row: DecisionRecord, history: { corre
 }
 
 export function statsPage(ctx: PageContext, query: Query, stats: Stats, histograms: Histograms,
-  threshold: number | null): string {
+  thresholds: Marker[]): string {
   const tiles: Array<[string, string, string?]> = [
     ['decisions', String(stats.decisions)],
     ['airplanes moved', String(stats.airplanes_moved), stats.decisions ? pct(stats.airplanes_moved / stats.decisions) : ''],
@@ -199,7 +200,7 @@ export function statsPage(ctx: PageContext, query: Query, stats: Stats, histogra
     <div class="charts">
       <figure><figcaption>Decisions per day</figcaption>${decisionsPerDayChart(stats.per_day)}</figure>
       <figure><figcaption>P(airplane) of each decided shot</figcaption>${histogramChart('P(airplane) histogram',
-        histograms.p_airplane, pBins, threshold === null ? undefined : { at: threshold, label: `threshold ${threshold.toFixed(2)}` })}</figure>
+        histograms.p_airplane, pBins, thresholds)}</figure>
       <figure><figcaption>Decision latency (last write to logged decision)</figcaption>${histogramChart('Latency histogram',
         histograms.latency, latencyLabels)}</figure>
     </div>
@@ -234,7 +235,7 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
     ['file', info.file],
     ['installed', info.modified ? formatLocalTime(info.modified) : '–'],
     ['created', String(card.created_at ?? info.metadata.created_at ?? '–')],
-    ['network', `${model.description ?? '–'}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`],
+    ['network', `${String(model.description ?? '–')}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`],
     ['threshold (P(airplane) to move)', String(info.metadata.threshold ?? card.threshold ?? '–')],
     ['rule', String(card.threshold_rule ?? '–')],
     [`accuracy (${split})`, num(metrics.accuracy) + (interval ? ` (90%: ${num(interval[0])}–${num(interval[1])})` : '')],
@@ -317,4 +318,10 @@ export function loginPage(ctx: PageContext, next: string): string {
 
 export function errorPage(ctx: PageContext, status: number, message: string): string {
   return layout(ctx, status === 404 ? 'Not found' : 'Error', html`<p class="error">${message}</p><p><a href="/">Back to the decisions</a></p>`);
+}
+
+/** Today's local date (YYYY-MM-DD): the "until" box's example, never a stale one. */
+function today(): string {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
 }

@@ -11,7 +11,6 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fromProjectRoot, type Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
-import { resolveThreshold } from '../model/thresholds.js';
 import { decisionPage } from '../query/decision-page.js';
 import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
 import { computeHistograms } from '../query/histograms.js';
@@ -27,6 +26,7 @@ import { readModelInfo } from './model-card.js';
 import * as pages from './pages.js';
 import { createSession, endSession, findSession, SESSION_COOKIE, SESSION_LIFETIME_MS, type Session } from './sessions.js';
 import { contentTypeOf, openShotFile, ShotFileError } from './shot-files.js';
+import { thresholdMarkers } from './threshold-markers.js';
 import { Thumbnails } from './thumbnails.js';
 import { checkCredentials } from './users.js';
 
@@ -236,7 +236,8 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
       const id = oneDecision(request.params.id).id;
       const body = request.body ?? {};
       const result = await markShot(config, String(id), body as never, request.session!.user);
-      log(`mark decision ${id} ${result.label} by ${result.member}${result.moved ? `: ${result.from} -> ${result.to}` : ''}`);
+      const where = result.moved ? `: ${result.from} -> ${result.to}` : '';
+      log(`mark decision ${id} ${result.label} by ${result.member}${where}`);
       return result;
     });
   app.get<{ Querystring: Query }>('/api/stats', view, async (request) =>
@@ -273,17 +274,9 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
   app.get<{ Querystring: Query }>('/stats', view, async (request, reply) => {
     const filter = statsFilterFrom(request.query, '30d');
     const stats = computeStats(db, filter);
-    const model = readModelInfo(config.model);
-    // The daemon's rule at the config's level (src/model/thresholds.ts); a model it would refuse: the config's.
-    let threshold = config.threshold ?? model.checked?.threshold ?? null;
-    try {
-      if (model.checked !== null) {
-        threshold = resolveThreshold(config, null, { ...model.checked, path: model.file, metadata: model.metadata })
-          .threshold;
-      }
-    } catch { /* a curve that cannot answer the budget: the daemon refuses it; the chart keeps the marker above */ }
+    const markers = thresholdMarkers(config, readModelInfo(config.model), filter.camera);
     return page(reply, pages.statsPage(pageContext(request, '/stats'), { since: '30d', ...request.query }, stats,
-      computeHistograms(db, filter), threshold));
+      computeHistograms(db, filter), markers));
   });
   app.get('/model', view, async (request, reply) =>
     page(reply, pages.modelPage(pageContext(request, '/model'), readModelInfo(config.model))));
@@ -301,6 +294,7 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
  * `//evil.com`). static/app.js checks the same before it follows `next`.
  */
 export function isSameOriginPath(next: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (!next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
   try {
     return new URL(next, 'http://x').origin === 'http://x';

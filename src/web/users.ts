@@ -3,7 +3,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import { timestamp } from '../db/index.js';
-import { CommandFailure } from '../cli-kit/command-kit.js';
+import { CommandFailure, UsageError } from '../cli-kit/command-kit.js';
 
 export const roles = ['viewer', 'reviewer'] as const;
 export type Role = (typeof roles)[number];
@@ -63,15 +63,16 @@ export async function checkCredentials(db: Db, name: unknown, password: unknown)
 
 export function checkUserName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) {
-    throw new CommandFailure(`user name '${name}' must be 1-64 letters, digits, '.', '_', '@' or '-' ` +
+    throw new UsageError(`user name '${name}' must be 1-64 letters, digits, '.', '_', '@' or '-' ` +
       '(starting with a letter or digit)');
   }
   return name;
 }
 
 export function checkPassword(password: string): string {
-  if (password.length < 8) throw new CommandFailure('the password must have at least 8 characters');
-  if (password.length > 1024) throw new CommandFailure('the password must have at most 1024 characters');
+  // A bad name or password is the caller's mistake, not a failure: a usage error (exit 2), as the README says.
+  if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
+  if (password.length > 1024) throw new UsageError('the password must have at most 1024 characters');
   return password;
 }
 

@@ -1,7 +1,7 @@
 // Runs the real compiled CLI (`node dist/cli.js ...`) as a child process: a long-running daemon with its output
 // captured and waited on, or a one-shot command run to completion. Shared by the daemon, members and reliability
 // tests. Build first (`npm test` does, via pretest).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,11 +13,20 @@ export const CLI = join(REPO, 'dist', 'cli.js');
 /** An unprivileged user for tests that need permissions to apply (tests run as root here). */
 export const NOBODY = { uid: 65534, gid: 65534 };
 /**
- * Whether the daemon can run as `nobody` from this checkout: root is needed to switch users, and a checkout inside a
- * private folder (`mktemp -d` makes it 0700) is out of nobody's reach. Tests that need it are skipped otherwise.
+ * The checkout as `nobody` can reach it (the global setup bind-mounts or copies it where a private folder, as
+ * `mktemp -d` makes, hides this one): the daemon and CLI run as nobody from there. Undefined when impossible;
+ * NOBODY_MISSING then says why (a precondition for helpers/preconditions.ts needs()).
  */
-export const NOBODY_CAN_RUN_CLI = process.getuid?.() === 0 && spawnSync(process.execPath,
-  ['-e', `require('node:fs').accessSync(${JSON.stringify(CLI)}, 4)`], { uid: NOBODY.uid, gid: NOBODY.gid }).status === 0;
+export const NOBODY_REPO: string | undefined = process.env.BW_TEST_NOBODY_REPO;
+export const NOBODY_MISSING: string | null = NOBODY_REPO ? null
+  : process.env.BW_TEST_NOBODY_MISSING ?? 'a checkout nobody can read (test/helpers/global-setup.ts did not run)';
+
+/** The node arguments and working folder that run the CLI as `user` (nobody's copy) or as this user (the checkout). */
+export function cliFor(user: { uid: number; gid: number } | undefined): { cli: string; cwd: string } {
+  if (!user) return { cli: CLI, cwd: REPO };
+  if (!NOBODY_REPO) throw new Error(`cannot run the CLI as uid ${user.uid}: ${NOBODY_MISSING}`);
+  return { cli: join(NOBODY_REPO, 'dist', 'cli.js'), cwd: NOBODY_REPO };
+}
 
 export interface SpawnOptions {
   env?: Record<string, string>;
@@ -32,20 +41,26 @@ export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
 export class DaemonProcess {
   readonly child: ChildProcess;
   private captured = '';
+  /** Characters dropped from the front of `captured` (it keeps the last 2-4 MB). */
+  private dropped = 0;
   readonly exited: Promise<ExitInfo>;
   exitInfo: ExitInfo | undefined;
 
   constructor(args: string[], options: SpawnOptions = {}) {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? REPO,
+    const run = cliFor(options.user);
+    this.child = spawn(process.execPath, [run.cli, ...args], {
+      cwd: options.cwd ?? run.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },
       ...(options.user ?? {}),
     });
     const keep = (chunk: Buffer): void => {
       this.captured += chunk.toString();
-      if (this.captured.length > 4_000_000) this.captured = this.captured.slice(-2_000_000);
+      if (this.captured.length > 4_000_000) {
+        this.dropped += this.captured.length - 2_000_000;
+        this.captured = this.captured.slice(-2_000_000);
+      }
     };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
@@ -58,17 +73,42 @@ export class DaemonProcess {
   }
 
   get output(): string { return this.captured; }
+  /** A mark in the output: pass it to waitForOutput/outputSince to look only at what came after it. */
+  get mark(): number { return this.dropped + this.captured.length; }
+  outputSince(mark: number): string { return this.captured.slice(Math.max(0, mark - this.dropped)); }
   get pid(): number { return this.child.pid!; }
   get alive(): boolean { return this.exitInfo === undefined; }
 
-  /** Resolves when the output contains `pattern` (throws with the output if it exits or times out first). */
-  async waitForOutput(pattern: RegExp | string, timeoutMs = 30_000): Promise<void> {
-    const matches = (): boolean => typeof pattern === 'string' ? this.captured.includes(pattern) : pattern.test(this.captured);
+  /**
+   * Resolves when the output (after `since`, a mark) contains `pattern`; throws with the output if it exits or times
+   * out first.
+   */
+  async waitForOutput(pattern: RegExp | string, timeoutMs = 30_000, since = 0): Promise<void> {
+    const matches = (): boolean => {
+      const text = this.outputSince(since);
+      return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
+    };
     await waitFor(() => {
       if (matches()) return true;
       if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before printing ${pattern}:\n${this.tail()}`);
       return false;
     }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
+  }
+
+  /**
+   * The positive signal before asserting that nothing (more) happened: two full rescans after now, the second begun
+   * after this call, and then every file it noticed looked at ('caught up'). Whatever the daemon would do with the
+   * files in its folders, it has done. Needs --log-level debug and --rescan-interval-ms.
+   */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const since = this.mark;
+    await waitFor(() => {
+      if (caughtUpAfter(this.outputSince(since))) return true;
+      if (!this.alive) {
+        throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before catching up:\n${this.tail()}`);
+      }
+      return false;
+    }, timeoutMs, () => `two rescans and 'caught up' (needs --log-level debug, --rescan-interval-ms):\n${this.tail()}`);
   }
 
   /** Resolves once the daemon has reported 'ready' (initial scan done). */
@@ -96,6 +136,15 @@ export class DaemonProcess {
 }
 
 const running = new Set<DaemonProcess>();
+
+/** Whether `text` holds two 'rescan done' lines and, after the second, 'caught up' (or nothing left to look at). */
+export function caughtUpAfter(text: string): boolean {
+  const rescans = [...text.matchAll(/ debug rescan done [^\n]*/g)];
+  if (rescans.length < 2) return false;
+  const second = rescans[1]!;
+  if (/ queued=0 active=0 pending=0/.test(second[0])) return true;
+  return text.slice(second.index).includes(' debug caught up ');
+}
 
 /** Kills every daemon still running (put it in afterAll/afterEach). */
 export async function killAllDaemons(): Promise<void> {
@@ -168,8 +217,9 @@ export function startDaemon(dirs: TestDirs, extraArgs: string[] = [], options: S
 export function runCli(args: string[], options: SpawnOptions & { input?: string; timeoutMs?: number } = {}):
   Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
+    const run = cliFor(options.user);
+    const child = spawn(process.execPath, [run.cli, ...args], {
+      cwd: options.cwd ?? run.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
       ...(options.user ?? {}),
     });
     let stdout = '';
@@ -184,6 +234,18 @@ export function runCli(args: string[], options: SpawnOptions & { input?: string;
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A daemon log line `message ... path=FILE` (the logger quotes paths with spaces or odd characters). */
+export function pathLine(message: string, file: string): RegExp {
+  const shown = /^[\w./:@+-]*$/.test(file) ? file : JSON.stringify(file);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`${escape(message)}[^\n]*path=${escape(shown)}`);
+}
+
+/** The daemon's own words that it skipped `file` as already decided (debug level). */
+export function alreadyDecidedLine(file: string): RegExp {
+  return pathLine('already decided', file);
 }
 
 /** Every entry under root (relative paths, folders excluded), not following symlinks. */

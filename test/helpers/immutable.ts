@@ -1,10 +1,9 @@
 // Where a test can make a database unwritable while it is open: chattr +i on ext4 stops even root's writes through
 // descriptors opened before the flag was set (like a disk remounted read-only); tmpfs (Debian 13's /tmp) does not.
+// The global setup (helpers/global-setup.ts) finds or mounts such a folder once per run.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO } from './daemon.js';
 
 /** Why `dir`'s filesystem cannot hold the fault, or null when it can. chattr comes with e2fsprogs (.ci/run). */
 export function immutableStopsOpenWrites(dir: string): string | null {
@@ -32,19 +31,9 @@ export function immutableStopsOpenWrites(dir: string): string | null {
   }
 }
 
-/** A base folder that can hold the fault: the temporary folder's, else beside the checkout (var/, git-ignored). */
-export function immutableCapableBase(): { base: string } | { skip: string } {
-  const why: string[] = [];
-  for (const base of [tmpdir(), join(REPO, 'var')]) {
-    mkdirSync(base, { recursive: true });
-    const probeDir = mkdtempSync(join(base, 'bw-immutable-probe-'));
-    try {
-      const unsupported = immutableStopsOpenWrites(probeDir);
-      if (!unsupported) return { base };
-      why.push(unsupported);
-    } finally {
-      rmSync(probeDir, { recursive: true, force: true });
-    }
-  }
-  return { skip: why.join('; ') };
-}
+/** A base folder on a filesystem that honours chattr +i (from the global setup). */
+export const IMMUTABLE_BASE: string | undefined = process.env.BW_TEST_IMMUTABLE_BASE;
+
+/** Why there is no such folder (a precondition for helpers/preconditions.ts needs()), or null. */
+export const IMMUTABLE_MISSING: string | null = IMMUTABLE_BASE ? null : process.env.BW_TEST_IMMUTABLE_MISSING ??
+  'a folder where chattr +i works (test/helpers/global-setup.ts did not run)';

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { caughtUpAfter, cliFor } from '../helpers/daemon.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'cli.js');
@@ -36,14 +37,15 @@ export class Daemon {
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(readonly opts: DaemonOptions, readonly configPath?: string) {
-    const args = [...(opts.nodeArgs ?? []), CLI, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
+    const run = cliFor(opts.user);
+    const args = [...(opts.nodeArgs ?? []), run.cli, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
     if (configPath) args.push('--config', configPath);
     args.push(...(opts.extraArgs ?? []));
     const [cmd, argv] = opts.maxOpenFiles
       ? ['prlimit', [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, process.execPath, ...args]]
       : [process.execPath, args];
     this.child = spawn(cmd, argv, {
-      cwd: REPO,
+      cwd: run.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
       ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
@@ -97,6 +99,25 @@ export class Daemon {
   }
 
   tail(n = 4000): string { return this.output.slice(-n); }
+
+  /** Waits until `pattern` is in the output after `since` (a length of `output` taken earlier). */
+  async waitForOutput(pattern: RegExp, timeoutMs = 30_000, since = 0): Promise<void> {
+    await waitFor(() => {
+      if (pattern.test(this.output.slice(since))) return true;
+      if (!this.alive) throw new Error(`daemon exited before printing ${pattern}:\n${this.tail()}`);
+      return false;
+    }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
+  }
+
+  /** Two full rescans after now and every file they noticed looked at (see helpers/daemon.ts caughtUp). */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    const since = this.output.length;
+    await waitFor(() => {
+      if (caughtUpAfter(this.output.slice(since))) return true;
+      if (!this.alive) throw new Error(`daemon exited before catching up:\n${this.tail()}`);
+      return false;
+    }, timeoutMs, () => `two rescans and 'caught up' (needs logLevel debug and a rescan interval):\n${this.tail()}`);
+  }
 }
 
 const live = new Set<Daemon>();

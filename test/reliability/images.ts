@@ -1,8 +1,9 @@
 // Real and hostile image generators for the reliability suite. Everything here is generated from real CIFAR-10
 // airplane/bird photographs (the kind the model was trained on): by default the 40 + 40 in test/fixtures/cifar (in the
 // repository, so a fresh clone needs nothing beside it), or a larger set named by BIRDWATCH_DATA (a folder holding
-// airplane/ and bird/, e.g. the full CIFAR-10 training images, for the stress suite). The pool is reused as often as a test needs: each use
-// past the first is re-encoded with sharp at its own size and quality, so every file is a distinct, complete JPEG.
+// airplane/ and bird/, e.g. the full CIFAR-10 training images, for the stress suite). The pool is reused as often as
+// a test needs: each use past the first is re-encoded with sharp at its own size and quality, so every file is a
+// distinct, complete JPEG.
 // The hostile cases are crafted byte by byte. Nothing here needs the daemon.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -26,7 +27,10 @@ export function sha256(buf: Buffer): string {
 export function realImagePaths(kind: Kind): string[] {
   const nested = join(DATA_ROOT, 'train', kind);
   const dir = existsSync(nested) ? nested : join(DATA_ROOT, kind);
-  if (!existsSync(dir)) throw new Error(`no ${kind} photographs: neither ${nested} nor ${dir} exists (BIRDWATCH_DATA=${process.env.BIRDWATCH_DATA ?? ''})`);
+  if (!existsSync(dir)) {
+    throw new Error(`no ${kind} photographs: neither ${nested} nor ${dir} exists ` +
+      `(BIRDWATCH_DATA=${process.env.BIRDWATCH_DATA ?? ''})`);
+  }
   const paths = readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
   if (paths.length === 0) throw new Error(`no ${kind} photographs (.jpg, .png) in ${dir}`);
   return paths;

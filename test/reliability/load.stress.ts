@@ -46,18 +46,20 @@ describe('stress', () => {
     expectSound(f);
   }, SECONDS * 1000 + 600_000);
 
-  it('inotify queue overflow while the daemon is stopped: the safety rescan finds what the kernel dropped', async () => {
+  it('inotify queue overflow while the daemon is stopped: the safety rescan finds what the kernel lost', async () => {
     const n = Number(process.env.BW_STRESS_OVERFLOW ?? 9000);
     const f = await runOverflow(n, 120_000);
-    console.log(`${formatFigures(f)}\n  overflow: ${n} files written in place (2 events each, queue ${f.queueMax}) while the daemon was ` +
-      `SIGSTOPped; reported by the watcher: ${f.beforeRescan}; found only by the safety rescan: ${n - f.beforeRescan}`);
+    console.log(`${formatFigures(f)}\n  overflow: ${n} files written in place (2 events each, queue ${f.queueMax}) ` +
+      `while the daemon was SIGSTOPped; reported by the watcher: ${f.beforeRescan}; ` +
+      `found only by the safety rescan: ${n - f.beforeRescan}`);
     expectSound(f);
     expect(f.beforeRescan, 'measured before the first rescan').toBeGreaterThanOrEqual(0);
   }, 3_600_000);
 
   it('no leak: the live heap stays flat over 10,000 decisions (5 waves of 2,000, all moved out)', async () => {
     const waves = await runLeakCheck(5, 2000);
-    console.log(`[figures] leak check: ${waves.map((w) => `${w.decided} decided: heap ${w.heapKiB} KiB, rss ${w.rssMiB} MiB`).join('; ')}`);
+    const shown = waves.map((w) => `${w.decided} decided: heap ${w.heapKiB} KiB, rss ${w.rssMiB} MiB`);
+    console.log(`[figures] leak check: ${shown.join('; ')}`);
     const first = waves[0]!.heapKiB;
     const last = waves.at(-1)!.heapKiB;
     // 8,000 more decisions may not leave more than ~2 MiB behind (0.25 KiB each would be a leak of 2 MiB).

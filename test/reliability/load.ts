@@ -39,7 +39,8 @@ export interface LoadFigures {
   latencyMaxMs?: number;
   ratePerSecond?: number;
   subfolders?: number;
-  /** steady runs: per minute, files decided, p99 latency and daemon CPU ms per file (does the cost grow with the folder?) */
+  /** steady runs: per minute, files decided, p99 latency and daemon CPU ms per file (does the cost grow with the
+   *  folder?) */
   windows?: { minute: number; files: number; p99Ms: number; cpuMsPerFile: number }[];
 }
 
@@ -221,13 +222,18 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
 }
 
 export function formatFigures(f: LoadFigures): string {
-  return `[figures] load ${f.mode}${f.subfolders && f.subfolders > 1 ? ` (${f.subfolders} subfolders)` : ' (one folder)'}: files=${f.files} decided=${f.decided} (moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
+  const folders = f.subfolders && f.subfolders > 1 ? ` (${f.subfolders} subfolders)` : ' (one folder)';
+  return `[figures] load ${f.mode}${folders}: files=${f.files} decided=${f.decided} ` +
+    `(moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
     `seconds=${f.seconds.toFixed(1)} throughput=${f.throughput.toFixed(1)}/s peak_rss=${f.peakRssMiB.toFixed(0)}MiB ` +
-    `max_open_fds=${f.maxOpenFds}/${MAX_OPEN_FILES} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} rows_not_one=${f.rowsNotOne} ` +
-    `startup=${f.startupSeconds.toFixed(1)}s daemon_cpu=${f.cpuSeconds.toFixed(1)}s (${f.cpuMsPerFile.toFixed(2)} ms/file) ` +
+    `max_open_fds=${f.maxOpenFds}/${MAX_OPEN_FILES} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} ` +
+    `rows_not_one=${f.rowsNotOne} ` +
+    `startup=${f.startupSeconds.toFixed(1)}s daemon_cpu=${f.cpuSeconds.toFixed(1)}s ` +
+    `(${f.cpuMsPerFile.toFixed(2)} ms/file) ` +
     `loadavg=${f.loadAverage.toFixed(1)}` +
     (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '') +
-    (f.windows?.length ? `\n  per minute: ${f.windows.map((w) => `[${w.minute}] ${w.files} files p99 ${w.p99Ms}ms cpu ${w.cpuMsPerFile.toFixed(1)}ms/file`).join('; ')}` : '');
+    (f.windows?.length ? `\n  per minute: ${f.windows.map((w) =>
+      `[${w.minute}] ${w.files} files p99 ${w.p99Ms}ms cpu ${w.cpuMsPerFile.toFixed(1)}ms/file`).join('; ')}` : '');
 }
 
 /**

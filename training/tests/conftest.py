@@ -1,5 +1,4 @@
 """Shared fixtures: tiny generated image-folder trees (no shared data needed)."""
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +7,6 @@ import torch
 from PIL import Image
 
 TRAINING = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TRAINING))
 torch.set_num_threads(2)
 
 
@@ -17,7 +15,7 @@ def nothing_beside_the_repository(tmp_path, monkeypatch):
     """Every test runs as on a fresh clone: no ../shared/data, an empty cache folder. A test that forgot --data then
     fails the same way in CI (which has ../shared beside the checkout) as on a club's server. Set in the environment
     too, so a subprocess (train.py, finetune.py) sees the same; data is imported already here, hence setattr."""
-    import data
+    from birdwatch_training import data
     monkeypatch.setenv(data.SHARED_ENV, str(tmp_path / "no-shared-data"))
     monkeypatch.setattr(data, "SHARED_DATA", tmp_path / "no-shared-data")
     monkeypatch.setenv("BIRDWATCH_CACHE", str(tmp_path / "cache"))

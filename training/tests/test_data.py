@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-import data
+from birdwatch_training import data
 from conftest import make_tree
 
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from torchvision.datasets import CIFAR10
 
-import data
+from birdwatch_training import data
 import train
 from conftest import make_tree
 
@@ -117,8 +117,8 @@ def test_a_subprocess_sees_no_shared_copy_either(tmp_path):
     """conftest hides ../shared through the environment, so train.py run as a subprocess is on a clone too."""
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-c", "import data; print(data.SHARED_DATA)"], cwd=data.REPO_ROOT / "training",
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run([sys.executable, "-c", "from birdwatch_training import data; print(data.SHARED_DATA)"],
+                         cwd=data.REPO_ROOT / "training", capture_output=True, text=True, check=True).stdout.strip()
     assert out == str(tmp_path / "no-shared-data")
 
 

@@ -5,8 +5,8 @@ import onnx
 import pytest
 import torch
 
-import export
-import models
+from birdwatch_training import export
+from birdwatch_training import models
 
 RUNTIME = export.available_runtime()
 needs_runtime = pytest.mark.skipif(RUNTIME is None, reason="no ONNX runtime: neither Python onnxruntime nor node "

@@ -4,10 +4,8 @@ empty, and refuses bad usage with exit code 2."""
 import json
 
 
-import data
-import export
 import finetune
-import train
+from birdwatch_training import checkpoint, data, export
 from conftest import TRAINING, make_tree
 
 SHIPPED = TRAINING.parent / "models" / "birds-vs-airplanes.onnx"
@@ -38,7 +36,7 @@ def test_one_epoch_writes_a_candidate_from_the_current_weights(tmp_path, capsys)
     assert result["club"] == {"airplane": 0, "bird": 3}
     assert result["validation_metrics"]["validation_images"] == len(listed) == 4
     # One epoch at a small learning rate moves the weights, but not far.
-    a, b = train.load_init(SHIPPED)["model"], train.load_init(out)["model"]
+    a, b = checkpoint.load_init(SHIPPED)["model"], checkpoint.load_init(out)["model"]
     diffs = [float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters())]
     assert 0 < max(diffs) < 0.1
 

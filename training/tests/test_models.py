@@ -1,6 +1,6 @@
 import torch
 
-import models
+from birdwatch_training import models
 
 
 def test_chapter_parameter_counts():

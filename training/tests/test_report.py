@@ -3,28 +3,45 @@ import numpy as np
 import pytest
 import torch
 
-import report
-import views
+from birdwatch_training import calibrate
+from birdwatch_training import report
+from birdwatch_training import views
 
 
 def test_curve_takes_each_threshold_from_the_selection_split_and_measures_it_on_the_report_split():
-    # selection: 200 birds scored 0.000..0.995, 100 airplanes at 0.999 -> a 1% budget lets 2 birds through
-    sel_p = np.concatenate([np.arange(200) / 200, np.full(100, 0.999)]).astype(np.float32)
-    sel_y = np.array([1] * 200 + [0] * 100)
-    # report: birds all at 0.5, airplanes half at 0.2 and half at 0.995
-    rep_p = np.concatenate([np.full(100, 0.5), np.full(50, 0.2), np.full(50, 0.995)]).astype(np.float32)
+    # selection: 1000 birds scored 0.000..0.999, 100 airplanes at 0.9999 -> the bound lets 5 birds through at 1%
+    sel_p = np.concatenate([np.arange(1000) / 1000, np.full(100, 0.9999)]).astype(np.float32)
+    sel_y = np.array([1] * 1000 + [0] * 100)
+    # report: birds all at 0.5, airplanes half at 0.2 and half at 0.9995
+    rep_p = np.concatenate([np.full(100, 0.5), np.full(50, 0.2), np.full(50, 0.9995)]).astype(np.float32)
     rep_y = np.array([1] * 100 + [0] * 100)
     curve = report.operating_curve(sel_p, sel_y, rep_p, rep_y, resamples=200)
     assert curve["threshold_split"] == "selection" and curve["figures_split"] == "report"
+    assert curve["confidence"] == 0.9 and "Clopper-Pearson" in curve["rule"]
     one = report.point_at(curve, 0.01)
     assert one["bird_budget"] == 0.01
-    assert 0.985 < one["threshold"] <= 0.99  # just above the third-highest selection bird (0.985)
+    assert 0.994 < one["threshold"] <= 0.995  # just above the sixth-highest selection bird (0.994)
+    assert (one["selection_birds"], one["selection_birds_moved"], one["certified"], one["more_birds_needed"]) == \
+        (1000, 5, True, 0)
+    assert one["bound"] == pytest.approx(calibrate.upper_bound(5, 1000), abs=1e-6) and one["bound"] <= 0.01
     assert one["airplanes_caught"] == 0.5 and one["birds_moved"] == 0.0  # measured on the report split
     ten = report.point_at(curve, 0.1)
-    assert 0.895 < ten["threshold"] <= 0.9 and ten["airplanes_caught"] == 0.5
+    k = calibrate.birds_allowed(1000, 0.1)
+    assert ten["selection_birds_moved"] == k and 0.999 - k / 1000 < ten["threshold"] <= 1 - k / 1000
     for p in curve["points"]:
         lo, hi = p["airplanes_caught_interval"]
         assert lo <= p["airplanes_caught"] <= hi
+        assert p["certified"] and p["bound"] <= p["bird_budget"]
+
+
+def test_a_curve_from_too_few_selection_birds_says_which_points_are_not_certified():
+    sel_p = np.concatenate([np.linspace(0, 0.5, 100), np.full(20, 0.9)]).astype(np.float32)
+    sel_y = np.array([1] * 100 + [0] * 20)
+    curve = report.operating_curve(sel_p, sel_y, sel_p, sel_y, resamples=50)
+    half, ten = report.point_at(curve, 0.005), report.point_at(curve, 0.1)
+    assert not half["certified"] and half["selection_birds_moved"] == 0 and half["threshold"] > 0.5
+    assert half["more_birds_needed"] == calibrate.more_birds_needed(0, 100, 0.005) > 0
+    assert ten["certified"] and ten["more_birds_needed"] == 0
 
 
 def test_budget_lookup_never_exceeds_the_budget_asked_for():

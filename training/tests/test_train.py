@@ -2,15 +2,12 @@ import json
 import subprocess
 import sys
 
-import numpy as np
-import onnx
 import pytest
 import torch
 
-import data
-import export
-import models
 import train
+from birdwatch_training import augment, checkpoint, data, export, loop, models, recipes
+from birdwatch_training import teacher as teacher_mod
 from conftest import TRAINING, make_tree
 
 CONTRACT_KEYS = {"classes", "mean", "std", "threshold", "validation_metrics", "recipe", "training_data_digest",
@@ -42,13 +39,13 @@ def test_one_epoch_lowers_the_loss(small_tree):
     s = data.load_image_folder(small_tree)
     tr, va = data.split(s.y, 0.2, 0)
     train_s, val_s = s.subset(tr), s.subset(va)
-    norm = train.Normalizer(*data.mean_std(train_s.x))
-    args = train.parse_args(["--recipe", "book", "--epochs", "1", "--seed", "0"])
+    norm = loop.Normalizer(*data.mean_std(train_s.x))
+    args = recipes.settings("book", epochs=1, seed=0)
     torch.manual_seed(0)
     m = models.build_mlp("book")
-    before = train.evaluate(m, train_s, norm)["loss"]
-    m, hist = train.fit(m, train_s, val_s, norm, args, log=lambda *_: None, quiet=True)
-    after = train.evaluate(m, train_s, norm)["loss"]
+    before = loop.evaluate(m, train_s, norm)["loss"]
+    m, hist = loop.fit(m, train_s, val_s, norm, args, log=lambda *_: None, quiet=True)
+    after = loop.evaluate(m, train_s, norm)["loss"]
     assert after < before
     assert len(hist) == 1 and set(hist[0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
 
@@ -56,13 +53,13 @@ def test_one_epoch_lowers_the_loss(small_tree):
 def test_augment_and_mix_keep_shapes_and_range():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(6, 3, 32, 32)
-    a = train.augment_batch(x, g, jitter=0.2)
+    a = augment.augment_batch(x, g, jitter=0.2)
     assert a.shape == x.shape and a.min() >= 0 and a.max() <= 1
     x2 = torch.arange(32.0).view(1, 1, 1, 32).expand(4, 3, 32, 32).contiguous() / 32
-    a2 = train.augment_batch(x2, torch.Generator().manual_seed(1), jitter=0.0)
+    a2 = augment.augment_batch(x2, torch.Generator().manual_seed(1), jitter=0.0)
     # crop + flip of a horizontal ramp: every row is still a (shifted, maybe reversed) piece of the ramp
     assert torch.allclose(a2[:, :, 0], a2[:, :, 31])
-    m, perm, lam = train.mix_batch(x, g)
+    m, perm, lam = augment.mix_batch(x, g)
     assert m.shape == x.shape and 0 <= lam <= 1 and sorted(perm.tolist()) == list(range(6))
 
 
@@ -103,9 +100,15 @@ def test_train_py_end_to_end_writes_model_card_and_plot(tiny_tree, tmp_path, tra
     assert curve["threshold_split"] == "selection" and curve["figures_split"] == "report"
     assert [p["bird_budget"] for p in curve["points"]] == [0.005, 0.01, 0.02, 0.05, 0.1]
     assert next(p for p in curve["points"] if p["bird_budget"] == 0.01)["threshold_text"] == meta["threshold"]
+    # 2 selection birds certify no budget: every point says so, and how many more birds each needs
+    assert meta["confidence"] == "0.9" and card["confidence"] == 0.9 == curve["confidence"]
+    assert all(not p["certified"] and p["selection_birds"] == 2 and p["more_birds_needed"] > 0
+               for p in curve["points"])
     assert card["operating_curve"] == curve and card["report_metrics"] == rm
     assert json.loads(meta["recipe"])["device"] == "cpu" and card["device"] == "cpu"
     assert card["splits"] == {"training": 32, "selection": 4, "report": 4, "rule": card["splits"]["rule"]}
+    fixture = json.loads((TRAINING.parent / "test" / "fixtures" / "model-card.json").read_text())
+    assert list(card) == list(fixture)  # the card test checks the nested fields and types
     assert (out / card["curve_plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -157,7 +160,7 @@ def test_init_from_exported_onnx_restores_the_weights(tmp_path):
     meta = {"model": json.dumps({"hidden": [16, 8], "act": "gelu"}), "mean": "[0.1, 0.2, 0.3]",
             "std": "[0.4, 0.5, 0.6]"}
     path = export.export_onnx(m, tmp_path / "m.onnx", meta)
-    init = train.load_init(path)
+    init = checkpoint.load_init(path)
     assert init["mean"] == [0.1, 0.2, 0.3] and init["std"] == [0.4, 0.5, 0.6]
     x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
@@ -187,12 +190,11 @@ def test_fine_tune_with_corrections_from_shipped_weights(tmp_path, train_cli):
 
 
 def test_teacher_logits_are_replayed_exactly(small_tree, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "RUNS", tmp_path / "runs")
     s = data.load_image_folder(small_tree)
     tr, va = data.split(s.y, 0.2, 0)
     train_s, val_s = s.subset(tr), s.subset(va)
-    norm = train.Normalizer(*data.mean_std(train_s.x))
-    args = train.parse_args(["--recipe", "default", "--epochs", "2", "--batch-size", "32", "--ema", "0"])
+    norm = loop.Normalizer(*data.mean_std(train_s.x))
+    args = recipes.settings("default", epochs=2, batch_size=32, ema=0)
     torch.manual_seed(0)
     teacher = models.ConvTeacher(4).eval()
     teacher.cache_key = "test-teacher"
@@ -203,16 +205,18 @@ def test_teacher_logits_are_replayed_exactly(small_tree, tmp_path, monkeypatch):
     for _ in range(2):
         torch.manual_seed(1)
         m = models.MLP([32], act="gelu", norm="bn")
-        m, hist = train.fit(m, train_s, val_s, norm, args, teacher=teacher, log=lambda *_: None, quiet=True)
-        runs.append((hist, train.evaluate(m, val_s, norm)["logits"]))
+        cache = teacher_mod.LogitCache.of(teacher, args, train_s, folder=tmp_path / "runs" / "cache")
+        m, hist = loop.fit(m, train_s, val_s, norm, args, teacher=teacher, log=lambda *_: None, quiet=True,
+                           logit_cache=cache)
+        runs.append((hist, loop.evaluate(m, val_s, norm)["logits"]))
     assert len(list((tmp_path / "runs" / "cache").glob("teacher-logits-*.pt"))) == 1
     assert len(calls) == 2 * 5  # 160 images / 32 per batch, 2 epochs, first run only
     assert [h["train_loss"] for h in runs[0][0]] == [h["train_loss"] for h in runs[1][0]]
     assert torch.equal(runs[0][1], runs[1][1])
 
 
-def test_ten_class_teacher_distillation_on_other_classes_and_auxiliary_task_export_a_two_output_mlp(tmp_path,
-                                                                                                   train_cli):
+def test_ten_class_teacher_distillation_on_other_classes_and_auxiliary_task_export_a_two_output_mlp(
+        tmp_path, train_cli):
     from test_data import make_other_tree
     two = make_tree(tmp_path / "d" / "cifar10-airplane-bird" / "train", 10)
     make_other_tree(tmp_path / "d" / "cifar10-other-classes" / "train", per_class=3)
@@ -262,15 +266,15 @@ def test_from_run_exports_a_finished_run_with_the_views_config_says_now(tiny_tre
     assert json.loads(meta["preprocessing"])["views"] == ["identity", "mirror"]
     assert json.loads(meta["report_metrics"])["views"] == ["identity", "mirror"]
     assert json.loads(meta["recipe"])["recipe"] == "plain" and json.loads(meta["recipe"])["epochs"] == 1
-    saved = train.load_init(tmp_path / "run" / "model.pt")["model"]
-    exported = train.load_init(tmp_path / "m.onnx")["model"]
+    saved = checkpoint.load_init(tmp_path / "run" / "model.pt")["model"]
+    exported = checkpoint.load_init(tmp_path / "m.onnx")["model"]
     assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), exported.state_dict().values()))
     r = train_cli("--data", tiny_tree, "--from-run", tmp_path / "nothing", "--out", tmp_path / "n.onnx")
     assert r.returncode == 2 and "not a finished train.py run" in r.stderr
 
 
 def test_camera_degradations_keep_shape_and_range_replay_from_the_seed_and_change_the_image():
-    import camera
+    from birdwatch_training import camera
     x = torch.rand(6, 3, 32, 32)
     a = camera.augment(x, torch.Generator().manual_seed(3), p=1.0)
     b = camera.augment(x, torch.Generator().manual_seed(3), p=1.0)

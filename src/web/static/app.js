@@ -19,10 +19,11 @@ function flash(text, isError) {
 // Where to go after logging in: only a path on this site (the server checks the same, isSameOriginPath in
 // server.ts): starts with '/', same origin once resolved, no backslash or control character.
 function sameOriginPath(next) {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (typeof next !== 'string' || !next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return false;
   try {
     return new URL(next, 'http://x').origin === 'http://x';
-  } catch (e) {
+  } catch {
     return false; // no URL at all (`//[`)
   }
 }
@@ -35,7 +36,7 @@ async function post(url, body) {
     credentials: 'same-origin',
   });
   let answer = {};
-  try { answer = await response.json(); } catch (e) { /* not JSON */ }
+  try { answer = await response.json(); } catch { /* not JSON */ }
   if (!response.ok) throw new Error(answer.error || `${response.status} ${response.statusText}`);
   return answer;
 }

@@ -56,7 +56,8 @@ def export_onnx(model: nn.Module, path, metadata: dict, opset: int = OPSET) -> P
             p = m.metadata_props.add()
             p.key, p.value = k, v
         m.producer_name = "birdwatch-training"
-        m.doc_string = "birdwatch bird-vs-airplane classifier: image [N,3,32,32] -> probabilities [N,2] (airplane, bird)"
+        m.doc_string = ("birdwatch bird-vs-airplane classifier: image [N,3,32,32] -> probabilities [N,2] "
+                        "(airplane, bird)")
         onnx.checker.check_model(m)
         onnx.save(m, tmp)
         umask = os.umask(0)
@@ -122,3 +123,13 @@ def check_against_torch(model: nn.Module, path, x: torch.Tensor, runtime: str | 
         ref = WithSoftmax(model).eval()(x).numpy()
     got = run_onnx(path, x.numpy(), runtime)
     return float(np.abs(ref - got).max())
+
+
+def checked(model: nn.Module, path, x: torch.Tensor, tolerance: float = 1e-5) -> dict:
+    """The exported graph scored against the PyTorch model on `x` (normalized images) with whichever runtime is here:
+    {runtime, max_abs_diff, inputs} (runtime None: none here, nothing checked). Raises when they differ."""
+    runtime = available_runtime()
+    diff = check_against_torch(model, path, x, runtime) if runtime else None
+    if diff is not None and diff > tolerance:
+        raise RuntimeError(f"exported graph differs from the PyTorch model by {diff:g} (> {tolerance:g})")
+    return {"runtime": runtime, "max_abs_diff": diff, "inputs": int(x.shape[0])}

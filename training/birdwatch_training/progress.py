@@ -22,7 +22,8 @@ class Progress:
             self.last = now
             frac = min(self.n / self.total, 1.0)
             bar = "#" * int(frac * self.width) + "." * (self.width - int(frac * self.width))
-            self.stream.write(f"\r{self.desc} [{bar}] {self.n}/{self.total} {now - self.start:5.1f}s {self.postfix}\x1b[K")
+            self.stream.write(f"\r{self.desc} [{bar}] {self.n}/{self.total} {now - self.start:5.1f}s "
+                              f"{self.postfix}\x1b[K")
             self.stream.flush()
 
     def close(self):

@@ -5,8 +5,9 @@ Two sources, one result (a `Samples` of uint8 images [N,3,32,32] and labels 0 ai
     `birdwatch export-corrections DIR` writes);
   * torchvision's CIFAR10 (download=True), reduced to the chapter's two classes with label_map {0: 0, 2: 1}.
 
-Without --data, `default_data` picks ../shared/data beside the repository (or $BIRDWATCH_SHARED_DATA) where it exists,
-else CIFAR-10 downloaded once by torchvision into a cache folder and decoded into the same two trees the shared copy has (`ensure_cifar10`).
+Without --data, `default_data` picks ../shared/data beside the repository (or $BIRDWATCH_SHARED_DATA) where it
+exists, else CIFAR-10 downloaded once by torchvision into a cache folder and decoded into the same two trees the shared
+copy has (`ensure_cifar10`).
 
 Every image goes through `preprocess_pil`, which follows config/preprocessing.json, the file the daemon reads too.
 """
@@ -25,7 +26,7 @@ import torch
 from PIL import Image, ImageOps
 
 CLASSES = ["airplane", "bird"]
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # training/birdwatch_training/data.py
 PREPROCESSING_JSON = REPO_ROOT / "config" / "preprocessing.json"
 SHARED_ENV = "BIRDWATCH_SHARED_DATA"
 # Beside the repository, where the project keeps it; $BIRDWATCH_SHARED_DATA elsewhere (read at import, so a subprocess
@@ -274,7 +275,9 @@ def three_way_split(y: torch.Tensor, report_fraction: float, selection_fraction:
         n_sel = int(round(selection_fraction * int((y == c).sum())))
         selection_idx.append(idx[:n_sel])
         train_idx.append(idx[n_sel:])
-    cat = lambda parts: torch.sort(torch.cat(parts)).values if parts else torch.zeros(0, dtype=torch.int64)  # noqa: E731
+
+    def cat(parts):
+        return torch.sort(torch.cat(parts)).values if parts else torch.zeros(0, dtype=torch.int64)
     return cat(train_idx), cat(selection_idx), report
 
 
@@ -328,7 +331,8 @@ def ensure_cifar10(cache: Path, log=print) -> Path:
     names = [name for name, _ in CIFAR10.train_list] + [CIFAR10.meta["filename"]]
     if not all((batches / n).is_file() for n in names):
         url = CIFAR10.url
-        log(f"data: no ../shared/data beside the repository; downloading CIFAR-10 (163 MB, once) into {cache / 'cifar10'}")
+        log(f"data: no ../shared/data beside the repository; downloading CIFAR-10 (163 MB, once) into "
+            f"{cache / 'cifar10'}")
         try:
             download_and_extract_archive(url, str(cache / "cifar10"), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
         except Exception as e:  # URLError, socket errors, a corrupt download (RuntimeError), a full disk (OSError)
@@ -383,3 +387,34 @@ def convert_cifar10_batches(batches: Path, out: Path, batch_names: list, meta_na
             Image.fromarray(img, "RGB").save(d / f"{counts[cls]:04d}.png")
             counts[cls] += 1
     return counts
+
+
+# --------------------------------------------------------------------------------------------- a run's data
+def load_splits(args, spec: dict):
+    """The data of --data and --extra-data, decoded as `spec` (config/preprocessing.json) says, split three ways:
+    (sources, all samples, training, selection, report). The selection split chooses (epoch, threshold, run, flags);
+    the report split only measures."""
+    # Each source is split on its own (same seed), so adding --extra-data never moves an image of the main data
+    # between the splits.
+    if not args.data:  # resolved here, not at parsing: only a run that loads data may download it
+        args.data = str(default_data(args.cache_dir, log=lambda m: print(m, flush=True)))
+    cache = None if str(args.data).startswith("cifar10:") else Path(args.cache_dir) / "decoded"
+    main_source = (load_image_folder(args.data, spec, cache_dir=cache) if cache else load(args.data, spec))
+    sources = [main_source] + [load_image_folder(d, spec) for d in args.extra_data]
+    splits = [three_way_split(src.y, args.val_fraction, args.selection_fraction, args.seed) for src in sources]
+    part = lambda k: concat([src.subset(sp[k]) for src, sp in zip(sources, splits)])  # noqa: E731
+    return sources, concat(sources), part(0), part(1), part(2)
+
+
+def load_others(args, spec: dict):
+    """The other-class images, where the run needs them (ten-class teacher, --other-share, --aux10), else None."""
+    needed = args.teacher == "conv10" or args.other_share > 0 or args.aux10 > 0
+    if not needed:
+        return None
+    root = (other_classes_beside(args.data) if args.other_data == "auto" else
+            None if args.other_data == "none" else Path(args.other_data))
+    if root is None:
+        raise DataError("this recipe needs CIFAR-10's other classes: pass --other-data ROOT (ROOT/automobile/*, "
+                        "ROOT/cat/*, ...); the shared data and the download cache have them beside the airplanes "
+                        "and birds")
+    return load_other_classes(root, spec, cache_dir=Path(args.cache_dir) / "decoded")

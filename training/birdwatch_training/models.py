@@ -54,7 +54,7 @@ class MLP(nn.Module):
     def describe(self) -> str:
         c = self.config
         parts = [str(IN_FEATURES)] + [str(h) for h in c["hidden"]] + ["2"]
-        extra = (f", BatchNorm" if c["norm"] else "") + (f", dropout {c['dropout']}" if c["dropout"] else "")
+        extra = (", BatchNorm" if c["norm"] else "") + (f", dropout {c['dropout']}" if c["dropout"] else "")
         return f"MLP {'-'.join(parts)} ({c['act']}{extra})"
 
     @torch.no_grad()
@@ -149,6 +149,13 @@ def build_mlp(name: str, **overrides) -> MLP:
     kw = dict(MLP_PRESETS[name])
     kw.update({k: v for k, v in overrides.items() if v is not None})
     return MLP(**kw)
+
+
+def build_model(args, classes: int = 2) -> MLP:
+    """The student a run's settings name: the --model preset with any --hidden/--act/--norm/--dropout override."""
+    hidden = [int(h) for h in args.hidden.split(",")] if args.hidden else None
+    return build_mlp(args.model, hidden=hidden, act=args.act, norm=args.norm, dropout=args.dropout,
+                     classes=classes)
 
 
 def count_params(model: nn.Module) -> int:

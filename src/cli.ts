@@ -20,6 +20,8 @@ const commands: Record<string, string> = {
   rollback: 'put the previous model back',
   models: 'list the installed, previous and candidate models with their figures',
   model: "print the model's card: its report-split figures and its operating curve (bird budget -> threshold)",
+  events: 'what waits to be sent to MQTT and the webhooks, and what failed (--pending, --failed)',
+  digest: "summarise a day or a week per camera and mail it to the club (--dry-run: print it)",
   setup: 'set a server up: service account, /etc/birdwatch/config.json, /var/lib/birdwatch, units, the command',
 };
 

@@ -41,7 +41,8 @@ describe('the published configuration schema and reference', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ colour: 'red' }, /^unknown key 'colour' in \S+ \(known keys: watch, airplanes, cameras, db, /],
       [{ cameras: [{ watch: 'a', airplanes: 'b', zoom: 2 }] }, /^unknown key 'zoom' in cameras\[0\] in \S+/],
-      [{ web: { port: 1 } }, /^unknown key 'port' in 'web' in \S+ \(known keys: listen, publicRead, thumbnails\)$/],
+      [{ web: { port: 1 } },
+        /^unknown key 'port' in 'web' in \S+ \(known keys: listen, publicRead, thumbnails, publicUrl\)$/],
       [{ $id: 'x' }, /^unknown key '\$id' in \S+/],
     ];
     for (const [config, message] of cases) {

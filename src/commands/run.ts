@@ -8,7 +8,8 @@ import { DaemonMetrics } from '../daemon/metrics.js';
 import { MetricsServer } from '../daemon/metrics-server.js';
 import { Service } from '../daemon/service.js';
 import { SystemdNotifier } from '../daemon/watchdog.js';
-import { DbSchemaError, DecisionLog, openDatabase, retryTransient, type Db } from '../db/index.js';
+import { DbSchemaError, DecisionLog, openDatabase, recordEvent, retryTransient, type Db } from '../db/index.js';
+import { SecretError, startEventDelivery, type DeliveryWorker } from '../events/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { CurrentModel } from '../model/current.js';
 import { loadModel, ModelError, type Model } from '../model/load.js';
@@ -129,8 +130,11 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   // The configuration in force from here on: a reload hands a new one over (the closures below read it each time).
   const current = new CurrentConfig(config);
   let service: Service | undefined;
+  let events: DeliveryWorker | undefined;
+  let db: Db | undefined;
   const metrics = config.metricsListen === undefined ? undefined
-    : new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0 });
+    : new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0, eventsPending: () => events?.pending()
+      ?? new Map() });
   metrics?.modelInUse(model);
   const models = new CurrentModel(model, config.provider, {
     logger,
@@ -143,11 +147,17 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       for (const resolved of resolveThresholds(current.config, next)) {
         logger.info('threshold', thresholdLogFields(resolved, next));
       }
+      // Told to the club like any change (the outbox); a log that cannot take it now only costs the event.
+      try {
+        if (db !== undefined) recordEvent(db, { type: 'model-swap', camera: null, payload: { model_id: next.id,
+          previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold } });
+      } catch (err) {
+        logger.warn('model swap event not recorded', { error: (err as Error).message });
+      }
     },
   });
   const notifier = new SystemdNotifier(logger);
 
-  let db: Db | undefined;
   let server: MetricsServer | undefined;
   const abortOpen = new AbortController();
   void stopped.then(() => abortOpen.abort());
@@ -169,6 +179,15 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       return 1;
     }
     if (!signalled()) {
+      try {
+        events = startEventDelivery({ current, db, logger,
+          onOutcome: (sink, outcome, count) => metrics?.eventDelivery(sink, outcome, count) });
+      } catch (err) {
+        if (!(err instanceof SecretError)) throw err;
+        logger.error(err.message);
+        console.error(`birdwatch: ${err.message}`);
+        return 2;
+      }
       const running = new Service({ config: current, models, log: new DecisionLog(db), logger, metrics });
       service = running;
       if (config.metricsListen !== undefined && metrics !== undefined) {
@@ -187,7 +206,9 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       }
       await running.start();
       models.watch(config.model, () => current.config.provider);
-      hangups.handler = () => void reload(() => load(), current, running, models, logger);
+      const worker = events;
+      hangups.handler = () => void reload(() => load(), current, running, models, logger)
+        .then(() => worker.camerasChanged(current.config.cameras));
       if (hangups.pending) hangups.handler();
       notifier.ready();
       await stopped;
@@ -198,6 +219,9 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     await service?.stop(SHUTDOWN_GRACE_MS);
     return 0;
   } finally {
+    // After the service: its last decisions' events wait in the outbox for the next start.
+    await events?.stop().catch((err) => logger.warn('stopping event delivery failed',
+      { error: (err as Error).message }));
     await server?.close();
     await shutdown(logger, models, db);
   }

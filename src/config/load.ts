@@ -109,15 +109,18 @@ function settleObject(properties: Record<string, Declared>, raw: Raw, prefix: st
   for (const [name, schema] of Object.entries(properties)) {
     const key = `${prefix}${name}`;
     const label = `'${key}' in ${sources.where}`;
-    if (schema.type === 'array') continue; // cameras: resolveCameras
+    if (schema.type === 'array') {
+      if (key === 'cameras') continue; // resolveCameras
+      const list = raw[name] ?? schema.default;
+      if (list === undefined) continue;
+      if (!Array.isArray(list)) throw new ConfigError(`${label} must be a list`);
+      settled[name] = list.map((item, i) => settleItem(schema.items!, item, `${key}[${i}]`, sources));
+      continue;
+    }
     if (schema.type === 'object') {
-      const nested = raw[name];
-      if (nested !== undefined && (nested === null || typeof nested !== 'object' || Array.isArray(nested))) {
-        throw new ConfigError(`${label} must be an object {${Object.keys(schema.properties!).join(', ')}}`);
-      }
-      const object = (nested ?? {}) as Raw;
-      refuseUnknownKeys(object, schema, label);
-      settled[name] = settleObject(schema.properties!, object, `${key}.`, sources);
+      // An object without a default (mqtt, smtp) is left out when the file does not have it: that feature is off.
+      if (raw[name] === undefined && schema.default === undefined) continue;
+      settled[name] = settleItem(schema, raw[name] ?? {}, key, sources);
       continue;
     }
     const flag = schema.flag === undefined ? undefined : sources.flags[schema.flag];
@@ -136,6 +139,21 @@ function settleObject(properties: Record<string, Declared>, raw: Raw, prefix: st
       }
     }
     if (value !== undefined) settled[name] = value;
+  }
+  return settled;
+}
+
+/** One object (its keys settled, the required ones present) or one scalar of a list; `key` names it ('mqtt'). */
+function settleItem(schema: Declared, value: unknown, key: string, sources: Sources): unknown {
+  const label = `'${key}' in ${sources.where}`;
+  if (schema.type !== 'object') return parseValue(schema, value, label);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${label} must be an object {${Object.keys(schema.properties!).join(', ')}}`);
+  }
+  refuseUnknownKeys(value as Raw, schema, label);
+  const settled = settleObject(schema.properties!, value as Raw, `${key}.`, sources);
+  for (const name of (schema as { required?: string[] }).required ?? []) {
+    if (settled[name] === undefined) throw new ConfigError(`'${key}.${name}' is missing in ${sources.where}`);
   }
   return settled;
 }

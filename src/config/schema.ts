@@ -73,6 +73,10 @@ export const WEB_SETTINGS = {
   thumbnails: Type.Optional(key(Type.String({ minLength: 1,
     description: "The thumbnail cache folder. Default: 'thumbnails' beside the database." }),
   { reload: 'unused', path: true })),
+  publicUrl: Type.Optional(key(Type.String({ minLength: 1, pattern: '^https?://',
+    examples: ['https://birds.example.org'],
+    description: "The page's address as members reach it: the digest links each shot to PUBLIC_URL/shot/ID." }),
+  { reload: 'unused', must: "the page's http:// or https:// address" })),
 };
 
 /** The corrections loop, `retrain`: `birdwatch retrain`, `promote` and the weekly timer. */
@@ -88,11 +92,97 @@ export const RETRAIN_SETTINGS = {
       '`birdwatch promote`).' }), { reload: 'unused' }),
 };
 
+/** The MQTT broker, `mqtt` (src/events/mqtt-sink.ts): Home Assistant's topics and discovery. */
+export const MQTT_SETTINGS = {
+  url: key(Type.String({ minLength: 1, pattern: '^mqtts?://', examples: ['mqtt://127.0.0.1:1883'],
+    description: 'The broker: mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS.' }),
+  { reload: 'restart', must: 'an mqtt://HOST:PORT or mqtts://HOST:PORT address' }),
+  topicPrefix: key(Type.String({ minLength: 1, default: 'birdwatch', pattern: '^[^#+]+$',
+    description: 'First level of every topic: PREFIX/CAMERA/decision, PREFIX/CAMERA/state, PREFIX/availability.' }),
+  { reload: 'restart', must: 'a topic level without # or +' }),
+  discoveryPrefix: key(Type.String({ minLength: 1, default: 'homeassistant', pattern: '^[^#+]+$',
+    description: "Home Assistant's MQTT discovery prefix." }), { reload: 'restart', must: 'a topic without # or +' }),
+  username: Type.Optional(key(Type.String({ minLength: 1, description: 'The broker login.' }), { reload: 'restart' })),
+  passwordFile: Type.Optional(key(Type.String({ minLength: 1, description: 'File holding the broker password ' +
+    '(mode 600 or 400; a systemd credential); else BIRDWATCH_MQTT_PASSWORD, if set.' }),
+  { reload: 'restart', path: true })),
+  clientId: Type.Optional(key(Type.String({ minLength: 1, description: 'MQTT client id. Default: birdwatch-PREFIX.' }),
+    { reload: 'restart' })),
+  caFile: Type.Optional(key(Type.String({ minLength: 1, description: 'mqtts: CA certificate(s) to trust (PEM).' }),
+    { reload: 'restart', path: true })),
+  certFile: Type.Optional(key(Type.String({ minLength: 1, description: 'mqtts: client certificate (PEM).' }),
+    { reload: 'restart', path: true })),
+  keyFile: Type.Optional(key(Type.String({ minLength: 1, description: "mqtts: the client certificate's key (PEM; " +
+    'a secret file, mode 600 or 400).' }), { reload: 'restart', path: true })),
+  rejectUnauthorized: key(Type.Boolean({ default: true, description: "mqtts: refuse a broker whose certificate " +
+    'does not verify.' }), { reload: 'restart' }),
+};
+
+/** One signed webhook in `webhooks` (src/events/webhook-sink.ts). */
+export const WEBHOOK_SETTINGS = {
+  url: key(Type.String({ minLength: 1, pattern: '^https?://', description: 'The receiver: each event is POSTed ' +
+    'here as JSON, signed (X-Birdwatch-Signature).' }), { reload: 'restart', must: 'an http:// or https:// URL' }),
+  secretFile: Type.Optional(key(Type.String({ minLength: 1, description: 'File holding the HMAC secret (mode 600 ' +
+    'or 400; a systemd credential).' }), { reload: 'restart', path: true })),
+  secretEnv: Type.Optional(key(Type.String({ minLength: 1, description: 'Or: the environment variable holding it.' }),
+    { reload: 'restart' })),
+  events: Type.Optional(key(Type.Array(Type.Union(['decision', 'restore', 'mark', 'review', 'threshold', 'model-swap']
+    .map((type) => Type.Literal(type))), { description: 'Only these event types. Default: all.' }),
+  { reload: 'restart' })),
+  cameras: Type.Optional(key(Type.Array(Type.String({ minLength: 1 }), { description: "Only these cameras' " +
+    'events. Default: all.' }), { reload: 'restart' })),
+  actions: Type.Optional(key(Type.Array(Type.Union(['moved', 'kept', 'failed'].map((action) => Type.Literal(action))),
+    { description: 'Decisions with these actions only. Default: all.' }), { reload: 'restart' })),
+  cooldownSeconds: key(Type.Number({ minimum: 0, default: 0, description: "After a delivered event, the same " +
+    "camera's events within this many seconds (by event time) are not sent." }), { reload: 'restart' }),
+  timeoutSeconds: key(Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 10,
+    description: 'Seconds an attempt may take before it counts as failed (tried again later).' }),
+  { reload: 'restart' }),
+};
+
+/** The digest's mail server, `smtp` (src/events/mail.ts; `birdwatch digest` reads it each time). */
+export const SMTP_SETTINGS = {
+  host: key(Type.String({ minLength: 1, description: 'The mail server.' }), { reload: 'unused' }),
+  port: key(Type.Integer({ minimum: 1, maximum: 65535, default: 587, description: 'Its port.' }),
+    { reload: 'unused' }),
+  security: key(Type.Union([Type.Literal('starttls'), Type.Literal('tls'), Type.Literal('none')], {
+    default: 'starttls', description: "'starttls' (port 587), 'tls' (port 465), or 'none' (a relay on this " +
+      'machine only).' }), { reload: 'unused' }),
+  user: Type.Optional(key(Type.String({ minLength: 1, description: 'The login.' }), { reload: 'unused' })),
+  passwordFile: Type.Optional(key(Type.String({ minLength: 1, description: 'File holding the password (mode 600 or ' +
+    '400; a systemd credential); else BIRDWATCH_SMTP_PASSWORD, if set.' }), { reload: 'unused', path: true })),
+  from: key(Type.String({ minLength: 3, description: "The digest's sender address." }), { reload: 'unused' }),
+  to: Type.Optional(key(Type.Array(Type.String({ minLength: 3 }), { description: 'Who gets the digest (or --to).' }),
+    { reload: 'unused' })),
+  rejectUnauthorized: key(Type.Boolean({ default: true, description: "Refuse a server whose certificate does not " +
+    'verify.' }), { reload: 'unused' }),
+};
+
+/** The outbox, `events` (src/events/worker.ts): how long and how much a dead sink's backlog may grow. */
+export const EVENTS_SETTINGS = {
+  maxAgeHours: key(Type.Number({ exclusiveMinimum: 0, default: 168, description: 'An event a sink has not taken ' +
+    'after this many hours is dropped for it (logged, counted); delivered events are forgotten after it too.' }),
+  { reload: 'applied' }),
+  maxPending: key(Type.Integer({ minimum: 1, default: 100_000, description: 'Most events waiting per sink; the ' +
+    'oldest beyond it are dropped (logged, counted).' }), { reload: 'applied' }),
+  retryMaxSeconds: key(Type.Number({ minimum: 0.1, default: 300, description: 'Longest wait between two tries ' +
+    'of a failing sink (the wait doubles from 1 s).' }), { reload: 'applied' }),
+  pollMs: key(Type.Integer({ minimum: 10, maximum: 60_000, default: 500, description: 'How often (ms) the ' +
+    "worker looks for new events (other processes' restores and marks too)." }), { reload: 'applied' }),
+};
+
 /** Object keys starting with '//' are comments (the example file uses them). */
 const COMMENTS = { '^//': {} };
 const CAMERA_OBJECT = Type.Object(CAMERA_SETTINGS, { additionalProperties: false });
 const WEB_OBJECT = Type.Object(WEB_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS, default: {},
   description: "The members' web page (`birdwatch web`)." });
+const MQTT_OBJECT = Type.Object(MQTT_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS,
+  description: 'The MQTT broker, for Home Assistant (docs/events.md). Off when omitted.' });
+const WEBHOOK_OBJECT = Type.Object(WEBHOOK_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS });
+const SMTP_OBJECT = Type.Object(SMTP_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS,
+  description: "The digest's mail server (`birdwatch digest`)." });
+const EVENTS_OBJECT = Type.Object(EVENTS_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS,
+  default: {}, description: 'The outbox: the backlog bound per sink and the retries (docs/events.md).' });
 const RETRAIN_OBJECT = Type.Object(RETRAIN_SETTINGS, { additionalProperties: false, patternProperties: COMMENTS,
   default: {},
   description: 'The corrections loop: `birdwatch retrain`, `promote` and the weekly timer.' });
@@ -170,6 +260,12 @@ export const SETTINGS = {
       'threshold > camera birdBudget > threshold > birdBudget > the model\'s own threshold.' }),
   { reload: 'applied', flag: 'bird-budget', flagSet: 'loop', must: SHARE.must }),
   retrain: key(RETRAIN_OBJECT, { reload: 'unused' }),
+  mqtt: Type.Optional(key(MQTT_OBJECT, { reload: 'restart' })),
+  webhooks: key(Type.Array(WEBHOOK_OBJECT, { default: [], title: 'the webhooks',
+    description: 'Signed webhooks (docs/events.md): each gets the events its filters let through.' }),
+  { reload: 'restart' }),
+  smtp: Type.Optional(key(SMTP_OBJECT, { reload: 'unused' })),
+  events: key(EVENTS_OBJECT, { reload: 'applied' }),
 };
 
 /** The config file: every key optional; '//' comments and '$schema' accepted, any other key refused. */
@@ -194,6 +290,10 @@ export interface WebConfig extends Omit<Static<typeof WEB_OBJECT>, 'thumbnails' 
 }
 
 export type RetrainConfig = Static<typeof RETRAIN_OBJECT>;
+export type MqttConfig = Static<typeof MQTT_OBJECT>;
+export type WebhookConfig = Static<typeof WEBHOOK_OBJECT>;
+export type SmtpConfig = Static<typeof SMTP_OBJECT>;
+export type EventsLimits = Static<typeof EVENTS_OBJECT>;
 
 /** The effective configuration (load.ts): defaults filled in, paths absolute, cameras resolved. Frozen. */
 export interface Config extends Omit<Settings, 'watch' | 'airplanes' | 'cameras' | 'web' | 'metricsListen' |
@@ -225,7 +325,7 @@ export const RETRAIN_KEYS = Object.keys(RETRAIN_SETTINGS) as Array<keyof typeof 
 export const DEFAULTS = Object.fromEntries(Object.entries(SETTINGS)
   .filter(([, schema]) => (schema as Declared).default !== undefined && (schema as Declared).type !== 'object')
   .map(([name, schema]) => [name, (schema as Declared).default])) as Omit<{
-  [K in keyof Settings as undefined extends Settings[K] ? never : K]-?: Settings[K] }, 'web' | 'retrain'> &
+  [K in keyof Settings as undefined extends Settings[K] ? never : K]-?: Settings[K] }, 'web' | 'retrain' | 'events'> &
   Pick<Required<Settings>, 'watch' | 'airplanes'>;
 
 /** The flags of one set, typed for node:util parseArgs ({ 'quiet-ms': { type: 'string' }, polling: ... }). */
@@ -238,4 +338,4 @@ export type FlagOptions<G extends FlagSet> = { [E in AllFlags as E['set'] extend
 /** The top-level keys a running daemon keeps until it restarts (a reload warns about a change and keeps them). */
 export const RESTART_KEYS = (Object.keys(SETTINGS) as Array<keyof typeof SETTINGS>)
   .filter((name) => SETTINGS[name].reload === 'restart') as Array<'db' | 'polling' | 'pollIntervalMs' |
-  'concurrency' | 'batchSize' | 'metricsListen'>;
+  'concurrency' | 'batchSize' | 'metricsListen' | 'mqtt' | 'webhooks'>;

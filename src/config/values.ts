@@ -25,7 +25,8 @@ export function parseValue(schema: Declared, value: unknown, label: string): unk
   if (schema.anyOf !== undefined) return oneOf(schema.anyOf.map((option) => option.const), value, label);
   switch (schema.type) {
     case 'string':
-      return schema.address ? parseListen(value, label, (schema.examples ?? []).join(' or ')) : asString(value, label);
+      if (schema.address) return parseListen(value, label, (schema.examples ?? []).join(' or '));
+      return matching(schema, asString(value, label), label);
     case 'boolean':
       return asBoolean(value, label);
     case 'integer':
@@ -74,6 +75,14 @@ function inLimits(schema: Declared, number: number, value: unknown, label: strin
   }
   const got = typeof value === 'string' ? number : JSON.stringify(value);
   throw new ConfigError(`${label} must be ${schema.must ?? limitsText(schema)}, got ${got}`);
+}
+
+/** A string key with a declared pattern (an mqtt:// URL...): refused, in the declaration's words, when it does not
+ *  match. */
+function matching(schema: Declared, text: string, label: string): string {
+  if (schema.pattern === undefined || new RegExp(schema.pattern).test(text)) return text;
+  throw new ConfigError(`${label} must be ${schema.must ?? `text matching ${schema.pattern}`}, got ` +
+    `${JSON.stringify(text)}`);
 }
 
 function asString(value: unknown, label: string): string {

@@ -10,6 +10,8 @@ const LATENCY_BUCKETS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 
 export interface MetricsSources {
   /** Files noticed and not yet decided (queued, in progress, or waiting for their quiet window or a retry). */
   filesPending(): number;
+  /** Events waiting in the outbox per sink (src/events/), read when scraped. */
+  eventsPending?(): Map<string, number>;
 }
 
 export class DaemonMetrics {
@@ -19,6 +21,7 @@ export class DaemonMetrics {
   private readonly latency: Histogram<string>;
   private readonly modelInfo: Gauge<'model_id' | 'provider'>;
   private readonly lastDecision: Gauge<'camera'>;
+  private readonly eventDeliveries: Counter<'sink' | 'outcome'>;
   /** The error kinds each camera's failures series were made with (to remove them with the camera). */
   private readonly errorKinds = new Map<string, Set<string>>();
 
@@ -37,7 +40,21 @@ export class DaemonMetrics {
       labelNames: ['model_id', 'provider'], registers });
     this.lastDecision = new Gauge({ name: 'birdwatch_last_decision_timestamp_seconds', help: 'Unix time of the ' +
       'last logged decision, by camera', labelNames: ['camera'], registers });
+    this.eventDeliveries = new Counter({ name: 'birdwatch_event_deliveries_total', help: 'Event deliveries by sink ' +
+      '(mqtt, webhook:URL) and outcome: delivered, retry (an attempt failed), failed (refused for good), ' +
+      'dropped (the ' +
+      'backlog bound), skipped (filtered out)', labelNames: ['sink', 'outcome'], registers });
+    new Gauge({ name: 'birdwatch_events_pending', help: 'Events waiting in the outbox for a sink', labelNames: ['sink'],
+      registers, collect() {
+        this.reset();
+        for (const [sink, count] of sources.eventsPending?.() ?? []) this.set({ sink }, count);
+      } });
     for (const camera of cameras) this.cameraAdded(camera);
+  }
+
+  /** Event deliveries to a sink with one outcome (the delivery worker reports each). */
+  eventDelivery(sink: string, outcome: string, count = 1): void {
+    this.eventDeliveries.inc({ sink, outcome }, count);
   }
 
   /**

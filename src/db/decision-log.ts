@@ -1,5 +1,7 @@
-// Every statement the daemon (and restore/mark) runs against the decision log, prepared once.
+// Every statement the daemon (and restore/mark) runs against the decision log, prepared once. Each decision and
+// correction writes its event row (the outbox, ./outbox.ts) in its own transaction.
 import type { Db } from './open.js';
+import { recordEvent } from './outbox.js';
 import type { CorrectionRow, DecisionRow, MoveKind, PendingMoveRow, PendingRecord } from './rows.js';
 
 const DECISION_COLUMNS = ['time', 'time_ms', 'camera', 'path', 'final_path', 'size', 'sha256', 'mtime_ms', 'width',
@@ -9,6 +11,8 @@ const CORRECTION_COLUMNS = ['decision_id', 'time', 'time_ms', 'label', 'kind', '
 
 export class DecisionLog {
   private readonly statements;
+  private readonly recordDecision: (row: DecisionRow) => number;
+  private readonly recordCorrection: (row: CorrectionRow) => number;
 
   constructor(readonly db: Db) {
     this.statements = {
@@ -47,15 +51,36 @@ export class DecisionLog {
       pendingTouching: db.prepare(`SELECT EXISTS (
           SELECT 1 FROM pending_moves WHERE src_path = @path UNION ALL
           SELECT 1 FROM pending_moves WHERE target_path = @path) AS found`).pluck(),
+      correctedShot: db.prepare(`SELECT camera, path, action, p_airplane FROM decisions WHERE id = ?`),
     };
+    this.recordDecision = db.transaction((row: DecisionRow): number => {
+      const id = Number(this.statements.insertDecision.run(row).lastInsertRowid);
+      recordEvent(db, { type: 'decision', camera: row.camera, time_ms: row.time_ms,
+        payload: decisionPayload(id, row) });
+      return id;
+    });
+    this.recordCorrection = db.transaction((row: CorrectionRow): number => {
+      const id = Number(this.statements.insertCorrection.run({ ...row, member: row.member ?? null }).lastInsertRowid);
+      const shot = this.statements.correctedShot.get(row.decision_id) as
+        { camera: string; path: string; action: string; p_airplane: number | null } | undefined;
+      recordEvent(db, { type: row.kind === 'restore' ? 'restore' : 'mark', camera: shot?.camera ?? null,
+        time_ms: row.time_ms, payload: {
+          id: row.decision_id, correction_id: id, label: row.label, moved: row.kind !== 'mark',
+          member: row.member ?? null, action: shot?.action ?? null, p_airplane: shot?.p_airplane ?? null,
+          path: shot?.path ?? null, from_path: row.from_path, to_path: row.to_path,
+        } });
+      return id;
+    });
   }
 
+  /** The decision and its event, in one transaction (a savepoint inside a caller's). */
   insertDecision(row: DecisionRow): number {
-    return Number(this.statements.insertDecision.run(row).lastInsertRowid);
+    return this.recordDecision(row);
   }
 
+  /** The correction and its event (restore or mark), in one transaction. */
   insertCorrection(row: CorrectionRow): number {
-    return Number(this.statements.insertCorrection.run({ ...row, member: row.member ?? null }).lastInsertRowid);
+    return this.recordCorrection(row);
   }
 
   /** The "already decided" rule: a decision with this content whose final path is this path, or a correction that
@@ -160,4 +185,12 @@ export class DecisionLog {
       return rowId;
     }).immediate();
   }
+}
+
+/** A decision's event facts (the row's id, what the filter did and why); paths are made relative when sent. */
+function decisionPayload(id: number, row: DecisionRow): Record<string, unknown> {
+  return {
+    id, action: row.action, label: row.label, p_airplane: row.p_airplane, threshold: row.threshold,
+    path: row.path, final_path: row.final_path, model_id: row.model_id, error_kind: row.error_kind, error: row.error,
+  };
 }

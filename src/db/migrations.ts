@@ -143,6 +143,44 @@ export const MIGRATIONS: readonly string[] = [
     time_ms INTEGER NOT NULL
   );
   `,
+  // 6 (added for telling the club, src/events/): the outbox. An event row is written in the same transaction as the
+  // change it reports (a decision, a correction, a review label, a threshold change...), so nothing is told that did
+  // not happen and nothing that happened goes untold. event_id (a UUID) is what receivers drop duplicates by; payload
+  // is the event's JSON as recorded (absolute paths included: the sinks make them relative before sending).
+  // event_sinks: per sink (mqtt, webhook:URL) the id of the last event it is done with (delivered, filtered out,
+  // failed for good or dropped), and the head event's retry state. event_deliveries: each (event, sink) outcome.
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    camera TEXT,
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    payload TEXT NOT NULL
+  );
+  CREATE INDEX events_time ON events (time_ms);
+  CREATE TABLE event_sinks (
+    sink TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_ms INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    memo TEXT,
+    updated_ms INTEGER NOT NULL
+  );
+  CREATE TABLE event_deliveries (
+    event_row INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    sink TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('delivered','failed','dropped')),
+    attempts INTEGER NOT NULL,
+    error TEXT,
+    time_ms INTEGER NOT NULL,
+    PRIMARY KEY (event_row, sink)
+  );
+  CREATE INDEX event_deliveries_sink_state ON event_deliveries (sink, state, event_row);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,7 +5,7 @@
 // (review_draws) and a sample label is accepted only for a drawn decision: a mistake someone noticed is a
 // correction (restore, mark), never part of the unbiased sample.
 import type { Db } from '../db/index.js';
-import { timestamp } from '../db/index.js';
+import { recordEvent, timestamp } from '../db/index.js';
 import type { TimeRange } from '../query/time-range.js';
 import { ActionError } from './errors.js';
 
@@ -57,8 +57,8 @@ export function recordReview(db: Db, decisionId: number, label: unknown, member:
   if (!(reviewLabels as readonly unknown[]).includes(label)) {
     throw new ActionError('invalid', `label must be one of ${reviewLabels.join(', ')}, got ${JSON.stringify(label)}`);
   }
-  const decision = db.prepare('SELECT action FROM decisions WHERE id = ?').get(decisionId) as
-    { action: string } | undefined;
+  const decision = db.prepare('SELECT action, camera, path, p_airplane FROM decisions WHERE id = ?').get(decisionId) as
+    { action: string; camera: string; path: string; p_airplane: number | null } | undefined;
   if (decision === undefined) throw new ActionError('not-found', `no decision with id ${decisionId} in the log`);
   if (decision.action === 'failed') {
     throw new ActionError('conflict', `decision ${decisionId} failed (the filter decided nothing): not part of the sample`);
@@ -69,8 +69,15 @@ export function recordReview(db: Db, decisionId: number, label: unknown, member:
       `correction: birdwatch restore ${decisionId}, or birdwatch mark ${decisionId} --label airplane`);
   }
   const when = timestamp();
-  const id = Number(db.prepare(`INSERT INTO reviews (decision_id, time, time_ms, label, member, source)
-      VALUES (?, ?, ?, ?, ?, 'sample')`).run(decisionId, when.time, when.time_ms, label, member).lastInsertRowid);
+  // The label and its event (the outbox, src/db/outbox.ts) in one transaction.
+  const id = db.transaction(() => {
+    const rowId = Number(db.prepare(`INSERT INTO reviews (decision_id, time, time_ms, label, member, source)
+        VALUES (?, ?, ?, ?, ?, 'sample')`).run(decisionId, when.time, when.time_ms, label, member).lastInsertRowid);
+    recordEvent(db, { type: 'review', camera: decision.camera, time_ms: when.time_ms, payload: {
+      id: decisionId, review_id: rowId, label, member, action: decision.action, p_airplane: decision.p_airplane,
+      path: decision.path } });
+    return rowId;
+  })();
   return { id, decision_id: decisionId, label: label as ReviewLabel, member, time: when.time };
 }
 

@@ -14,8 +14,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SHIPPED = join(PROJECT_ROOT, 'models', 'birds-vs-airplanes.onnx');
 const FIXTURE = join(PROJECT_ROOT, 'test', 'fixtures', 'model-card.json');
-const pythonCard = JSON.parse(readFileSync(existsSync(FIXTURE) ? FIXTURE : cardPathOf(SHIPPED), 'utf8')) as
-  Record<string, unknown>;
+const pythonCard = JSON.parse(readFileSync(existsSync(FIXTURE) ? FIXTURE : cardPathOf(SHIPPED), 'utf8')) as Record<
+  string,
+  unknown
+>;
 /** What only a promotion writes (its origin and comparison) or only the TypeScript side knows (the file's hash). */
 const PROMOTION_ONLY = ['sha256', 'training_data_digest', 'promoted_from', 'comparison', 'training'];
 
@@ -34,12 +36,29 @@ describe('the model card', () => {
   });
 
   it("the TypeScript writer's card has the Python card's fields with the same JSON shapes", () => {
-    const written = cardFromModel(modelFileInfo(SHIPPED), 'birds-vs-airplanes.onnx', () => 'the rule',
-      { promoted_from: '/c/x.onnx', comparison: null, training: null });
+    const written = cardFromModel(modelFileInfo(SHIPPED), 'birds-vs-airplanes.onnx', () => 'the rule', {
+      promoted_from: '/c/x.onnx',
+      comparison: null,
+      training: null,
+    });
     const shared = Object.keys(written).filter((key) => !PROMOTION_ONLY.includes(key));
-    expect(shared).toEqual(expect.arrayContaining(['model_file', 'created_at', 'classes', 'mean', 'std', 'threshold',
-      'threshold_rule', 'report_metrics', 'operating_curve', 'validation_metrics', 'model', 'recipe',
-      'preprocessing']));
+    expect(shared).toEqual(
+      expect.arrayContaining([
+        'model_file',
+        'created_at',
+        'classes',
+        'mean',
+        'std',
+        'threshold',
+        'threshold_rule',
+        'report_metrics',
+        'operating_curve',
+        'validation_metrics',
+        'model',
+        'recipe',
+        'preprocessing',
+      ]),
+    );
     for (const key of shared) {
       expect(Object.keys(pythonCard), `the Python card has '${key}'`).toContain(key);
       expect(jsonType(written[key]), `'${key}' has the Python card's type`).toBe(jsonType(pythonCard[key]));
@@ -55,8 +74,11 @@ describe('the model card', () => {
   it('is written atomically and read back as it was; none is no error, a broken one is', () => {
     const model = join(dir, 'm.onnx');
     writeModelCard(model, { model_file: 'm.onnx', threshold: '0.5', classes: ['airplane', 'bird'] });
-    expect(readModelCard(model)).toEqual({ file: join(dir, 'm.json'), error: null,
-      card: { model_file: 'm.onnx', threshold: '0.5', classes: ['airplane', 'bird'] } });
+    expect(readModelCard(model)).toEqual({
+      file: join(dir, 'm.json'),
+      error: null,
+      card: { model_file: 'm.onnx', threshold: '0.5', classes: ['airplane', 'bird'] },
+    });
     expect(readModelCard(join(dir, 'none.onnx'))).toEqual({ file: join(dir, 'none.json'), card: null, error: null });
     writeFileSync(join(dir, 'bad.json'), '[1, 2]');
     expect(readModelCard(join(dir, 'bad.onnx')).error).toMatch(/^model card \S+bad\.json: not a JSON object$/);

@@ -28,7 +28,11 @@ export function copyFileAtomic(from: string, to: string, options: AtomicWriteOpt
     fs.copyFileSync(from, temp, fs.constants.COPYFILE_EXCL);
     fs.chmodSync(temp, options.mode ?? 0o644);
     const fd = fs.openSync(temp, 'r+');
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 }
 
@@ -48,5 +52,9 @@ function replaceAtomically(file: string, fill: (temp: string) => void): void {
     throw err;
   }
   const dir = fs.openSync(path.dirname(file), 'r');
-  try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
 }

@@ -95,8 +95,12 @@ export function readModelCard(modelPath: string): CardRead {
  * The card of a model built from what its file says (its ONNX metadata, as training/train.py's card has it), with
  * `extra` fields (a promotion's origin, comparison and training). `installedAs` is the model file's name.
  */
-export function cardFromModel(info: ModelFileInfo, installedAs: string,
-  thresholdRule: (recipe: ModelCardFile['recipe']) => string, extra: Partial<ModelCardFile> = {}): ModelCardFile {
+export function cardFromModel(
+  info: ModelFileInfo,
+  installedAs: string,
+  thresholdRule: (recipe: ModelCardFile['recipe']) => string,
+  extra: Partial<ModelCardFile> = {},
+): ModelCardFile {
   const parsed = <T>(key: string): T | undefined => {
     const value = info.metadata[key];
     if (value === undefined) return undefined;
@@ -108,12 +112,21 @@ export function cardFromModel(info: ModelFileInfo, installedAs: string,
   };
   const recipe = parsed<ModelCardFile['recipe']>('recipe');
   const card: ModelCardFile = {
-    model_file: installedAs, created_at: info.createdAt, sha256: info.sha256,
-    classes: parsed('classes'), mean: parsed('mean'), std: parsed('std'), threshold: info.metadata.threshold,
+    model_file: installedAs,
+    created_at: info.createdAt,
+    sha256: info.sha256,
+    classes: parsed('classes'),
+    mean: parsed('mean'),
+    std: parsed('std'),
+    threshold: info.metadata.threshold,
     threshold_rule: thresholdRule(recipe),
-    report_metrics: parsed('report_metrics'), operating_curve: parsed('operating_curve'),
-    validation_metrics: parsed('validation_metrics'), model: parsed('model'), recipe,
-    preprocessing: parsed('preprocessing'), training_data_digest: info.metadata.training_data_digest,
+    report_metrics: parsed('report_metrics'),
+    operating_curve: parsed('operating_curve'),
+    validation_metrics: parsed('validation_metrics'),
+    model: parsed('model'),
+    recipe,
+    preprocessing: parsed('preprocessing'),
+    training_data_digest: info.metadata.training_data_digest,
     ...extra,
   };
   // A field the model does not record is left out (as JSON.stringify would), not written as null.

@@ -1,11 +1,11 @@
 // The corrections loop's rules on constructed figures: the calibrate threshold rule against hand-worked scores,
-// "enough birds", the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
+// the promotion rule naming each blocking figure, the held-out split staying put as labels arrive,
 // and the config keys (birdBudget, retrain) with their errors.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { birdsAllowed, birdsNeeded, figuresAt, highestBirdThatStays, thresholdFor } from '../src/calibrate/rule.js';
+import { certifiedThreshold, figuresAt, thresholdMoving, thresholdToKeep } from '../src/calibrate/rule.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { compareModels, promotionBlockers, type Comparison, type LabelledFile, type ModelFigures } from '../src/retrain/compare.js';
 import { modelFileInfo } from '../src/model/file-info.js';
@@ -13,6 +13,7 @@ import { FIXTURE_AIRPLANES, FIXTURE_BIRDS } from './fixtures/images.js';
 import type { ClubShot } from '../src/retrain/shots.js';
 import { heldOutHash, splitShots } from '../src/retrain/split.js';
 import { autoPromoteBlocker } from '../src/retrain/install.js';
+import { evidenceAtBudget, mcnemar } from '../src/retrain/evidence.js';
 import { makeTestDirs, REPO } from './helpers/daemon.js';
 
 describe('the calibrate rule on constructed scores', () => {
@@ -20,57 +21,38 @@ describe('the calibrate rule on constructed scores', () => {
   const birds = [0.3, 0.9, 0.0, 0.5, 0.8, 0.1, 0.7, 0.2, 0.6, 0.4];
   const planes = [0.95, 0.85, 0.8, 0.79];
 
-  it('budget 10% of 10 birds: one bird may move, so the threshold sits 1e-5 above the second highest bird', () => {
-    expect(birdsAllowed(0.1, 10)).toBe(1);
-    expect(highestBirdThatStays(birds, 0.1)).toBe(0.8);
-    expect(thresholdFor(birds, 0.1)).toBe(0.80001);
+  it('the threshold moving k birds sits 1e-5 above the (k+1)-th highest; figures at it', () => {
+    expect(thresholdMoving(birds, 1)).toBe(0.80001);
     // At 0.80001: the bird at 0.9 moves; airplanes 0.95 and 0.85 are caught, 0.80 and 0.79 are not.
     expect(figuresAt(0.80001, birds, planes)).toEqual({ threshold: 0.80001, birds: 10, airplanes: 4, birds_moved: 1,
       birds_moved_share: 0.1, airplanes_caught: 2, airplanes_caught_share: 0.5 });
+    expect(thresholdMoving(birds, 3)).toBe(0.60001); // 0.9, 0.8, 0.7 move
+    expect(thresholdMoving(birds, 10)).toBe(0);
   });
 
-  it('budget 5% of 10 birds: no bird may move (floor(0.5) = 0); 30% lets three through', () => {
-    expect(thresholdFor(birds, 0.05)).toBe(0.90001);
-    expect(figuresAt(0.90001, birds, planes).birds_moved).toBe(0);
-    expect(figuresAt(0.90001, birds, planes).airplanes_caught).toBe(1);
-    expect(thresholdFor(birds, 0.3)).toBe(0.60001); // 0.9, 0.8, 0.7 move
-    expect(figuresAt(0.60001, birds, planes).birds_moved).toBe(3);
+  it('ten birds certify a 30% budget at 90% with none moved (U(0, 10) = 0.206), not with one (0.337)', () => {
+    expect(certifiedThreshold(birds, 0.3, 0.9)).toMatchObject({ certified: true, threshold: 0.90001, birds_moved: 0 });
+    expect(certifiedThreshold(birds, 0.1, 0.9)).toMatchObject({ certified: false, threshold: null, best: 0.90001,
+      more_birds_needed: 12 });
   });
 
-  it('birds tied with the one that must stay stay too; a budget that lets all through gives 0', () => {
+  it('birds tied with the one that must stay stay too', () => {
     const tied = [0.5, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0];
-    expect(thresholdFor(tied, 0.1)).toBe(0.50001);
+    expect(thresholdMoving(tied, 1)).toBe(0.50001);
     expect(figuresAt(0.50001, tied, []).birds_moved).toBe(0);
-    expect(thresholdFor([0.2], 0.99)).toBe(0.20001); // one bird: floor(0.99 x 1) = 0 may move
-    expect(thresholdFor([0.2, 0.1], 0.5)).toBe(0.10001);
   });
 
   it('rounds up to 6 decimals and never above 1', () => {
-    expect(thresholdFor([0.1234561, 0], 0.5)).toBe(0.00001); // one may move: the bird at 0 stays, 0 + 1e-5
-    expect(thresholdFor([0.1234561, 0.1234561], 0.4)).toBe(0.123467); // 0.1234661 rounded up
-    expect(thresholdFor([1, 1], 0.4)).toBe(1);
+    expect(thresholdMoving([0.1234561, 0], 1)).toBe(0.00001);
+    expect(thresholdMoving([0.1234561, 0.1234561], 0)).toBe(0.123467); // 0.1234661 rounded up
+    expect(thresholdMoving([1, 1], 0)).toBe(1);
   });
 
-  it('agrees with training/birdwatch_training/calibrate.py on random scores (the same rule on both sides)', () => {
-    let seed = 7;
-    const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
-    const cases = [0.01, 0.05, 0.1, 0.3].flatMap((budget) => [7, 100, 250].map((n) =>
-      ({ budget, scores: Array.from({ length: n }, () => Math.round(random() * 1e6) / 1e6) })));
-    const script = 'import json, sys; from birdwatch_training import calibrate; import numpy as np; ' +
-      'print(json.dumps([calibrate._highest_bird_that_stays(np.array(c["scores"]), ' +
-      'calibrate._point_allowed(len(c["scores"]), c["budget"])) for c in json.load(sys.stdin)]))';
-    const python = spawnSync('/usr/bin/python3', ['-c', script],
-      { cwd: join(REPO, 'training'), input: JSON.stringify(cases), encoding: 'utf8' });
-    expect(python.status, python.stderr).toBe(0);
-    expect(JSON.parse(python.stdout)).toEqual(cases.map((c) => highestBirdThatStays(c.scores, c.budget)));
-  });
-
-  it('enough birds: ceil(1 / budget)', () => {
-    expect(birdsNeeded(0.01)).toBe(100);
-    expect(birdsNeeded(0.1)).toBe(10);
-    expect(birdsNeeded(0.03)).toBe(34);
-    expect(birdsAllowed(0.03, 34)).toBe(1);
-    expect(birdsAllowed(0.03, 33)).toBe(0);
+  it('uncertified keeps the stricter of the threshold in use and the best the birds allow', () => {
+    const choice = certifiedThreshold([0.5, 0.6, 0.7], 0.01, 0.9);
+    expect(thresholdToKeep(choice, 0.5)).toBe(0.70001);
+    expect(thresholdToKeep(choice, 0.9)).toBe(0.9);
+    expect(thresholdToKeep(certifiedThreshold([], 0.01, 0.9), 0.8)).toBe(0.8);
   });
 });
 
@@ -98,6 +80,50 @@ describe('the promotion rule', () => {
       '(bird budget 0.01)']);
     expect(promotionBlockers(comparison([2, 10, 2, 9], [1, 9, 1, 19]))).toEqual([
       "it catches fewer airplanes on the club's held-out shots: 9 of 20 at 0.9 (model) against 10 at 0.9 (model)"]);
+  });
+});
+
+describe('evidence beyond the noise (src/retrain/evidence.ts)', () => {
+  it('exact McNemar on the discordant pairs', () => {
+    expect(mcnemar(0, 0).p_value).toBe(1);
+    expect(mcnemar(0, 6).p_value).toBeCloseTo(2 / 64, 12); // 6 : 0 is the fewest that can be significant
+    expect(mcnemar(0, 5).p_value).toBeCloseTo(2 / 32, 12);
+    expect(mcnemar(3, 1).p_value).toBeCloseTo(2 * (1 + 4) / 16, 12);
+  });
+
+  it('the issue\'s case, 22 against 24 of 28 airplanes, is noise; the shots needed are said', () => {
+    // 28 airplanes: the candidate misses 3 the current catches and catches 1 it misses: 22 against 24.
+    const planes = [...Array(21).fill({ current: 0.9, candidate: 0.9 }),
+      ...Array(3).fill({ current: 0.9, candidate: 0.1 }), { current: 0.1, candidate: 0.9 },
+      ...Array(3).fill({ current: 0.1, candidate: 0.1 })];
+    const birds = Array.from({ length: 22 }, (_, i) => ({ current: i / 100, candidate: i / 100 }));
+    const evidence = evidenceAtBudget(birds, planes, 0.01, 0.9);
+    expect(evidence.current.airplanes_caught.k).toBe(24);
+    expect(evidence.candidate.airplanes_caught.k).toBe(22);
+    expect(evidence.mcnemar).toMatchObject({ current_only: 3, candidate_only: 1 });
+    expect(evidence.verdict).toBe('too few to tell');
+    expect(evidence.certifiable).toBe(false);
+    expect(evidence.more_birds_needed).toBe(208);
+    // At a 1 : 3 split a significant difference takes 17 discordant pairs (4 : 13, p = 2 x 3214 / 2^17 = 0.049):
+    // 17 x 28 / 4 = 119 airplanes.
+    expect(evidence.airplanes_needed).toBe(119);
+    expect(evidence.summary).toMatch(/too few held-out airplanes to tell: about 119 would be needed/);
+    const comparison = { budget: 0.01, at_budget: evidence, club_held_out: { images: 50, failed: 0,
+      current: {} as ModelFigures, candidate: {} as ModelFigures, birds_test: mcnemar(0, 0) },
+    report_split: { images: 0, failed: 0, current: {} as ModelFigures, candidate: {} as ModelFigures,
+      birds_test: mcnemar(0, 0) } } as Comparison;
+    expect(promotionBlockers(comparison)).toEqual([]);
+  });
+
+  it('refuses only when the candidate is worse beyond the noise', () => {
+    const planes = [...Array(10).fill({ current: 0.9, candidate: 0.1 }), ...Array(20).fill({ current: 0.9,
+      candidate: 0.9 })];
+    const birds = Array.from({ length: 300 }, (_, i) => ({ current: i / 1000, candidate: i / 1000 }));
+    const evidence = evidenceAtBudget(birds, planes, 0.01, 0.9);
+    expect(evidence).toMatchObject({ verdict: 'worse', certifiable: true, mcnemar: { current_only: 10,
+      candidate_only: 0 } });
+    expect(evidenceAtBudget(birds, planes.map((p) => ({ current: p.candidate, candidate: p.current })), 0.01, 0.9)
+      .verdict).toBe('better');
   });
 });
 
@@ -130,9 +156,20 @@ describe('compareModels judges each model at the threshold it runs with', () => 
       expect(split.candidate).toMatchObject({ threshold: 0.01, threshold_used: '0.01 (model)' });
       expect(split.candidate_kept_thresholds).toBeUndefined();
       expect(split.candidate.birds_moved).toBeGreaterThan(split.current.birds_moved);
+      // Worse beyond the noise: every bird it moves more is moved by it alone (exact McNemar).
+      const test = split.birds_test!;
+      expect(test.current_only).toBe(0);
+      expect(test.candidate_only).toBe(split.candidate.birds_moved - split.current.birds_moved);
+      expect(test.p_value).toBeLessThan(0.05);
       expect(promotionBlockers(plain)).toContain(`it moves more birds on the CIFAR report split: ` +
         `${split.candidate.birds_moved} of 40 at 0.01 (model) against ${split.current.birds_moved} at ${own} (model) ` +
-        '(bird budget 0.01)');
+        `(${test.candidate_only} birds moved by it alone, 0 by the current model alone: exact McNemar p = ` +
+        `${test.p_value.toPrecision(2)})`);
+      // The same weights at the same bird budget, each at the threshold it certifies on the held-out birds: the
+      // same airplanes caught, and 3 held-out birds are far too few to certify 1%.
+      expect(plain.at_budget).toMatchObject({ birds: 3, airplanes: 3, certifiable: false, more_birds_needed: 227,
+        verdict: 'too few to tell', mcnemar: { current_only: 0, candidate_only: 0, p_value: 1 } });
+      expect(plain.at_budget!.current.threshold).toBe(plain.at_budget!.candidate.threshold);
 
       // The config sets a camera threshold: the current model runs at it on the club's shots (the report split has
       // no camera: the model's own); the candidate at its own, and under --keep-thresholds at the camera's too.

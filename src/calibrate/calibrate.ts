@@ -1,29 +1,40 @@
-// `birdwatch calibrate`, the work: the threshold recomputed from the club's own labelled shots at the configured
-// bird budget, overall and per camera, beside the threshold in use; and --apply, which writes the new thresholds
-// into the config file where enough birds are labelled.
+// `birdwatch calibrate`, the work: each camera's threshold (and all cameras' together) from the club's own labelled
+// shots at its bird budget, with the confidence bound (src/calibrate/rule.ts), beside the threshold in use; and
+// --apply, which writes the thresholds it would keep into the config file.
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { editConfigFile } from '../config/edit.js';
 import type { Db } from '../db/index.js';
 import type { ModelFileInfo } from '../model/file-info.js';
 import { resolveThreshold } from '../model/thresholds.js';
+import { upperBound } from './bound.js';
 import { scoredLabels, type LabelSource, type ScoredLabel } from './labels.js';
-import { birdsAllowed, birdsNeeded, figuresAt, RUNTIME_MARGIN, thresholdFor, type AtThreshold } from './rule.js';
+import { certifiedThreshold, figuresAt, RUNTIME_MARGIN, thresholdToKeep, type AtThreshold } from './rule.js';
 
 export interface Calibration {
   /** null: all cameras together. */
   camera: string | null;
   budget: number;
+  confidence: number;
   birds: number;
   airplanes: number;
-  /** ceil(1 / budget) labelled birds are needed before the threshold is applied. */
-  birds_needed: number;
-  enough: boolean;
-  /** null without labelled birds. */
-  threshold: number | null;
-  at_new: AtThreshold | null;
-  /** The threshold the daemon uses now for this camera (src/model/thresholds.ts: threshold or budget, camera's,
-   *  else config's, else the model's). */
+  /** Whether some threshold's upper bound on the share of birds moved is within the budget. */
+  certified: boolean;
+  /** The threshold calibration keeps: the lowest certified one; uncertified, the stricter of the one in use and the
+   *  best the birds allow (never looser). */
+  threshold: number;
+  /** The lowest certified threshold (null when none is) and the strictest the labelled birds allow. */
+  certified_threshold: number | null;
+  best_threshold: number | null;
+  /** Labelled birds at or above `threshold`, and the upper bound on the share of all birds it moves. */
+  birds_moved: number;
+  bound: number;
+  /** Randomly reviewed birds still needed (none of them moved) before the budget is certified; 0 when it is. */
+  more_birds_needed: number;
+  /** The camera has its own threshold in the config: the daemon never changes it. */
+  pinned: boolean;
+  at_new: AtThreshold;
+  /** The threshold the daemon's config gives this camera (src/model/thresholds.ts). */
   threshold_in_use: number;
   at_in_use: AtThreshold;
 }
@@ -31,6 +42,7 @@ export interface Calibration {
 export interface CalibrationReport {
   model: { path: string; id: string; threshold: number };
   budget: number;
+  confidence: number;
   sources: LabelSource[];
   /** Labels found, per source, on decisions of this model; and labels on shots other models decided (not used). */
   labels: { sample: { birds: number; airplanes: number }; correction: { birds: number; airplanes: number };
@@ -40,10 +52,40 @@ export interface CalibrationReport {
   cameras: Calibration[];
 }
 
-export function describeRule(budget: number): string {
-  return `threshold = ${RUNTIME_MARGIN} above the highest-scoring labelled bird beyond the floor(${budget} x birds) ` +
-    `the budget lets through (rounded up to 6 decimals); applied only with at least ceil(1/${budget}) = ` +
-    `${birdsNeeded(budget)} labelled birds, so that at least one bird may move`;
+export function describeRule(confidence: number): string {
+  return `threshold = the lowest whose one-sided ${confidence * 100}% Clopper-Pearson upper bound on the share of ` +
+    `birds moved is within the budget, ${RUNTIME_MARGIN} above the highest labelled bird that stays; uncertified, ` +
+    'the stricter of the threshold in use and just above the highest labelled bird (never looser)';
+}
+
+/** One camera's (or all cameras') calibration from labelled scores: pure, shared by calibrate and the daemon. */
+export function calibrationOf(camera: string | null, birds: readonly number[], planes: readonly number[],
+  budget: number, confidence: number, inUse: number, pinned: boolean): Calibration {
+  const choice = certifiedThreshold(birds, budget, confidence);
+  const threshold = thresholdToKeep(choice, inUse);
+  const atNew = figuresAt(threshold, birds, planes);
+  return {
+    camera, budget, confidence, birds: birds.length, airplanes: planes.length, certified: choice.certified,
+    threshold, certified_threshold: choice.threshold, best_threshold: choice.best,
+    birds_moved: atNew.birds_moved, bound: upperBound(atNew.birds_moved, birds.length, confidence),
+    more_birds_needed: choice.more_birds_needed, pinned, at_new: atNew,
+    threshold_in_use: inUse, at_in_use: figuresAt(inUse, birds, planes),
+  };
+}
+
+/** The bird budget a camera aims at: its own birdBudget, else the config's. */
+export function budgetOf(config: Config, camera: string | null): number {
+  return (camera === null ? undefined : config.cameras.find((c) => c.name === camera)?.birdBudget) ?? config.birdBudget;
+}
+
+/** Labels in the order calibrate uses them: one per decision, the sample's when it has one (unbiased), else its
+ *  correction (only when corrections are asked for). */
+function oneLabelPerDecision(labels: readonly ScoredLabel[], sources: readonly LabelSource[]): ScoredLabel[] {
+  const used = new Map<number, ScoredLabel>();
+  for (const source of sources) {
+    for (const l of labels) if (l.source === source && !used.has(l.decision_id)) used.set(l.decision_id, l);
+  }
+  return [...used.values()];
 }
 
 /** `running`: the config the daemon runs with, for the thresholds in use (default `config`; calibrate's
@@ -55,41 +97,30 @@ export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorr
   const count = (source: LabelSource, label: string): number =>
     mine.filter((l) => l.source === source && l.label === label).length;
   const sources: LabelSource[] = withCorrections ? ['sample', 'correction'] : ['sample'];
-  // One label per decision: the sample's when it has one (unbiased), else its correction (when asked for).
-  const used = new Map<number, ScoredLabel>();
-  for (const source of sources) {
-    for (const l of mine) if (l.source === source && !used.has(l.decision_id)) used.set(l.decision_id, l);
-  }
-  const labels = [...used.values()];
+  const labels = oneLabelPerDecision(mine, sources);
+  const confidence = config.calibration.confidence;
   // The daemon's own rule (src/model/thresholds.ts): a camera's threshold, its bird budget on the model's curve, ...
   const inUse = (camera: string | null): number => resolveThreshold(running,
     camera === null ? null : running.cameras.find((c) => c.name === camera) ?? { name: camera }, model).threshold;
-  const budgetOf = (camera: string | null): number =>
-    (camera === null ? undefined : config.cameras.find((c) => c.name === camera)?.birdBudget) ?? config.birdBudget;
   const one = (camera: string | null): Calibration => {
     const subset = camera === null ? labels : labels.filter((l) => l.camera === camera);
-    const birds = subset.filter((l) => l.label === 'bird').map((l) => l.p_airplane);
-    const planes = subset.filter((l) => l.label === 'airplane').map((l) => l.p_airplane);
-    const budget = budgetOf(camera);
-    const threshold = birds.length === 0 ? null : thresholdFor(birds, budget);
-    return {
-      camera, budget, birds: birds.length, airplanes: planes.length, birds_needed: birdsNeeded(budget),
-      enough: birds.length >= birdsNeeded(budget) && birdsAllowed(budget, birds.length) >= 1,
-      threshold, at_new: threshold === null ? null : figuresAt(threshold, birds, planes),
-      threshold_in_use: inUse(camera), at_in_use: figuresAt(inUse(camera), birds, planes),
-    };
+    const scores = (label: string): number[] => subset.filter((l) => l.label === label).map((l) => l.p_airplane);
+    const pinned = camera !== null && running.cameras.find((c) => c.name === camera)?.threshold !== undefined;
+    return calibrationOf(camera, scores('bird'), scores('airplane'), budgetOf(config, camera), confidence,
+      inUse(camera), pinned);
   };
   const cameraNames = [...new Set([...config.cameras.map((c) => c.name), ...labels.map((l) => l.camera)])];
   return {
     model: { path: model.path, id: model.id, threshold: model.threshold },
     budget: config.birdBudget,
+    confidence,
     sources,
     labels: {
       sample: { birds: count('sample', 'bird'), airplanes: count('sample', 'airplane') },
       correction: { birds: count('correction', 'bird'), airplanes: count('correction', 'airplane') },
       other_models: new Set(all.filter((l) => l.model_id !== model.id).map((l) => l.decision_id)).size,
     },
-    rule: describeRule(config.birdBudget),
+    rule: describeRule(confidence),
     all: one(null),
     cameras: cameraNames.map((name) => one(name)),
   };
@@ -97,15 +128,21 @@ export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorr
 
 export interface AppliedThreshold { key: string; threshold: number }
 
+/** Whether --apply writes this calibration: only a certified threshold (the club's own stays otherwise). */
+export function worthApplying(c: Calibration): boolean {
+  return c.certified;
+}
+
 /**
- * Writes the thresholds that rest on enough birds into the config file: a camera's own `threshold` where that
- * camera has enough, and the top-level `threshold` when all cameras together have enough. Returns what changed.
+ * Writes the certified thresholds into the config file: a camera's own `threshold` (which pins it: the daemon's
+ * auto-calibration leaves it alone from then on), and the top-level `threshold` for all cameras together.
+ * Returns what changed.
  */
 export function applyCalibration(config: Config, report: CalibrationReport): AppliedThreshold[] {
   const file = config.configFile!;
   const applied: AppliedThreshold[] = [];
   editConfigFile(file, (raw) => {
-    if (report.all.enough && report.all.threshold !== null) {
+    if (worthApplying(report.all)) {
       raw.threshold = report.all.threshold;
       applied.push({ key: 'threshold', threshold: report.all.threshold });
     }
@@ -115,7 +152,7 @@ export function applyCalibration(config: Config, report: CalibrationReport): App
       const name = typeof entry.name === 'string' ? entry.name
         : path.basename(path.resolve(fileDir, String(entry.watch)));
       const calibration = report.cameras.find((c) => c.camera === name);
-      if (calibration?.enough && calibration.threshold !== null) {
+      if (calibration !== undefined && worthApplying(calibration)) {
         entry.threshold = calibration.threshold;
         applied.push({ key: `cameras[${index}].threshold (${name})`, threshold: calibration.threshold });
       }

@@ -1,42 +1,66 @@
 // The threshold rule, in one place for the TypeScript side (training/calibrate.py holds the same rule for training):
-// the lowest threshold at which at most floor(budget x birds) of the labelled birds would be moved, kept
-// RUNTIME_MARGIN above the highest-scoring bird that must stay so that bird stays under any runtime's rounding.
+// the lowest threshold whose one-sided Clopper-Pearson upper bound on the share of birds moved is within the budget
+// (src/calibrate/bound.ts), kept RUNTIME_MARGIN above the highest-scoring bird that must stay so that bird stays
+// under any runtime's rounding; and what a threshold does to labelled scores.
+import { largestCertifiedK, moreBirdsNeeded, upperBound } from './bound.js';
 
 /** The same margin as training/calibrate.py RUNTIME_MARGIN. */
 export const RUNTIME_MARGIN = 1e-5;
 
 /**
- * How many labelled birds the budget lets move: floor(budget x birds) (the 1e-9 absorbs 0.07 x 100 = 7.000000001).
- * One definition for calibrate's threshold and for "enough birds".
+ * The threshold at which the `moved` highest birds move and the rest stay: RUNTIME_MARGIN above the (moved + 1)-th
+ * highest bird (birds tied with it stay too), rounded up to 6 decimals (what a config file receives), at most 1;
+ * 0 when every bird may move.
  */
-export function birdsAllowed(budget: number, birds: number): number {
-  return Math.floor(budget * birds + 1e-9);
-}
-
-/** Fewest labelled birds for a budget to mean something: ceil(1 / budget), so that at least one bird may move. */
-export function birdsNeeded(budget: number): number {
-  return Math.ceil(1 / budget - 1e-9);
-}
-
-/**
- * The score the threshold must lie just above (training/calibrate.py `_highest_bird_that_stays`): the highest bird
- * beyond the ones the budget lets through; birds tied with it stay too. null when the budget lets every bird move.
- */
-export function highestBirdThatStays(birdScores: readonly number[], budget: number): number | null {
+export function thresholdMoving(birdScores: readonly number[], moved: number, margin = RUNTIME_MARGIN): number {
   const sorted = [...birdScores].sort((a, b) => b - a);
-  const allowed = birdsAllowed(budget, sorted.length);
-  return allowed >= sorted.length ? null : sorted[allowed]!;
+  if (moved >= sorted.length) return 0;
+  return Math.min(1, Math.ceil((sorted[moved]! + margin) * 1e6 - 1e-6) / 1e6);
+}
+
+export interface CertifiedThreshold {
+  budget: number;
+  confidence: number;
+  /** Labelled birds (from a random review) the choice rests on. */
+  birds: number;
+  /** Whether some threshold's bound is within the budget. */
+  certified: boolean;
+  /** The lowest certified threshold; null when none is. */
+  threshold: number | null;
+  /** The strictest threshold the birds allow (just above the highest bird; it moves none of them); null without
+   *  birds. What an uncertified camera may tighten to, never loosen to. */
+  best: number | null;
+  /** Birds at or above `threshold` (else `best`), and the bound on the share of all birds that moves. */
+  birds_moved: number;
+  bound: number;
+  /** Randomly reviewed birds still needed, none of them moved, before the budget is certified (0 when it is). */
+  more_birds_needed: number;
 }
 
 /**
- * The threshold (move when P(airplane) >= threshold) for these bird scores at `budget`: RUNTIME_MARGIN above the
- * highest bird that must stay, rounded up to 6 decimals (what the config file receives), at most 1.
+ * The lowest threshold whose upper bound U(k, n) on the share of birds moved is within the budget, walking down from
+ * the strictest (fixed-sequence: the bound holds at `confidence` although many thresholds were looked at).
  */
-export function thresholdFor(birdScores: readonly number[], budget: number, margin = RUNTIME_MARGIN): number {
-  if (birdScores.length === 0) throw new RangeError('no labelled birds to calibrate on');
-  const stays = highestBirdThatStays(birdScores, budget);
-  if (stays === null) return 0;
-  return Math.min(1, Math.ceil((stays + margin) * 1e6 - 1e-6) / 1e6);
+export function certifiedThreshold(birdScores: readonly number[], budget: number, confidence: number):
+  CertifiedThreshold {
+  const n = birdScores.length;
+  const best = n === 0 ? null : thresholdMoving(birdScores, 0);
+  const k = largestCertifiedK(n, budget, confidence);
+  const threshold = k < 0 ? null : thresholdMoving(birdScores, k);
+  const at = threshold ?? best;
+  const moved = at === null ? 0 : birdScores.filter((p) => p >= at).length;
+  return { budget, confidence, birds: n, certified: threshold !== null, threshold, best, birds_moved: moved,
+    bound: upperBound(moved, n, confidence),
+    more_birds_needed: threshold !== null ? 0 : moreBirdsNeeded(0, n, budget, confidence) };
+}
+
+/**
+ * The threshold a camera runs with after calibrating: a certified one; else the stricter of the one in use and the
+ * best the birds allow (never looser than in use).
+ */
+export function thresholdToKeep(choice: CertifiedThreshold, inUse: number): number {
+  if (choice.threshold !== null) return choice.threshold;
+  return choice.best === null ? inUse : Math.max(inUse, choice.best);
 }
 
 export interface AtThreshold {

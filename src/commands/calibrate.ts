@@ -1,7 +1,9 @@
 // `birdwatch calibrate [--apply] [--with-corrections] [--json]`: parses the command line, calibrates through
 // src/calibrate/ and prints the new threshold beside the one in use, overall and per camera.
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, ConfigError, loadConfig } from '../config/index.js';
-import { applyCalibration, calibrate, type Calibration } from '../calibrate/calibrate.js';
+import { applyCalibration, calibrate, worthApplying, type AppliedThreshold, type Calibration,
+  type CalibrationReport } from '../calibrate/calibrate.js';
+import type { Config } from '../config/index.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { ModelError } from '../model/errors.js';
 import { ThresholdError } from '../model/thresholds.js';
@@ -12,13 +14,18 @@ import { renderTable, terminalWidth } from '../cli-kit/table.js';
 const usage = `usage: birdwatch calibrate [--apply] [--with-corrections] [--json] [--config FILE] [--db FILE]
                           [--model FILE] [--bird-budget SHARE]
   The threshold recomputed from the club's own labelled shots at the bird budget (config birdBudget, default 0.01),
-  beside the threshold in use, overall and per camera. It rests on the random-review labels (the web page's
-  "review a sample", or 'birdwatch review-sample N'), an unbiased sample; corrections (restore, mark) are mistakes
-  someone noticed, a biased sample: counted, and used only with --with-corrections. Only shots decided by the
+  beside the threshold in use, overall and per camera: the lowest threshold whose one-sided upper confidence bound
+  (calibration.confidence, default 90%) on the share of birds moved is within the budget. A camera that cannot be
+  certified yet keeps the stricter of its threshold in use and the best its birds allow, and is told how many more
+  randomly reviewed birds it needs (230 for 1% at 90%, none of them moved). It rests on the random-review labels
+  (the web page's "review a sample", or 'birdwatch review-sample N'), an unbiased sample; corrections (restore,
+  mark) are mistakes someone noticed, a biased sample: counted, and used only with --with-corrections. Only shots decided by the
   model in use count (their logged scores are that model's).
-  --apply writes the thresholds that rest on enough birds (ceil(1/budget) labelled birds) into the config file
-  given with --config (per camera where a camera has enough); the daemon takes them on reload
-  (sudo systemctl reload birdwatch, or kill -HUP its pid). Exit 1 when --apply found nothing to apply.`;
+  --json prints one object per camera and one with "camera": null for all together, one per line.
+  With calibration.auto (the default) the daemon applies certified thresholds itself ('birdwatch thresholds').
+  --apply writes them into the config file given with --config instead (per camera; this pins the camera: the
+  daemon then leaves it alone); the daemon takes them on reload (sudo systemctl reload birdwatch, or kill -HUP its
+  pid). Exit 1 when --apply found nothing to apply.`;
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
@@ -57,50 +64,68 @@ export async function main(argv: string[]): Promise<number> {
     } finally {
       db.close();
     }
-    const applied = values.apply && (report.all.enough || report.cameras.some((c) => c.enough))
-      ? applyCalibration(config, report) : [];
+    const applied = values.apply ? applyCalibrationIfAny(config, report) : [];
     if (values.json) {
-      console.log(JSON.stringify({ ...report, applied: values.apply ? applied : undefined }));
+      // One object per camera and one with "camera": null for all together, one per line.
+      for (const c of [...report.cameras, report.all]) {
+        console.log(JSON.stringify({ ...c, model_id: report.model.id, sources: report.sources }));
+      }
+      if (values.apply) console.log(JSON.stringify({ applied }));
       return values.apply && applied.length === 0 ? 1 : 0;
     }
     const l = report.labels;
-    console.log(`model ${model.id} (${model.path}), its own threshold ${model.threshold}; bird budget ${report.budget}`);
+    console.log(`model ${model.id}, its own threshold ${model.threshold}; bird budget ${report.budget}, ` +
+      `confidence ${report.confidence * 100}%`);
     console.log(`labels on shots this model decided: review sample ${l.sample.birds} birds, ${l.sample.airplanes} ` +
       `airplanes (unbiased${report.sources.includes('sample') ? ', used' : ''}); corrections ${l.correction.birds} ` +
       `birds, ${l.correction.airplanes} airplanes (biased: ${report.sources.includes('correction') ? 'used, ' +
         '--with-corrections' : 'not used; --with-corrections uses them'})` +
       (l.other_models ? `; ${l.other_models} labelled shots decided by other models (not used)` : ''));
-    const pct = (n: number | null | undefined): string => n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`;
+    const pct = (n: number | null | undefined): string =>
+      n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`;
     const rows = [report.all, ...report.cameras];
     console.log(renderTable(rows, [
-      { header: 'camera', value: (c: Calibration) => c.camera ?? '(all)' },
+      { header: 'camera', value: (c: Calibration) => (c.camera ?? '(all)') + (c.pinned ? ' (pinned)' : '') },
       { header: 'birds', value: (c) => String(c.birds), align: 'right' },
       { header: 'airplanes', value: (c) => String(c.airplanes), align: 'right' },
-      { header: 'budget', value: (c) => String(c.budget), align: 'right' },
-      { header: 'new threshold', value: (c) => c.threshold === null ? '-' : String(c.threshold), align: 'right' },
-      { header: 'birds moved', value: (c) => c.at_new ? `${c.at_new.birds_moved} (${pct(c.at_new.birds_moved_share)})` : '-', align: 'right' },
-      { header: 'airplanes caught', value: (c) => c.at_new ? `${c.at_new.airplanes_caught} (${pct(c.at_new.airplanes_caught_share)})` : '-', align: 'right' },
+      { header: 'budget', value: (c) => pct(c.budget), align: 'right' },
+      { header: 'promise', value: (c) => c.certified ? 'certified'
+        : `not yet: ${c.more_birds_needed} more birds` },
+      { header: 'threshold', value: (c) => String(c.threshold), align: 'right' },
+      { header: 'birds moved', value: (c) => `${c.birds_moved} (${pct(c.at_new.birds_moved_share)})`, align: 'right' },
+      { header: 'bound', value: (c) => pct(c.bound), align: 'right' },
+      { header: 'airplanes caught', align: 'right',
+        value: (c) => `${c.at_new.airplanes_caught} (${pct(c.at_new.airplanes_caught_share)})` },
       { header: 'in use', value: (c) => String(c.threshold_in_use), align: 'right' },
-      { header: 'birds moved', value: (c) => `${c.at_in_use.birds_moved} (${pct(c.at_in_use.birds_moved_share)})`, align: 'right' },
-      { header: 'airplanes caught', value: (c) => `${c.at_in_use.airplanes_caught} (${pct(c.at_in_use.airplanes_caught_share)})`, align: 'right' },
-      { header: 'enough birds', value: (c) => c.enough ? 'yes' : `no (${c.birds_needed} needed)` },
+      { header: 'caught in use', align: 'right',
+        value: (c) => `${c.at_in_use.airplanes_caught} (${pct(c.at_in_use.airplanes_caught_share)})` },
     ], terminalWidth()));
     console.log(`rule: ${report.rule}`);
+    console.log('a camera is certified when, with the stated confidence, its threshold moves at most the budget of ' +
+      'its birds; "more birds" counts randomly reviewed birds still needed (if none of them is moved)');
     if (!values.apply) {
-      if (report.all.enough || report.cameras.some((c) => c.enough)) {
-        console.log(`'birdwatch calibrate --apply --config FILE' writes the thresholds marked enough into the config`);
+      if (config.calibration.auto) {
+        console.log('calibration.auto is on: the daemon applies these itself to cameras without their own threshold ' +
+          "(see 'birdwatch thresholds')");
+      }
+      if (report.all.certified || report.cameras.some((c) => c.certified)) {
+        console.log(`'birdwatch calibrate --apply --config FILE' writes them into the config (pinning the cameras)`);
       } else {
-        console.log(`not enough labelled birds yet to apply: label more with 'birdwatch review-sample N'`);
+        console.log(`no camera certified yet: review more random shots ('birdwatch review-sample N' or the web page)`);
       }
       return 0;
     }
     if (applied.length === 0) {
-      console.log(`nothing applied: no camera has ${report.all.birds_needed} labelled birds yet ` +
-        `(label more with 'birdwatch review-sample N'); ${config.configFile} unchanged`);
+      console.log(`nothing applied: no camera is certified yet ` +
+        `(review more with 'birdwatch review-sample N'); ${config.configFile} unchanged`);
       return 1;
     }
     for (const a of applied) console.log(`wrote ${a.key} = ${a.threshold} into ${config.configFile}`);
     console.log(`the daemon takes it on reload: sudo systemctl reload birdwatch (or kill -HUP <pid>)`);
     return 0;
   });
+}
+
+function applyCalibrationIfAny(config: Config, report: CalibrationReport): AppliedThreshold[] {
+  return worthApplying(report.all) || report.cameras.some(worthApplying) ? applyCalibration(config, report) : [];
 }

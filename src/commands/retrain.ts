@@ -1,6 +1,7 @@
 // `birdwatch retrain`: parses the command line, runs src/retrain/retrain.ts and prints the comparison table; with
 // --scheduled (the weekly timer) it runs only when enough new labels exist, and promotes only when
 // retrain.autoPromote is true, the candidate passes the promotion rule and the config sets no threshold.
+import path from 'node:path';
 import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
@@ -56,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
       heldOut: parseNumberOption(values['held-out'], '--held-out', 0.01, 0.9) ?? 0.3,
       withConfident: parseNumberOption(values['with-confident'], '--with-confident', 0.5, 1),
       maxConfident: whole(values['max-confident'], '--max-confident', 1, 100_000, 200),
-      data: values.data,
+      // Resolved here, against the caller's folder: finetune.py runs inside training/.
+      data: values.data === undefined ? undefined : path.resolve(values.data),
       scheduled: values.scheduled === true,
     };
     const config = loadConfig({ flags: { config: values.config, db: values.db, model: values.model,
@@ -79,7 +81,8 @@ export async function main(argv: string[]): Promise<number> {
         (report.labels.confident ? ` + ${report.labels.confident} confident decisions` : '') +
         (report.labels.missing_files ? `; ${report.labels.missing_files} labelled shots whose files are gone` : ''));
       console.log(`each model at the threshold it runs with (the camera's, else the config's, else the model's own; ` +
-        `the candidate's own was chosen on the report split at the bird budget ${report.bird_budget}):`);
+        `the candidate's own was chosen on the selection split at the bird budget ${report.bird_budget}, never on ` +
+        'the report split):');
       console.log(comparisonTable(report.comparison));
       console.log(`note: ${report.notes[0]}`);
       console.log(report.promotable ? `it passes the promotion rule: ${commandLine(config, `promote ${result.candidatePath}`)}`

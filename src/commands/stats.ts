@@ -1,5 +1,8 @@
 // `birdwatch stats`: what the filter did over a time range, as a readable summary or one JSON object.
+import type { ShareInterval } from '../calibrate/bound.js';
+import { clubPromise, type CameraPromise } from '../calibrate/promise.js';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
+import { modelFileInfo } from '../model/file-info.js';
 import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { formatLocalTime } from '../query/local-time.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
@@ -8,7 +11,9 @@ import { renderTable, terminalWidth } from '../cli-kit/table.js';
 import { parseTimeRange } from '../query/time-range.js';
 
 const usage = `usage: birdwatch stats [--since WHEN] [--until WHEN] [--camera NAME] [--json] [--config FILE] [--db FILE]
-  WHEN: an age (30m, 2h, 7d, 2w) or a local date/time (2026-05-01, 2026-05-01T10:00). Days are local days.`;
+  WHEN: an age (30m, 2h, 7d, 2w) or a local date/time (2026-05-01, 2026-05-01T10:00). Days are local days.
+  Also where each camera stands with the promise (at most its bird budget of birds moved, at
+  calibration.confidence), from the random review of the current model's shots (docs/promise.md).`;
 
 /** Longer ranges are shown per month in the table (--json always has every day). */
 const maxDaysShown = 31;
@@ -27,14 +32,27 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig({ flags: { config: values.config, db: values.db } });
     const db = openLogReadOnly(config.db);
     let stats: Stats;
+    let promise: CameraPromise[] | null = null;
+    let noPromise = '';
     try {
       stats = computeStats(db, { ...range, camera: values.camera });
+      try {
+        promise = clubPromise(config, db, modelFileInfo(config.model))
+          .filter((p) => values.camera === undefined || p.camera === values.camera);
+      } catch (err) {
+        noPromise = `the promise cannot be shown: ${(err as Error).message}`;
+      }
     } catch (err) {
       throw explainDbError(err, config.db);
     } finally {
       db.close();
     }
-    process.stdout.write(values.json ? JSON.stringify(stats) + '\n' : renderStats(stats, terminalWidth()));
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ ...stats, promise }) + '\n');
+      return 0;
+    }
+    process.stdout.write(renderStats(stats, terminalWidth()) + '\n' + (promise ? renderPromise(promise)
+      : noPromise + '\n'));
     return 0;
   });
 }
@@ -83,6 +101,21 @@ export function renderStats(stats: Stats, width: number): string {
       { header: 'FAILURE', value: (r) => r.error_kind },
       { header: 'COUNT', value: (r) => String(r.count), align: 'right' },
     ], width).trimEnd());
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Each camera's standing with the promise, in the words of the web page's cards. */
+export function renderPromise(promise: readonly CameraPromise[]): string {
+  const pct = (share: number): string => `${+(share * 100).toFixed(1)}%`;
+  const range = (i: ShareInterval, noun: string): string => i.n === 0 ? `no reviewed ${noun} yet`
+    : `${i.k} of ${i.n} (${pct(i.share!)}, interval ${pct(i.low)}-${pct(i.high)})`;
+  const out = ['The promise (from the random review of the current model\'s shots):'];
+  for (const p of promise) {
+    out.push(`  ${p.camera}: ${p.statement}`);
+    out.push(`    budget ${pct(p.budget)}, threshold ${p.threshold} (${p.threshold_from}); birds moved ` +
+      `${range(p.birds_moved, 'birds')}; airplanes caught ${range(p.airplanes_caught, 'airplanes')}; ` +
+      `${Math.round(p.confidence * 100)}% intervals`);
   }
   return out.join('\n') + '\n';
 }

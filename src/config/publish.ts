@@ -70,6 +70,10 @@ export function configurationDoc(): string {
     '## `retrain`',
     '',
     ...table(props.retrain!.properties!, 'retrain.'),
+    '',
+    '## `calibration`',
+    '',
+    ...table(props.calibration!.properties!, 'calibration.'),
   ];
   return `${lines.join('\n')}\n`;
 }

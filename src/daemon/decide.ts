@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { CalibratedThresholds } from '../calibrate/auto.js';
 import type { CurrentConfig } from '../config/current.js';
 import type { Camera, Config } from '../config/schema.js';
 import type { DecisionLog } from '../db/decision-log.js';
@@ -51,8 +52,16 @@ export class FileDecider {
    *  shot; `resolvedFor` is the config they were resolved for (a reload hands over a new one). */
   private thresholds = new WeakMap<Model, Map<string, number>>();
   private resolvedFor: Config | undefined;
+  /** The daemon's own calibration (src/calibrate/auto.ts): one model's thresholds for cameras without their own. */
+  private calibrated: CalibratedThresholds | undefined;
 
   constructor(private readonly deps: DeciderDeps) {}
+
+  /** New calibrated thresholds, handed over whole: the next shots use them, shots already decided keep theirs. */
+  useCalibrated(calibrated: CalibratedThresholds): void {
+    this.calibrated = calibrated;
+    this.thresholds = new WeakMap();
+  }
 
   private thresholdFor(model: Model, camera: Camera): number {
     const config = this.deps.config.config;
@@ -67,16 +76,22 @@ export class FileDecider {
     }
     let threshold = table.get(camera.name);
     if (threshold === undefined) {
-      try {
-        // A file noticed before a reload holds its camera as it was then: its settings now are the config's.
-        const settings = config.cameras.find((other) => other.name === camera.name) ?? camera;
-        threshold = resolveThreshold(config, settings, model).threshold;
-      } catch (err) {
-        if (!(err instanceof ThresholdError)) throw err;
-        // Checked at start, swap and reload for the serving model; only a replaced model's last shots, in flight
-        // across a reload its curve cannot answer, get here: they finish at that model's own threshold.
-        this.deps.logger.warn(`${err.message}; model ${model.id} decides its last shots at its own threshold`);
-        threshold = model.threshold;
+      // A file noticed before a reload holds its camera as it was then: its settings now are the config's.
+      const settings = config.cameras.find((other) => other.name === camera.name) ?? camera;
+      // A camera with its own threshold is pinned; the others run at the daemon's calibration when it has one.
+      if (settings.threshold === undefined && this.calibrated?.modelId === model.id) {
+        threshold = this.calibrated.thresholds.get(camera.name);
+      }
+      if (threshold === undefined) {
+        try {
+          threshold = resolveThreshold(config, settings, model).threshold;
+        } catch (err) {
+          if (!(err instanceof ThresholdError)) throw err;
+          // Checked at start, swap and reload for the serving model; only a replaced model's last shots, in flight
+          // across a reload its curve cannot answer, get here: they finish at that model's own threshold.
+          this.deps.logger.warn(`${err.message}; model ${model.id} decides its last shots at its own threshold`);
+          threshold = model.threshold;
+        }
       }
       table.set(camera.name, threshold);
     }

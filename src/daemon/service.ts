@@ -2,6 +2,7 @@
 // to the tracker; a periodic safety rescan catches anything the OS did not report. It also reports each decision
 // to the metrics, answers the health check, applies a reloaded configuration (cameras, thresholds, log level) and
 // runs quarantine retention. stop() shuts it all down.
+import { AutoCalibrator } from '../calibrate/auto.js';
 import type { CurrentConfig } from '../config/current.js';
 import { RESTART_KEYS, SETTINGS, type Camera, type Config } from '../config/schema.js';
 import type { DecisionLog } from '../db/decision-log.js';
@@ -45,6 +46,8 @@ export class Service {
   private rescanning: Promise<void> | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
   private retaining: Promise<void> | undefined;
+  private readonly calibrator: AutoCalibrator;
+  private calibrationTimer: NodeJS.Timeout | undefined;
   private lastProbe: { at: number; problem: string | undefined } | undefined;
   private stopped = false;
   /** start() has resolved: every configured camera's watcher was started (until then /healthz says 'starting'). */
@@ -65,6 +68,8 @@ export class Service {
     // `concurrency` files decode at once (the decider's slots); a batch's worth more may be past their decode,
     // waiting for the model, the database or the move, so the decode slots never sit idle behind them.
     this.tracker = new FileTracker(concurrency + batchSize, evaluate, deps.logger);
+    this.calibrator = new AutoCalibrator({ db: deps.log.db, config: () => deps.config.config, models: deps.models,
+      logger: deps.logger, apply: (calibrated) => decider.useCalibrated(calibrated) });
   }
 
   /** The configuration in force (replaced whole by a reload). */
@@ -81,6 +86,8 @@ export class Service {
     const { logger, log } = this.deps;
     const { config } = this;
     await this.reconcile('start');
+    this.calibrator.check(true); // resumes the thresholds calibrated before, or calibrates from the labels there
+    this.scheduleCalibration();
     const inUse = tempsInUse(log);
     for (const camera of config.cameras) {
       await removeLeftoverTemps(camera.airplanes, inUse, logger);
@@ -125,12 +132,19 @@ export class Service {
     }
   }
 
+  /** Looks for new review labels (or a new model) every calibration.checkMs: off the per-shot path. */
+  private scheduleCalibration(): void {
+    clearInterval(this.calibrationTimer);
+    this.calibrationTimer = setInterval(() => this.calibrator.check(), this.config.calibration.checkMs);
+  }
+
   /** Stops watching, lets the files in progress finish (up to graceMs), and abandons the rest cleanly. */
   async stop(graceMs = 3000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.rescanTimer);
     clearInterval(this.retentionTimer);
+    clearInterval(this.calibrationTimer);
     await Promise.all([...this.watchers.values()].map((watcher) => watcher.close()));
     const finished = await this.tracker.stop(graceMs);
     this.abort.abort(); // database retries still waiting give up; their files are decided at the next start
@@ -229,11 +243,14 @@ export class Service {
     logger.level = this.config.logLevel;
     const added = cameras.filter((camera) => !this.watchers.has(camera.name));
     const rescanChanged = config.rescanIntervalMs !== next.rescanIntervalMs;
+    const calibrationCheckChanged = config.calibration.checkMs !== next.calibration.checkMs;
     for (const camera of added) {
       logger.info('config reload: camera added', { camera: camera.name, folder: camera.watch });
       await this.startWatching(camera);
     }
     if (rescanChanged) this.scheduleRescans();
+    if (calibrationCheckChanged) this.scheduleCalibration();
+    this.calibrator.check(true); // pinned cameras, budgets or the confidence may have changed
     // The caller checked that the serving model's curve answers every budget (a ThresholdError refuses the reload);
     // only a model swapped in since then, checked against the old config, can fail here.
     const model = this.deps.models.model;

@@ -181,6 +181,28 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX event_deliveries_sink_state ON event_deliveries (sink, state, event_row);
   `,
+  // 7 (added for the club's promise) threshold_changes: every threshold the daemon's own calibration set for a
+  // camera and model (old and new, the n reviewed birds and k of them at or above the new one, the upper bound on
+  // the share of birds moved, why). Each decision row keeps the threshold it was decided at (decisions.threshold).
+  `
+  CREATE TABLE threshold_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    camera TEXT NOT NULL,
+    old_threshold REAL NOT NULL,
+    new_threshold REAL NOT NULL,
+    model_id TEXT NOT NULL,
+    budget REAL NOT NULL,
+    confidence REAL NOT NULL,
+    n INTEGER NOT NULL,
+    k INTEGER NOT NULL,
+    bound REAL NOT NULL,
+    certified INTEGER NOT NULL,
+    why TEXT NOT NULL
+  );
+  CREATE INDEX threshold_changes_camera ON threshold_changes (camera, model_id, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,8 @@
 // The comparison of a candidate with the current model, and the promotion rule, each defined once here.
 // Both models are scored with the daemon's own preprocessing and runtime (src/model/classify-files.ts) on the same
-// files: the club's held-out shots and the training subproject's CIFAR report split. Each model is judged at the
-// threshold it runs with (deployedThresholds: the camera's, else the config's, else the model's own), never at one
+// files: the club's held-out shots and the training subproject's CIFAR report split; and both at the same bird
+// budget, each at the threshold it certifies on the held-out birds (src/retrain/evidence.ts). Each model is judged
+// at the threshold it runs with (deployedThresholds: the camera's, else the config's, else the model's own), never at one
 // re-chosen on the judged files: the current model at what the config and its metadata give now, the candidate at
 // its own metadata threshold, and, where the config sets thresholds, also at those kept (promote --keep-thresholds).
 import type { Config } from '../config/index.js';
@@ -10,6 +11,7 @@ import { classifyFiles } from '../model/classify-files.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { CommandFailure } from '../cli-kit/command-kit.js';
+import { evidenceAtBudget, mcnemar, SIGNIFICANCE, type BudgetEvidence, type McNemar } from './evidence.js';
 
 /** A labelled image; `camera` for a club shot (its camera's threshold applies), absent for the report split. */
 export interface LabelledFile { path: string; label: 'airplane' | 'bird'; camera?: string }
@@ -57,6 +59,10 @@ export interface SetComparison {
   candidate: ModelFigures;
   /** The candidate at the config's thresholds (promote --keep-thresholds); only when the config sets any. */
   candidate_kept_thresholds?: ModelFigures;
+  /** Exact McNemar on the birds one model moves and the other keeps, each at the threshold it runs with (and the
+   *  candidate at the config's thresholds). Absent in reports written before it. */
+  birds_test?: McNemar;
+  birds_test_kept_thresholds?: McNemar;
 }
 
 export interface Comparison {
@@ -65,6 +71,9 @@ export interface Comparison {
   config_thresholds?: string[];
   club_held_out: SetComparison;
   report_split: SetComparison;
+  /** Both models at the same bird budget, each at the threshold it certifies on the club's held-out birds, compared
+   *  on the held-out airplanes (src/retrain/evidence.ts). Absent in reports written before it. */
+  at_budget?: BudgetEvidence;
 }
 
 type Scores = Map<string, number>;
@@ -132,7 +141,8 @@ export function configThresholds(config: Config): string[] {
  * config's thresholds (else its own), the candidate at its own, and at the config's kept when the config sets any.
  */
 export async function compareModels(config: Config, currentPath: string, candidatePath: string,
-  heldOut: readonly LabelledFile[], reportSplit: readonly LabelledFile[], budget: number): Promise<Comparison> {
+  heldOut: readonly LabelledFile[], reportSplit: readonly LabelledFile[], budget: number,
+  confidence = config.calibration.confidence): Promise<Comparison> {
   const all = [...heldOut, ...reportSplit];
   const current = await scoreFiles(config, currentPath, all);
   const candidate = await scoreFiles(config, candidatePath, all);
@@ -141,22 +151,38 @@ export async function compareModels(config: Config, currentPath: string, candida
   const configSet = configThresholds(config);
   const tCurrent = deployedThresholds(config, modelFileInfo(currentPath).threshold, true);
   const candidateOwn = modelFileInfo(candidatePath).threshold;
+  // Birds one model moves and the other keeps, each at the threshold it runs with for the bird's camera.
+  const birdPairs = (files: readonly LabelledFile[], tCandidate: ThresholdOf): McNemar => {
+    const birds = files.filter((f) => f.label === 'bird');
+    const moves = (scores: Scores, t: ThresholdOf, f: LabelledFile): boolean =>
+      scores.get(f.path)! >= t(f.camera ?? null).threshold;
+    return mcnemar(birds.filter((f) => moves(current, tCurrent, f) && !moves(candidate, tCandidate, f)).length,
+      birds.filter((f) => moves(candidate, tCandidate, f) && !moves(current, tCurrent, f)).length);
+  };
   const set = (files: readonly LabelledFile[]): SetComparison => {
     const ok = decided(files);
+    const own = deployedThresholds(config, candidateOwn, false);
+    const kept = deployedThresholds(config, candidateOwn, true);
     return { images: ok.length, failed: files.length - ok.length, current: figures(ok, current, tCurrent),
-      candidate: figures(ok, candidate, deployedThresholds(config, candidateOwn, false)),
-      ...(configSet.length > 0 ? { candidate_kept_thresholds: figures(ok, candidate,
-        deployedThresholds(config, candidateOwn, true)) } : {}) };
+      candidate: figures(ok, candidate, own), birds_test: birdPairs(ok, own),
+      ...(configSet.length > 0 ? { candidate_kept_thresholds: figures(ok, candidate, kept),
+        birds_test_kept_thresholds: birdPairs(ok, kept) } : {}) };
   };
-  return { budget, config_thresholds: configSet, club_held_out: set(heldOut), report_split: set(reportSplit) };
+  const held = decided(heldOut);
+  const pairs = (label: string) => held.filter((f) => f.label === label)
+    .map((f) => ({ current: current.get(f.path)!, candidate: candidate.get(f.path)! }));
+  return { budget, config_thresholds: configSet, club_held_out: set(heldOut), report_split: set(reportSplit),
+    at_budget: evidenceAtBudget(pairs('bird'), pairs('airplane'), budget, confidence) };
 }
 
 const setNames = { club_held_out: "the club's held-out shots", report_split: 'the CIFAR report split' } as const;
 
 /**
- * The promotion rule: a candidate is refused when it moves more birds at the threshold it will run with on either
- * set, or catches fewer airplanes on the club's held-out shots. `keepThresholds`: it will run at the config's
- * thresholds (promote --keep-thresholds). Returns what blocks it (empty: it may be promoted).
+ * The promotion rule: a candidate is refused only when it is worse beyond the noise (exact McNemar, two-sided, at
+ * SIGNIFICANCE): it moves more birds at the threshold it will run with on either set, or, at the same bird budget
+ * with each model at the threshold it certifies on the club's held-out birds, catches fewer held-out airplanes.
+ * `keepThresholds`: it will run at the config's thresholds (promote --keep-thresholds). A report written before the
+ * tests existed is judged by its counts, as then. Returns what blocks it (empty: it may be promoted).
  */
 export function promotionBlockers(comparison: Comparison, keepThresholds = false): string[] {
   const blockers: string[] = [];
@@ -165,11 +191,23 @@ export function promotionBlockers(comparison: Comparison, keepThresholds = false
   for (const key of ['club_held_out', 'report_split'] as const) {
     const { current } = comparison[key];
     const candidate = judged(comparison[key]);
-    if (candidate.birds_moved > current.birds_moved) {
+    const test = keepThresholds && comparison[key].birds_test_kept_thresholds
+      ? comparison[key].birds_test_kept_thresholds : comparison[key].birds_test;
+    const worse = test === undefined ? candidate.birds_moved > current.birds_moved
+      : test.candidate_only > test.current_only && test.p_value < SIGNIFICANCE;
+    if (worse) {
       blockers.push(`it moves more birds on ${setNames[key]}: ${candidate.birds_moved} of ${candidate.birds} at ` +
         `${candidate.threshold_used} against ${current.birds_moved} at ${current.threshold_used} ` +
-        `(bird budget ${comparison.budget})`);
+        (test === undefined ? `(bird budget ${comparison.budget})` : `(${test.candidate_only} birds moved by it ` +
+          `alone, ${test.current_only} by the current model alone: exact McNemar p = ${test.p_value.toPrecision(2)})`));
     }
+  }
+  const evidence = comparison.at_budget;
+  if (evidence !== undefined) {
+    if (evidence.verdict === 'worse') {
+      blockers.push(`it catches fewer airplanes on ${setNames.club_held_out}: ${evidence.summary}`);
+    }
+    return blockers;
   }
   const { current } = comparison.club_held_out;
   const candidate = judged(comparison.club_held_out);
@@ -196,5 +234,7 @@ export function comparisonTable(comparison: Comparison): string {
         f.threshold_used);
     });
   }
+  if (comparison.at_budget) lines.push(`same bird budget, thresholds certified on the held-out birds: ` +
+    comparison.at_budget.summary);
   return lines.join('\n');
 }

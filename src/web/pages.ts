@@ -9,7 +9,9 @@ import { formatLocalTime } from '../query/local-time.js';
 import type { Stats } from '../query/stats.js';
 import type { CorrectionEntry, ReviewEntry } from '../review/history.js';
 import type { ReviewSummary } from '../review/sample.js';
+import type { CameraPromise } from '../calibrate/promise.js';
 import { decisionsPerDayChart, histogramChart } from './charts.js';
+import { promiseProgress, promiseSection } from './promise-section.js';
 import { queryString, type Query } from './filters.js';
 import { html, type Html } from './html.js';
 import { operatingCurveOf, type OperatingCurve } from '../model/validate.js';
@@ -181,7 +183,7 @@ export function shotPage(ctx: PageContext, row: DecisionRecord, history: { corre
 }
 
 export function statsPage(ctx: PageContext, query: Query, stats: Stats, histograms: Histograms,
-  thresholds: Marker[]): string {
+  thresholds: Marker[], promises: readonly CameraPromise[] = []): string {
   const tiles: Array<[string, string, string?]> = [
     ['decisions', String(stats.decisions)],
     ['airplanes moved', String(stats.airplanes_moved), stats.decisions ? pct(stats.airplanes_moved / stats.decisions) : ''],
@@ -196,6 +198,7 @@ export function statsPage(ctx: PageContext, query: Query, stats: Stats, histogra
   const range = stats.since ? html`${when(stats.since)} to ${when(stats.until)}` : html`no decisions`;
   return layout(ctx, 'Stats', html`${filterForm(ctx, query, '/stats', false)}
     <p class="intro">${range}${stats.camera ? html`, camera ${stats.camera}` : ''}.</p>
+    ${promiseSection(promises)}
     <div class="tiles">${tiles.map(([k, v, sub]) => html`<div class="tile"><div class="value">${v}</div><div class="key">${k}${sub ? html` (${sub})` : ''}</div></div>`)}</div>
     <div class="charts">
       <figure><figcaption>Decisions per day</figcaption>${decisionsPerDayChart(stats.per_day)}</figure>
@@ -231,8 +234,10 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
   const split = reported ? 'report split' : 'validation split';
   const num = (v: unknown, digits = 3): string => typeof v === 'number' ? v.toFixed(digits) : v === undefined ? '–' : String(v);
   const interval = metrics.accuracy_interval;
+  // Only a reviewer sees where the model lies on the server; a viewer its name alone.
+  const hidePaths = (text: string): string => canAct(ctx) ? text : text.split(path.dirname(info.file) + path.sep).join('');
   const rows: Array<[string, string]> = [
-    ['file', info.file],
+    ['file', canAct(ctx) ? info.file : path.basename(info.file)],
     ['installed', info.modified ? formatLocalTime(info.modified) : '–'],
     ['created', String(card.created_at ?? info.metadata.created_at ?? '–')],
     ['network', `${String(model.description ?? '–')}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`],
@@ -256,7 +261,7 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
   }
   const range = (pair: [number, number] | undefined): string => pair ? ` (${pct(pair[0])}–${pct(pair[1])})` : '';
   return layout(ctx, 'Model', html`
-    ${info.error ? html`<p class="error">${info.error}</p>` : ''}
+    ${info.error ? html`<p class="error">${hidePaths(info.error)}</p>` : ''}
     <table class="kv"><tbody>${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</tbody></table>
     <h2>Operating curve</h2>
     ${curve ? html`<table class="numbers"><thead><tr><th>bird budget</th><th>threshold</th><th>airplanes caught</th>
@@ -266,7 +271,7 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
         <td>${pct(p.birds_moved)}${range(p.birds_moved_interval)}</td></tr>`)}</tbody></table>
     <p class="muted">Airplanes caught and birds moved measured on the ${curve.figures_split} split; thresholds chosen
       on the ${curve.threshold_split} split. The config's birdBudget picks the row with the largest budget not above it.</p>`
-    : html`<p class="muted">${curveError ?? 'No operating curve (this model predates it).'}</p>`}
+    : html`<p class="muted">${curveError ? hidePaths(curveError) : 'No operating curve (this model predates it).'}</p>`}
     ${confusion ? html`<h2>On the ${split}, at the threshold</h2>
     <table class="numbers"><thead><tr><th></th><th>moved</th><th>kept</th></tr></thead><tbody>
       <tr><th>airplanes</th><td>${confusion[0]?.[0]}</td><td>${confusion[0]?.[1]}</td></tr>
@@ -276,7 +281,8 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
     </tbody></table></details>`);
 }
 
-export function reviewPage(ctx: PageContext, summary: ReviewSummary, sampleId: number | null): string {
+export function reviewPage(ctx: PageContext, summary: ReviewSummary, sampleId: number | null,
+  promises: readonly CameraPromise[] = []): string {
   const act = canAct(ctx);
   const figures = summary.reviewed === 0 ? html`<p class="muted">No shot has been labelled yet.</p>` : html`
     <div class="tiles">
@@ -305,7 +311,7 @@ export function reviewPage(ctx: PageContext, summary: ReviewSummary, sampleId: n
   }
   return layout(ctx, 'Review a sample', html`<p class="intro">Random decided shots, kept and moved, one at a time.
     Their labels measure how the filter does on this camera, not only the mistakes someone noticed.</p>
-    ${figures}${sample}`);
+    ${figures}${sample}${promiseProgress(promises)}`);
 }
 
 export function loginPage(ctx: PageContext, next: string): string {

@@ -11,6 +11,8 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fromProjectRoot, type Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
+import { clubPromise, type CameraPromise } from '../calibrate/promise.js';
+import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { decisionPage } from '../query/decision-page.js';
 import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
 import { computeHistograms } from '../query/histograms.js';
@@ -240,8 +242,12 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
       log(`mark decision ${id} ${result.label} by ${result.member}${where}`);
       return result;
     });
-  app.get<{ Querystring: Query }>('/api/stats', view, async (request) =>
-    computeStats(db, statsFilterFrom(request.query)));
+  app.get<{ Querystring: Query }>('/api/stats', view, async (request) => {
+    const filter = statsFilterFrom(request.query);
+    // As `stats --json`: the figures and where each camera stands with the promise.
+    return { ...computeStats(db, filter),
+      promise: promiseNow().filter((p) => filter.camera === undefined || p.camera === filter.camera) };
+  });
 
   // ---- review-sample API ----
   app.get('/api/review/next', view, async () => ({ decision: pickSampleShot(db) }));
@@ -271,18 +277,33 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     const row = oneDecision(request.params.id);
     return page(reply, pages.shotPage(pageContext(request, ''), row, shotHistory(db, row.id)));
   });
+  // The promise per camera for the serving model (src/calibrate/promise.ts); the model file is hashed again only
+  // when it changed. A model that cannot be read shows no promise (the /model page says why).
+  let modelSeen: { key: string; info: ModelFileInfo } | undefined;
+  const promiseNow = (): CameraPromise[] => {
+    try {
+      const stat = fs.statSync(config.model);
+      const key = `${stat.mtimeMs}:${stat.size}`;
+      if (modelSeen?.key !== key) modelSeen = { key, info: modelFileInfo(config.model) };
+      return clubPromise(config, db, modelSeen.info);
+    } catch (err) {
+      log(`the promise cannot be shown: ${(err as Error).message}`);
+      return [];
+    }
+  };
+  app.get('/api/promise', view, async () => ({ cameras: promiseNow() }));
   app.get<{ Querystring: Query }>('/stats', view, async (request, reply) => {
     const filter = statsFilterFrom(request.query, '30d');
     const stats = computeStats(db, filter);
     const markers = thresholdMarkers(config, readModelInfo(config.model), filter.camera);
     return page(reply, pages.statsPage(pageContext(request, '/stats'), { since: '30d', ...request.query }, stats,
-      computeHistograms(db, filter), markers));
+      computeHistograms(db, filter), markers, promiseNow()));
   });
   app.get('/model', view, async (request, reply) =>
     page(reply, pages.modelPage(pageContext(request, '/model'), readModelInfo(config.model))));
   app.get('/review', view, async (request, reply) => {
     const sample = request.session?.role === 'reviewer' ? pickSampleShot(db) : null;
-    return page(reply, pages.reviewPage(pageContext(request, '/review'), reviewSummary(db), sample));
+    return page(reply, pages.reviewPage(pageContext(request, '/review'), reviewSummary(db), sample, promiseNow()));
   });
 
   return app;

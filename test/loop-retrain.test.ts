@@ -76,6 +76,8 @@ afterAll(async () => {
 const birdsOf = () => rows.filter((r) => truth.get(r.id) === 'bird');
 const planesOf = () => rows.filter((r) => truth.get(r.id) === 'airplane');
 
+/** Room for a test run alone (-t) to take the steps before it, retrain included. */
+const STEPS_TIMEOUT = 400_000;
 /**
  * The story's steps, each run once by whichever test needs it first (a test calls the steps it rests on), so that
  * any one test runs alone (vitest -t) and a failure names its own step instead of cascading through the file.
@@ -108,7 +110,7 @@ const reviewed = once(async () => {
   return { sample, drawn, runs };
 });
 
-describe('labels from the members', () => {
+describe('labels from the members', { timeout: STEPS_TIMEOUT }, () => {
   it('the daemon moved every shot (camera threshold 0)', () => {
     expect(rows).toHaveLength(2 * PER_CLASS);
     expect(rows.every((r) => r.action === 'moved')).toBe(true);
@@ -174,7 +176,7 @@ const applied = once(async () => {
   return { result, fresh, decidedBefore };
 });
 
-describe('birdwatch calibrate on those labels', () => {
+describe('birdwatch calibrate on those labels', { timeout: STEPS_TIMEOUT }, () => {
   // Hand-worked from the logged scores: 12 birds at a 10% budget and 70% confidence: U(0, 12) = 0.0955 is within
   // the budget, U(1, 12) = 0.181 is not, so no bird may move: the threshold sits 1e-5 above the highest bird,
   // rounded up to 6 decimals.
@@ -253,7 +255,7 @@ const retrained = once(async () => {
   return { result, candidate: candidate!, report };
 });
 
-describe('birdwatch retrain, promote, rollback', () => {
+describe('birdwatch retrain, promote, rollback', { timeout: STEPS_TIMEOUT }, () => {
   let candidate: string;
   let report: any;
   /** The candidate, made by retrain once (by whichever test comes first). */
@@ -323,7 +325,7 @@ describe('birdwatch retrain, promote, rollback', () => {
         expect(f.correct, `${which} ${set} correct`).toBe(paths.filter((p: string) => byPath.get(p).label === labels.get(p)).length);
       }
     }
-  }, 300_000);
+  }, STEPS_TIMEOUT);
 
   it('--scheduled does nothing until retrain.minNewCorrections labels are new', async () => {
     await made();

@@ -88,7 +88,8 @@ describe('quarantine retention', () => {
     }));
     const before = everyFile();
 
-    // Dry run: lists p1 and p11 (and why p4 and p6 stay), touches nothing.
+    // Dry run: lists p1 and p11, and why every other due shot stays (p4, p6, and those a member or the review
+    // labelled: p2, p3, p8, p9 and p10, p9's duplicate), touches nothing.
     const dry = await cli('retention', '--dry-run', '--json');
     expect(dry.code, dry.stderr).toBe(0);
     const listed = dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; removed: boolean; reason?: string });
@@ -97,7 +98,15 @@ describe('quarantine retention', () => {
     expect(Object.fromEntries(listed.filter((l) => l.reason !== undefined).map((l) => [l.id, l.reason]))).toEqual({
       [row('p4.jpg').id]: 'the file there now is not the logged shot (other size or content): left alone',
       [row('p6.jpg').id]: expect.stringMatching(/^not inside camera 'garden''s airplanes folder .*: refusing to delete it$/),
+      [row('p2.jpg').id]: 'a member labelled it (mark): kept for training',
+      [row('p3.jpg').id]: 'restored by a member: it is back in the blog',
+      [row('p8.jpg').id]: 'reviewed in the random review: kept for training',
+      [row('p9.jpg').id]: 'reviewed in the random review: kept for training',
+      [row('p10.jpg').id]: 'the same picture (a duplicate) was reviewed in the random review: kept for training',
     });
+    const dryTable = await cli('retention', '--dry-run');
+    expect(dryTable.stdout).toMatch(/^2 would remove, 7 due but kept$/m);
+    expect(dryTable.stdout).toContain(`kept ${row('p3.jpg').id} garden `);
     expect(listed.every((l) => l.removed === false)).toBe(true);
     expect(everyFile()).toEqual(before);
     expect(query(d.db, `SELECT state FROM removals`)).toEqual([{ state: 'pending' }]);
@@ -105,7 +114,7 @@ describe('quarantine retention', () => {
     // The real pass: p1 and p11 removed, p7's interrupted removal finished, nothing else touched.
     const run = await cli('retention');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^2 removed, 2 due but kept, 1 interrupted removals finished$/m);
+    expect(run.stdout).toMatch(/^2 removed, 7 due but kept, 1 interrupted removals finished$/m);
     const after = everyFile();
     expect(after).toEqual({ ...before, 'p1.jpg': 'gone', 'p7.jpg': 'gone', 'p11.jpg': 'gone' });
     expect(before['p1.jpg']).toBe(sha256(shots['p1.jpg']!.bytes));
@@ -128,7 +137,7 @@ describe('quarantine retention', () => {
     expect(notRemoved).toHaveLength(Object.keys(shots).length - 3);
 
     // A second pass finds nothing more; the daemon's own pass (at its start) removes p5 once it is due.
-    expect((await cli('retention')).stdout).toMatch(/^0 removed, 2 due but kept$/m);
+    expect((await cli('retention')).stdout).toMatch(/^0 removed, 7 due but kept$/m);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
     edit(d.db, 'UPDATE decisions SET time_ms = time_ms - ? WHERE id = ?', 40 * DAY_MS, row('p5.jpg').id);
     const again = new DaemonProcess(['run', '--config', config]);
@@ -146,6 +155,7 @@ describe('quarantine retention', () => {
     await daemon.stop();
     const result = await runCli(['retention', '--db', dirs.db, '--airplanes', dirs.airplanes]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe('birdwatch: no retentionDays in the config (nor --retention-days): nothing is ever removed');
+    expect(result.stderr.trim()).toMatch(
+      /^birdwatch: no retentionDays in the config \(nor --retention-days\): nothing is ever removed \(.*database .*\)$/);
   }, 60_000);
 });

@@ -35,17 +35,18 @@ export async function main(argv: string[]): Promise<number> {
     const dryRun = values['dry-run'] ?? false;
     const db = dryRun ? openLogReadOnly(config.db) : openLogForCorrections(config.db);
     try {
-      const report = await applyRetention(new DecisionLog(db), config, { dryRun });
+      const report = await applyRetention(new DecisionLog(db), config, { dryRun, listKept: true });
       if (values.json) {
         for (const item of report.removed) console.log(JSON.stringify({ ...item, removed: !dryRun }));
-        for (const item of report.skipped) console.log(JSON.stringify({ ...item, removed: false }));
+        for (const item of [...report.skipped, ...report.kept]) console.log(JSON.stringify({ ...item, removed: false }));
       } else {
         const verb = dryRun ? 'would remove' : 'removed';
         for (const item of report.removed) {
           console.log(`${verb} ${item.id} ${item.camera} ${item.path} (moved ${formatLocalTime(item.time)})`);
         }
-        for (const item of report.skipped) console.log(`kept ${item.id} ${item.camera} ${item.path}: ${item.reason}`);
-        console.log(`${report.removed.length} ${verb}, ${report.skipped.length} due but kept` +
+        const kept = [...report.skipped, ...report.kept].sort((a, b) => a.id - b.id);
+        for (const item of kept) console.log(`kept ${item.id} ${item.camera} ${item.path}: ${item.reason}`);
+        console.log(`${report.removed.length} ${verb}, ${kept.length} due but kept` +
           (report.finished > 0 ? `, ${report.finished} interrupted removals finished` : ''));
       }
     } catch (err) {

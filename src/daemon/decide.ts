@@ -16,7 +16,7 @@ import { moveLogged } from '../fs/logged-move.js';
 import { assertRealFolders, SourceChangedError } from '../fs/move.js';
 import { ImageError, prepareImage, type Prepared } from '../image/preprocess.js';
 import { readImageFile } from '../image/read-file.js';
-import { checkCompleteness, sniffImageType, SNIFF_BYTES } from '../image/sniff.js';
+import { checkCompleteness, couldStartImage, sniffImageType, SNIFF_BYTES } from '../image/sniff.js';
 import type { Logger } from '../logger.js';
 import type { CurrentModel } from '../model/current.js';
 import type { Model } from '../model/load.js';
@@ -188,6 +188,10 @@ export class FileDecider {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const type = sniffImageType(bytes.subarray(0, SNIFF_BYTES));
     if (type === null && bytes.length < SNIFF_BYTES) {
+      if (!couldStartImage(bytes)) { // a short text file named .jpg: no image whatever follows, so no waiting
+        return this.fail(file, entry.camera, stat, sig, new ImageError('not-image',
+          `not an image: its ${bytes.length} bytes begin like no image format`), sha256, model);
+      }
       return incomplete(new ImageError('truncated', `only ${bytes.length} bytes, unchanged for ${stallSeconds}`), sha256);
     }
     if (type !== null && checkCompleteness(type, bytes) === 'incomplete') {

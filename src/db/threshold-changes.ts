@@ -1,6 +1,7 @@
 // The threshold_changes table (migration 6): the daemon's own calibration writes a row for every threshold it sets,
 // `birdwatch thresholds`, `stats` and the web page read them. All its SQL is here.
 import type { Db } from './open.js';
+import { recordEvent } from './outbox.js';
 
 export interface ThresholdChangeRow {
   id: number;
@@ -23,11 +24,19 @@ export interface ThresholdChangeRow {
 
 export type NewThresholdChange = Omit<ThresholdChangeRow, 'id'>;
 
+/** Writes the change and its outbox event in one transaction: the event exists exactly when the change does. */
 export function insertThresholdChange(db: Db, row: NewThresholdChange): number {
-  return Number(db.prepare(`INSERT INTO threshold_changes (time, time_ms, camera, old_threshold, new_threshold,
-      model_id, budget, confidence, n, k, bound, certified, why)
-      VALUES (@time, @time_ms, @camera, @old_threshold, @new_threshold, @model_id, @budget, @confidence, @n, @k,
-        @bound, @certified, @why)`).run(row).lastInsertRowid);
+  return db.transaction(() => {
+    const id = Number(db.prepare(`INSERT INTO threshold_changes (time, time_ms, camera, old_threshold, new_threshold,
+        model_id, budget, confidence, n, k, bound, certified, why)
+        VALUES (@time, @time_ms, @camera, @old_threshold, @new_threshold, @model_id, @budget, @confidence, @n, @k,
+          @bound, @certified, @why)`).run(row).lastInsertRowid);
+    recordEvent(db, { type: 'threshold', camera: row.camera, time_ms: row.time_ms, payload: { id,
+      threshold: row.new_threshold, previous: row.old_threshold, model_id: row.model_id, budget: row.budget,
+      confidence: row.confidence, birds: row.n, birds_moved: row.k, bound: row.bound,
+      certified: row.certified === 1, why: row.why } });
+    return id;
+  })();
 }
 
 /** Whether the log has the table (a log no daemon of this version has opened yet has not). */

@@ -30,6 +30,25 @@ export function sniffImageType(head: Buffer): ImageType | null {
   return null;
 }
 
+// The leading bytes of each known type (null: any byte), for telling a short file that is no image from the start of
+// one still being written.
+const bytesOf = (text: string): Array<number | null> => [...text].map((c) => c.charCodeAt(0));
+const ANY4 = [null, null, null, null];
+const STARTS: Array<Array<number | null>> = [
+  [0xff, 0xd8, 0xff],
+  [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+  bytesOf('GIF87a'), bytesOf('GIF89a'),
+  [...bytesOf('RIFF'), ...ANY4, ...bytesOf('WEBP')],
+  bytesOf('II*\0'), bytesOf('MM\0*'),
+  [...ANY4, ...bytesOf('ftyp')],
+];
+
+/** Whether a file this short (under SNIFF_BYTES) could still become an image: its bytes begin like a known type's.
+ *  When not, it is no image whatever is appended, and can be refused at once instead of waiting for stallMs. */
+export function couldStartImage(head: Buffer): boolean {
+  return STARTS.some((start) => start.every((byte, i) => i >= head.length || byte === null || head[i] === byte));
+}
+
 /**
  * 'complete': the format's end structure is present; 'incomplete': the file visibly stops early (still being
  * written, or truncated for good); 'unknown': this format has no cheap check (TIFF, whose strips can be anywhere,

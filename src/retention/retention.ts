@@ -36,6 +36,9 @@ export interface RetentionReport {
   skipped: Array<RetentionItem & { reason: string }>;
   /** Removals a crash had interrupted, finished by this pass. */
   finished: number;
+  /** Due, but kept by the rules above (a member's label, a restore, the random review), with the reason: listed only
+   *  when asked (the retention command; the daemon keeps them silently every pass). */
+  kept: Array<RetentionItem & { reason: string }>;
 }
 
 const candidatesSql = `SELECT d.id, d.camera, d.final_path AS path, d.time, d.size, d.sha256 FROM decisions d
@@ -49,6 +52,27 @@ const candidatesSql = `SELECT d.id, d.camera, d.final_path AS path, d.time, d.si
                     WHERE o.sha256 = d.sha256 AND v.label IN ('bird', 'airplane'))
   ORDER BY d.time_ms, d.id`;
 
+// The due shots the rules keep, each with why (the first that applies), for the command to list.
+const keptSql = `SELECT * FROM (SELECT d.id, d.camera, d.final_path AS path, d.time, d.size, d.sha256,
+    CASE
+      WHEN EXISTS (SELECT 1 FROM corrections c WHERE c.decision_id = d.id AND c.kind = 'restore')
+        THEN 'restored by a member: it is back in the blog'
+      WHEN EXISTS (SELECT 1 FROM corrections c WHERE c.decision_id = d.id)
+        THEN 'a member labelled it (mark): kept for training'
+      WHEN EXISTS (SELECT 1 FROM decisions o JOIN corrections c ON c.decision_id = o.id
+                   WHERE o.sha256 = d.sha256 AND c.label = 'bird')
+        THEN 'the same picture (a duplicate) was labelled bird by a member'
+      WHEN EXISTS (SELECT 1 FROM reviews v WHERE v.decision_id = d.id AND v.label IN ('bird', 'airplane'))
+        THEN 'reviewed in the random review: kept for training'
+      WHEN EXISTS (SELECT 1 FROM decisions o JOIN reviews v ON v.decision_id = o.id
+                   WHERE o.sha256 = d.sha256 AND v.label IN ('bird', 'airplane'))
+        THEN 'the same picture (a duplicate) was reviewed in the random review: kept for training'
+    END AS reason
+  FROM decisions d
+  WHERE d.camera = ? AND d.action = 'moved' AND d.time_ms < ?
+    AND NOT EXISTS (SELECT 1 FROM removals r WHERE r.decision_id = d.id))
+  WHERE reason IS NOT NULL ORDER BY id`;
+
 /** Each camera's retention in days (undefined: keep forever). */
 export function retentionDaysOf(camera: Camera, config: Config): number | undefined {
   return camera.retentionDays ?? config.retentionDays;
@@ -56,8 +80,8 @@ export function retentionDaysOf(camera: Camera, config: Config): number | undefi
 
 /** Finds what is due and, unless dryRun, removes it. Database errors propagate (the caller retries or reports). */
 export async function applyRetention(log: DecisionLog, config: Config,
-  options: { dryRun?: boolean; logger?: Logger; now?: number } = {}): Promise<RetentionReport> {
-  const report: RetentionReport = { removed: [], skipped: [], finished: 0 };
+  options: { dryRun?: boolean; logger?: Logger; now?: number; listKept?: boolean } = {}): Promise<RetentionReport> {
+  const report: RetentionReport = { removed: [], skipped: [], finished: 0, kept: [] };
   if (!options.dryRun) report.finished = await finishPendingRemovals(log, options.logger);
   const now = options.now ?? Date.now();
   const candidates = log.db.prepare(candidatesSql);
@@ -65,6 +89,11 @@ export async function applyRetention(log: DecisionLog, config: Config,
     const days = retentionDaysOf(camera, config);
     if (days === undefined) continue;
     const due = candidates.all(camera.name, now - days * DAY_MS) as Array<Omit<RetentionItem, 'retention_days'>>;
+    if (options.listKept) {
+      const kept = log.db.prepare(keptSql).all(camera.name, now - days * DAY_MS) as
+        Array<Omit<RetentionItem, 'retention_days'> & { reason: string }>;
+      for (const row of kept) report.kept.push({ ...row, retention_days: days });
+    }
     for (const row of due) {
       const item: RetentionItem = { ...row, retention_days: days };
       const refusal = await checkRemovable(log, camera, item);

@@ -25,8 +25,9 @@ function fileWith(config: Record<string, unknown>): string {
 describe('the published configuration schema and reference', () => {
   it('config/birdwatch.schema.json and docs/configuration.md are what `npm run config:schema` writes now', () => {
     expect(readFileSync(schemaFile, 'utf8'), 'run npm run config:schema').toBe(jsonSchemaText());
-    expect(readFileSync(join(PROJECT_ROOT, 'docs', 'configuration.md'), 'utf8'), 'run npm run config:schema')
-      .toBe(configurationDoc());
+    expect(readFileSync(join(PROJECT_ROOT, 'docs', 'configuration.md'), 'utf8'), 'run npm run config:schema').toBe(
+      configurationDoc(),
+    );
   });
 
   it('the example names the schema first, validates against it, and loads', () => {
@@ -41,22 +42,32 @@ describe('the published configuration schema and reference', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ colour: 'red' }, /^unknown key 'colour' in \S+ \(known keys: watch, airplanes, cameras, db, /],
       [{ cameras: [{ watch: 'a', airplanes: 'b', zoom: 2 }] }, /^unknown key 'zoom' in cameras\[0\] in \S+/],
-      [{ web: { port: 1 } },
-        /^unknown key 'port' in 'web' in \S+ \(known keys: listen, publicRead, thumbnails, publicUrl\)$/],
+      [
+        { web: { port: 1 } },
+        /^unknown key 'port' in 'web' in \S+ \(known keys: listen, publicRead, thumbnails, publicUrl\)$/,
+      ],
       [{ $id: 'x' }, /^unknown key '\$id' in \S+/],
     ];
     for (const [config, message] of cases) {
       expect(validate(config), JSON.stringify(config)).toBe(false);
       expect(() => loadConfig({ file: fileWith(config) })).toThrow(message);
     }
-    const commented = { '$schema': './birdwatch.schema.json', '//': 'a comment', web: { '//listen': 'a comment' } };
+    const commented = { $schema: './birdwatch.schema.json', '//': 'a comment', web: { '//listen': 'a comment' } };
     expect(validate(commented)).toBe(true);
     expect(() => loadConfig({ file: fileWith(commented) })).not.toThrow();
   });
 
   it('the schema refuses what birdwatch refuses for a value out of its limits', () => {
-    for (const config of [{ threshold: 1.5 }, { birdBudget: 1 }, { quietMs: -1 }, { batchSize: 0 },
-      { provider: 'gpu' }, { metricsListen: '9464' }, { retentionDays: 0 }, { cameras: [] }]) {
+    for (const config of [
+      { threshold: 1.5 },
+      { birdBudget: 1 },
+      { quietMs: -1 },
+      { batchSize: 0 },
+      { provider: 'gpu' },
+      { metricsListen: '9464' },
+      { retentionDays: 0 },
+      { cameras: [] },
+    ]) {
       expect(validate(config), JSON.stringify(config)).toBe(false);
       expect(() => loadConfig({ file: fileWith(config) }), JSON.stringify(config)).toThrow(ConfigError);
     }
@@ -66,8 +77,12 @@ describe('the published configuration schema and reference', () => {
 describe('each key declared once', () => {
   it('every key has a description and says what a reload does; flags are unique and parse as declared', () => {
     const flags: string[] = [];
-    const visit = (properties: Record<string, { description?: string; reload?: string; flag?: string;
-      properties?: Record<string, never> }>): void => {
+    const visit = (
+      properties: Record<
+        string,
+        { description?: string; reload?: string; flag?: string; properties?: Record<string, never> }
+      >,
+    ): void => {
       for (const [name, schema] of Object.entries(properties)) {
         expect(schema.description, name).toMatch(/\w/);
         expect(['applied', 'restart', 'unused'], name).toContain(schema.reload);
@@ -78,8 +93,11 @@ describe('each key declared once', () => {
     visit(SETTINGS as never);
     expect(new Set(flags).size).toBe(flags.length);
     expect(CONFIG_FLAG_OPTIONS).toMatchObject({ 'quiet-ms': { type: 'string' }, polling: { type: 'boolean' } });
-    expect(loadConfig({ flags: { 'quiet-ms': '200', 'stall-ms': '300', polling: true } }))
-      .toMatchObject({ quietMs: 200, stallMs: 300, polling: true });
+    expect(loadConfig({ flags: { 'quiet-ms': '200', 'stall-ms': '300', polling: true } })).toMatchObject({
+      quietMs: 200,
+      stallMs: 300,
+      polling: true,
+    });
   });
 
   it('a loaded config is frozen through and through: nothing edits it in place', () => {
@@ -87,6 +105,8 @@ describe('each key declared once', () => {
     for (const part of [config, config.cameras, config.cameras[0], config.web, config.web.listen, config.retrain]) {
       expect(Object.isFrozen(part)).toBe(true);
     }
-    expect(() => { (config as { quietMs: number }).quietMs = 1; }).toThrow(TypeError);
+    expect(() => {
+      (config as { quietMs: number }).quietMs = 1;
+    }).toThrow(TypeError);
   });
 });

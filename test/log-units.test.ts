@@ -1,9 +1,9 @@
 // The pure pieces under `log` and `stats`: time specs (ages, local dates and times, zones, impossible dates), the
 // RFC 4180 writer, the terminal table, and local days across daylight-saving changes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { csvField, csvRecord } from '../src/query/csv.js';
+import { csvField, csvRecord } from '../src/cli-kit/csv.js';
 import { formatLocalDay, nextLocalDay, startOfLocalDay } from '../src/query/local-time.js';
-import { renderTable, shortenLeft } from '../src/query/table.js';
+import { renderTable, shortenLeft } from '../src/cli-kit/table.js';
 import { parseTimeRange, parseTimeSpec, TimeSpecError } from '../src/query/time-range.js';
 import { parseCsv } from './log-shared.js';
 

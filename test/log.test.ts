@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decisionQuery } from '../src/query/decision-list.js';
 import type { DecisionFilter } from '../src/query/decision-filter.js';
-import { renderTable } from '../src/query/table.js';
+import { renderTable } from '../src/cli-kit/table.js';
 import { killAllDaemons } from './helpers/daemon.js';
 import type { Decision } from './helpers/decisions.js';
 import { jsonLines, parseCsv, shots, startWorld, type World } from './log-shared.js';

@@ -7,9 +7,9 @@ import type { Config } from '../config/index.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { ModelError } from '../model/errors.js';
 import { ThresholdError } from '../model/thresholds.js';
-import { parseCommandArgs, runCommand } from '../query/command-kit.js';
+import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
-import { renderTable, terminalWidth } from '../query/table.js';
+import { renderTable, terminalWidth } from '../cli-kit/table.js';
 
 const usage = `usage: birdwatch calibrate [--apply] [--with-corrections] [--json] [--config FILE] [--db FILE]
                           [--model FILE] [--bird-budget SHARE]

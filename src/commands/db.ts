@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../db/index.js';
-import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 
 const usage = `usage: birdwatch db check [--json] [--config FILE] [--db FILE]

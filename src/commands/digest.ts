@@ -16,7 +16,7 @@ import { digestSubject, renderDigestHtml, renderDigestText } from '../events/dig
 import { sendMail } from '../events/mail.js';
 import { SecretError } from '../events/secrets.js';
 import { mailThumbnail } from '../image/mail-thumbnail.js';
-import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { parseTimeSpec } from '../query/time-range.js';
 

@@ -4,10 +4,10 @@ import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { Outbox, type EventListing, type EventRow } from '../db/index.js';
 import { configuredSinkNames } from '../events/index.js';
 import { publicEvent } from '../events/public-event.js';
-import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
+import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { formatLocalTime } from '../query/local-time.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
-import { renderTable, terminalWidth } from '../query/table.js';
+import { renderTable, terminalWidth } from '../cli-kit/table.js';
 
 const usage = `usage: birdwatch events [--pending | --failed] [--limit N] [--json] [--config FILE] [--db FILE]
   Without a flag: each sink's state and its latest events. --pending: the events waiting for a sink (the first of

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { hashFile } from '../fs/index.js';
 import { sniffImageType, type ImageType } from '../image/sniff.js';
-import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { labelledShots, type LabelledShot } from '../query/labelled-shots.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 

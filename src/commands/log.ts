@@ -1,13 +1,13 @@
 // `birdwatch log`: the decisions, newest first, filtered, as a terminal table, JSON lines or CSV.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { csvRecord, type CsvValue } from '../query/csv.js';
+import { csvRecord, type CsvValue } from '../cli-kit/csv.js';
 import { actions, labels, type DecisionFilter } from '../query/decision-filter.js';
 import { formatLocalTime } from '../query/local-time.js';
 import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
-import { ChunkedWriter } from '../query/output.js';
-import { parseChoice, parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
-import { renderTable, terminalWidth, type Column } from '../query/table.js';
+import { ChunkedWriter } from '../cli-kit/output.js';
+import { parseChoice, parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
+import { renderTable, terminalWidth, type Column } from '../cli-kit/table.js';
 import { parseTimeRange } from '../query/time-range.js';
 
 const usage = `usage: birdwatch log [--since WHEN] [--until WHEN] [--camera NAME] [--label airplane|bird]

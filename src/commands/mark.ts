@@ -2,7 +2,7 @@
 // (the one code path, shared with the web page) and prints what happened and what a member may do next.
 import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseChoice, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { parseChoice, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { labels } from '../query/decision-filter.js';
 import { ActionError } from '../review/errors.js';
 import { checkMarkRequest, markShot, type MarkRequest } from '../review/mark.js';

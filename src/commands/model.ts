@@ -2,11 +2,11 @@
 // report-split figures, its operating curve, where each comes from), built by src/model/card.ts.
 import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig } from '../config/index.js';
 import { describeModel, type ModelCard } from '../model/card.js';
+import { readModelCard } from '../model/card-file.js';
 import { ModelError } from '../model/errors.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
-import { parseCommandArgs, runCommand } from '../query/command-kit.js';
-import { renderTable, terminalWidth } from '../query/table.js';
-import { readModelInfo } from '../web/model-card.js';
+import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
+import { renderTable, terminalWidth } from '../cli-kit/table.js';
 
 const usage = `usage: birdwatch model [--json] [--config FILE] [--model FILE]
   The model's card, read from the model file (the config's model, or --model): the file, when it was made, its
@@ -29,8 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       if (err instanceof ModelError) throw new ConfigError(err.message);
       throw err;
     }
-    const beside = readModelInfo(config.model);
-    const card = describeModel(info, beside.card, beside.cardFile);
+    const beside = readModelCard(config.model);
+    const card = describeModel(info, beside.card, beside.file);
     if (values.json) console.log(JSON.stringify(card));
     else process.stdout.write(present(card));
     return 0;

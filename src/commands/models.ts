@@ -4,7 +4,7 @@ import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { describeModel } from '../model/card.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
-import { parseCommandArgs, runCommand } from '../query/command-kit.js';
+import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { listCandidates, listPrevious } from '../retrain/catalog.js';
 import { configThresholds, type Comparison } from '../retrain/compare.js';
 import { promotionCheck } from '../retrain/install.js';

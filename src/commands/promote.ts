@@ -2,7 +2,7 @@
 // installs the candidate through src/retrain/install.ts (refused when its report says it does worse, or while the
 // config sets thresholds and neither flag says what to do with them) and says how the daemon takes it.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { describeInstall, promote } from '../retrain/install.js';
 
 const usage = `usage: birdwatch promote CANDIDATE.onnx [--force] [--keep-thresholds | --drop-thresholds]

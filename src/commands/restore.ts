@@ -1,7 +1,7 @@
 // `birdwatch restore ID|PATH`: parses the command line, restores through src/review/restore.ts (the one code path
 // that moves a shot back, shared with the web page) and prints what happened.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { cliMember } from '../review/member.js';
 import { restoreShot } from '../review/restore.js';
 

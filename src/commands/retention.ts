@@ -3,10 +3,10 @@
 // lists what would go and changes nothing.
 import { CONFIG_FLAG_OPTIONS, loadConfig, type Config } from '../config/index.js';
 import { DecisionLog } from '../db/index.js';
-import { CommandFailure, parseCommandArgs, runCommand } from '../query/command-kit.js';
+import { CommandFailure, parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { formatLocalTime } from '../query/local-time.js';
 import { explainDbError, openLogForCorrections, openLogReadOnly } from '../query/open-log.js';
-import { applyRetention } from '../query/retention.js';
+import { applyRetention } from '../retention/retention.js';
 
 const usage = `usage: birdwatch retention [--dry-run] [--json] [--retention-days N] [--config FILE] [--db FILE]
                            [--airplanes DIR]

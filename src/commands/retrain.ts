@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { commandLine } from '../config/locate.js';
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
+import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { comparisonTable } from '../retrain/compare.js';
 import { autoPromoteBlocker, promote } from '../retrain/install.js';
 import { retrain } from '../retrain/retrain.js';

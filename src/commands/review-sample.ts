@@ -2,7 +2,7 @@
 // src/review/sample.ts pickSampleShot), each with the command that records its label.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { commandLine } from '../config/locate.js';
-import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../query/command-kit.js';
+import { parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { CURRENT_PATH_SQL } from '../query/decided-shot.js';
 import { pickSampleShot } from '../review/sample.js';

@@ -1,7 +1,7 @@
 // `birdwatch review ID --label bird|airplane|neither`: records a random-review label (source 'sample', with your
 // user name) through src/review/sample.ts recordReview, the web page's code path.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseChoice, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { parseChoice, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { openLogForCorrections } from '../query/open-log.js';
 import { cliMember } from '../review/member.js';
 import { recordReview, reviewLabels } from '../review/sample.js';

@@ -1,6 +1,6 @@
 // `birdwatch rollback`: puts back the model the last promotion replaced (src/retrain/install.ts), byte for byte.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseCommandArgs, runCommand } from '../query/command-kit.js';
+import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { describeInstall, rollback } from '../retrain/install.js';
 
 const usage = `usage: birdwatch rollback [--config FILE] [--model FILE]

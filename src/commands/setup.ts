@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { spawnSync } from 'node:child_process';
-import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../query/command-kit.js';
+import { CommandFailure, parseCommandArgs, runCommand, UsageError } from '../cli-kit/command-kit.js';
 import { buildPlan, layout, UNITS, type SetupOptions } from '../setup/plan.js';
 
 const usage = `usage: sudo node dist/cli.js setup [--watch DIR --airplanes DIR] [--camera NAME] [--dry-run]

@@ -3,11 +3,11 @@ import type { ShareInterval } from '../calibrate/bound.js';
 import { clubPromise, type CameraPromise } from '../calibrate/promise.js';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { modelFileInfo } from '../model/file-info.js';
-import { parseCommandArgs, runCommand } from '../query/command-kit.js';
+import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { formatLocalTime } from '../query/local-time.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { computeStats, type ActionCounts, type Stats } from '../query/stats.js';
-import { renderTable, terminalWidth } from '../query/table.js';
+import { renderTable, terminalWidth } from '../cli-kit/table.js';
 import { parseTimeRange } from '../query/time-range.js';
 
 const usage = `usage: birdwatch stats [--since WHEN] [--until WHEN] [--camera NAME] [--json] [--config FILE] [--db FILE]

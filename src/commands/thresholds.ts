@@ -2,10 +2,10 @@
 // when, which camera and model, old and new, the reviewed birds it rests on and the bound on birds moved, and why.
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { listThresholdChanges, type ThresholdChangeRow } from '../db/threshold-changes.js';
-import { parseCommandArgs, runCommand } from '../query/command-kit.js';
+import { parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { formatLocalTime } from '../query/local-time.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
-import { renderTable, terminalWidth } from '../query/table.js';
+import { renderTable, terminalWidth } from '../cli-kit/table.js';
 
 const usage = `usage: birdwatch thresholds [--camera NAME] [--json] [--config FILE] [--db FILE]
   Every threshold change the daemon made by itself (calibration.auto): the time, the camera, the model, the old and

@@ -3,7 +3,7 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
-import { parseChoice, parseCommandArgs, runCommand, UsageError, CommandFailure } from '../query/command-kit.js';
+import { parseChoice, parseCommandArgs, runCommand, UsageError, CommandFailure } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { addUser, checkUserName, listUsers, removeUser, roles, setPassword } from '../web/users.js';
 

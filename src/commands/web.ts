@@ -2,7 +2,7 @@
 // same config and decision log (WAL: its reads never block the daemon), and moves files only through restore and
 // mark (src/review). Stops cleanly on SIGTERM/SIGINT.
 import { CONFIG_FLAG_OPTIONS, ConfigError, loadConfig, WEB_FLAG_OPTIONS } from '../config/index.js';
-import { CommandFailure, parseCommandArgs, runCommand } from '../query/command-kit.js';
+import { CommandFailure, parseCommandArgs, runCommand } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 import { createWebServer } from '../web/server.js';
 import { listUsers } from '../web/users.js';

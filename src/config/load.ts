@@ -7,8 +7,15 @@ import path from 'node:path';
 import { freezeDeep } from './current.js';
 import { defaultModel, locateConfig, noteConfigInUse } from './locate.js';
 import { fromProjectRoot } from './paths.js';
-import { CAMERA_SETTINGS, CONFIG_SCHEMA, SETTINGS, type Camera, type Config, type FlagOptions,
-  type FlagSet } from './schema.js';
+import {
+  CAMERA_SETTINGS,
+  CONFIG_SCHEMA,
+  SETTINGS,
+  type Camera,
+  type Config,
+  type FlagOptions,
+  type FlagSet,
+} from './schema.js';
 import { ConfigError, parseValue, type Declared } from './values.js';
 
 export { ConfigError, parseListen } from './values.js';
@@ -38,8 +45,12 @@ export const LOOP_FLAG_OPTIONS = flagOptions('loop');
 export const WEB_FLAG_OPTIONS = flagOptions('web');
 
 /** The flag values as parseArgs returns them (strings; numbers are accepted from programmatic callers). */
-export type ConfigFlags = Partial<Record<keyof typeof CONFIG_FLAG_OPTIONS | keyof typeof LOOP_FLAG_OPTIONS |
-  keyof typeof WEB_FLAG_OPTIONS, string | number | boolean | undefined>>;
+export type ConfigFlags = Partial<
+  Record<
+    keyof typeof CONFIG_FLAG_OPTIONS | keyof typeof LOOP_FLAG_OPTIONS | keyof typeof WEB_FLAG_OPTIONS,
+    string | number | boolean | undefined
+  >
+>;
 
 export interface LoadConfigOptions {
   /** JSON config file (usually flags.config). */
@@ -77,12 +88,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const file = options.file ?? (typeof flags.config === 'string' ? flags.config : locateConfig());
   const fileConfig: Raw = file === undefined ? {} : readConfigFile(path.resolve(cwd, file));
   const sources: Sources = {
-    flags, cwd, defaulted: new Set(),
+    flags,
+    cwd,
+    defaulted: new Set(),
     fileDir: file === undefined ? cwd : path.dirname(path.resolve(cwd, file)),
     where: file === undefined ? 'flags' : path.resolve(cwd, file),
   };
-  const { watch, airplanes, web, ...settings } = settleObject(SETTINGS as unknown as Record<string, Declared>,
-    fileConfig, '', sources);
+  const { watch, airplanes, web, ...settings } = settleObject(
+    SETTINGS as unknown as Record<string, Declared>,
+    fileConfig,
+    '',
+    sources,
+  );
   const config = {
     ...settings,
     // Thumbnails are cached beside the database unless the file names a folder.
@@ -160,8 +177,9 @@ function settleItem(schema: Declared, value: unknown, key: string, sources: Sour
 
 /** Keys the object's schema does not declare are refused (its comment patterns, '//...', are let through). */
 function refuseUnknownKeys(raw: Raw, schema: Declared, label: string): void {
-  const patterns = Object.keys((schema as { patternProperties?: object }).patternProperties ?? {})
-    .map((pattern) => new RegExp(pattern));
+  const patterns = Object.keys((schema as { patternProperties?: object }).patternProperties ?? {}).map(
+    (pattern) => new RegExp(pattern),
+  );
   const known = Object.keys(schema.properties!);
   for (const key of Object.keys(raw)) {
     if (known.includes(key) || patterns.some((pattern) => pattern.test(key))) continue;
@@ -308,11 +326,18 @@ function checkWritableFolder(folder: string, what: string): void {
 export function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
-    case 'ENOENT': return 'does not exist';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EROFS': return 'read-only file system';
-    case 'ENOTDIR': return 'a part of the path is not a folder';
-    case 'EISDIR': return 'is a folder';
-    default: return (err as Error).message;
+    case 'ENOENT':
+      return 'does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOTDIR':
+      return 'a part of the path is not a folder';
+    case 'EISDIR':
+      return 'is a folder';
+    default:
+      return (err as Error).message;
   }
 }

@@ -18,8 +18,9 @@ function standard(node: Node): Node {
   for (const [name, value] of Object.entries(node)) {
     if ((META_KEYS as readonly string[]).includes(name)) continue;
     if (name === 'properties' || name === 'patternProperties') {
-      out[name] = Object.fromEntries(Object.entries(value as Record<string, Node>)
-        .map(([key, inner]) => [key, standard(inner)]));
+      out[name] = Object.fromEntries(
+        Object.entries(value as Record<string, Node>).map(([key, inner]) => [key, standard(inner)]),
+      );
     } else if (name === 'items') {
       out[name] = standard(value as Node);
     } else if (name === 'anyOf') {
@@ -48,7 +49,7 @@ export function configurationDoc(): string {
     `${top.description} Start from \`config/birdwatch.example.json\`; its \`"$schema"\` line lets an editor`,
     'complete and check the keys against `config/birdwatch.schema.json`. Keys starting with `//` are comments; any',
     'other unknown key is refused, with its name and file. Paths given by a flag are relative to the working',
-    'folder, paths in the file to the file\'s folder, default paths to the install folder.',
+    "folder, paths in the file to the file's folder, default paths to the install folder.",
     '',
     '**On SIGHUP** says what `birdwatch run` does with a changed value when it reloads the config (`systemctl',
     'reload birdwatch`): *applied*; *restart* (kept, with a warning, until a restart); *not read by the daemon*',
@@ -80,8 +81,15 @@ export function configurationDoc(): string {
 function table(properties: Record<string, Declared>, prefix: string): string[] {
   const rows = ['| Key | Type | Default | Limits | Flag | On SIGHUP | Description |', '|---|---|---|---|---|---|---|'];
   for (const [name, schema] of Object.entries(properties)) {
-    const cells = [`\`${prefix}${name}\``, typeText(schema), defaultText(schema), limitsText(schema) ?? '',
-      schema.flag === undefined ? '' : `\`--${schema.flag}\``, RELOAD_TEXT[schema.reload], schema.description ?? ''];
+    const cells = [
+      `\`${prefix}${name}\``,
+      typeText(schema),
+      defaultText(schema),
+      limitsText(schema) ?? '',
+      schema.flag === undefined ? '' : `\`--${schema.flag}\``,
+      RELOAD_TEXT[schema.reload],
+      schema.description ?? '',
+    ];
     rows.push(`| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`);
   }
   return rows;
@@ -94,10 +102,14 @@ function typeText(schema: Declared): string {
   if (schema.address) return '`HOST:PORT`';
   if (schema.path) return 'path';
   switch (schema.type) {
-    case 'integer': return 'whole number';
-    case 'array': return 'list of cameras';
-    case 'boolean': return '`true` or `false`';
-    default: return String(schema.type);
+    case 'integer':
+      return 'whole number';
+    case 'array':
+      return 'list of cameras';
+    case 'boolean':
+      return '`true` or `false`';
+    default:
+      return String(schema.type);
   }
 }
 

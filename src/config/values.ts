@@ -13,16 +13,30 @@ export class ConfigError extends Error {
 }
 
 /** A declared key: its JSON Schema with the declaration's annotations. */
-export type Declared = TSchema & KeyMeta & {
-  type?: string; anyOf?: Array<{ const: unknown }>; default?: unknown; examples?: string[]; pattern?: string;
-  minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number;
-  properties?: Record<string, Declared>; items?: Declared;
-};
+export type Declared = TSchema &
+  KeyMeta & {
+    type?: string;
+    anyOf?: Array<{ const: unknown }>;
+    default?: unknown;
+    examples?: string[];
+    pattern?: string;
+    minimum?: number;
+    maximum?: number;
+    exclusiveMinimum?: number;
+    exclusiveMaximum?: number;
+    properties?: Record<string, Declared>;
+    items?: Declared;
+  };
 
 /** The value of a scalar key (strings, numbers, booleans, one of a list, HOST:PORT), checked; `label` says which
  *  key and where (e.g. `'quietMs' in /etc/birdwatch.json` or `--quiet-ms`). */
 export function parseValue(schema: Declared, value: unknown, label: string): unknown {
-  if (schema.anyOf !== undefined) return oneOf(schema.anyOf.map((option) => option.const), value, label);
+  if (schema.anyOf !== undefined)
+    return oneOf(
+      schema.anyOf.map((option) => option.const),
+      value,
+      label,
+    );
   switch (schema.type) {
     case 'string':
       if (schema.address) return parseListen(value, label, (schema.examples ?? []).join(' or '));
@@ -39,8 +53,11 @@ export function parseValue(schema: Declared, value: unknown, label: string): unk
 }
 
 /** `HOST:PORT` (`[::1]:8080` for IPv6; port 0 picks a free one): the web page's and the metrics' listen address. */
-export function parseListen(value: unknown, label: string, example = '127.0.0.1:8080 or [::1]:8080'):
-  { host: string; port: number } {
+export function parseListen(
+  value: unknown,
+  label: string,
+  example = '127.0.0.1:8080 or [::1]:8080',
+): { host: string; port: number } {
   const text = asString(value, label);
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
@@ -65,7 +82,9 @@ export function limitsText(schema: Declared): string | undefined {
 
 function inLimits(schema: Declared, number: number, value: unknown, label: string): number {
   const { minimum, maximum, exclusiveMinimum, exclusiveMaximum } = schema;
-  const fits = (minimum === undefined || number >= minimum) && (maximum === undefined || number <= maximum) &&
+  const fits =
+    (minimum === undefined || number >= minimum) &&
+    (maximum === undefined || number <= maximum) &&
     (exclusiveMinimum === undefined || number > exclusiveMinimum) &&
     (exclusiveMaximum === undefined || number < exclusiveMaximum);
   if (fits) return number;
@@ -81,8 +100,9 @@ function inLimits(schema: Declared, number: number, value: unknown, label: strin
  *  match. */
 function matching(schema: Declared, text: string, label: string): string {
   if (schema.pattern === undefined || new RegExp(schema.pattern).test(text)) return text;
-  throw new ConfigError(`${label} must be ${schema.must ?? `text matching ${schema.pattern}`}, got ` +
-    `${JSON.stringify(text)}`);
+  throw new ConfigError(
+    `${label} must be ${schema.must ?? `text matching ${schema.pattern}`}, got ` + `${JSON.stringify(text)}`,
+  );
 }
 
 function asString(value: unknown, label: string): string {
@@ -115,6 +135,7 @@ function asBoolean(value: unknown, label: string): boolean {
 function oneOf(options: unknown[], value: unknown, label: string): unknown {
   if (options.includes(value)) return value;
   const quoted = options.map((option) => `'${String(option)}'`);
-  throw new ConfigError(`${label} must be ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}, ` +
-    `got ${JSON.stringify(value)}`);
+  throw new ConfigError(
+    `${label} must be ${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}, ` + `got ${JSON.stringify(value)}`,
+  );
 }

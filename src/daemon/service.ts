@@ -11,7 +11,7 @@ import { reconcilePendingMoves, removeLeftoverTemps, tempsInUse } from '../fs/re
 import type { Logger } from '../logger.js';
 import type { CurrentModel } from '../model/current.js';
 import { resolveThresholds, thresholdLogFields, ThresholdError, type ResolvedThreshold } from '../model/thresholds.js';
-import { applyRetention } from '../query/retention.js';
+import { applyRetention } from '../retention/retention.js';
 import { FolderWatcher } from '../watch/folder-watcher.js';
 import { walkTree } from '../watch/walk.js';
 import { Batcher } from './batcher.js';

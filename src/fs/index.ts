@@ -6,3 +6,5 @@ export { moveLogged } from './logged-move.js';
 export type { LoggedMoveRequest, LoggedMoveOptions, LoggedMoveResult } from './logged-move.js';
 export { reconcilePendingMoves, removeLeftoverTemps, tempsInUse, hashFile } from './reconcile.js';
 export type { ReconcileSummary } from './reconcile.js';
+export { copyFileAtomic, writeFileAtomic, writeJsonAtomic } from './atomic-write.js';
+export type { AtomicWriteOptions } from './atomic-write.js';

@@ -1,6 +1,7 @@
 // A model's card as figures, from the metadata training stored in the file (and the card JSON beside it for what an
 // older file lacks): what it is, its report-split figures, its operating curve, and where each figure comes from.
 // For `birdwatch model` and the web page's /model. Nothing here reads files.
+import type { ModelCardFile } from './card-file.js';
 import type { ModelFileInfo } from './file-info.js';
 import { curveOf } from './thresholds.js';
 import type { OperatingCurve } from './validate.js';
@@ -43,7 +44,7 @@ export interface ModelCard {
 }
 
 /** `info`: the validated model file; `card`: the JSON beside it, or null. */
-export function describeModel(info: ModelFileInfo, card: Record<string, unknown> | null, cardFile: string | null):
+export function describeModel(info: ModelFileInfo, card: ModelCardFile | null, cardFile: string | null):
   ModelCard {
   const meta = (key: string): Record<string, unknown> | null => {
     const raw = info.metadata[key];

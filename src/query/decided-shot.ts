@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
-import { CommandFailure } from './command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 
 /** The member named a decision the log does not have (by id or path). */
 export class UnknownDecision extends CommandFailure {}

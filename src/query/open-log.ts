@@ -2,7 +2,7 @@
 // on. Queries open it read-only (they work beside a running daemon thanks to WAL); restore/mark open it for writing.
 import fs from 'node:fs';
 import { openDatabase, type Db } from '../db/index.js';
-import { CommandFailure } from './command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 
 /** How long a statement waits for the daemon's write lock before giving up with a message. */
 export const BUSY_TIMEOUT_MS = 5000;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { FACTORY_MODEL, stateModel } from '../config/locate.js';
+import { cardPathOf } from '../model/card-file.js';
 import type { RetrainReport } from './report.js';
 
 export interface CandidateEntry { path: string; name: string; report: RetrainReport | null }
@@ -59,7 +60,7 @@ export function listCandidates(folder: string): CandidateEntry[] {
     const file = path.join(folder, name);
     let report: RetrainReport | null;
     try {
-      report = JSON.parse(fs.readFileSync(file.replace(/\.onnx$/, '.json'), 'utf8')) as RetrainReport;
+      report = JSON.parse(fs.readFileSync(cardPathOf(file), 'utf8')) as RetrainReport;
     } catch {
       report = null;
     }
@@ -75,17 +76,4 @@ export function listPrevious(config: Config, installedId?: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** Writes JSON to a temp file beside `file`, fsyncs it and renames it into place. */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(temp, 'w', 0o644);
-  try {
-    fs.writeFileSync(fd, `${JSON.stringify(value, null, 1)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, file);
 }

@@ -10,7 +10,7 @@ import { figuresAt } from '../calibrate/rule.js';
 import { classifyFiles } from '../model/classify-files.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 import { evidenceAtBudget, mcnemar, SIGNIFICANCE, type BudgetEvidence, type McNemar } from './evidence.js';
 
 /** A labelled image; `camera` for a club shot (its camera's threshold applies), absent for the report split. */

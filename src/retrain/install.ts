@@ -13,13 +13,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { editConfigFile } from '../config/edit.js';
+import { copyFileAtomic } from '../fs/atomic-write.js';
+import { cardFromModel, cardPathOf, writeModelCard } from '../model/card-file.js';
 import { modelFileInfo, type ModelFileInfo } from '../model/file-info.js';
 import { loadModel } from '../model/load.js';
 import { resolveThresholds, ThresholdError } from '../model/thresholds.js';
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 import { FACTORY_MODEL } from '../config/locate.js';
-import { historyFile, installedModelFile, previousFolder, readHistory, writeJsonAtomic, type HistoryEntry }
-  from './catalog.js';
+import { historyFile, installedModelFile, previousFolder, readHistory, type HistoryEntry } from './catalog.js';
 import { configThresholds, promotionBlockers } from './compare.js';
 import type { RetrainReport } from './report.js';
 
@@ -49,7 +50,7 @@ export function promotionCheck(config: Config, candidatePath: string, keepThresh
   { blockers: string[]; report: RetrainReport | null } {
   const installed = modelFileInfo(config.model);
   const cand = modelFileInfo(candidatePath);
-  const reportPath = candidatePath.replace(/\.onnx$/, '') + '.json';
+  const reportPath = cardPathOf(candidatePath);
   const blockers: string[] = [];
   let report: RetrainReport | null = null;
   try {
@@ -93,7 +94,9 @@ export async function promote(config: Config, candidate: string, force: boolean,
   const kept = keepPrevious(config, installed.id);
   const dropped = set.length > 0 && thresholds === 'drop' ? dropConfigThresholds(config) : [];
   putInPlace(candidatePath, target);
-  writeJsonAtomic(cardFile(target), candidateCard(config, cand, candidatePath, report));
+  writeModelCard(target, cardFromModel(cand, path.basename(config.model), (recipe) =>
+    `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
+  { promoted_from: candidatePath, comparison: report?.comparison ?? null, training: report?.training ?? null }));
   appendHistory(config, { time: new Date().toISOString(), action: 'promote', installed: cand.id,
     replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}),
     ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
@@ -180,9 +183,9 @@ export async function rollback(config: Config): Promise<InstallResult> {
   const target = writableModelFile(config);
   const kept = keepPrevious(config, installed.id);
   putInPlace(step.replaced_file, target);
-  const card = cardFile(step.replaced_file);
-  if (fs.existsSync(card)) putInPlace(card, cardFile(target));
-  else fs.rmSync(cardFile(target), { force: true }); // it had none; the one there is kept in previous/
+  const card = cardPathOf(step.replaced_file);
+  if (fs.existsSync(card)) putInPlace(card, cardPathOf(target));
+  else fs.rmSync(cardPathOf(target), { force: true }); // it had none; the one there is kept in previous/
   appendHistory(config, { time: new Date().toISOString(), action: 'rollback', installed: step.replaced,
     replaced: installed.id, replaced_file: kept, from: step.replaced_file });
   return { installed: step.replaced, installedFile: target, replaced: installed.id, replacedFile: kept, overridden: [],
@@ -232,37 +235,9 @@ function keepPrevious(config: Config, id: string): string {
   fs.mkdirSync(folder, { recursive: true });
   const file = path.join(folder, `${id}.onnx`);
   if (!fs.existsSync(file)) copyDurably(config.model, file);
-  const card = cardFile(config.model);
-  if (fs.existsSync(card) && !fs.existsSync(cardFile(file))) copyDurably(card, cardFile(file));
+  const card = cardPathOf(config.model);
+  if (fs.existsSync(card) && !fs.existsSync(cardPathOf(file))) copyDurably(card, cardPathOf(file));
   return file;
-}
-
-/** The model card beside a model file: models/<name>.json (src/web/model-card.ts reads it). */
-function cardFile(model: string): string {
-  return model.replace(/\.onnx$/i, '') + '.json';
-}
-
-/** The card of a promoted candidate: what its ONNX metadata says (as train.py's card has it) and its report. */
-function candidateCard(config: Config, info: ModelFileInfo, from: string, report: RetrainReport | null): unknown {
-  const parsed = (key: string): unknown => {
-    const value = info.metadata[key];
-    if (value === undefined) return undefined;
-    try {
-      return JSON.parse(value);
-    } catch {
-      return value;
-    }
-  };
-  const recipe = parsed('recipe') as { bird_budget?: number } | undefined;
-  return {
-    model_file: path.basename(config.model), created_at: info.createdAt, sha256: info.sha256,
-    classes: parsed('classes'), mean: parsed('mean'), std: parsed('std'), threshold: info.metadata.threshold,
-    threshold_rule: 'chosen by training/finetune.py on the CIFAR report split at bird budget ' +
-      String(recipe?.bird_budget ?? '?'),
-    validation_metrics: parsed('validation_metrics'), model: parsed('model'), recipe,
-    preprocessing: parsed('preprocessing'), training_data_digest: info.metadata.training_data_digest,
-    promoted_from: from, comparison: report?.comparison ?? null, training: report?.training ?? null,
-  };
 }
 
 /** Copies `from` to `to` atomically: temp name in `to`'s folder, fsync, rename, fsync the folder. */
@@ -271,19 +246,11 @@ function putInPlace(from: string, to: string): void {
 }
 
 function copyDurably(from: string, to: string): void {
-  const temp = path.join(path.dirname(to), `.${path.basename(to)}.birdwatch-${process.pid}.tmp`);
   try {
-    fs.copyFileSync(from, temp);
-    fs.chmodSync(temp, 0o644);
-    const fd = fs.openSync(temp, 'r+');
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-    fs.renameSync(temp, to);
+    copyFileAtomic(from, to);
   } catch (err) {
-    fs.rmSync(temp, { force: true });
     throw new CommandFailure(`cannot write ${to}: ${(err as Error).message}`);
   }
-  const dir = fs.openSync(path.dirname(to), 'r');
-  try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
 }
 
 function appendHistory(config: Config, entry: HistoryEntry): void {

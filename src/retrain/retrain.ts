@@ -5,12 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
+import { writeJsonAtomic } from '../fs/atomic-write.js';
 import { sniffImageType } from '../image/sniff.js';
+import { cardPathOf } from '../model/card-file.js';
 import { modelFileInfo } from '../model/file-info.js';
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { requireTrainingPython, runTrainingScript } from '../training/python.js';
-import { listCandidates, writeJsonAtomic } from './catalog.js';
+import { listCandidates } from './catalog.js';
 import { compareModels, promotionBlockers, type LabelledFile } from './compare.js';
 import { REPORT_SPLIT_NOTE, type RetrainReport } from './report.js';
 import { confidentShots, labelledShots, type ClubShot } from './shots.js';
@@ -85,7 +87,7 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
   fs.mkdirSync(folder, { recursive: true });
   const id = candidateId(folder);
   const candidatePath = path.join(folder, `${id}.onnx`);
-  const reportPath = path.join(folder, `${id}.json`);
+  const reportPath = cardPathOf(candidatePath);
   const work = fs.mkdtempSync(path.join(folder, `.work-${id}-`));
   try {
     for (const shot of [...fineTune, ...confident]) {

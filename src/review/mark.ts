@@ -6,11 +6,11 @@ import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { DecisionLog, timestamp, type Label } from '../db/index.js';
 import { hashFile, moveLogged, SourceChangedError } from '../fs/index.js';
-import { cameraHolding, requireInside } from '../query/allowed-folders.js';
+import { cameraHolding, requireInside } from './allowed-folders.js';
 import type { DecidedShot } from '../query/decided-shot.js';
 import { labels } from '../query/decision-filter.js';
-import { checkShotFile } from '../query/shot-file.js';
-import { withDecidedShot } from '../query/with-decided-shot.js';
+import { checkShotFile } from './shot-file.js';
+import { withDecidedShot } from './with-decided-shot.js';
 import { ActionError, classify, refusalsAs } from './errors.js';
 
 export interface MarkRequest {

@@ -11,9 +11,9 @@
 import type { Config } from '../config/index.js';
 import { timestamp } from '../db/index.js';
 import { hashFile, moveLogged, SourceChangedError } from '../fs/index.js';
-import { cameraHolding, requireInside } from '../query/allowed-folders.js';
-import { checkShotFile } from '../query/shot-file.js';
-import { withDecidedShot } from '../query/with-decided-shot.js';
+import { cameraHolding, requireInside } from './allowed-folders.js';
+import { checkShotFile } from './shot-file.js';
+import { withDecidedShot } from './with-decided-shot.js';
 import { ActionError, classify, refusalsAs } from './errors.js';
 
 export interface RestoreResult {

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fromProjectRoot } from '../config/index.js';
-import { CommandFailure } from '../query/command-kit.js';
+import { CommandFailure } from '../cli-kit/command-kit.js';
 
 export const TRAINING_DIR = fromProjectRoot('training');
 const PYTHON_SH = path.join(TRAINING_DIR, 'python.sh');

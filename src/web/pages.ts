@@ -224,16 +224,16 @@ export function statsPage(ctx: PageContext, query: Query, stats: Stats, histogra
 
 export function modelPage(ctx: PageContext, info: ModelInfo): string {
   const card = info.card ?? {};
-  const model = (card.model ?? {}) as Record<string, unknown>;
+  const model = card.model ?? {};
   // A model trained since the three-way split reports on its report split (nothing was chosen on it); an older one
   // only has its validation split, which chose its threshold.
-  const reported = card.report_metrics as Record<string, unknown> | undefined;
-  const metrics = (reported ?? card.validation_metrics ?? {}) as Record<string, unknown>;
-  const atThreshold = (reported ? reported.at_threshold ?? {} : metrics) as Record<string, unknown>;
-  const boot = (metrics.airplanes_caught_at_1pct_bootstrap ?? metrics.airplanes_caught_bootstrap ?? {}) as Record<string, unknown>;
+  const reported = card.report_metrics;
+  const metrics = reported ?? card.validation_metrics ?? {};
+  const atThreshold = (reported ? reported.at_threshold ?? {} : card.validation_metrics ?? {});
+  const boot = metrics.airplanes_caught_at_1pct_bootstrap ?? metrics.airplanes_caught_bootstrap ?? {};
   const split = reported ? 'report split' : 'validation split';
   const num = (v: unknown, digits = 3): string => typeof v === 'number' ? v.toFixed(digits) : v === undefined ? '–' : String(v);
-  const interval = metrics.accuracy_interval as [number, number] | undefined;
+  const interval = metrics.accuracy_interval;
   // Only a reviewer sees where the model lies on the server; a viewer its name alone.
   const hidePaths = (text: string): string => canAct(ctx) ? text : text.split(path.dirname(info.file) + path.sep).join('');
   const rows: Array<[string, string]> = [
@@ -250,7 +250,7 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
     [`ROC AUC (${split})`, num(metrics.roc_auc)],
     [`${split} images`, num(metrics.images ?? metrics.validation_images, 0)],
   ];
-  const confusion = (atThreshold.confusion_matrix_at_threshold as { matrix?: number[][] } | undefined)?.matrix;
+  const confusion = atThreshold.confusion_matrix_at_threshold?.matrix;
   const meta = Object.entries(info.metadata).filter(([k]) => !['history'].includes(k)).slice(0, 40);
   let curve: OperatingCurve | undefined;
   let curveError: string | undefined;

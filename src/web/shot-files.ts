@@ -8,7 +8,7 @@ import { constants, existsSync, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
-import { isReallyInside } from '../query/allowed-folders.js';
+import { isReallyInside } from '../review/allowed-folders.js';
 
 export class ShotFileError extends Error {
   constructor(readonly kind: 'refused' | 'missing' | 'too-large', message: string) {

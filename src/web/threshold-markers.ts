@@ -3,7 +3,6 @@
 // for a camera the config does not know, or a model that cannot be read.
 import type { Config } from '../config/index.js';
 import { resolveThreshold, ThresholdError } from '../model/thresholds.js';
-import { operatingCurveOf } from '../model/validate.js';
 import type { ModelInfo } from './model-card.js';
 
 export interface Marker {
@@ -12,16 +11,11 @@ export interface Marker {
 }
 
 export function thresholdMarkers(config: Config, model: ModelInfo, camera: string | undefined): Marker[] {
-  const own = Number(model.metadata.threshold);
-  if (model.error !== null || !Number.isFinite(own)) {
+  // The model's metadata as the daemon checks it (web/model-card.ts); one it would refuse: the config's threshold.
+  if (model.error !== null || model.checked === null) {
     return config.threshold === undefined ? [] : [{ at: config.threshold, label: label(config.threshold) }];
   }
-  const file = {
-    path: model.file,
-    threshold: own,
-    operatingCurve: operatingCurveOf(model.metadata, model.file),
-    metadata: model.metadata,
-  };
+  const file = { ...model.checked, path: model.file, metadata: model.metadata };
   const cameras = camera === undefined ? config.cameras : config.cameras.filter((c) => c.name === camera);
   const markers: Marker[] = [];
   for (const c of cameras) {

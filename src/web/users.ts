@@ -3,7 +3,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { Db } from '../db/index.js';
 import { timestamp } from '../db/index.js';
-import { CommandFailure, UsageError } from '../query/command-kit.js';
+import { CommandFailure, UsageError } from '../cli-kit/command-kit.js';
 
 export const roles = ['viewer', 'reviewer'] as const;
 export type Role = (typeof roles)[number];

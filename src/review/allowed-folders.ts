@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isInside, type Camera, type Config } from '../config/index.js';
-import { CommandFailure } from './command-kit.js';
+import { Refusal } from '../errors.js';
 
 /** The real path of `file`, or for a path that does not exist yet, of its nearest existing ancestor + the rest. */
 export function realPathAllowingMissing(file: string): string {
@@ -52,7 +52,7 @@ export function requireInside(config: Config, file: string, role: FolderRole, wh
   if (camera === undefined) {
     const folders = config.cameras.map((c) => c[role]).join(', ');
     const kind = role === 'watch' ? 'watched (blog)' : 'airplanes';
-    throw new CommandFailure(`refusing: ${what} ${file} is not inside the configured ${kind} folder` +
+    throw new Refusal(`refusing: ${what} ${file} is not inside the configured ${kind} folder` +
       `${config.cameras.length > 1 ? 's' : ''} (${folders}); pass the daemon's --config (or --watch/--airplanes)`);
   }
   return camera;

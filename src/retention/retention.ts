@@ -14,7 +14,7 @@ import type { Camera, Config } from '../config/index.js';
 import { timestamp, type DecisionLog } from '../db/index.js';
 import { hashFile, syncFolder } from '../fs/index.js';
 import type { Logger } from '../logger.js';
-import { isReallyInside } from './allowed-folders.js';
+import { isReallyInside } from '../review/allowed-folders.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

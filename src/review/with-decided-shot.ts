@@ -2,8 +2,8 @@
 // daemon) left half-done, so the log says where files are, then find the decision the member named.
 import { DecisionLog } from '../db/index.js';
 import { reconcilePendingMoves } from '../fs/index.js';
-import { findDecidedShot, type DecidedShot } from './decided-shot.js';
-import { explainDbError, openLogForCorrections } from './open-log.js';
+import { findDecidedShot, type DecidedShot } from '../query/decided-shot.js';
+import { explainDbError, openLogForCorrections } from '../query/open-log.js';
 
 export async function withDecidedShot<T>(
   dbFile: string,

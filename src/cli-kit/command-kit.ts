@@ -3,12 +3,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/index.js';
 import { describeConfigInUse, forgetConfigInUse } from '../config/locate.js';
 import { DbSchemaError } from '../db/index.js';
-import { TimeSpecError } from './time-range.js';
+import { Refusal } from '../errors.js';
+import { TimeSpecError } from '../query/time-range.js';
 
 /** A usage mistake (exit 2). */
 export class UsageError extends Error {}
-/** The command could not do its job (exit 1): unknown id, missing file, locked database... */
-export class CommandFailure extends Error {}
+/** The command could not do its job (exit 1): unknown id, missing file, locked database... A Refusal, as any
+ *  layer's refusals are (review's ActionError too): runCommand prints every Refusal the same way. */
+export class CommandFailure extends Refusal {}
 /** `--help`/`-h` was given: runCommand prints the usage and exits 0. */
 class HelpRequested extends Error {}
 
@@ -44,7 +46,7 @@ export async function runCommand(usage: string, body: () => Promise<number> | nu
       process.stderr.write(`birdwatch: ${withContext(err.message)}\n`);
       return 2;
     }
-    if (err instanceof CommandFailure || err instanceof DbSchemaError) {
+    if (err instanceof Refusal || err instanceof DbSchemaError) {
       process.stderr.write(`birdwatch: ${withContext(err.message)}\n`);
       return 1;
     }

@@ -2,9 +2,9 @@
 // content the daemon decided (a new upload under the old name is not the shot that was reviewed).
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
+import { Refusal } from '../errors.js';
 import { hashFile } from '../fs/index.js';
-import { CommandFailure } from './command-kit.js';
-import type { DecidedShot } from './decided-shot.js';
+import type { DecidedShot } from '../query/decided-shot.js';
 
 export async function checkShotFile(shot: DecidedShot, file: string = shot.current_path): Promise<Stats> {
   let stat: Stats;
@@ -13,16 +13,16 @@ export async function checkShotFile(shot: DecidedShot, file: string = shot.curre
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new CommandFailure(`the shot of decision ${shot.id} is no longer at ${file}, where the log last ` +
+      throw new Refusal(`the shot of decision ${shot.id} is no longer at ${file}, where the log last ` +
         'put it (moved or deleted by hand?)');
     }
-    throw new CommandFailure(`cannot read ${file}: ${(err as Error).message}`);
+    throw new Refusal(`cannot read ${file}: ${(err as Error).message}`);
   }
   if (!stat.isFile()) {
-    throw new CommandFailure(`refusing: ${file} is not a regular file (a symlink or special file)`);
+    throw new Refusal(`refusing: ${file} is not a regular file (a symlink or special file)`);
   }
   if (shot.sha256 !== null && (await hashFile(file)) !== shot.sha256) {
-    throw new CommandFailure(`${file} is not the shot decision ${shot.id} saw any more (its content changed)`);
+    throw new Refusal(`${file} is not the shot decision ${shot.id} saw any more (its content changed)`);
   }
   return stat;
 }

@@ -162,7 +162,7 @@ describe('birdwatch web: sessions and access', () => {
     expect((await call(web.base, '/api/session', again)).status).toBe(401);
     // Refusals: a short password, a taken name, a bad role, an unknown user.
     const short = await runCli(['user', 'add', 'x', '--role', 'viewer', '--config', world.config], { input: 'short\n' });
-    expect([short.code, short.stderr]).toEqual([1, expect.stringMatching(/^birdwatch: .*at least 8/)]);
+    expect([short.code, short.stderr]).toEqual([2, expect.stringMatching(/^birdwatch: .*at least 8/)]); // usage error
     const taken = await runCli(['user', 'add', 'rita', '--role', 'viewer', '--config', world.config],
       { input: 'long-enough\n' });
     expect([taken.code, taken.stderr]).toEqual([1, expect.stringMatching(/exists already/)]);

@@ -22,15 +22,17 @@ const commands: Record<string, string> = {
   models: 'list the installed, previous and candidate models with their figures',
   model: "print the model's card: its report-split figures and its operating curve (bird budget -> threshold)",
   events: 'what waits to be sent to MQTT and the webhooks, and what failed (--pending, --failed)',
-  digest: "summarise a day or a week per camera and mail it to the club (--dry-run: print it)",
+  digest: 'summarise a day or a week per camera and mail it to the club (--dry-run: print it)',
   setup: 'set a server up: service account, /etc/birdwatch/config.json, /var/lib/birdwatch, units, the command',
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   const lines = Object.entries(commands).map(([name, about]) => `  ${name.padEnd(width)}  ${about}`);
-  return `usage: birdwatch <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
-    `Run 'birdwatch <command> --help' for a command's options.`;
+  return (
+    `usage: birdwatch <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+    `Run 'birdwatch <command> --help' for a command's options.`
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -48,9 +50,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
-    console.error(`birdwatch: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`birdwatch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exitCode = 1;
   },
 );

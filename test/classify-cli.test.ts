@@ -14,7 +14,12 @@ const FIXTURES = [...img.FIXTURE_AIRPLANES, ...img.FIXTURE_BIRDS];
 const EXPECTED = (file: string) => (file.includes('airplane-') ? 'airplane' : 'bird');
 let dir: string;
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 function classify(args: string[], options: { stdin?: string; uid?: number; gid?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -25,8 +30,12 @@ function classify(args: string[], options: { stdin?: string; uid?: number; gid?:
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.end(options.stdin ?? '');
@@ -34,7 +43,11 @@ function classify(args: string[], options: { stdin?: string; uid?: number; gid?:
 }
 
 function jsonLines(stdout: string): Array<Record<string, any>> {
-  return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 beforeAll(() => {
@@ -65,7 +78,7 @@ describe('birdwatch classify', () => {
     const all = jsonLines((await classify(['--json', '--threshold', '0', ...FIXTURES])).stdout);
     expect(all.every((r) => r.move === true)).toBe(true);
     const none = jsonLines((await classify(['--json', '--threshold=1', ...FIXTURES])).stdout);
-    expect(none.every((r) => r.move === (r.probabilities.airplane >= 1))).toBe(true);
+    expect(none.every((r) => r.move === r.probabilities.airplane >= 1)).toBe(true);
   });
 
   it('--config supplies the model and the threshold', async () => {
@@ -177,7 +190,8 @@ describe('birdwatch classify', () => {
     chmodSync(dir, 0o711); // nobody may enter the folder, so only the file's own permission stops it
     // The readable bird: nobody reads it in its copy of the checkout.
     const bird = asRoot ? img.FIXTURE_BIRDS[0]!.replace(ROOT, `${NOBODY_REPO}/`) : img.FIXTURE_BIRDS[0]!;
-    const run = asRoot ? await runCli(['classify', '--json', secret, bird], { user: NOBODY })
+    const run = asRoot
+      ? await runCli(['classify', '--json', secret, bird], { user: NOBODY })
       : await classify(['--json', secret, bird]);
     expect(run.code, run.stderr).toBe(1);
     const rows = jsonLines(run.stdout);
@@ -186,11 +200,13 @@ describe('birdwatch classify', () => {
     expect(rows[1]!.label).toBe('bird');
   });
 
-  it("--provider cuda on a machine without CUDA falls back to the CPU and says so on stderr", async () => {
+  it('--provider cuda on a machine without CUDA falls back to the CPU and says so on stderr', async () => {
     const run = await classify(['--json', '--provider', 'cuda', img.FIXTURE_AIRPLANES[0]!]);
     expect(run.code, run.stderr).toBe(0);
     expect(jsonLines(run.stdout)[0]!.label).toBe('airplane');
-    const cudaInstalled = existsSync(join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'));
+    const cudaInstalled = existsSync(
+      join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so'),
+    );
     if (!cudaInstalled || !existsSync('/dev/nvidia0')) {
       expect(run.stderr).toMatch(/CUDA execution provider requested but not available \(.+\); falling back to CPU/);
     }
@@ -218,13 +234,18 @@ describe('birdwatch classify', () => {
   });
 
   it('loading the model in a process with a huge command line is refused clearly instead of crashing', async () => {
-    const script = `import('${join(ROOT, 'dist/model/load.js')}')` +
+    const script =
+      `import('${join(ROOT, 'dist/model/load.js')}')` +
       `.then((m) => m.loadModel({ path: '${join(ROOT, 'models/birds-vs-airplanes.onnx')}', provider: 'cpu' }))` +
       `.then(() => process.exit(0), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); })`;
     const run = await new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'x'.repeat(40_000)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, 'x'.repeat(40_000)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
       child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
     });
     expect(run.signal).toBeNull();

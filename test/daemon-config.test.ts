@@ -12,7 +12,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('loadConfig', () => {
   it('defaults live under the project root, whatever the cwd', () => {
     const config = loadConfig({ cwd: '/' });
-    expect(config.cameras).toEqual([{ name: 'blog', watch: join(PROJECT_ROOT, 'var/blog'), airplanes: join(PROJECT_ROOT, 'var/airplanes') }]);
+    expect(config.cameras).toEqual([
+      { name: 'blog', watch: join(PROJECT_ROOT, 'var/blog'), airplanes: join(PROJECT_ROOT, 'var/airplanes') },
+    ]);
     expect(config.db).toBe(join(PROJECT_ROOT, 'var/birdwatch.db'));
     expect(config.model).toBe(join(PROJECT_ROOT, 'models/birds-vs-airplanes.onnx'));
     expect(config.provider).toBe('auto');
@@ -22,7 +24,10 @@ describe('loadConfig', () => {
 
   it('flags override the file, which overrides the defaults; file paths are relative to the file', () => {
     const file = join(dir, 'c.json');
-    writeFileSync(file, JSON.stringify({ watch: 'up', db: 'state/x.db', stallMs: 5000, threshold: 0.7, logLevel: 'debug' }));
+    writeFileSync(
+      file,
+      JSON.stringify({ watch: 'up', db: 'state/x.db', stallMs: 5000, threshold: 0.7, logLevel: 'debug' }),
+    );
     const config = loadConfig({ file, flags: { 'stall-ms': '2000', db: 'other.db' }, cwd: '/srv' });
     expect(config.cameras[0]!.watch).toBe(join(dir, 'up'));
     expect(config.db).toBe('/srv/other.db');
@@ -34,7 +39,9 @@ describe('loadConfig', () => {
   it('checks nothing on disk unless asked (queries need only the db, classify only the model)', () => {
     expect(() => loadConfig({ flags: { watch: '/nonexistent/x', db: '/nonexistent/y.db' } })).not.toThrow();
     expect(() => loadConfig({ flags: { db: join(dir, 'missing.db') }, require: { db: 'read' } })).toThrow(ConfigError);
-    expect(() => loadConfig({ flags: { model: join(dir, 'none.onnx') }, require: { model: true } })).toThrow(/does not exist/);
+    expect(() => loadConfig({ flags: { model: join(dir, 'none.onnx') }, require: { model: true } })).toThrow(
+      /does not exist/,
+    );
   });
 
   it('config/birdwatch.example.json is valid and documents every key', () => {

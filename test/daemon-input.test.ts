@@ -2,12 +2,34 @@
 // stay incomplete, empty, non-images, oversized, unreadable and special files are logged as failed with a
 // specific error and left in place; temporary names are ignored; a failed file completed later is decided then.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, symlinkSync,
-  utimesSync, writeFileSync, writeSync, closeSync, appendFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+  appendFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, makeTestDirs, NOBODY, NOBODY_MISSING, pathLine, startDaemon, type TestDirs } from './helpers/daemon.js';
+import {
+  killAllDaemons,
+  makeTestDirs,
+  NOBODY,
+  NOBODY_MISSING,
+  pathLine,
+  startDaemon,
+  type TestDirs,
+} from './helpers/daemon.js';
 import { decisions, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
 import { needs } from './helpers/preconditions.js';
@@ -21,14 +43,25 @@ beforeAll(async () => {
   planes = await Promise.all(AIRPLANE_FIXTURES.map((f) => cameraJpeg(f)));
   birds = await Promise.all(BIRD_FIXTURES.map((f) => cameraJpeg(f)));
 });
-afterEach(async () => { await killAllDaemons(); });
-afterAll(() => { for (const d of dirs) d.cleanup(); });
+afterEach(async () => {
+  await killAllDaemons();
+});
+afterAll(() => {
+  for (const d of dirs) d.cleanup();
+});
 
 describe('incomplete and hostile input', () => {
   it('decides a slow upload once, after its last byte; fails one that stays cut, decides it once whole', async () => {
     const d = makeTestDirs();
     dirs.push(d);
-    const daemon = startDaemon(d, ['--stall-ms', String(STALL_MS), '--log-level', 'debug', '--rescan-interval-ms', '500']);
+    const daemon = startDaemon(d, [
+      '--stall-ms',
+      String(STALL_MS),
+      '--log-level',
+      'debug',
+      '--rescan-interval-ms',
+      '500',
+    ]);
     await daemon.ready();
 
     // A camera on a slow link: half the JPEG, a pause longer than the quiet window, then the rest.
@@ -71,7 +104,12 @@ describe('incomplete and hostile input', () => {
     for (const polling of [false, true]) {
       const d = makeTestDirs();
       dirs.push(d);
-      const daemon = startDaemon(d, [...window, '--log-level', 'debug', ...(polling ? ['--polling', '--poll-interval-ms', '100'] : [])]);
+      const daemon = startDaemon(d, [
+        ...window,
+        '--log-level',
+        'debug',
+        ...(polling ? ['--polling', '--poll-interval-ms', '100'] : []),
+      ]);
       await daemon.ready();
       const staged = join(d.root, 'staged.jpg');
       writeFileSync(staged, planes[0]!);
@@ -106,7 +144,9 @@ describe('incomplete and hostile input', () => {
     dirs.push(d);
     const outside = join(d.root, 'outside.jpg');
     writeFileSync(outside, planes[2]!);
-    const big = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#7a9' } }).jpeg().toBuffer();
+    const big = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#7a9' } })
+      .jpeg()
+      .toBuffer();
     const daemon = startDaemon(d, ['--stall-ms', String(STALL_MS), '--max-pixels', String(5_000_000)]);
     await daemon.ready();
 
@@ -125,7 +165,8 @@ describe('incomplete and hostile input', () => {
     symlinkSync(outside, link);
     mkdirSync(join(d.watch, 'folder.jpg'));
     // Temporary names: never decided while they carry them.
-    for (const name of ['.hidden.jpg', 'upload.jpg.part', 'x.tmp', 'y.crdownload', 'backup.jpg~']) put(name, planes[0]!);
+    for (const name of ['.hidden.jpg', 'upload.jpg.part', 'x.tmp', 'y.crdownload', 'backup.jpg~'])
+      put(name, planes[0]!);
 
     const expectFailed = async (file: string, kind: string, message: RegExp): Promise<void> => {
       const [row] = await waitForDecisions(d.db, 'path = ?', [file], 1, 30_000, () => daemon.tail());
@@ -151,9 +192,19 @@ describe('incomplete and hostile input', () => {
     put('after.jpg', birds[0]!);
     await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'upload.jpg')], 1, 30_000, () => daemon.tail());
     await waitForDecisions(d.db, "path = ? AND action = 'kept'", [join(d.watch, 'after.jpg')], 1, 30_000);
-    const decidedNames = decisions(d.db).map((r) => r.path.slice(d.watch.length + 1)).sort();
-    expect(decidedNames).toEqual(['after.jpg', 'empty.jpg', 'huge.jpg', 'link.jpg', 'noise.jpg', 'notes.jpg',
-      'pipe.jpg', 'upload.jpg']);
+    const decidedNames = decisions(d.db)
+      .map((r) => r.path.slice(d.watch.length + 1))
+      .sort();
+    expect(decidedNames).toEqual([
+      'after.jpg',
+      'empty.jpg',
+      'huge.jpg',
+      'link.jpg',
+      'noise.jpg',
+      'notes.jpg',
+      'pipe.jpg',
+      'upload.jpg',
+    ]);
 
     // A zero-byte file that then gets content is decided then.
     writeFileSync(empty, birds[1]!);

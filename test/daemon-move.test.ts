@@ -1,8 +1,22 @@
 // The no-clobber move and its crash reconciliation, on real filesystems: same filesystem (link + unlink), across
 // filesystems (/tmp to the /dev/shm tmpfs: copy, fsync, link into place), a file owned by another user under
 // fs.protected_hardlinks (copy), collisions, and the copy's interrupted states.
-import { chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync,
-  rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,33 +61,41 @@ describe('moveNoClobber', () => {
     expect(await moveNoClobber(join(dir, 'noext'), join(dir, 'new', 'noext'))).toBe(join(dir, 'new', 'noext (1)'));
   });
 
-  it.runIf(shmUsable)('moves across filesystems by copy + fsync + link, keeping content and mtime, leaving no temp', async () => {
-    const from = temp();
-    const to = temp('/dev/shm');
-    const bytes = fixtureBytes(AIRPLANE_FIXTURES[0]!);
-    const src = join(from, 'plane.jpg');
-    writeFileSync(src, bytes);
-    utimesSync(src, new Date('2024-05-01T10:00:00Z'), new Date('2024-05-01T10:00:00Z'));
-    writeFileSync(join(to, 'plane.jpg'), 'taken');
-    const final = await moveNoClobber(src, join(to, 'plane.jpg'));
-    expect(final).toBe(join(to, 'plane (1).jpg'));
-    expect(sha256(readFileSync(final))).toBe(sha256(bytes));
-    expect(statSync(final).mtime.toISOString()).toBe('2024-05-01T10:00:00.000Z');
-    expect(existsSync(src)).toBe(false);
-    expect(readFileSync(join(to, 'plane.jpg'), 'utf8')).toBe('taken');
-    expect(readdirSync(to).filter((n) => n.startsWith(TEMP_PREFIX))).toEqual([]);
-  });
+  it.runIf(shmUsable)(
+    'moves across filesystems by copy + fsync + link, keeping content and mtime, leaving no temp',
+    async () => {
+      const from = temp();
+      const to = temp('/dev/shm');
+      const bytes = fixtureBytes(AIRPLANE_FIXTURES[0]!);
+      const src = join(from, 'plane.jpg');
+      writeFileSync(src, bytes);
+      utimesSync(src, new Date('2024-05-01T10:00:00Z'), new Date('2024-05-01T10:00:00Z'));
+      writeFileSync(join(to, 'plane.jpg'), 'taken');
+      const final = await moveNoClobber(src, join(to, 'plane.jpg'));
+      expect(final).toBe(join(to, 'plane (1).jpg'));
+      expect(sha256(readFileSync(final))).toBe(sha256(bytes));
+      expect(statSync(final).mtime.toISOString()).toBe('2024-05-01T10:00:00.000Z');
+      expect(existsSync(src)).toBe(false);
+      expect(readFileSync(join(to, 'plane.jpg'), 'utf8')).toBe('taken');
+      expect(readdirSync(to).filter((n) => n.startsWith(TEMP_PREFIX))).toEqual([]);
+    },
+  );
 
   it('refuses symlinks and a source that changed since it was read', async () => {
     const dir = temp();
     writeFileSync(join(dir, 'real.jpg'), 'x');
     symlinkSync(join(dir, 'real.jpg'), join(dir, 'link.jpg'));
-    await expect(moveNoClobber(join(dir, 'link.jpg'), join(dir, 'out', 'link.jpg'))).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(moveNoClobber(join(dir, 'link.jpg'), join(dir, 'out', 'link.jpg'))).rejects.toBeInstanceOf(
+      SourceChangedError,
+    );
     expect(lstatSync(join(dir, 'link.jpg')).isSymbolicLink()).toBe(true);
     const st = statSync(join(dir, 'real.jpg'));
     writeFileSync(join(dir, 'real.jpg'), 'changed!');
-    await expect(moveNoClobber(join(dir, 'real.jpg'), join(dir, 'out', 'real.jpg'),
-      { expect: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } })).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(
+      moveNoClobber(join(dir, 'real.jpg'), join(dir, 'out', 'real.jpg'), {
+        expect: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs },
+      }),
+    ).rejects.toBeInstanceOf(SourceChangedError);
     expect(existsSync(join(dir, 'out', 'real.jpg'))).toBe(false);
   });
 });
@@ -89,11 +111,37 @@ describe('reconciling an interrupted copy-then-link move', () => {
     writeFileSync(src, bytes);
     const db = openDatabase(join(dir, 'db.sqlite'));
     const log = new DecisionLog(db);
-    const id = log.addPendingMove({ kind: 'decide', src, dest: target, sha256: sha256(bytes), size: bytes.length,
-      record: { table: 'decisions', row: { ...timestamp(), camera: 'c', path: src, size: bytes.length,
-        sha256: sha256(bytes), mtime_ms: 0, width: 32, height: 32, format: 'jpeg', p_airplane: 0.9, p_bird: 0.1,
-        label: 'airplane', threshold: 0.5, action: 'moved', error: null, error_kind: null, model_id: 'm',
-        provider: 'cpu', latency_ms: 1 } } });
+    const id = log.addPendingMove({
+      kind: 'decide',
+      src,
+      dest: target,
+      sha256: sha256(bytes),
+      size: bytes.length,
+      record: {
+        table: 'decisions',
+        row: {
+          ...timestamp(),
+          camera: 'c',
+          path: src,
+          size: bytes.length,
+          sha256: sha256(bytes),
+          mtime_ms: 0,
+          width: 32,
+          height: 32,
+          format: 'jpeg',
+          p_airplane: 0.9,
+          p_bird: 0.1,
+          label: 'airplane',
+          threshold: 0.5,
+          action: 'moved',
+          error: null,
+          error_kind: null,
+          model_id: 'm',
+          provider: 'cpu',
+          latency_ms: 1,
+        },
+      },
+    });
     log.setPendingTarget(id, target);
     db.prepare('UPDATE pending_moves SET owner_pid = 999999999').run();
     copyFileSync(src, tempPathFor(target)); // the copy under its temp name
@@ -102,7 +150,11 @@ describe('reconciling an interrupted copy-then-link move', () => {
     return { dir, src, target, db, log, bytes };
   };
 
-  for (const [state, expected] of [['temp-only', 'undone'], ['linked', 'completed'], ['source-gone', 'completed']] as const) {
+  for (const [state, expected] of [
+    ['temp-only', 'undone'],
+    ['linked', 'completed'],
+    ['source-gone', 'completed'],
+  ] as const) {
     it(`${state}: ${expected}, the file exists exactly once, no temp left`, async () => {
       const { src, target, db, log, bytes } = setup(state);
       const summary = await reconcilePendingMoves(log);

@@ -7,8 +7,17 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionLog, openDatabase, timestamp, type DecisionRow } from '../src/db/index.js';
 import { TEMP_PREFIX } from '../src/fs/move.js';
-import { DaemonProcess, killAllDaemons, listTree, makeTestDirs, REPO, runCli, startDaemon, writeConfigFile, type TestDirs }
-  from './helpers/daemon.js';
+import {
+  DaemonProcess,
+  killAllDaemons,
+  listTree,
+  makeTestDirs,
+  REPO,
+  runCli,
+  startDaemon,
+  writeConfigFile,
+  type TestDirs,
+} from './helpers/daemon.js';
 import { decisions, pendingMoves, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
 import { sleep, waitFor } from './helpers/wait.js';
@@ -26,8 +35,12 @@ beforeAll(async () => {
   planes = await Promise.all(AIRPLANE_FIXTURES.map((f) => cameraJpeg(f)));
   birds = await Promise.all(BIRD_FIXTURES.map((f) => cameraJpeg(f)));
 });
-afterEach(async () => { await killAllDaemons(); });
-afterAll(() => { for (const d of dirs) d.cleanup(); });
+afterEach(async () => {
+  await killAllDaemons();
+});
+afterAll(() => {
+  for (const d of dirs) d.cleanup();
+});
 
 /** Debug lines and frequent rescans: what daemon.caughtUp() waits for before a "nothing else happened" check. */
 const LOOKS = ['--log-level', 'debug', '--rescan-interval-ms', '500'];
@@ -38,7 +51,11 @@ function shots(n: number): Array<{ name: string; bytes: Buffer; plane: boolean }
     const plane = i % 2 === 0;
     const base = plane ? planes[i % 3]! : birds[i % 3]!;
     // A distinct file each time (a JPEG comment-like trailer after EOI keeps the image identical).
-    return { name: `shot-${String(i).padStart(3, '0')}.jpg`, bytes: Buffer.concat([base, Buffer.from(`#${i}`)]), plane };
+    return {
+      name: `shot-${String(i).padStart(3, '0')}.jpg`,
+      bytes: Buffer.concat([base, Buffer.from(`#${i}`)]),
+      plane,
+    };
   });
 }
 
@@ -93,7 +110,12 @@ describe('service behaviour', () => {
     })();
     for (let kill = 0; kill < 3; kill++) {
       const before = decisions(d.db).length;
-      await waitFor(() => decisions(d.db).length > before, 30_000, () => `a decision (${daemon.tail()})`, 20);
+      await waitFor(
+        () => decisions(d.db).length > before,
+        30_000,
+        () => `a decision (${daemon.tail()})`,
+        20,
+      );
       await daemon.kill();
       daemon = startDaemon(d, LOOKS);
     }
@@ -110,16 +132,38 @@ describe('service behaviour', () => {
     const db = openDatabase(d.db);
     const log = new DecisionLog(db);
     const row = (file: string, bytes: Buffer): Omit<DecisionRow, 'final_path'> => ({
-      ...timestamp(), camera: 'blog', path: file, size: bytes.length, sha256: sha256(bytes), mtime_ms: 0, width: 1920,
-      height: 1080, format: 'jpeg', p_airplane: 0.99, p_bird: 0.01, label: 'airplane', threshold: 0.5,
-      action: 'moved', error: null, error_kind: null, model_id: 'test', provider: 'cpu', latency_ms: 1,
+      ...timestamp(),
+      camera: 'blog',
+      path: file,
+      size: bytes.length,
+      sha256: sha256(bytes),
+      mtime_ms: 0,
+      width: 1920,
+      height: 1080,
+      format: 'jpeg',
+      p_airplane: 0.99,
+      p_bird: 0.01,
+      label: 'airplane',
+      threshold: 0.5,
+      action: 'moved',
+      error: null,
+      error_kind: null,
+      model_id: 'test',
+      provider: 'cpu',
+      latency_ms: 1,
     });
     const intent = (name: string, bytes: Buffer, target: string | null): { src: string; target: string } => {
       const src = join(d.watch, name);
       writeFileSync(src, bytes);
       const dest = join(d.airplanes, name);
-      const id = log.addPendingMove({ kind: 'decide', src, dest, sha256: sha256(bytes), size: bytes.length,
-        record: { table: 'decisions', row: row(src, bytes) } });
+      const id = log.addPendingMove({
+        kind: 'decide',
+        src,
+        dest,
+        sha256: sha256(bytes),
+        size: bytes.length,
+        record: { table: 'decisions', row: row(src, bytes) },
+      });
       if (target !== null) log.setPendingTarget(id, target);
       // A dead owner: reconciliation only touches moves of processes that are gone.
       db.prepare('UPDATE pending_moves SET owner_pid = 999999999 WHERE id = ?').run(id);
@@ -143,7 +187,9 @@ describe('service behaviour', () => {
     const rowFor = (src: string) => rows.filter((r) => r.path === src);
     // a, b: the move happened, so it is completed with the recorded decision (model_id 'test').
     for (const moved of [a, b]) {
-      expect(rowFor(moved.src).map((r) => [r.action, r.final_path, r.model_id])).toEqual([['moved', moved.target, 'test']]);
+      expect(rowFor(moved.src).map((r) => [r.action, r.final_path, r.model_id])).toEqual([
+        ['moved', moved.target, 'test'],
+      ]);
       expect(existsSync(moved.src)).toBe(false);
       expect(existsSync(moved.target)).toBe(true);
     }
@@ -218,36 +264,88 @@ describe('service behaviour', () => {
 
 describe('configuration errors: exit code 2 and a specific message', () => {
   const cases: Array<[string, (d: TestDirs) => string[], RegExp]> = [
-    ['unknown key', (d) => ['--config', writeConfigFile(d, { watch: d.watch, airplanes: d.airplanes, colour: 'red' })],
-      /unknown key 'colour' in .*config\.json/],
-    ['unknown camera key', (d) => ['--config', writeConfigFile(d, { cameras: [{ watch: d.watch, airplanes: d.airplanes, zoom: 2 }] })],
-      /unknown key 'zoom' in cameras\[0\]/],
-    ['invalid JSON', (d) => { writeFileSync(join(d.root, 'bad.json'), '{"watch": '); return ['--config', join(d.root, 'bad.json')]; },
-      /config file .*bad\.json is not valid JSON/],
+    [
+      'unknown key',
+      (d) => ['--config', writeConfigFile(d, { watch: d.watch, airplanes: d.airplanes, colour: 'red' })],
+      /unknown key 'colour' in .*config\.json/,
+    ],
+    [
+      'unknown camera key',
+      (d) => ['--config', writeConfigFile(d, { cameras: [{ watch: d.watch, airplanes: d.airplanes, zoom: 2 }] })],
+      /unknown key 'zoom' in cameras\[0\]/,
+    ],
+    [
+      'invalid JSON',
+      (d) => {
+        writeFileSync(join(d.root, 'bad.json'), '{"watch": ');
+        return ['--config', join(d.root, 'bad.json')];
+      },
+      /config file .*bad\.json is not valid JSON/,
+    ],
     ['missing config file', (d) => ['--config', join(d.root, 'nope.json')], /cannot read config file .*does not exist/],
-    ['missing watched folder', (d) => ['--watch', join(d.root, 'nope'), '--airplanes', d.airplanes, '--db', d.db],
-      /watched folder of camera 'blog' .*nope: does not exist/],
-    ['airplanes folder is a file', (d) => { writeFileSync(join(d.root, 'file'), ''); return ['--watch', d.watch, '--airplanes', join(d.root, 'file'), '--db', d.db]; },
-      /airplanes folder of camera 'blog' .*file is not a folder/],
-    ['watched folder inside its airplanes folder', (d) => { mkdirSync(join(d.airplanes, 'up')); return ['--watch', join(d.airplanes, 'up'), '--airplanes', d.airplanes, '--db', d.db]; },
-      /the watched folder cannot be inside its airplanes folder/],
-    ['threshold out of range', (d) => ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--threshold', '1.5'],
-      /--threshold must be between 0 and 1, got 1\.5/],
-    ['camera threshold out of range', (d) => ['--config', writeConfigFile(d, { cameras: [{ watch: d.watch, airplanes: d.airplanes, threshold: -0.1 }] })],
-      /'threshold' of cameras\[0\].* must be between 0 and 1/],
-    ['malformed model', (d) => { writeFileSync(join(d.root, 'm.onnx'), 'not a model'); return ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--model', join(d.root, 'm.onnx')]; },
-      /m\.onnx is not a valid ONNX file/],
-    ['missing model', (d) => ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--model', join(d.root, 'none.onnx')],
-      /model .*none\.onnx: does not exist/],
-    ['bad provider', (d) => ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--provider', 'tpu'],
-      /--provider must be 'auto', 'cuda' or 'cpu'/],
+    [
+      'missing watched folder',
+      (d) => ['--watch', join(d.root, 'nope'), '--airplanes', d.airplanes, '--db', d.db],
+      /watched folder of camera 'blog' .*nope: does not exist/,
+    ],
+    [
+      'airplanes folder is a file',
+      (d) => {
+        writeFileSync(join(d.root, 'file'), '');
+        return ['--watch', d.watch, '--airplanes', join(d.root, 'file'), '--db', d.db];
+      },
+      /airplanes folder of camera 'blog' .*file is not a folder/,
+    ],
+    [
+      'watched folder inside its airplanes folder',
+      (d) => {
+        mkdirSync(join(d.airplanes, 'up'));
+        return ['--watch', join(d.airplanes, 'up'), '--airplanes', d.airplanes, '--db', d.db];
+      },
+      /the watched folder cannot be inside its airplanes folder/,
+    ],
+    [
+      'threshold out of range',
+      (d) => ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--threshold', '1.5'],
+      /--threshold must be between 0 and 1, got 1\.5/,
+    ],
+    [
+      'camera threshold out of range',
+      (d) => [
+        '--config',
+        writeConfigFile(d, { cameras: [{ watch: d.watch, airplanes: d.airplanes, threshold: -0.1 }] }),
+      ],
+      /'threshold' of cameras\[0\].* must be between 0 and 1/,
+    ],
+    [
+      'malformed model',
+      (d) => {
+        writeFileSync(join(d.root, 'm.onnx'), 'not a model');
+        return ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--model', join(d.root, 'm.onnx')];
+      },
+      /m\.onnx is not a valid ONNX file/,
+    ],
+    [
+      'missing model',
+      (d) => ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--model', join(d.root, 'none.onnx')],
+      /model .*none\.onnx: does not exist/,
+    ],
+    [
+      'bad provider',
+      (d) => ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db, '--provider', 'tpu'],
+      /--provider must be 'auto', 'cuda' or 'cpu'/,
+    ],
     ['unknown flag', (d) => ['--watch', d.watch, '--frobnicate'], /Unknown option '--frobnicate'/],
-    ['database from a newer birdwatch', (d) => {
-      const db = new Database(d.db);
-      db.pragma('user_version = 99');
-      db.close();
-      return ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db];
-    }, /schema version 99, newer than this birdwatch understands/],
+    [
+      'database from a newer birdwatch',
+      (d) => {
+        const db = new Database(d.db);
+        db.pragma('user_version = 99');
+        db.close();
+        return ['--watch', d.watch, '--airplanes', d.airplanes, '--db', d.db];
+      },
+      /schema version 99, newer than this birdwatch understands/,
+    ],
   ];
   for (const [name, args, message] of cases) {
     it(name, async () => {

@@ -4,7 +4,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alreadyDecidedLine, killAllDaemons, listTree, makeTestDirs, startDaemon, type TestDirs } from './helpers/daemon.js';
+import {
+  alreadyDecidedLine,
+  killAllDaemons,
+  listTree,
+  makeTestDirs,
+  startDaemon,
+  type TestDirs,
+} from './helpers/daemon.js';
 import { decisions, pendingMoves, waitForDecisions } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg, sha256 } from './helpers/images.js';
 
@@ -21,8 +28,12 @@ beforeAll(async () => {
   planes = await Promise.all(AIRPLANE_FIXTURES.map((f) => cameraJpeg(f)));
   birds = await Promise.all(BIRD_FIXTURES.map((f) => cameraJpeg(f)));
 });
-afterEach(async () => { await killAllDaemons(); });
-afterAll(() => { for (const d of dirs) d.cleanup(); });
+afterEach(async () => {
+  await killAllDaemons();
+});
+afterAll(() => {
+  for (const d of dirs) d.cleanup();
+});
 
 describe('birdwatch run', () => {
   it('moves airplanes (keeping subfolders), keeps birds, logs one whole row each, decides nothing twice', async () => {
@@ -104,7 +115,10 @@ describe('birdwatch run', () => {
     await waitForDecisions(d.db, "action = 'moved'", [], 1, 30_000, () => daemon.tail());
     writeFileSync(join(d.watch, 'shot.jpg'), planes[1]!);
     const rows = await waitForDecisions(d.db, "action = 'moved'", [], 2, 30_000, () => daemon.tail());
-    expect(rows.map((r) => r.final_path)).toEqual([join(d.airplanes, 'shot (1).jpg'), join(d.airplanes, 'shot (2).jpg')]);
+    expect(rows.map((r) => r.final_path)).toEqual([
+      join(d.airplanes, 'shot (1).jpg'),
+      join(d.airplanes, 'shot (2).jpg'),
+    ]);
     expect(sha256(readFileSync(join(d.airplanes, 'shot.jpg')))).toBe(sha256(birds[2]!));
     expect(sha256(readFileSync(join(d.airplanes, 'shot (1).jpg')))).toBe(sha256(planes[0]!));
     expect(sha256(readFileSync(join(d.airplanes, 'shot (2).jpg')))).toBe(sha256(planes[1]!));

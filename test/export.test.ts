@@ -21,8 +21,12 @@ afterAll(async () => {
   world?.dirs.cleanup();
 });
 
-const tree = (): string[] => ['airplane', 'bird'].flatMap((label) =>
-  existsSync(join(out, label)) ? readdirSync(join(out, label)).map((name) => `${label}/${name}`) : []).sort();
+const tree = (): string[] =>
+  ['airplane', 'bird']
+    .flatMap((label) =>
+      existsSync(join(out, label)) ? readdirSync(join(out, label)).map((name) => `${label}/${name}`) : [],
+    )
+    .sort();
 
 const run = (args: string[]): ReturnType<World['cli']> => world.cli(args);
 
@@ -31,8 +35,11 @@ describe('birdwatch export-corrections', () => {
     const restored = world.row(world.garden, 'plane-two.jpg');
     const keptPlane = world.row(world.garden, 'sub/wren.jpg');
     const confirmedBird = world.row(world.pond, 'heron.jpg');
-    for (const args of [['restore', String(restored.id)], ['mark', String(keptPlane.id), '--label', 'airplane', '--move'],
-      ['mark', String(confirmedBird.id), '--label', 'bird']]) {
+    for (const args of [
+      ['restore', String(restored.id)],
+      ['mark', String(keptPlane.id), '--label', 'airplane', '--move'],
+      ['mark', String(confirmedBird.id), '--label', 'bird'],
+    ]) {
       const result = await run(args);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
     }
@@ -96,9 +103,11 @@ describe('birdwatch export-corrections', () => {
   });
 
   it('writes a tree the training side loads as extra data', () => {
-    const count = execFileSync(join(REPO, 'training', 'python.sh'), ['-c',
-      'import sys; from birdwatch_training import data; print(len(data.list_image_folder(sys.argv[1])))', out],
-    { cwd: join(REPO, 'training'), encoding: 'utf8' });
+    const count = execFileSync(
+      join(REPO, 'training', 'python.sh'),
+      ['-c', 'import sys; from birdwatch_training import data; print(len(data.list_image_folder(sys.argv[1])))', out],
+      { cwd: join(REPO, 'training'), encoding: 'utf8' },
+    );
     expect(Number(count.trim())).toBe(tree().length); // every exported name has an extension training reads
   });
 

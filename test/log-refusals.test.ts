@@ -17,15 +17,21 @@ beforeAll(() => {
   realDb = join(root, 'birdwatch.db');
   // The daemon's own schema, through the daemon's own opening code (migrations included).
   const db = openDatabase(realDb);
-  db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, action, label, p_airplane, p_bird)
-    VALUES (?, ?, 'blog', '/b/x.jpg', '/b/x.jpg', 'kept', 'bird', 0.1, 0.9)`).run(new Date().toISOString(), Date.now());
+  db.prepare(
+    `INSERT INTO decisions (time, time_ms, camera, path, final_path, action, label, p_airplane, p_bird)
+    VALUES (?, ?, 'blog', '/b/x.jpg', '/b/x.jpg', 'kept', 'bird', 0.1, 0.9)`,
+  ).run(new Date().toISOString(), Date.now());
   db.close();
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const commands = (db: string): string[][] => [
-  ['log', '--db', db], ['log', '--json', '--db', db], ['stats', '--db', db], ['restore', '1', '--db', db],
-  ['mark', '1', '--label', 'bird', '--db', db], ['export-corrections', join(root, 'out'), '--db', db],
+  ['log', '--db', db],
+  ['log', '--json', '--db', db],
+  ['stats', '--db', db],
+  ['restore', '1', '--db', db],
+  ['mark', '1', '--label', 'bird', '--db', db],
+  ['export-corrections', join(root, 'out'), '--db', db],
 ];
 
 async function expectOneLineFailure(args: string[], message: RegExp): Promise<void> {
@@ -51,7 +57,8 @@ describe('database refusals', () => {
     db.pragma('user_version = 99');
     db.close();
     const before = readFileSync(newer);
-    for (const args of commands(newer)) await expectOneLineFailure(args, /schema version 99, newer than this birdwatch/);
+    for (const args of commands(newer))
+      await expectOneLineFailure(args, /schema version 99, newer than this birdwatch/);
     expect(readFileSync(newer)).toEqual(before);
   });
 
@@ -71,8 +78,12 @@ describe('database refusals', () => {
     try {
       holder.pragma('locking_mode = EXCLUSIVE');
       holder.exec('BEGIN EXCLUSIVE');
-      holder.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, action)
-        VALUES ('t', 1, 'c', '/p', '/p', 'kept')`).run();
+      holder
+        .prepare(
+          `INSERT INTO decisions (time, time_ms, camera, path, final_path, action)
+        VALUES ('t', 1, 'c', '/p', '/p', 'kept')`,
+        )
+        .run();
       await expectOneLineFailure(['log', '--db', locked], /stayed locked for more than 5 s/);
       await expectOneLineFailure(['mark', '1', '--label', 'bird', '--db', locked], /stayed locked/);
     } finally {

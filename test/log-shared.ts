@@ -7,7 +7,11 @@ import { DaemonProcess, makeCamera, makeTestDirs, runCli, writeConfigFile, type 
 import { decisions, waitForDecisions, type Decision } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg } from './helpers/images.js';
 
-export interface Camera { name: string; watch: string; airplanes: string }
+export interface Camera {
+  name: string;
+  watch: string;
+  airplanes: string;
+}
 
 export interface World {
   dirs: TestDirs;
@@ -43,8 +47,9 @@ export async function dropShot(world: World, camera: Camera, rel: string, bytes:
   const lastId = world.rows().reduce((max, r) => Math.max(max, r.id), 0);
   mkdirSync(join(file, '..'), { recursive: true });
   writeFileSync(file, bytes);
-  const [row] = await waitForDecisions(world.dirs.db, 'path = ? AND id > ?', [file, lastId], 1, 30_000,
-    () => world.daemon.tail());
+  const [row] = await waitForDecisions(world.dirs.db, 'path = ? AND id > ?', [file, lastId], 1, 30_000, () =>
+    world.daemon.tail(),
+  );
   return row!;
 }
 
@@ -58,7 +63,9 @@ export async function startWorld(prefix: string): Promise<World> {
   const config = writeConfigFile(dirs, { cameras: [garden, pond], db: dirs.db, quietMs: 100, logLevel: 'debug' });
   // Distinct bytes per shot (each size is a different JPEG), the same decision as the fixture.
   const planes = await Promise.all(AIRPLANE_FIXTURES.map((f, i) => cameraJpeg(f, 640 + 64 * i, 480)));
-  const birds = await Promise.all([...BIRD_FIXTURES, BIRD_FIXTURES[0]!].map((f, i) => cameraJpeg(f, 640 + 64 * i, 480)));
+  const birds = await Promise.all(
+    [...BIRD_FIXTURES, BIRD_FIXTURES[0]!].map((f, i) => cameraJpeg(f, 640 + 64 * i, 480)),
+  );
   const put = (c: Camera, rel: string, bytes: Buffer | string): void => {
     mkdirSync(join(c.watch, rel, '..'), { recursive: true });
     writeFileSync(join(c.watch, rel), bytes);
@@ -71,12 +78,22 @@ export async function startWorld(prefix: string): Promise<World> {
   put(pond, shots.pond.birds[0]!, birds[3]!);
 
   const daemon = new DaemonProcess(['run', '--config', config]);
-  const total = shots.garden.planes.length + shots.garden.birds.length + shots.garden.broken.length +
-    shots.pond.planes.length + shots.pond.birds.length;
+  const total =
+    shots.garden.planes.length +
+    shots.garden.birds.length +
+    shots.garden.broken.length +
+    shots.pond.planes.length +
+    shots.pond.birds.length;
   await waitForDecisions(dirs.db, '1=1', [], total, 60_000, () => daemon.tail());
   let fresh = 0;
   const world: World = {
-    dirs, garden, pond, config, daemon, planes, birds,
+    dirs,
+    garden,
+    pond,
+    config,
+    daemon,
+    planes,
+    birds,
     newPlane: () => cameraJpeg(AIRPLANE_FIXTURES[fresh % 3]!, 960 + 16 * fresh++, 720),
     newBird: () => cameraJpeg(BIRD_FIXTURES[fresh % 3]!, 960 + 16 * fresh++, 720),
     cli: (args) => runCli([...args, '--config', config]),
@@ -92,7 +109,10 @@ export async function startWorld(prefix: string): Promise<World> {
 
 /** `log --json` output as objects. */
 export function jsonLines(stdout: string): Array<Record<string, any>> {
-  return stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line));
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line));
 }
 
 /** A strict RFC 4180 reader (quoted fields, doubled quotes, CRLF records), independent of the code under test. */
@@ -105,15 +125,32 @@ export function parseCsv(text: string): string[][] {
   while (i < text.length) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
-      if (ch === '"') { quoted = false; i++; continue; }
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (ch === '"') {
+        quoted = false;
+        i++;
+        continue;
+      }
       field += ch;
       i++;
       continue;
     }
-    if (ch === '"' && field === '') { quoted = true; i++; continue; }
+    if (ch === '"' && field === '') {
+      quoted = true;
+      i++;
+      continue;
+    }
     if (ch === '"') throw new Error(`stray quote in an unquoted field at ${i}`);
-    if (ch === ',') { record.push(field); field = ''; i++; continue; }
+    if (ch === ',') {
+      record.push(field);
+      field = '';
+      i++;
+      continue;
+    }
     if (ch === '\r' && text[i + 1] === '\n') {
       record.push(field);
       records.push(record);

@@ -38,8 +38,19 @@ describe('time specs', () => {
   });
 
   it('refuses what is not a time, and impossible dates', () => {
-    for (const bad of ['', 'yesterday', '2h ago', '-2h', '2026-02-30', '2026-13-01', '2026-05-01T25:00', '2026-5-1',
-      '2026-05-01T10:61', '10:00', '2y']) {
+    for (const bad of [
+      '',
+      'yesterday',
+      '2h ago',
+      '-2h',
+      '2026-02-30',
+      '2026-13-01',
+      '2026-05-01T25:00',
+      '2026-5-1',
+      '2026-05-01T10:61',
+      '10:00',
+      '2y',
+    ]) {
       expect(() => parseTimeSpec(bad, 'since', now), bad).toThrow(TimeSpecError);
     }
     expect(() => parseTimeRange('1h', '2h', now)).toThrow(/not before/);
@@ -80,10 +91,13 @@ describe('terminal table', () => {
   it('aligns columns and shortens the flexible one from the left to fit the width', () => {
     expect(shortenLeft('/a/b/c/shot.jpg', 10)).toBe('…/shot.jpg');
     expect(shortenLeft('short', 10)).toBe('short');
-    const rows = [{ n: 7, p: '/srv/blog/2026/05/01/IMG_0001.jpg' }, { n: 1234, p: '/srv/blog/x.jpg' }];
+    const rows = [
+      { n: 7, p: '/srv/blog/2026/05/01/IMG_0001.jpg' },
+      { n: 1234, p: '/srv/blog/x.jpg' },
+    ];
     const columns = [
-      { header: 'N', value: (r: typeof rows[number]) => String(r.n), align: 'right' as const },
-      { header: 'PATH', value: (r: typeof rows[number]) => r.p, flexible: true },
+      { header: 'N', value: (r: (typeof rows)[number]) => String(r.n), align: 'right' as const },
+      { header: 'PATH', value: (r: (typeof rows)[number]) => r.p, flexible: true },
     ];
     const wide = renderTable(rows, columns, 200).split('\n');
     expect(wide[0]).toBe('   N  PATH');
@@ -93,6 +107,10 @@ describe('terminal table', () => {
     for (const line of narrow) expect(line.length).toBeLessThanOrEqual(24);
     expect(narrow[1]).toMatch(/^ {3}7 {2}…\S*IMG_0001\.jpg$/);
     // A newline in a value (an error message) cannot break the rows apart.
-    expect(renderTable([{ n: 1, p: 'bad\nname' }], columns, 80).trimEnd().split('\n')).toHaveLength(2);
+    expect(
+      renderTable([{ n: 1, p: 'bad\nname' }], columns, 80)
+        .trimEnd()
+        .split('\n'),
+    ).toHaveLength(2);
   });
 });

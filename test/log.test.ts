@@ -55,8 +55,9 @@ describe('birdwatch log', () => {
       expect(line.label).toBe(row.label);
       expect(line.action).toBe(row.action);
       expect(line.error).toBe(row.error);
-      expect(line.probabilities).toEqual(row.p_airplane === null ? null
-        : { airplane: row.p_airplane, bird: row.p_bird });
+      expect(line.probabilities).toEqual(
+        row.p_airplane === null ? null : { airplane: row.p_airplane, bird: row.p_bird },
+      );
       for (const key of ['camera', 'threshold', 'model_id', 'provider', 'latency_ms', 'size', 'sha256']) {
         expect(line[key], key).toEqual(row[key as keyof Decision]);
       }
@@ -91,8 +92,10 @@ describe('birdwatch log', () => {
     await expectFilter(['--path', 'garden-airplanes/2026'], (r) => r.final_path.includes('garden-airplanes/2026'));
     await expectFilter(['--path', '"quoted"'], (r) => r.path.includes('"quoted"'));
     await expectFilter(['--path', '%'], () => false);
-    await expectFilter(['--camera', 'garden', '--action', 'kept', '--label', 'bird'],
-      (r) => r.camera === 'garden' && r.action === 'kept' && r.label === 'bird');
+    await expectFilter(
+      ['--camera', 'garden', '--action', 'kept', '--label', 'bird'],
+      (r) => r.camera === 'garden' && r.action === 'kept' && r.label === 'bird',
+    );
     expect(await logIds('--limit', '3')).toEqual(newestFirst(all).slice(0, 3));
   });
 
@@ -100,14 +103,22 @@ describe('birdwatch log', () => {
     const db = new Database(world.dirs.db, { readonly: true, fileMustExist: true });
     try {
       for (const text of ['plane', 'wren', '"quoted"', 'garden-airplanes/', 'nothing-like-this']) {
-        const walked = db.prepare(decisionQuery({ pathContains: text }).sql)
+        const walked = db
+          .prepare(decisionQuery({ pathContains: text }).sql)
           .all(...decisionQuery({ pathContains: text }).params) as Array<{ id: number }>;
-        const ids = db.prepare(`SELECT id FROM decisions INDEXED BY decisions_path WHERE instr(path, ?) > 0
-          UNION SELECT id FROM decisions INDEXED BY decisions_final_path WHERE instr(final_path, ?) > 0`)
-          .pluck().all(text, text) as number[];
+        const ids = db
+          .prepare(
+            `SELECT id FROM decisions INDEXED BY decisions_path WHERE instr(path, ?) > 0
+          UNION SELECT id FROM decisions INDEXED BY decisions_final_path WHERE instr(final_path, ?) > 0`,
+          )
+          .pluck()
+          .all(text, text) as number[];
         const viaIds = decisionQuery({ pathContains: text }, undefined, { pathMatchIds: ids });
         const looked = db.prepare(viaIds.sql).all(...viaIds.params) as Array<{ id: number }>;
-        expect(looked.map((r) => r.id), text).toEqual(walked.map((r) => r.id));
+        expect(
+          looked.map((r) => r.id),
+          text,
+        ).toEqual(walked.map((r) => r.id));
       }
     } finally {
       db.close();
@@ -132,7 +143,9 @@ describe('birdwatch log', () => {
     const lastDay = localDay(ordered.at(-1)!.time_ms);
     const yesterday = localDay(ordered[0]!.time_ms - 86_400_000 * 1.5);
     expect(await logIds('--since', firstDay, '--until', lastDay)).toEqual(newestFirst(all));
-    expect(await logIds('--since', lastDay, '--until', lastDay)).toEqual(newestFirst(all.filter((r) => localDay(r.time_ms) === lastDay)));
+    expect(await logIds('--since', lastDay, '--until', lastDay)).toEqual(
+      newestFirst(all.filter((r) => localDay(r.time_ms) === lastDay)),
+    );
     expect(await logIds('--until', yesterday)).toEqual([]);
   });
 
@@ -190,18 +203,30 @@ describe('birdwatch log', () => {
     expect(limited.stdout).toMatch(/newest 2 shown/);
     // Sized to the terminal: the path column gives way, from the left.
     const rows = [{ path: '/a/very/long/folder/name/that/does/not/fit/shot.jpg', id: '7' }];
-    const table = renderTable(rows, [
-      { header: 'ID', value: (r) => r.id, align: 'right' },
-      { header: 'PATH', value: (r) => r.path, flexible: true },
-    ], 30);
+    const table = renderTable(
+      rows,
+      [
+        { header: 'ID', value: (r) => r.id, align: 'right' },
+        { header: 'PATH', value: (r) => r.path, flexible: true },
+      ],
+      30,
+    );
     for (const line of table.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(30);
     expect(table).toContain('…');
     expect(table).toContain('shot.jpg');
   });
 
   it('refuses bad arguments with exit code 2 and a one-line reason', async () => {
-    for (const args of [['--label', 'cat'], ['--action', 'deleted'], ['--since', 'yesterday'], ['--min-p', '2'],
-      ['--since', '2026-02-31'], ['--json', '--csv'], ['--limit', '0'], ['--bogus']]) {
+    for (const args of [
+      ['--label', 'cat'],
+      ['--action', 'deleted'],
+      ['--since', 'yesterday'],
+      ['--min-p', '2'],
+      ['--since', '2026-02-31'],
+      ['--json', '--csv'],
+      ['--limit', '0'],
+      ['--bogus'],
+    ]) {
       const result = await world.cli(['log', ...args]);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(/^birdwatch: /);
@@ -213,18 +238,27 @@ describe('birdwatch log', () => {
     const db = new Database(world.dirs.db, { readonly: true, fileMustExist: true });
     try {
       const filters: Record<string, DecisionFilter> = {
-        none: {}, since: { sinceMs: 1 }, until: { untilMs: 2 ** 42 }, range: { sinceMs: 1, untilMs: 2 ** 42 },
-        camera: { camera: 'pond' }, label: { label: 'bird' }, action: { action: 'failed' },
-        pRange: { minPAirplane: 0.2, maxPAirplane: 0.9 }, path: { pathContains: 'plane' }, corrected: { corrected: true },
+        none: {},
+        since: { sinceMs: 1 },
+        until: { untilMs: 2 ** 42 },
+        range: { sinceMs: 1, untilMs: 2 ** 42 },
+        camera: { camera: 'pond' },
+        label: { label: 'bird' },
+        action: { action: 'failed' },
+        pRange: { minPAirplane: 0.2, maxPAirplane: 0.9 },
+        path: { pathContains: 'plane' },
+        corrected: { corrected: true },
         combined: { camera: 'garden', action: 'moved', sinceMs: 1 },
       };
       for (const [name, filter] of Object.entries(filters)) {
         const { sql, params } = decisionQuery(filter, 50);
-        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
-          .map((step) => step.detail);
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map(
+          (step) => step.detail,
+        );
         const decisionsAccess = plan.find((detail) => / d( |$)/.test(detail))!;
-        expect(decisionsAccess, `${name}: ${plan.join(' | ')}`)
-          .toMatch(/^(SEARCH|SCAN) d USING (COVERING )?INDEX |^SEARCH d USING INTEGER PRIMARY KEY/);
+        expect(decisionsAccess, `${name}: ${plan.join(' | ')}`).toMatch(
+          /^(SEARCH|SCAN) d USING (COVERING )?INDEX |^SEARCH d USING INTEGER PRIMARY KEY/,
+        );
         expect(plan.join(' | '), name).not.toMatch(/SCAN d( \||$)/);
         // Newest first comes from the time index itself, except for --corrected (a handful of rows).
         if (name !== 'corrected') expect(plan.join(' | '), name).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
@@ -232,7 +266,8 @@ describe('birdwatch log', () => {
       // A rare --path substring, resolved to ids from the path indexes: rows fetched by id, none scanned.
       const rare = decisionQuery({ pathContains: 'wren' }, 50, { pathMatchIds: [2, 3] });
       const rarePlan = (db.prepare(`EXPLAIN QUERY PLAN ${rare.sql}`).all(...rare.params) as Array<{ detail: string }>)
-        .map((step) => step.detail).join(' | ');
+        .map((step) => step.detail)
+        .join(' | ');
       expect(rarePlan).toMatch(/SEARCH d USING INTEGER PRIMARY KEY \(rowid=\?\)/);
       expect(rarePlan).not.toMatch(/SCAN d/);
     } finally {

@@ -33,28 +33,59 @@ beforeAll(() => {
       VALUES (?, '2026-11-30T11:00:00Z', 0, ?, 'ann', 'sample')`);
   const correct = db.prepare(`INSERT INTO corrections (decision_id, time, time_ms, label, kind, member)
       VALUES (?, '2026-11-30T11:00:00Z', 0, ?, 'mark', 'bob')`);
-  const add = (camera: string, p: number, model = MODEL_ID): number => Number(decide.run(Date.now(), camera,
-    `/x/${camera}/${p}-${Math.random()}.jpg`, `/x/${camera}/f.jpg`, p, 1 - p, p > 0.5 ? 'airplane' : 'bird',
-    p >= 0.9 ? 'moved' : 'kept', model).lastInsertRowid);
+  const add = (camera: string, p: number, model = MODEL_ID): number =>
+    Number(
+      decide.run(
+        Date.now(),
+        camera,
+        `/x/${camera}/${p}-${Math.random()}.jpg`,
+        `/x/${camera}/f.jpg`,
+        p,
+        1 - p,
+        p > 0.5 ? 'airplane' : 'bird',
+        p >= 0.9 ? 'moved' : 'kept',
+        model,
+      ).lastInsertRowid,
+    );
   for (const shot of labelled) review.run(add(shot.camera, shot.p), shot.label);
   review.run(add('garden', 0.98), 'neither'); // neither class: not counted
   correct.run(add('garden', 0.99), 'bird'); // a correction: a bird the filter moved (biased, not used by default)
   review.run(add('garden', 0.97, 'other-model'), 'bird'); // another model's score: not used
   db.close();
   configFile = join(dirs.root, 'config.json');
-  writeFileSync(configFile, JSON.stringify({
-    cameras: [{ name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes },
-      { name: 'pond', watch: join(dirs.root, 'pond'), airplanes: join(dirs.root, 'pond-out'), threshold: 0.5 }],
-    db: dirs.db, model: MODEL, birdBudget: 0.1, logLevel: 'warn',
-  }, null, 2));
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      {
+        cameras: [
+          { name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes },
+          { name: 'pond', watch: join(dirs.root, 'pond'), airplanes: join(dirs.root, 'pond-out'), threshold: 0.5 },
+        ],
+        db: dirs.db,
+        model: MODEL,
+        birdBudget: 0.1,
+        logLevel: 'warn',
+      },
+      null,
+      2,
+    ),
+  );
 });
 afterAll(() => dirs?.cleanup());
 
 const calibrate = async (...args: string[]) => {
   const result = await runCli(['calibrate', '--json', '--config', configFile, ...args]);
-  const lines = result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
-  return { ...result, cameras: lines.filter((l) => 'camera' in l && l.camera !== null),
-    all: lines.find((l) => l.camera === null), applied: lines.find((l) => 'applied' in l)?.applied };
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+  return {
+    ...result,
+    cameras: lines.filter((l) => 'camera' in l && l.camera !== null),
+    all: lines.find((l) => l.camera === null),
+    applied: lines.find((l) => 'applied' in l)?.applied,
+  };
 };
 
 describe('birdwatch calibrate on constructed scores (budget 10%, confidence 90%)', () => {
@@ -64,21 +95,49 @@ describe('birdwatch calibrate on constructed scores (budget 10%, confidence 90%)
     // At 90%, 10% is certified by 22 birds none moved (U(0, 22) = 1 - 0.1^(1/22) = 0.0994); one moved needs 38.
     // All: 33 birds, U(0, 33) = 0.0674 <= 0.1 < U(1, 33) = 0.1128: none may move -> 0.70001 above the highest bird;
     // airplanes at or above it: 0.8, 0.9, 0.95, 0.99 (4 of 7).
-    expect(all).toMatchObject({ camera: null, budget: 0.1, confidence: 0.9, birds: 33, airplanes: 7, certified: true,
-      threshold: 0.70001, birds_moved: 0, more_birds_needed: 0, at_new: { airplanes_caught: 4 } });
+    expect(all).toMatchObject({
+      camera: null,
+      budget: 0.1,
+      confidence: 0.9,
+      birds: 33,
+      airplanes: 7,
+      certified: true,
+      threshold: 0.70001,
+      birds_moved: 0,
+      more_birds_needed: 0,
+      at_new: { airplanes_caught: 4 },
+    });
     expect(all.bound).toBeCloseTo(0.0674, 4);
     const [garden, pond] = cameras;
     // garden: 30 birds, U(0, 30) = 0.0739, U(1, 30) = 0.1236: none may move -> 0.29001; 4 of 5 airplanes caught.
-    expect(garden).toMatchObject({ camera: 'garden', birds: 30, airplanes: 5, certified: true, threshold: 0.29001,
-      birds_moved: 0, more_birds_needed: 0, pinned: false, at_new: { airplanes_caught: 4 },
+    expect(garden).toMatchObject({
+      camera: 'garden',
+      birds: 30,
+      airplanes: 5,
+      certified: true,
+      threshold: 0.29001,
+      birds_moved: 0,
+      more_birds_needed: 0,
+      pinned: false,
+      at_new: { airplanes_caught: 4 },
       // in use: the config's explicit birdBudget 0.1 on the model's curve
-      threshold_in_use: curveThreshold(MODEL, 0.1) });
+      threshold_in_use: curveThreshold(MODEL, 0.1),
+    });
     expect(garden.bound).toBeCloseTo(0.0739, 4);
     // pond: 3 birds cannot certify 10% (U(0, 3) = 0.536); 19 more are needed; it keeps the stricter of its own 0.5
     // and just above its highest bird, 0.70001: never looser.
-    expect(pond).toMatchObject({ camera: 'pond', birds: 3, airplanes: 2, certified: false, certified_threshold: null,
-      threshold: 0.70001, more_birds_needed: 19, pinned: true, threshold_in_use: 0.5,
-      at_in_use: { birds_moved: 3, airplanes_caught: 1 } });
+    expect(pond).toMatchObject({
+      camera: 'pond',
+      birds: 3,
+      airplanes: 2,
+      certified: false,
+      certified_threshold: null,
+      threshold: 0.70001,
+      more_birds_needed: 19,
+      pinned: true,
+      threshold_in_use: 0.5,
+      at_in_use: { birds_moved: 3, airplanes_caught: 1 },
+    });
     expect(pond.bound).toBeCloseTo(0.536, 3);
   });
 
@@ -89,11 +148,13 @@ describe('birdwatch calibrate on constructed scores (budget 10%, confidence 90%)
     expect(cameras[0]).toMatchObject({ birds: 31, threshold: 0.99001, certified: true });
   });
 
-  it('--apply writes the certified thresholds and leaves pond\'s own alone', async () => {
+  it("--apply writes the certified thresholds and leaves pond's own alone", async () => {
     const { code, stderr, applied } = await calibrate('--apply');
     expect(code, stderr).toBe(0);
-    expect(applied).toEqual([{ key: 'threshold', threshold: 0.70001 },
-      { key: 'cameras[0].threshold (garden)', threshold: 0.29001 }]);
+    expect(applied).toEqual([
+      { key: 'threshold', threshold: 0.70001 },
+      { key: 'cameras[0].threshold (garden)', threshold: 0.29001 },
+    ]);
     const written = JSON.parse(readFileSync(configFile, 'utf8'));
     expect(written.threshold).toBe(0.70001);
     expect(written.cameras.map((c: { threshold?: number }) => c.threshold)).toEqual([0.29001, 0.5]);

@@ -20,8 +20,11 @@ afterAll(async () => {
 });
 
 const correctionsOf = (decisionId: number): Array<Record<string, unknown>> =>
-  query(world.dirs.db, 'SELECT label, kind, from_path, to_path FROM corrections WHERE decision_id = ? ORDER BY id',
-    decisionId);
+  query(
+    world.dirs.db,
+    'SELECT label, kind, from_path, to_path FROM corrections WHERE decision_id = ? ORDER BY id',
+    decisionId,
+  );
 
 describe('birdwatch mark', () => {
   it('records a label without touching the file, and log shows it', async () => {
@@ -31,12 +34,19 @@ describe('birdwatch mark', () => {
     expect(result.stdout).toMatch(/marked airplane/);
     expect(result.stdout).toMatch(/--move/); // the hint: it is still in the blog
     expect(existsSync(robin.path)).toBe(true);
-    expect(correctionsOf(robin.id)).toEqual([{ label: 'airplane', kind: 'mark', from_path: robin.path, to_path: null }]);
+    expect(correctionsOf(robin.id)).toEqual([
+      { label: 'airplane', kind: 'mark', from_path: robin.path, to_path: null },
+    ]);
     const [line] = jsonLines((await world.cli(['log', '--json', '--corrected'])).stdout);
-    expect(line).toMatchObject({ id: robin.id, corrected_label: 'airplane', corrected_kind: 'mark', current_path: robin.path });
+    expect(line).toMatchObject({
+      id: robin.id,
+      corrected_label: 'airplane',
+      corrected_kind: 'mark',
+      current_path: robin.path,
+    });
   });
 
-  it('--move takes a kept airplane out to its camera\'s airplanes folder, keeping the subfolder', async () => {
+  it("--move takes a kept airplane out to its camera's airplanes folder, keeping the subfolder", async () => {
     const wren = world.row(world.garden, 'sub/wren.jpg');
     expect(wren.action).toBe('kept');
     const bytes = readFileSync(wren.path);
@@ -46,7 +56,9 @@ describe('birdwatch mark', () => {
     expect(result.stdout).toContain(dest);
     expect(existsSync(wren.path)).toBe(false);
     expect(sha256(readFileSync(dest))).toBe(sha256(bytes));
-    expect(correctionsOf(wren.id)).toEqual([{ label: 'airplane', kind: 'mark-move', from_path: wren.path, to_path: dest }]);
+    expect(correctionsOf(wren.id)).toEqual([
+      { label: 'airplane', kind: 'mark-move', from_path: wren.path, to_path: dest },
+    ]);
     expect(pendingMoves(world.dirs.db)).toEqual([]);
     expect(decisions(world.dirs.db, 'path = ?', wren.path)).toHaveLength(1);
     // Moving it again is refused: it is already out.
@@ -70,8 +82,12 @@ describe('birdwatch mark', () => {
   });
 
   it('refuses usage errors (exit 2) and unknown ids or foreign folders (exit 1)', async () => {
-    for (const args of [['mark', '1'], ['mark', '1', '--label', 'cat'], ['mark', '1', '--label', 'bird', '--move'],
-      ['mark', '--label', 'bird']]) {
+    for (const args of [
+      ['mark', '1'],
+      ['mark', '1', '--label', 'cat'],
+      ['mark', '1', '--label', 'bird', '--move'],
+      ['mark', '--label', 'bird'],
+    ]) {
       const result = await world.cli(args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(/^birdwatch: /);
@@ -81,8 +97,19 @@ describe('birdwatch mark', () => {
     expect(unknown.stderr).toMatch(/no decision with id 424242/);
     const heron = world.row(world.pond, 'heron.jpg');
     // Pointed at other folders than the daemon's: the logged path is outside them, nothing moves.
-    const foreign = await runCli(['mark', String(heron.id), '--label', 'airplane', '--move', '--db', world.dirs.db,
-      '--watch', world.garden.watch, '--airplanes', world.garden.airplanes]);
+    const foreign = await runCli([
+      'mark',
+      String(heron.id),
+      '--label',
+      'airplane',
+      '--move',
+      '--db',
+      world.dirs.db,
+      '--watch',
+      world.garden.watch,
+      '--airplanes',
+      world.garden.airplanes,
+    ]);
     expect(foreign.code).toBe(1);
     expect(foreign.stderr).toMatch(/refusing: .*heron\.jpg is not inside the configured watched/);
     expect(existsSync(heron.path)).toBe(true);

@@ -48,9 +48,12 @@ afterAll(async () => {
   await twoViews?.close();
 });
 
-const prepare = async (file: string | Buffer): Promise<Float32Array> => (await prepareImage(file, oneView, LIMITS)).tensor;
-const mean = (a: Probabilities, b: Probabilities): Probabilities =>
-  ({ airplane: (a.airplane + b.airplane) / 2, bird: (a.bird + b.bird) / 2 });
+const prepare = async (file: string | Buffer): Promise<Float32Array> =>
+  (await prepareImage(file, oneView, LIMITS)).tensor;
+const mean = (a: Probabilities, b: Probabilities): Probabilities => ({
+  airplane: (a.airplane + b.airplane) / 2,
+  bird: (a.bird + b.bird) / 2,
+});
 
 describe('the mirror view', () => {
   it("is the image flipped left-right: the prepared tensor of sharp's flop() of each fixture, exactly", async () => {
@@ -95,22 +98,36 @@ describe('a model with views ["identity","mirror"]', () => {
   it('`birdwatch classify --json` reports the averaged probabilities', async () => {
     const run = await runCli(['classify', '--json', '--provider', 'cpu', '--model', files.two!, ...FIXTURES]);
     expect(run.code, run.stderr).toBe(0);
-    const rows = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { path: string; probabilities: Probabilities });
+    const rows = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { path: string; probabilities: Probabilities });
     const expected = await twoViews.classify(await Promise.all(FIXTURES.map((file) => prepare(file))));
     expect(rows.map((r) => r.path)).toEqual(FIXTURES);
     rows.forEach((row, i) => {
       expect(Math.abs(row.probabilities.airplane - expected[i]!.airplane), row.path).toBeLessThan(1e-6);
     });
     const oneViewRun = await runCli(['classify', '--json', '--provider', 'cpu', '--model', files.one!, ...FIXTURES]);
-    const oneViewRows = oneViewRun.stdout.trim().split('\n').map((line) => JSON.parse(line) as { probabilities: Probabilities });
-    expect(oneViewRows.some((r, i) => Math.abs(r.probabilities.airplane - rows[i]!.probabilities.airplane) > 1e-4)).toBe(true);
+    const oneViewRows = oneViewRun.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { probabilities: Probabilities });
+    expect(
+      oneViewRows.some((r, i) => Math.abs(r.probabilities.airplane - rows[i]!.probabilities.airplane) > 1e-4),
+    ).toBe(true);
   });
 });
 
 describe('a model naming no views', () => {
   it('(no views key, or no preprocessing key at all) decides exactly as the one-view model', async () => {
     const noKey = put(dir, 'no-views.onnx', withViews(undefined));
-    const noSpec = put(dir, 'no-preprocessing.onnx', withEditedMetadata(readFileSync(SHIPPED), (p) => { delete p.preprocessing; }));
+    const noSpec = put(
+      dir,
+      'no-preprocessing.onnx',
+      withEditedMetadata(readFileSync(SHIPPED), (p) => {
+        delete p.preprocessing;
+      }),
+    );
     const tensors = await Promise.all(FIXTURES.map((file) => prepare(file)));
     const reference = await oneView.classify(tensors);
     for (const file of [noKey, noSpec]) {
@@ -124,23 +141,38 @@ describe('a model naming no views', () => {
 
 describe('views the daemon does not know are refused', () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['an unknown name', ['identity', 'flip'],
-      /metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip" \(this birdwatch knows identity, mirror\)/],
+    [
+      'an unknown name',
+      ['identity', 'flip'],
+      /metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip" \(this birdwatch knows identity, mirror\)/,
+    ],
     ['an empty list', [], /metadata 'preprocessing' views must be a non-empty list of view names, got \[\]/],
     ['a string', 'mirror', /metadata 'preprocessing' views must be a non-empty list of view names, got "mirror"/],
   ];
   for (const [name, views, message] of cases) {
     it(`loadModel: ${name}`, async () => {
       const file = put(dir, `bad-${name.replace(/\W+/g, '-')}.onnx`, withViews(views));
-      const err = await loadModel({ path: file, provider: 'cpu' }).then(() => null, (e: unknown) => e);
+      const err = await loadModel({ path: file, provider: 'cpu' }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ModelError);
       expect((err as Error).message).toMatch(message);
     });
   }
 
   it('loadModel: preprocessing metadata that is not JSON', async () => {
-    const file = put(dir, 'bad-preprocessing.onnx', withEditedMetadata(readFileSync(SHIPPED), (p) => { p.preprocessing = '{views'; }));
-    const err = await loadModel({ path: file, provider: 'cpu' }).then(() => null, (e: unknown) => e);
+    const file = put(
+      dir,
+      'bad-preprocessing.onnx',
+      withEditedMetadata(readFileSync(SHIPPED), (p) => {
+        p.preprocessing = '{views';
+      }),
+    );
+    const err = await loadModel({ path: file, provider: 'cpu' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ModelError);
     expect((err as Error).message).toMatch(/metadata 'preprocessing' is not valid JSON/);
   });
@@ -149,14 +181,18 @@ describe('views the daemon does not know are refused', () => {
     const run = await runCli(['classify', '--json', '--provider', 'cpu', '--model', files.unknown!, FIXTURES[0]!]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^birdwatch: model \S+unknown-view\.onnx: metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip" \(this birdwatch knows identity, mirror\)\n$/);
+    expect(run.stderr).toMatch(
+      /^birdwatch: model \S+unknown-view\.onnx: metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip" \(this birdwatch knows identity, mirror\)\n$/,
+    );
   });
 
   it('daemon start: exit 2 with one line naming the view', async () => {
     const d = newDirs('bw-views-start-');
     const daemon = startDaemon(d, ['--model', files.unknown!, '--provider', 'cpu']);
     expect(await daemon.exited).toEqual({ code: 2, signal: null });
-    expect(daemon.output).toMatch(/birdwatch: model \S+unknown-view\.onnx: metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip"/);
+    expect(daemon.output).toMatch(
+      /birdwatch: model \S+unknown-view\.onnx: metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip"/,
+    );
   });
 
   it('hot swap: an unknown view is refused, the old model keeps deciding; a two-view model then swaps in', async () => {
@@ -174,7 +210,9 @@ describe('views the daemon does not know are refused', () => {
 
     install(files.unknown!);
     await daemon.waitForOutput(/model refused \(model file replaced\)/);
-    expect(daemon.output).toMatch(/model refused \(model file replaced\): model \S+: metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip" \(this birdwatch knows identity, mirror\); still deciding with model /);
+    expect(daemon.output).toMatch(
+      /model refused \(model file replaced\): model \S+: metadata 'preprocessing' views \["identity","flip"\]: unknown view "flip" \(this birdwatch knows identity, mirror\); still deciding with model /,
+    );
     // The fixture whose two-view answer differs most from its one-view answer, so the logged value tells them apart.
     const tensors = await Promise.all(FIXTURES.map((file) => prepare(file)));
     const asIs = await oneView.classify(tensors);

@@ -20,7 +20,10 @@ function captureLogger() {
 }
 
 async function loadError(path: string): Promise<ModelError> {
-  const err = await loadModel({ path, provider: 'cpu' }).then(() => null, (e: unknown) => e);
+  const err = await loadModel({ path, provider: 'cpu' }).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ModelError);
   return err as ModelError;
 }
@@ -86,13 +89,55 @@ describe('ModelError for an unusable model file', () => {
   });
 
   const cases: Array<[string, (p: Record<string, string>) => void, RegExp]> = [
-    ['missing mean', (p) => { delete p.mean; }, /'mean' is missing/],
-    ['mean of 2 numbers', (p) => { p.mean = '[0.5, 0.5]'; }, /'mean' must be a JSON array of 3/],
-    ['std with a zero', (p) => { p.std = '[0.2, 0, 0.2]'; }, /'std' must be 3 positive/],
-    ['classes not JSON', (p) => { p.classes = 'airplane,bird'; }, /'classes' is not valid JSON/],
-    ['classes in another set', (p) => { p.classes = '["cat","dog"]'; }, /'classes' must be/],
-    ['missing threshold', (p) => { delete p.threshold; }, /'threshold' is missing/],
-    ['threshold out of range', (p) => { p.threshold = '1.5'; }, /'threshold' must be a number between 0 and 1/],
+    [
+      'missing mean',
+      (p) => {
+        delete p.mean;
+      },
+      /'mean' is missing/,
+    ],
+    [
+      'mean of 2 numbers',
+      (p) => {
+        p.mean = '[0.5, 0.5]';
+      },
+      /'mean' must be a JSON array of 3/,
+    ],
+    [
+      'std with a zero',
+      (p) => {
+        p.std = '[0.2, 0, 0.2]';
+      },
+      /'std' must be 3 positive/,
+    ],
+    [
+      'classes not JSON',
+      (p) => {
+        p.classes = 'airplane,bird';
+      },
+      /'classes' is not valid JSON/,
+    ],
+    [
+      'classes in another set',
+      (p) => {
+        p.classes = '["cat","dog"]';
+      },
+      /'classes' must be/,
+    ],
+    [
+      'missing threshold',
+      (p) => {
+        delete p.threshold;
+      },
+      /'threshold' is missing/,
+    ],
+    [
+      'threshold out of range',
+      (p) => {
+        p.threshold = '1.5';
+      },
+      /'threshold' must be a number between 0 and 1/,
+    ],
   ];
   for (const [name, edit, message] of cases) {
     it(`metadata: ${name}`, async () => {
@@ -104,7 +149,10 @@ describe('ModelError for an unusable model file', () => {
 
   it('the edited copy itself loads when nothing is changed (the rewrite is faithful)', async () => {
     const file = join(dir, 'same.onnx');
-    writeFileSync(file, withEditedMetadata(readFileSync(MODEL), () => undefined));
+    writeFileSync(
+      file,
+      withEditedMetadata(readFileSync(MODEL), () => undefined),
+    );
     const copy = await loadModel({ path: file, provider: 'cpu' });
     expect(copy.threshold).toBe(model.threshold);
     await copy.close();
@@ -120,7 +168,9 @@ describe('provider choice', () => {
       expect(logger.lines.some(([, line]) => /CUDA execution provider/.test(line))).toBe(true);
     } else {
       const warnings = logger.lines.filter(([level]) => level === 'warn').map(([, line]) => line);
-      expect(warnings.join('\n')).toMatch(/CUDA execution provider requested but not available \(.+\); falling back to CPU/);
+      expect(warnings.join('\n')).toMatch(
+        /CUDA execution provider requested but not available \(.+\); falling back to CPU/,
+      );
     }
     await m.close();
   });
@@ -128,13 +178,18 @@ describe('provider choice', () => {
   it("'auto' picks CPU on a machine without an NVIDIA GPU, saying so", async () => {
     const logger = captureLogger();
     const m = await loadModel({ path: MODEL, provider: 'auto', logger });
-    const said = logger.lines.filter(([level]) => level === 'info').map(([, line]) => line).join('\n');
+    const said = logger.lines
+      .filter(([level]) => level === 'info')
+      .map(([, line]) => line)
+      .join('\n');
     if (!existsSync('/dev/nvidia0') && !existsSync('/proc/driver/nvidia')) {
       expect(m.provider).toBe('cpu');
       expect(said).toMatch(/provider auto: no NVIDIA GPU found; using the CPU execution provider/);
     } else if (m.provider === 'cpu') {
       // A GPU, but not the CUDA build of onnxruntime-node: the CPU, with the reason.
-      expect(said).toMatch(/provider auto: NVIDIA GPU found but the CUDA execution provider is not available \(.+\); using CPU/);
+      expect(said).toMatch(
+        /provider auto: NVIDIA GPU found but the CUDA execution provider is not available \(.+\); using CPU/,
+      );
     } else {
       expect(m.provider).toBe('cuda');
     }

@@ -40,7 +40,9 @@ describe('birdwatch db', () => {
         const rowsThen = decisions(d.db).length;
         const result = await runCli(['db', 'backup', file, '--db', d.db]);
         expect(result.code, result.stderr).toBe(0);
-        expect(result.stdout).toMatch(new RegExp(`^backup written to ${file}: integrity ok, schema version ${SCHEMA_VERSION}, .*\\d+ decisions`));
+        expect(result.stdout).toMatch(
+          new RegExp(`^backup written to ${file}: integrity ok, schema version ${SCHEMA_VERSION}, .*\\d+ decisions`),
+        );
         backups.push({ file, rowsThen });
         await sleep(200);
       }
@@ -54,7 +56,12 @@ describe('birdwatch db', () => {
     for (const { file, rowsThen } of backups) {
       const check = await runCli(['db', 'check', '--json', '--db', file]);
       expect(check.code, check.stdout + check.stderr).toBe(0);
-      const report = JSON.parse(check.stdout) as { ok: boolean; integrity: string[]; schema_version: number; rows: Record<string, number> };
+      const report = JSON.parse(check.stdout) as {
+        ok: boolean;
+        integrity: string[];
+        schema_version: number;
+        rows: Record<string, number>;
+      };
       expect(report).toMatchObject({ ok: true, integrity: ['ok'], schema_version: SCHEMA_VERSION });
       // A snapshot of a moment during the stream: at least what was logged before, at most what came after, and
       // exactly the first rows of the live log (no torn or missing row in between).
@@ -65,10 +72,15 @@ describe('birdwatch db', () => {
       copy.close();
       expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1));
     }
-    expect(readdirSync(d.root).filter((name) => name.includes('.partial-')), 'temporary copies left').toEqual([]);
+    expect(
+      readdirSync(d.root).filter((name) => name.includes('.partial-')),
+      'temporary copies left',
+    ).toEqual([]);
     expect(backups[2]!.rowsThen).toBeGreaterThan(backups[0]!.rowsThen);
-    console.log(`[figures] db backup while writing: ${backups.map((b) => b.rowsThen).join(', ')} rows logged at each ` +
-      `start; ${dropped} shots streamed`);
+    console.log(
+      `[figures] db backup while writing: ${backups.map((b) => b.rowsThen).join(', ')} rows logged at each ` +
+        `start; ${dropped} shots streamed`,
+    );
 
     // The live log itself checks out too; an existing FILE is refused and left as it was.
     const live = await runCli(['db', 'check', '--db', d.db]);

@@ -22,7 +22,10 @@ import { CurrentModel } from '../src/model/current.js';
 import { loadModel } from '../src/model/load.js';
 import { waitFor } from './helpers/wait.js';
 
-const SHIPPED_ID = sha256(fixtureBytes(join(import.meta.dirname, '..', 'models', 'birds-vs-airplanes.onnx'))).slice(0, 12);
+const SHIPPED_ID = sha256(fixtureBytes(join(import.meta.dirname, '..', 'models', 'birds-vs-airplanes.onnx'))).slice(
+  0,
+  12,
+);
 
 const newDirs = useTestDirs();
 
@@ -49,7 +52,8 @@ describe('metrics and health', () => {
     const base = await metricsUrl(daemon);
     await daemon.ready();
     const fixtures = [...AIRPLANE_FIXTURES, ...BIRD_FIXTURES];
-    for (let i = 0; i < 90; i++) copyFileSync(fixtures[i % 6]!, join(d.watch, `burst-${i}-${basename(fixtures[i % 6]!)}`));
+    for (let i = 0; i < 90; i++)
+      copyFileSync(fixtures[i % 6]!, join(d.watch, `burst-${i}-${basename(fixtures[i % 6]!)}`));
     for (let i = 0; i < 4; i++) writeFileSync(join(d.watch, `junk-${i}.jpg`), `not an image ${i}\n`.repeat(100));
     writeFileSync(join(d.watch, 'empty.jpg'), '');
     await waitForDecisions(d.db, '1=1', [], 95, 60_000, () => daemon.tail());
@@ -70,12 +74,15 @@ describe('metrics and health', () => {
     expect(m.get('birdwatch_failures_total{camera="blog",error_kind="not-image"}')).toBe(4);
     expect(m.get('birdwatch_failures_total{camera="blog",error_kind="empty"}')).toBe(1);
     expect(m.get('birdwatch_decision_latency_seconds_count')).toBe(90);
-    const latencySum = rows.filter((r) => r.action !== 'failed').reduce((s, r) => s + (r.time_ms - r.mtime_ms!) / 1000, 0);
+    const latencySum = rows
+      .filter((r) => r.action !== 'failed')
+      .reduce((s, r) => s + (r.time_ms - r.mtime_ms!) / 1000, 0);
     expect(m.get('birdwatch_decision_latency_seconds_sum')).toBeCloseTo(latencySum, 1);
     expect(m.get('birdwatch_files_pending')).toBe(0);
     expect(m.get(`birdwatch_model_info{model_id="${SHIPPED_ID}",provider="cpu"}`)).toBe(1);
-    expect(m.get('birdwatch_last_decision_timestamp_seconds{camera="blog"}'))
-      .toBe(Math.max(...rows.map((r) => r.time_ms)) / 1000);
+    expect(m.get('birdwatch_last_decision_timestamp_seconds{camera="blog"}')).toBe(
+      Math.max(...rows.map((r) => r.time_ms)) / 1000,
+    );
     // The library's default process metrics.
     for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']) {
       expect(m.has(name), name).toBe(true);
@@ -83,8 +90,13 @@ describe('metrics and health', () => {
 
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ ok: true, problems: [], cameras: { blog: 'watching' }, database: 'ok',
-      model_id: SHIPPED_ID });
+    expect(await health.json()).toMatchObject({
+      ok: true,
+      problems: [],
+      cameras: { blog: 'watching' },
+      database: 'ok',
+      model_id: SHIPPED_ID,
+    });
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
     expect(query(d.db, 'SELECT pid FROM heartbeat')).toEqual([{ pid: daemon.pid }]);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
@@ -94,8 +106,18 @@ describe('metrics and health', () => {
     const d = newDirs('bw-metrics-cameras-');
     const [garden, pond, heath] = ['garden', 'pond', 'heath'].map((name) => makeCamera(d.root, name));
     const configFile = join(d.root, 'config.json');
-    const configure = (...cameras: Array<typeof garden>): void => writeFileSync(configFile, JSON.stringify({ cameras,
-      db: d.db, provider: 'cpu', quietMs: 100, stallMs: 1000, metricsListen: '127.0.0.1:0' }));
+    const configure = (...cameras: Array<typeof garden>): void =>
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          cameras,
+          db: d.db,
+          provider: 'cpu',
+          quietMs: 100,
+          stallMs: 1000,
+          metricsListen: '127.0.0.1:0',
+        }),
+      );
     const lastOf = (camera: string): number =>
       Math.max(...decisions(d.db, 'camera = ?', camera).map((r) => r.time_ms)) / 1000;
     const scrape = async (base: string): Promise<{ text: string; m: Map<string, number> }> => {
@@ -160,24 +182,38 @@ describe('metrics and health', () => {
     await waitForDecisions(d.db, '1=1', [], 1, 30_000, () => daemon.tail());
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const locked = [d.db, `${d.db}-wal`];
-    const unlock = (): void => { for (const f of locked) spawnSync('chattr', ['-i', f]); };
+    const unlock = (): void => {
+      for (const f of locked) spawnSync('chattr', ['-i', f]);
+    };
     try {
       for (const f of locked) execFileSync('chattr', ['+i', f]);
-      const down = await waitFor(async () => {
-        const r = await fetch(`${base}/healthz`);
-        return r.status === 503 ? r.json() as Promise<{ ok: boolean; problems: string[]; database: string }> : undefined;
-      }, 10_000, () => 'a 503 from /healthz');
+      const down = await waitFor(
+        async () => {
+          const r = await fetch(`${base}/healthz`);
+          return r.status === 503
+            ? (r.json() as Promise<{ ok: boolean; problems: string[]; database: string }>)
+            : undefined;
+        },
+        10_000,
+        () => 'a 503 from /healthz',
+      );
       expect(down.ok).toBe(false);
       expect(down.database).toBe('failing');
-      expect(down.problems.join(' ')).toMatch(/the database does not take writes: .*(readonly|disk I\/O|read-only|permission)/i);
+      expect(down.problems.join(' ')).toMatch(
+        /the database does not take writes: .*(readonly|disk I\/O|read-only|permission)/i,
+      );
       console.log(`[figures] healthz while unwritable: ${JSON.stringify(down.problems)}`);
     } finally {
       unlock();
     }
-    const up = await waitFor(async () => {
-      const r = await fetch(`${base}/healthz`);
-      return r.status === 200 ? r.json() as Promise<{ ok: boolean }> : undefined;
-    }, 15_000, () => 'a 200 from /healthz after the database became writable again');
+    const up = await waitFor(
+      async () => {
+        const r = await fetch(`${base}/healthz`);
+        return r.status === 200 ? (r.json() as Promise<{ ok: boolean }>) : undefined;
+      },
+      15_000,
+      () => 'a 200 from /healthz after the database became writable again',
+    );
     expect(up.ok).toBe(true);
     copyFileSync(AIRPLANE_FIXTURES[0]!, join(d.watch, 'after.jpg'));
     await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'after.jpg')], 1, 30_000, () => daemon.tail());
@@ -200,15 +236,24 @@ describe('metrics and health', () => {
     const { port } = await server.listen();
     const healthz = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-      return { status: r.status, body: await r.json() as Record<string, unknown> };
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
     };
     try {
-      expect(await healthz()).toEqual({ status: 503, body: expect.objectContaining({ ok: false, status: 'starting',
-        cameras: { blog: 'starting' }, database: 'ok',
-        problems: [`camera 'blog': not watched yet (starting up)`, 'starting up'] }) });
+      expect(await healthz()).toEqual({
+        status: 503,
+        body: expect.objectContaining({
+          ok: false,
+          status: 'starting',
+          cameras: { blog: 'starting' },
+          database: 'ok',
+          problems: [`camera 'blog': not watched yet (starting up)`, 'starting up'],
+        }),
+      });
       await running.start();
-      expect(await healthz()).toEqual({ status: 200, body: expect.objectContaining({ ok: true, status: 'ok',
-        cameras: { blog: 'watching' }, problems: [] }) });
+      expect(await healthz()).toEqual({
+        status: 200,
+        body: expect.objectContaining({ ok: true, status: 'ok', cameras: { blog: 'watching' }, problems: [] }),
+      });
     } finally {
       await running.stop();
       await server.close();
@@ -223,52 +268,93 @@ describe('metrics and health', () => {
     const base = await metricsUrl(daemon);
     await daemon.ready();
     rmSync(d.watch, { recursive: true });
-    const down = await waitFor(async () => {
-      const r = await fetch(`${base}/healthz`);
-      return r.status === 503 ? r.json() as Promise<{ problems: string[] }> : undefined;
-    }, 15_000, () => 'a 503 once the watched folder is gone');
+    const down = await waitFor(
+      async () => {
+        const r = await fetch(`${base}/healthz`);
+        return r.status === 503 ? (r.json() as Promise<{ problems: string[] }>) : undefined;
+      },
+      15_000,
+      () => 'a 503 once the watched folder is gone',
+    );
     expect(down.problems).toEqual([`camera 'blog': its watched folder is missing or not being watched`]);
   }, 60_000);
 
   it('a bad metricsListen is a configuration error (exit 2)', async () => {
     const dirs = newDirs('bw-metrics-bad-');
-    const result = await runCli(['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db,
-      '--metrics-listen', 'localhost']);
+    const result = await runCli([
+      'run',
+      '--watch',
+      dirs.watch,
+      '--airplanes',
+      dirs.airplanes,
+      '--db',
+      dirs.db,
+      '--metrics-listen',
+      'localhost',
+    ]);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe(`birdwatch: --metrics-listen must be HOST:PORT (e.g. 127.0.0.1:9464), got "localhost"`);
+    expect(result.stderr.trim()).toBe(
+      `birdwatch: --metrics-listen must be HOST:PORT (e.g. 127.0.0.1:9464), got "localhost"`,
+    );
   });
 });
 
 describe('systemd notifications', () => {
-  it('READY=1 after start-up, then WATCHDOG=1 keep-alives at half of WATCHDOG_USEC, through systemd-notify',
-    async (ctx) => {
-      needs(ctx, spawnSync('systemd-notify', ['--version']).status === 0 ? null : 'systemd-notify (Debian package systemd)');
-      const d = newDirs('bw-notify-');
-      const socket = join(d.root, 'notify.sock');
-      // A datagram receiver standing in for systemd (Node has no AF_UNIX datagram sockets); it prints each message.
-      const receiver = spawn('python3', ['-u', '-c', `
+  it('READY=1 after start-up, then WATCHDOG=1 keep-alives at half of WATCHDOG_USEC, through systemd-notify', async (ctx) => {
+    needs(
+      ctx,
+      spawnSync('systemd-notify', ['--version']).status === 0 ? null : 'systemd-notify (Debian package systemd)',
+    );
+    const d = newDirs('bw-notify-');
+    const socket = join(d.root, 'notify.sock');
+    // A datagram receiver standing in for systemd (Node has no AF_UNIX datagram sockets); it prints each message.
+    const receiver = spawn(
+      'python3',
+      [
+        '-u',
+        '-c',
+        `
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 print("listening", flush=True)
 while True:
     print(repr(s.recv(4096).decode()), flush=True)
-`, socket], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let heard = '';
-      receiver.stdout.on('data', (chunk: Buffer) => { heard += chunk.toString(); });
-      try {
-        await waitFor(() => heard.includes('listening'), 10_000, () => 'the receiver');
-        const daemon = startDaemon(d, ['--provider', 'cpu'], { env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '2000000' } });
-        await daemon.ready();
-        await waitFor(() => (heard.match(/WATCHDOG=1/g) ?? []).length >= 3, 20_000, () => `3 keep-alives; heard:\n${heard}`);
-        expect(heard).toMatch(/READY=1\\nSTATUS=watching/);
-        expect(heard.indexOf('READY=1')).toBeLessThan(heard.indexOf('WATCHDOG=1'));
-        expect(daemon.output).toMatch(/systemd watchdog: sending keep-alives every_ms=1000/);
-        expect(await daemon.stop()).toEqual({ code: 0, signal: null });
-        await waitFor(() => heard.includes('STOPPING=1'), 10_000, () => `STOPPING=1; heard:\n${heard}`);
-      } finally {
-        receiver.kill();
-      }
-    }, 60_000);
+`,
+        socket,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let heard = '';
+    receiver.stdout.on('data', (chunk: Buffer) => {
+      heard += chunk.toString();
+    });
+    try {
+      await waitFor(
+        () => heard.includes('listening'),
+        10_000,
+        () => 'the receiver',
+      );
+      const daemon = startDaemon(d, ['--provider', 'cpu'], {
+        env: { NOTIFY_SOCKET: socket, WATCHDOG_USEC: '2000000' },
+      });
+      await daemon.ready();
+      await waitFor(
+        () => (heard.match(/WATCHDOG=1/g) ?? []).length >= 3,
+        20_000,
+        () => `3 keep-alives; heard:\n${heard}`,
+      );
+      expect(heard).toMatch(/READY=1\\nSTATUS=watching/);
+      expect(heard.indexOf('READY=1')).toBeLessThan(heard.indexOf('WATCHDOG=1'));
+      expect(daemon.output).toMatch(/systemd watchdog: sending keep-alives every_ms=1000/);
+      expect(await daemon.stop()).toEqual({ code: 0, signal: null });
+      await waitFor(
+        () => heard.includes('STOPPING=1'),
+        10_000,
+        () => `STOPPING=1; heard:\n${heard}`,
+      );
+    } finally {
+      receiver.kill();
+    }
+  }, 60_000);
 });
-

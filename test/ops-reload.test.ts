@@ -31,20 +31,35 @@ describe('config reload (SIGHUP)', () => {
       const [row] = await waitForDecisions(d.db, 'path = ?', [join(c.watch, name)], 1, 30_000, () => daemon.tail());
       return row!;
     };
-    expect(await drop(garden, 'plane-1.jpg', AIRPLANE_FIXTURES[0]!)).toMatchObject({ camera: 'garden', action: 'moved' });
+    expect(await drop(garden, 'plane-1.jpg', AIRPLANE_FIXTURES[0]!)).toMatchObject({
+      camera: 'garden',
+      action: 'moved',
+    });
 
     // Add pond; garden's threshold 1.0 (nothing moves); debug log level; another database path (refused).
-    writeConfig({ cameras: [{ ...garden, threshold: 1 }, pond], db: join(d.root, 'other.db'), provider: 'cpu',
-      quietMs: 100, logLevel: 'debug' });
+    writeConfig({
+      cameras: [{ ...garden, threshold: 1 }, pond],
+      db: join(d.root, 'other.db'),
+      provider: 'cpu',
+      quietMs: 100,
+      logLevel: 'debug',
+    });
     daemon.child.kill('SIGHUP');
     await daemon.waitForOutput(/config reloaded/);
     expect(linesMatching(daemon, /warn config reload: the database path cannot change while running/)).toHaveLength(1);
     expect(daemon.output).toMatch(/config reload: camera added camera=pond/);
     expect(daemon.output).toMatch(/watching camera=pond/);
-    expect(await drop(pond, 'pond-plane.jpg', AIRPLANE_FIXTURES[1]!)).toMatchObject({ camera: 'pond', action: 'moved' });
+    expect(await drop(pond, 'pond-plane.jpg', AIRPLANE_FIXTURES[1]!)).toMatchObject({
+      camera: 'pond',
+      action: 'moved',
+    });
     expect(listTree(pond.airplanes)).toEqual(['pond-plane.jpg']);
-    expect(await drop(garden, 'plane-2.jpg', AIRPLANE_FIXTURES[2]!))
-      .toMatchObject({ camera: 'garden', label: 'airplane', action: 'kept', threshold: 1 });
+    expect(await drop(garden, 'plane-2.jpg', AIRPLANE_FIXTURES[2]!)).toMatchObject({
+      camera: 'garden',
+      label: 'airplane',
+      action: 'kept',
+      threshold: 1,
+    });
     expect(daemon.output).toMatch(/ debug /); // the new log level is in force
     expect(existsSync(join(d.root, 'other.db'))).toBe(false);
 
@@ -53,20 +68,32 @@ describe('config reload (SIGHUP)', () => {
     daemon.child.kill('SIGHUP');
     await daemon.waitForOutput(/config reload refused/);
     expect(linesMatching(daemon, /config reload refused/)).toHaveLength(1);
-    expect(linesMatching(daemon, /config reload refused/)[0]).toMatch(/error config reload refused: config file \S+ is not valid JSON: .*; the running config is kept$/);
+    expect(linesMatching(daemon, /config reload refused/)[0]).toMatch(
+      /error config reload refused: config file \S+ is not valid JSON: .*; the running config is kept$/,
+    );
     expect(await drop(pond, 'pond-bird.jpg', BIRD_FIXTURES[0]!)).toMatchObject({ camera: 'pond', action: 'kept' });
 
     // Pond removed: its folder is no longer watched; garden (threshold back to the model's) still is.
     // (Rescans and debug lines: the proof below that the daemon looked at its folders after the removal.)
-    writeConfig({ cameras: [garden], db: d.db, provider: 'cpu', quietMs: 100, logLevel: 'debug', rescanIntervalMs: 300 });
+    writeConfig({
+      cameras: [garden],
+      db: d.db,
+      provider: 'cpu',
+      quietMs: 100,
+      logLevel: 'debug',
+      rescanIntervalMs: 300,
+    });
     daemon.child.kill('SIGHUP');
     await daemon.waitForOutput(/config reload: camera removed camera=pond/);
     await daemon.waitForOutput(/config reloaded cameras=garden log_level=debug/);
     copyFileSync(AIRPLANE_FIXTURES[0]!, join(pond.watch, 'after-removal.jpg'));
-    expect(await drop(garden, 'plane-3.jpg', AIRPLANE_FIXTURES[1]!)).toMatchObject({ camera: 'garden', action: 'moved' });
+    expect(await drop(garden, 'plane-3.jpg', AIRPLANE_FIXTURES[1]!)).toMatchObject({
+      camera: 'garden',
+      action: 'moved',
+    });
     await daemon.caughtUp();
     expect(decisions(d.db, 'path = ?', join(pond.watch, 'after-removal.jpg'))).toEqual([]);
-    expect(daemon.output, 'the removed camera\'s folder was looked at').not.toContain('after-removal.jpg');
+    expect(daemon.output, "the removed camera's folder was looked at").not.toContain('after-removal.jpg');
     expect(listTree(pond.watch)).toEqual(['after-removal.jpg', 'pond-bird.jpg']);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 120_000);
@@ -80,17 +107,23 @@ describe('config reload (SIGHUP)', () => {
     const daemon = new DaemonProcess(['run', '--config', configFile]);
     await daemon.ready();
 
-    writeFileSync(configFile, JSON.stringify({ cameras: [garden, pond], db: '/nonexistent/dir/x.db', provider: 'cpu',
-      quietMs: 100 }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({ cameras: [garden, pond], db: '/nonexistent/dir/x.db', provider: 'cpu', quietMs: 100 }),
+    );
     daemon.child.kill('SIGHUP');
     await daemon.waitForOutput(/config reloaded|config reload refused/);
     expect(linesMatching(daemon, /config reload refused/)).toEqual([]);
-    expect(linesMatching(daemon, / warn /)).toEqual([expect.stringMatching(
-      /warn config reload: the database path cannot change while running \(restart to apply\); keeping ".*" .*wanted=.*\/nonexistent\/dir\/x\.db/)]);
+    expect(linesMatching(daemon, / warn /)).toEqual([
+      expect.stringMatching(
+        /warn config reload: the database path cannot change while running \(restart to apply\); keeping ".*" .*wanted=.*\/nonexistent\/dir\/x\.db/,
+      ),
+    ]);
     expect(daemon.output).toMatch(/config reload: camera added camera=pond/);
     copyFileSync(AIRPLANE_FIXTURES[0]!, join(pond.watch, 'pond-plane.jpg'));
-    const [row] = await waitForDecisions(d.db, 'path = ?', [join(pond.watch, 'pond-plane.jpg')], 1, 30_000,
-      () => daemon.tail());
+    const [row] = await waitForDecisions(d.db, 'path = ?', [join(pond.watch, 'pond-plane.jpg')], 1, 30_000, () =>
+      daemon.tail(),
+    );
     expect(row).toMatchObject({ camera: 'pond', action: 'moved' });
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 60_000);

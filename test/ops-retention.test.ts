@@ -34,8 +34,16 @@ describe('quarantine retention', () => {
     const garden = cam('garden');
     const pond = cam('pond');
     const config = join(d.root, 'config.json');
-    writeFileSync(config, JSON.stringify({ cameras: [garden, { ...pond, retentionDays: 100 }], db: d.db,
-      provider: 'cpu', quietMs: 100, retentionDays: 30 }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        cameras: [garden, { ...pond, retentionDays: 100 }],
+        db: d.db,
+        provider: 'cpu',
+        quietMs: 100,
+        retentionDays: 30,
+      }),
+    );
     // Distinct bytes per shot (a member's label follows the content).
     const plane = (i: number) => cameraJpeg(AIRPLANE_FIXTURES[i % 3]!, 320 + 16 * i, 240);
     const shots: Record<string, { camera: typeof garden; bytes: Buffer }> = {
@@ -65,7 +73,11 @@ describe('quarantine retention', () => {
     expect((await cli('restore', String(row('p3.jpg').id))).code).toBe(0);
     // Sample labels are taken only for drawn shots: draw every decided shot first.
     expect((await cli('review-sample', String(Object.keys(shots).length))).code).toBe(0);
-    for (const [name, label] of [['p8.jpg', 'bird'], ['p9.jpg', 'airplane'], ['p11.jpg', 'neither']] as const) {
+    for (const [name, label] of [
+      ['p8.jpg', 'bird'],
+      ['p9.jpg', 'airplane'],
+      ['p11.jpg', 'neither'],
+    ] as const) {
       const review = await cli('review', String(row(name).id), '--label', label);
       expect(review.code, review.stderr).toBe(0);
     }
@@ -74,30 +86,68 @@ describe('quarantine retention', () => {
     mkdirSync(outside);
     copyFileSync(row('p6.jpg').final_path, join(outside, 'p6.jpg'));
     edit(d.db, 'UPDATE decisions SET final_path = ? WHERE id = ?', join(outside, 'p6.jpg'), row('p6.jpg').id);
-    const aged = ['p1.jpg', 'p2.jpg', 'p3.jpg', 'p4.jpg', 'p6.jpg', 'p7.jpg', 'p8.jpg', 'p9.jpg', 'p10.jpg', 'p11.jpg',
-      'b1.jpg', 'q1.jpg'];
-    for (const name of aged) edit(d.db, 'UPDATE decisions SET time_ms = time_ms - ? WHERE id = ?', 40 * DAY_MS, row(name).id);
+    const aged = [
+      'p1.jpg',
+      'p2.jpg',
+      'p3.jpg',
+      'p4.jpg',
+      'p6.jpg',
+      'p7.jpg',
+      'p8.jpg',
+      'p9.jpg',
+      'p10.jpg',
+      'p11.jpg',
+      'b1.jpg',
+      'q1.jpg',
+    ];
+    for (const name of aged)
+      edit(d.db, 'UPDATE decisions SET time_ms = time_ms - ? WHERE id = ?', 40 * DAY_MS, row(name).id);
     const p7 = row('p7.jpg');
-    edit(d.db, `INSERT INTO removals (decision_id, state, time, time_ms, path, sha256, size, reason)
-      VALUES (?, 'pending', ?, ?, ?, ?, ?, 'retention: test crash')`, p7.id, new Date().toISOString(), Date.now(),
-      p7.final_path, p7.sha256, p7.size);
+    edit(
+      d.db,
+      `INSERT INTO removals (decision_id, state, time, time_ms, path, sha256, size, reason)
+      VALUES (?, 'pending', ?, ?, ?, ?, ?, 'retention: test crash')`,
+      p7.id,
+      new Date().toISOString(),
+      Date.now(),
+      p7.final_path,
+      p7.sha256,
+      p7.size,
+    );
 
-    const everyFile = (): Record<string, string> => Object.fromEntries([...decisions(d.db)].map((r) => {
-      const where = query<{ to_path: string | null }>(d.db, 'SELECT to_path FROM corrections WHERE decision_id = ? AND to_path IS NOT NULL ORDER BY id DESC LIMIT 1', r.id)[0]?.to_path ?? r.final_path;
-      return [basename(r.path), existsSync(where) ? sha256(readFileSync(where)) : 'gone'];
-    }));
+    const everyFile = (): Record<string, string> =>
+      Object.fromEntries(
+        [...decisions(d.db)].map((r) => {
+          const where =
+            query<{ to_path: string | null }>(
+              d.db,
+              'SELECT to_path FROM corrections WHERE decision_id = ? AND to_path IS NOT NULL ORDER BY id DESC LIMIT 1',
+              r.id,
+            )[0]?.to_path ?? r.final_path;
+          return [basename(r.path), existsSync(where) ? sha256(readFileSync(where)) : 'gone'];
+        }),
+      );
     const before = everyFile();
 
     // Dry run: lists p1 and p11, and why every other due shot stays (p4, p6, and those a member or the review
     // labelled: p2, p3, p8, p9 and p10, p9's duplicate), touches nothing.
     const dry = await cli('retention', '--dry-run', '--json');
     expect(dry.code, dry.stderr).toBe(0);
-    const listed = dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; removed: boolean; reason?: string });
-    expect(listed.filter((l) => l.reason === undefined).map((l) => l.id).sort((x, y) => x - y))
-      .toEqual([row('p1.jpg').id, row('p11.jpg').id].sort((x, y) => x - y));
+    const listed = dry.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; removed: boolean; reason?: string });
+    expect(
+      listed
+        .filter((l) => l.reason === undefined)
+        .map((l) => l.id)
+        .sort((x, y) => x - y),
+    ).toEqual([row('p1.jpg').id, row('p11.jpg').id].sort((x, y) => x - y));
     expect(Object.fromEntries(listed.filter((l) => l.reason !== undefined).map((l) => [l.id, l.reason]))).toEqual({
       [row('p4.jpg').id]: 'the file there now is not the logged shot (other size or content): left alone',
-      [row('p6.jpg').id]: expect.stringMatching(/^not inside camera 'garden''s airplanes folder .*: refusing to delete it$/),
+      [row('p6.jpg').id]: expect.stringMatching(
+        /^not inside camera 'garden''s airplanes folder .*: refusing to delete it$/,
+      ),
       [row('p2.jpg').id]: 'a member labelled it (mark): kept for training',
       [row('p3.jpg').id]: 'restored by a member: it is back in the blog',
       [row('p8.jpg').id]: 'reviewed in the random review: kept for training',
@@ -119,20 +169,32 @@ describe('quarantine retention', () => {
     expect(after).toEqual({ ...before, 'p1.jpg': 'gone', 'p7.jpg': 'gone', 'p11.jpg': 'gone' });
     expect(before['p1.jpg']).toBe(sha256(shots['p1.jpg']!.bytes));
     expect(existsSync(join(outside, 'p6.jpg'))).toBe(true);
-    expect(query(d.db, 'SELECT decision_id, state, path FROM removals ORDER BY decision_id')).toEqual([
-      { decision_id: row('p1.jpg').id, state: 'done', path: row('p1.jpg').final_path },
-      { decision_id: p7.id, state: 'done', path: p7.final_path },
-      { decision_id: row('p11.jpg').id, state: 'done', path: row('p11.jpg').final_path },
-    ].sort((a, b) => a.decision_id - b.decision_id));
+    expect(query(d.db, 'SELECT decision_id, state, path FROM removals ORDER BY decision_id')).toEqual(
+      [
+        { decision_id: row('p1.jpg').id, state: 'done', path: row('p1.jpg').final_path },
+        { decision_id: p7.id, state: 'done', path: p7.final_path },
+        { decision_id: row('p11.jpg').id, state: 'done', path: row('p11.jpg').final_path },
+      ].sort((a, b) => a.decision_id - b.decision_id),
+    );
 
     // `log` still finds the rows, with where the shot went and when it was removed.
     const log = await cli('log', '--json', '--path', 'p1.jpg');
-    const [entry] = log.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(entry).toMatchObject({ id: row('p1.jpg').id, action: 'moved', final_path: join(garden.airplanes, 'p1.jpg'),
-      removed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    const [entry] = log.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entry).toMatchObject({
+      id: row('p1.jpg').id,
+      action: 'moved',
+      final_path: join(garden.airplanes, 'p1.jpg'),
+      removed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     const table = await cli('log');
     expect(table.stdout).toMatch(/p1\.jpg \[removed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]\n/);
-    const notRemoved = (await cli('log', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { removed_at: string | null })
+    const notRemoved = (await cli('log', '--json')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { removed_at: string | null })
       .filter((r) => r.removed_at === null);
     expect(notRemoved).toHaveLength(Object.keys(shots).length - 3);
 
@@ -142,20 +204,35 @@ describe('quarantine retention', () => {
     edit(d.db, 'UPDATE decisions SET time_ms = time_ms - ? WHERE id = ?', 40 * DAY_MS, row('p5.jpg').id);
     const again = new DaemonProcess(['run', '--config', config]);
     await again.waitForOutput(/removed by retention id=\d+ camera=garden path=\S+p5\.jpg/);
-    await waitFor(() => query(d.db, `SELECT 1 FROM removals WHERE decision_id = ? AND state = 'done'`, row('p5.jpg').id).length === 1,
-      10_000, () => again.tail());
+    await waitFor(
+      () =>
+        query(d.db, `SELECT 1 FROM removals WHERE decision_id = ? AND state = 'done'`, row('p5.jpg').id).length === 1,
+      10_000,
+      () => again.tail(),
+    );
     expect(everyFile()).toEqual({ ...after, 'p5.jpg': 'gone' });
     expect(await again.stop()).toEqual({ code: 0, signal: null });
   }, 180_000);
 
   it('without a retentionDays nothing is ever removed, and the command says so', async () => {
     const dirs = newDirs('bw-retention-off-');
-    const daemon = new DaemonProcess(['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db, '--provider', 'cpu']);
+    const daemon = new DaemonProcess([
+      'run',
+      '--watch',
+      dirs.watch,
+      '--airplanes',
+      dirs.airplanes,
+      '--db',
+      dirs.db,
+      '--provider',
+      'cpu',
+    ]);
     await daemon.ready();
     await daemon.stop();
     const result = await runCli(['retention', '--db', dirs.db, '--airplanes', dirs.airplanes]);
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toMatch(
-      /^birdwatch: no retentionDays in the config \(nor --retention-days\): nothing is ever removed \(.*database .*\)$/);
+      /^birdwatch: no retentionDays in the config \(nor --retention-days\): nothing is ever removed \(.*database .*\)$/,
+    );
   }, 60_000);
 });

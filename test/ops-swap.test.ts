@@ -54,8 +54,16 @@ describe('model hot swap', () => {
     expect(newId).not.toBe(oldId);
     expect(oldThreshold).toBeGreaterThan(0.75);
 
-    const daemon = startDaemon(d, ['--model', model, '--provider', 'cpu', '--log-level', 'debug',
-      '--rescan-interval-ms', '1000']);
+    const daemon = startDaemon(d, [
+      '--model',
+      model,
+      '--provider',
+      'cpu',
+      '--log-level',
+      'debug',
+      '--rescan-interval-ms',
+      '1000',
+    ]);
     await daemon.ready();
     const paths: string[] = [];
     // Phase 1: 150 shots flowing; the new model is installed once 50 are decided, while the rest still arrive.
@@ -94,37 +102,59 @@ describe('model hot swap', () => {
     }
     // No shot decided half by one model: each row's threshold is the one of the model whose id it carries.
     const thresholdOf: Record<string, number> = { [oldId]: oldThreshold, [newId]: 0.75 };
-    expect(rows.filter((r) => r.threshold !== thresholdOf[r.model_id!]).map((r) => [r.path, r.model_id, r.threshold]))
-      .toEqual([]);
+    expect(
+      rows.filter((r) => r.threshold !== thresholdOf[r.model_id!]).map((r) => [r.path, r.model_id, r.threshold]),
+    ).toEqual([]);
     const firstNew = rows.find((r) => r.model_id === newId)!;
     expect(rows[0]!.model_id).toBe(oldId);
     const afterSwap = new Set(paths.slice(phase2));
-    expect(rows.filter((r) => afterSwap.has(r.path)).every((r) => r.model_id === newId), 'shots dropped after the swap')
-      .toBe(true);
+    expect(
+      rows.filter((r) => afterSwap.has(r.path)).every((r) => r.model_id === newId),
+      'shots dropped after the swap',
+    ).toBe(true);
     // Shots already in progress at the swap finish with the old model: at most the tracker's window of them
     // (concurrency 8 + batch 8) is logged after the first new-model row.
     const oldAfterNew = rows.filter((r) => r.id > firstNew.id && r.model_id === oldId).length;
     expect(oldAfterNew).toBeLessThanOrEqual(16);
-    console.log(`[figures] swap: ${rows.filter((r) => r.model_id === oldId).length} old, ` +
-      `${rows.filter((r) => r.model_id === newId).length} new, ` +
-      `${oldAfterNew} old rows logged after the first new one; ` +
-      `${phase2 - 150} shots dropped while the new model loaded`);
+    console.log(
+      `[figures] swap: ${rows.filter((r) => r.model_id === oldId).length} old, ` +
+        `${rows.filter((r) => r.model_id === newId).length} new, ` +
+        `${oldAfterNew} old rows logged after the first new one; ` +
+        `${phase2 - 150} shots dropped while the new model loaded`,
+    );
 
     // Every file is where its row says, unchanged.
-    const planes = paths.filter(isPlane).map((p) => basename(p)).sort();
+    const planes = paths
+      .filter(isPlane)
+      .map((p) => basename(p))
+      .sort();
     expect(listTree(d.airplanes)).toEqual(planes);
-    expect(listTree(d.watch)).toEqual(paths.filter((p) => !isPlane(p)).map((p) => basename(p)).sort());
+    expect(listTree(d.watch)).toEqual(
+      paths
+        .filter((p) => !isPlane(p))
+        .map((p) => basename(p))
+        .sort(),
+    );
     for (const row of rows) expect(sha256(readFileSync(row.final_path))).toBe(row.sha256);
 
     // log --model and stats per model agree with the rows.
     const byModel = await runCli(['log', '--db', d.db, '--model', newId, '--json']);
     expect(byModel.code, byModel.stderr).toBe(0);
-    const listed = byModel.stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; model_id: string });
-    expect(listed.map((r) => r.id).sort((a, b) => a - b)).toEqual(rows.filter((r) => r.model_id === newId).map((r) => r.id));
+    const listed = byModel.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: number; model_id: string });
+    expect(listed.map((r) => r.id).sort((a, b) => a - b)).toEqual(
+      rows.filter((r) => r.model_id === newId).map((r) => r.id),
+    );
     const stats = await runCli(['stats', '--db', d.db, '--json']);
-    const perModel = (JSON.parse(stats.stdout) as { per_model: Array<{ model_id: string; decisions: number; moved: number }> }).per_model;
+    const perModel = (
+      JSON.parse(stats.stdout) as { per_model: Array<{ model_id: string; decisions: number; moved: number }> }
+    ).per_model;
     expect(Object.fromEntries(perModel.map((m) => [m.model_id, m.decisions]))).toEqual({
-      [oldId]: rows.filter((r) => r.model_id === oldId).length, [newId]: rows.filter((r) => r.model_id === newId).length });
+      [oldId]: rows.filter((r) => r.model_id === oldId).length,
+      [newId]: rows.filter((r) => r.model_id === newId).length,
+    });
     expect((await runCli(['stats', '--db', d.db])).stdout).toMatch(new RegExp(`MODEL[\\s\\S]*${newId}`));
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 240_000);
@@ -145,16 +175,32 @@ describe('model hot swap', () => {
     expect(refusal[0]).toMatch(/error .*not a valid ONNX file|error .*cannot be loaded/);
     expect(refusal[0]).toContain(`still deciding with model ${oldId}`);
     copyFileSync(AIRPLANE_FIXTURES[0]!, join(d.watch, 'after-corrupt.jpg'));
-    const [first] = await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'after-corrupt.jpg')], 1, 30_000, () => daemon.tail());
+    const [first] = await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'after-corrupt.jpg')], 1, 30_000, () =>
+      daemon.tail(),
+    );
     expect(first).toMatchObject({ action: 'moved', model_id: oldId });
 
     // A complete network whose metadata lacks its threshold, loaded on SIGHUP.
-    writeFileSync(model, withEditedMetadata(readFileSync(SHIPPED), (props) => { delete props.threshold; }));
+    writeFileSync(
+      model,
+      withEditedMetadata(readFileSync(SHIPPED), (props) => {
+        delete props.threshold;
+      }),
+    );
     daemon.child.kill('SIGHUP');
     await daemon.waitForOutput(/model refused \(SIGHUP\)/);
-    expect(daemon.output).toMatch(/model refused \(SIGHUP\): model \S+: metadata 'threshold' is missing; still deciding with model/);
+    expect(daemon.output).toMatch(
+      /model refused \(SIGHUP\): model \S+: metadata 'threshold' is missing; still deciding with model/,
+    );
     copyFileSync(BIRD_FIXTURES[0]!, join(d.watch, 'after-bad-metadata.jpg'));
-    const [second] = await waitForDecisions(d.db, 'path = ?', [join(d.watch, 'after-bad-metadata.jpg')], 1, 30_000, () => daemon.tail());
+    const [second] = await waitForDecisions(
+      d.db,
+      'path = ?',
+      [join(d.watch, 'after-bad-metadata.jpg')],
+      1,
+      30_000,
+      () => daemon.tail(),
+    );
     expect(second).toMatchObject({ action: 'kept', model_id: oldId });
     expect(daemon.output).not.toMatch(/model swapped/);
 

@@ -86,14 +86,20 @@ describe('checkCompleteness / isStructurallyComplete', () => {
     const cutAfterThumbnail = withThumbnail.subarray(0, 2 + 4 + payload.length);
     expect(cutAfterThumbnail.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]));
     expect(checkCompleteness('jpeg', cutAfterThumbnail)).toBe('incomplete');
-    expect((await isStructurallyComplete(img.put(dir, 'thumb-cut.jpg', cutAfterThumbnail))).completeness).toBe('incomplete');
+    expect((await isStructurallyComplete(img.put(dir, 'thumb-cut.jpg', cutAfterThumbnail))).completeness).toBe(
+      'incomplete',
+    );
     // And the whole file still decodes.
     await prepareImage(withThumbnail, IDENTITY, LIMITS);
   });
 
   it('a JPEG with extraneous bytes before a marker is complete and decodes (libjpeg skips them too)', async () => {
     const sos = samples.jpeg.indexOf(Buffer.from([0xff, 0xda]));
-    const junk = Buffer.concat([samples.jpeg.subarray(0, sos), Buffer.from([0x00, 0x12, 0x34]), samples.jpeg.subarray(sos)]);
+    const junk = Buffer.concat([
+      samples.jpeg.subarray(0, sos),
+      Buffer.from([0x00, 0x12, 0x34]),
+      samples.jpeg.subarray(sos),
+    ]);
     expect(checkCompleteness('jpeg', junk)).toBe('complete');
     const out = await prepareImage(junk, IDENTITY, LIMITS);
     expect(out.tensor.length).toBe(3072);
@@ -117,7 +123,10 @@ describe('prepareImage: a cut file of any format is truncated', () => {
   for (const type of TYPES) {
     it(type, async () => {
       const cut = samples[type].subarray(0, Math.floor(samples[type].length * 0.6));
-      const err = await prepareImage(img.put(dir, `trunc-${type}`, cut), IDENTITY, LIMITS).then(() => null, (e: unknown) => e);
+      const err = await prepareImage(img.put(dir, `trunc-${type}`, cut), IDENTITY, LIMITS).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ImageError);
       expect((err as ImageError).kind, (err as ImageError).message).toBe('truncated');
     });

@@ -24,7 +24,10 @@ function meanAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 async function expectKind(input: string | Buffer, kind: ImageError['kind'], limits = LIMITS): Promise<ImageError> {
-  const err = await prepareImage(input, IDENTITY, limits).then(() => null, (e: unknown) => e);
+  const err = await prepareImage(input, IDENTITY, limits).then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err, `expected ImageError '${kind}'`).toBeInstanceOf(ImageError);
   const imageError = err as ImageError;
   expect(imageError.kind, imageError.message).toBe(kind);
@@ -34,7 +37,9 @@ async function expectKind(input: string | Buffer, kind: ImageError['kind'], limi
 
 beforeAll(async () => {
   dir = img.makeTempDir();
-  reference = (await prepareImage(img.put(dir, 'reference.png', await img.formatSamples().then((s) => s.png)), IDENTITY, LIMITS)).tensor;
+  reference = (
+    await prepareImage(img.put(dir, 'reference.png', await img.formatSamples().then((s) => s.png)), IDENTITY, LIMITS)
+  ).tensor;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -42,13 +47,26 @@ describe('prepareImage: layout and normalization', () => {
   it('gives 3x32x32 float32 CHW (R, G, B planes) normalized with the given mean/std', async () => {
     // A 32x32 input is not resized: the tensor must be exactly (pixel/255 - mean)/std in planar order.
     const { data } = await img.testCard(32, 32).raw().toBuffer({ resolveWithObject: true });
-    const file = img.put(dir, 'exact.png', await sharp(data, { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer());
+    const file = img.put(
+      dir,
+      'exact.png',
+      await sharp(data, { raw: { width: 32, height: 32, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
     const norm = { mean: [0.5, 0.4, 0.3], std: [0.25, 0.2, 0.3] };
     const out = await prepareImage(file, norm, LIMITS);
     expect(out.tensor).toBeInstanceOf(Float32Array);
     expect(out.tensor.length).toBe(3 * 32 * 32);
     expect([out.width, out.height, out.format]).toEqual([32, 32, 'png']);
-    for (const [c, i] of [[0, 0], [1, 0], [2, 0], [0, 517], [1, 1023], [2, 700]] as const) {
+    for (const [c, i] of [
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [0, 517],
+      [1, 1023],
+      [2, 700],
+    ] as const) {
       const expected = (data[i * 3 + c]! / 255 - norm.mean[c]!) / norm.std[c]!;
       expect(out.tensor[c * 1024 + i]).toBeCloseTo(expected, 5);
     }
@@ -66,7 +84,9 @@ describe('prepareImage: layout and normalization', () => {
       .composite([
         { input: { create: { width: 32, height: 32, channels: 3, background: '#ff0000' } }, left: 0, top: 0 },
         { input: { create: { width: 32, height: 32, channels: 3, background: '#0000ff' } }, left: 64, top: 0 },
-      ]).png().toBuffer();
+      ])
+      .png()
+      .toBuffer();
     const { tensor } = await prepareImage(strip, IDENTITY, LIMITS);
     const centre = 16 * 32 + 16;
     expect(tensor[centre]).toBeLessThan(0.05); // R
@@ -81,8 +101,15 @@ describe('prepareImage: JPEG shrink-on-load', () => {
     const module = join(ROOT, 'dist', 'image', 'shrink-on-load.js');
     expect(existsSync(module), 'run npm run build first').toBe(true);
     const { measureShrinkOnLoad } = (await import(module)) as typeof import('../src/image/shrink-on-load.js');
-    for (const [width, height] of [[1920, 1080], [4000, 3000]] as const) {
-      const file = img.put(dir, `camera-${width}.jpg`, await img.testCard().resize(width, height, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer());
+    for (const [width, height] of [
+      [1920, 1080],
+      [4000, 3000],
+    ] as const) {
+      const file = img.put(
+        dir,
+        `camera-${width}.jpg`,
+        await img.testCard().resize(width, height, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer(),
+      );
       expect(await measureShrinkOnLoad(file, height)).toBe(8);
     }
   });
@@ -113,7 +140,8 @@ describe('prepareImage: orientation, colour, depth, alpha, animation', () => {
       // Control: the same file decoded ignoring orientation is far from upright, so the check above can fail.
       const ignored = await sharp(rotatedFile, { autoOrient: false }).resize(32, 32, { fit: 'cover' }).raw().toBuffer();
       const ignoredTensor = new Float32Array(3 * 1024);
-      for (let i = 0; i < 1024; i++) for (let c = 0; c < 3; c++) ignoredTensor[c * 1024 + i] = ignored[i * 3 + c]! / 255;
+      for (let i = 0; i < 1024; i++)
+        for (let c = 0; c < 3; c++) ignoredTensor[c * 1024 + i] = ignored[i * 3 + c]! / 255;
       expect(meanAbsDiff(ignoredTensor, upright.tensor)).toBeGreaterThan(0.1);
     });
   }

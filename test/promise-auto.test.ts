@@ -8,8 +8,16 @@ import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/index.js';
-import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, REPO, runCli, writeConfigFile,
-  type TestDirs } from './helpers/daemon.js';
+import {
+  DaemonProcess,
+  killAllDaemons,
+  makeCamera,
+  makeTestDirs,
+  REPO,
+  runCli,
+  writeConfigFile,
+  type TestDirs,
+} from './helpers/daemon.js';
 import { decisions, query, waitForDecisions } from './helpers/decisions.js';
 import { BIRD_FIXTURES, cameraJpeg } from './helpers/images.js';
 import { waitFor } from './helpers/wait.js';
@@ -34,8 +42,10 @@ const past: Array<{ camera: string; p: number; id?: number }> = [
 let shotNumber = 0;
 const shoot = async (folder: string): Promise<void> => {
   shotNumber++;
-  writeFileSync(join(folder, `shot-${shotNumber}.jpg`), await cameraJpeg(BIRD_FIXTURES[shotNumber % 3]!,
-    400 + 8 * shotNumber, 300));
+  writeFileSync(
+    join(folder, `shot-${shotNumber}.jpg`),
+    await cameraJpeg(BIRD_FIXTURES[shotNumber % 3]!, 400 + 8 * shotNumber, 300),
+  );
 };
 const changes = () => query<Record<string, number | string>>(dirs.db, 'SELECT * FROM threshold_changes ORDER BY id');
 
@@ -48,17 +58,21 @@ beforeAll(async () => {
       label, threshold, action, model_id) VALUES ('2026-11-30T10:00:00Z', 0, ?, ?, ?, ?, ?, 'bird', 0.9, 'kept', ?)`);
   const draw = db.prepare('INSERT INTO review_draws (decision_id, time_ms) VALUES (?, 0)');
   past.forEach((shot, i) => {
-    shot.id = Number(decide.run(shot.camera, `/old/${i}.jpg`, `/old/${i}.jpg`, shot.p, 1 - shot.p, MODEL_ID)
-      .lastInsertRowid);
+    shot.id = Number(
+      decide.run(shot.camera, `/old/${i}.jpg`, `/old/${i}.jpg`, shot.p, 1 - shot.p, MODEL_ID).lastInsertRowid,
+    );
     draw.run(shot.id);
   });
   db.close();
   modelFile = join(dirs.root, 'model.onnx');
   copyFileSync(MODEL, modelFile);
   configFile = writeConfigFile(dirs, {
-    cameras: [{ name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes },
-      { ...pond, threshold: 0.5 }, yard],
-    db: dirs.db, model: modelFile, birdBudget: 0.1, quietMs: 100, calibration: { checkMs: 300 },
+    cameras: [{ name: 'garden', watch: dirs.watch, airplanes: dirs.airplanes }, { ...pond, threshold: 0.5 }, yard],
+    db: dirs.db,
+    model: modelFile,
+    birdBudget: 0.1,
+    quietMs: 100,
+    calibration: { checkMs: 300 },
   });
   daemon = new DaemonProcess(['run', '--config', configFile]);
   await daemon.ready(60_000);
@@ -73,16 +87,17 @@ describe('auto-calibration in the running daemon', () => {
   const base = () => curveThreshold(MODEL, 0.1);
   let before: number;
 
-  it('decides at the config\'s threshold while nothing is reviewed', async () => {
+  it("decides at the config's threshold while nothing is reviewed", async () => {
     await shoot(dirs.watch);
-    const [first] = await waitForDecisions(dirs.db, "camera = 'garden' AND time_ms > 0", [], 1, 60_000,
-      () => daemon.tail());
+    const [first] = await waitForDecisions(dirs.db, "camera = 'garden' AND time_ms > 0", [], 1, 60_000, () =>
+      daemon.tail(),
+    );
     expect(first!.threshold).toBe(base());
     before = first!.id;
     expect(changes()).toEqual([]);
   });
 
-  it('labels from another process change the next shots\' threshold, not the decided ones\'', async () => {
+  it("labels from another process change the next shots' threshold, not the decided ones'", async () => {
     // One label through the CLI (as a member would), the rest written by this process in one transaction.
     const [one, ...rest] = past;
     const cli = await runCli(['review', String(one!.id), '--label', 'bird', '--config', configFile]);
@@ -90,22 +105,40 @@ describe('auto-calibration in the running daemon', () => {
     const db = openDatabase(dirs.db);
     const review = db.prepare(`INSERT INTO reviews (decision_id, time, time_ms, label, member, source)
         VALUES (?, '2026-11-30T11:00:00Z', 1, 'bird', 'ann', 'sample')`);
-    db.transaction(() => { for (const shot of rest) review.run(shot.id); })();
+    db.transaction(() => {
+      for (const shot of rest) review.run(shot.id);
+    })();
     db.close();
-    const [change] = await waitFor(() => {
-      const rows = changes();
-      return rows.some((r) => r.camera === 'garden' && r.n === 30) ? rows.filter((r) => r.camera === 'garden')
-        : undefined;
-    }, 60_000, () => `garden's threshold change:\n${daemon.tail()}`);
+    const [change] = await waitFor(
+      () => {
+        const rows = changes();
+        return rows.some((r) => r.camera === 'garden' && r.n === 30)
+          ? rows.filter((r) => r.camera === 'garden')
+          : undefined;
+      },
+      60_000,
+      () => `garden's threshold change:\n${daemon.tail()}`,
+    );
     // 30 birds 0.00..0.29, U(0, 30) = 0.0739 <= 0.1 < U(1, 30): none may move, just above 0.29.
-    expect(change).toMatchObject({ camera: 'garden', old_threshold: base(), new_threshold: 0.29001, model_id: MODEL_ID,
-      n: 30, k: 0, certified: 1, budget: 0.1, confidence: 0.9 });
+    expect(change).toMatchObject({
+      camera: 'garden',
+      old_threshold: base(),
+      new_threshold: 0.29001,
+      model_id: MODEL_ID,
+      n: 30,
+      k: 0,
+      certified: 1,
+      budget: 0.1,
+      confidence: 0.9,
+    });
     expect(change!.bound).toBeCloseTo(0.0739, 4);
     expect(daemon.output).toMatch(
-      new RegExp(`threshold changed camera=garden old=${base().toFixed(4)} new=0.2900 .*n=30 k=0`));
+      new RegExp(`threshold changed camera=garden old=${base().toFixed(4)} new=0.2900 .*n=30 k=0`),
+    );
     await shoot(dirs.watch);
-    const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [before], 1, 60_000,
-      () => daemon.tail());
+    const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [before], 1, 60_000, () =>
+      daemon.tail(),
+    );
     expect(next!.threshold).toBe(0.29001);
     expect(decisions(dirs.db, 'id = ?', before)[0]!.threshold).toBe(base());
   });
@@ -113,13 +146,17 @@ describe('auto-calibration in the running daemon', () => {
   it('the pinned camera and the camera with too few birds never change', async () => {
     await shoot(pond.watch);
     await shoot(yard.watch);
-    const rows = await waitForDecisions(dirs.db, "camera IN ('pond', 'yard') AND time_ms > 0", [], 2, 60_000,
-      () => daemon.tail());
+    const rows = await waitForDecisions(dirs.db, "camera IN ('pond', 'yard') AND time_ms > 0", [], 2, 60_000, () =>
+      daemon.tail(),
+    );
     expect(Object.fromEntries(rows.map((r) => [r.camera, r.threshold]))).toEqual({ pond: 0.5, yard: base() });
     // Garden's change above is the positive signal that the labels were looked at.
     expect(changes().map((r) => r.camera)).toEqual(['garden']);
     const yardNow = await runCli(['calibrate', '--json', '--config', configFile]);
-    const yardCalibration = yardNow.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const yardCalibration = yardNow.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
       .find((c) => c.camera === 'yard');
     // 5 birds: U(0, 5) = 0.369; 17 more needed.
     expect(yardCalibration).toMatchObject({ birds: 5, certified: false, more_birds_needed: 17 });
@@ -128,7 +165,10 @@ describe('auto-calibration in the running daemon', () => {
   it('birdwatch thresholds lists the change, per camera too', async () => {
     const all = await runCli(['thresholds', '--json', '--config', configFile]);
     expect(all.code, all.stderr).toBe(0);
-    const rows = all.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ camera: 'garden', old_threshold: base(), new_threshold: 0.29001, certified: true });
     const text = await runCli(['thresholds', '--config', configFile]);
@@ -143,15 +183,18 @@ describe('auto-calibration in the running daemon', () => {
     daemon = new DaemonProcess(['run', '--config', configFile]);
     await daemon.ready(60_000);
     await shoot(dirs.watch);
-    const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [last], 1, 60_000,
-      () => daemon.tail());
+    const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [last], 1, 60_000, () =>
+      daemon.tail(),
+    );
     expect(next!.threshold).toBe(0.29001);
     expect(changes()).toHaveLength(1);
   });
 
-  it('a new model starts uncalibrated: its shots are decided at the config\'s threshold again', async () => {
+  it("a new model starts uncalibrated: its shots are decided at the config's threshold again", async () => {
     // The shipped network with other metadata: another file, another id, the same operating curve.
-    const bytes = withEditedMetadata(readFileSync(MODEL), (props) => { props.model_id = 'promise-v2'; });
+    const bytes = withEditedMetadata(readFileSync(MODEL), (props) => {
+      props.model_id = 'promise-v2';
+    });
     const newId = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
     const temp = join(dirs.root, '.incoming.onnx');
     writeFileSync(temp, bytes);
@@ -159,8 +202,9 @@ describe('auto-calibration in the running daemon', () => {
     await daemon.waitForOutput(new RegExp(`model swapped[^\\n]*model_id=${newId}`), 60_000);
     const last = decisions(dirs.db).at(-1)!.id;
     await shoot(dirs.watch);
-    const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [last], 1, 60_000,
-      () => daemon.tail());
+    const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [last], 1, 60_000, () =>
+      daemon.tail(),
+    );
     expect(next).toMatchObject({ model_id: newId, threshold: base() });
     // Its labels are on the old model's decisions: nothing certifies the new one, so nothing changed for it.
     expect(changes().filter((r) => r.model_id === newId)).toEqual([]);

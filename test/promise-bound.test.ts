@@ -26,12 +26,13 @@ describe('the one-sided Clopper-Pearson bound', () => {
   it(`says how many more birds, as scipy does, on all ${fixture.more_birds_needed.length} rows`, () => {
     expect(fixture.more_birds_needed.length).toBeGreaterThan(10);
     for (const row of fixture.more_birds_needed) {
-      expect(moreBirdsNeeded(row.k, row.n, row.budget, row.confidence), JSON.stringify(row))
-        .toBe(row.more_birds_needed);
+      expect(moreBirdsNeeded(row.k, row.n, row.budget, row.confidence), JSON.stringify(row)).toBe(
+        row.more_birds_needed,
+      );
     }
   });
 
-  it('certifies 1% at 90% from 230 unmoved birds and not from 229 (the issue\'s figure)', () => {
+  it("certifies 1% at 90% from 230 unmoved birds and not from 229 (the issue's figure)", () => {
     expect(largestCertifiedK(229, 0.01, 0.9)).toBe(-1);
     expect(largestCertifiedK(230, 0.01, 0.9)).toBe(0);
     expect(moreBirdsNeeded(0, 100, 0.02, 0.9)).toBe(14); // 114 for 2%
@@ -48,13 +49,20 @@ describe('the one-sided Clopper-Pearson bound', () => {
 
 describe('the same rule on both sides (training/birdwatch_training/calibrate.py)', () => {
   it('k* and the birds still needed agree with Python on a grid of n, budgets and confidences', () => {
-    const cases = [0.8, 0.9, 0.95].flatMap((confidence) => [0.01, 0.02, 0.05, 0.1].flatMap((budget) =>
-      [0, 1, 22, 45, 114, 229, 230, 300, 1000, 5000].map((n) => ({ n, budget, confidence }))));
-    const script = 'import json, sys; from birdwatch_training import calibrate as c; ' +
+    const cases = [0.8, 0.9, 0.95].flatMap((confidence) =>
+      [0.01, 0.02, 0.05, 0.1].flatMap((budget) =>
+        [0, 1, 22, 45, 114, 229, 230, 300, 1000, 5000].map((n) => ({ n, budget, confidence })),
+      ),
+    );
+    const script =
+      'import json, sys; from birdwatch_training import calibrate as c; ' +
       'print(json.dumps([[c.birds_allowed(x["n"], x["budget"], x["confidence"]), ' +
       'c.more_birds_needed(0, x["n"], x["budget"], x["confidence"])] for x in json.load(sys.stdin)]))';
-    const python = spawnSync('/usr/bin/python3', ['-c', script],
-      { cwd: join(REPO, 'training'), input: JSON.stringify(cases), encoding: 'utf8' });
+    const python = spawnSync('/usr/bin/python3', ['-c', script], {
+      cwd: join(REPO, 'training'),
+      input: JSON.stringify(cases),
+      encoding: 'utf8',
+    });
     expect(python.status, python.stderr).toBe(0);
     const mine = cases.map((x) => {
       const k = largestCertifiedK(x.n, x.budget, x.confidence);
@@ -74,8 +82,12 @@ describe('the certified threshold', () => {
 
   it('230 birds: none may move, threshold just above the highest', () => {
     const birds = Array.from({ length: 230 }, (_, i) => i / 1000);
-    expect(certifiedThreshold(birds, 0.01, 0.9)).toMatchObject({ certified: true, threshold: 0.22901,
-      birds_moved: 0, more_birds_needed: 0 });
+    expect(certifiedThreshold(birds, 0.01, 0.9)).toMatchObject({
+      certified: true,
+      threshold: 0.22901,
+      birds_moved: 0,
+      more_birds_needed: 0,
+    });
   });
 
   it('1000 birds: k* = largestCertifiedK birds move, the next stays (ties stay too)', () => {

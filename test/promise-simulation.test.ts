@@ -21,10 +21,17 @@ function random(seed: number): () => number {
 // A camera's birds: P(airplane) = U^power, so the share of its birds at or above t is exactly 1 - t^(1/power)
 // (power 6: a long tail, 1% of birds above 0.94; power 3: 1% above 0.97). The truth needs no future sample.
 const cameras = [{ power: 6 }, { power: 3 }];
-const shareMoved = (t: number, power: number): number => t <= 0 ? 1 : 1 - Math.min(1, t) ** (1 / power);
+const shareMoved = (t: number, power: number): number => (t <= 0 ? 1 : 1 - Math.min(1, t) ** (1 / power));
 
-function trials(count: number, birds: number, budget: number, confidence: number, power: number, seed: number,
-  rule: 'bound' | 'point'): { certified: number; over: number; medianShare: number } {
+function trials(
+  count: number,
+  birds: number,
+  budget: number,
+  confidence: number,
+  power: number,
+  seed: number,
+  rule: 'bound' | 'point',
+): { certified: number; over: number; medianShare: number } {
   const next = random(seed);
   let certified = 0;
   let over = 0;
@@ -49,23 +56,32 @@ function trials(count: number, birds: number, budget: number, confidence: number
 
 describe('the certified bound keeps the promise on future shots (seeded simulation)', () => {
   for (const { power } of cameras) {
-    for (const [birds, budget, count] of [[300, 0.01, 2000], [1000, 0.01, 600], [200, 0.02, 2000],
-      [100, 0.05, 2000]] as const) {
+    for (const [birds, budget, count] of [
+      [300, 0.01, 2000],
+      [1000, 0.01, 600],
+      [200, 0.02, 2000],
+      [100, 0.05, 2000],
+    ] as const) {
       // Monte Carlo slack: three standard errors of a 10% rate over `count` trials.
-      const slack = 3 * Math.sqrt(0.1 * 0.9 / count);
-      it(`${birds} reviewed birds, budget ${budget * 100}%, tail power ${power}: over the budget in at most ` +
-        `about 10% of ${count} trials`, () => {
-        const bound = trials(count, birds, budget, 0.9, power, 1000 * power + birds, 'bound');
-        const point = trials(count, birds, budget, 0.9, power, 1000 * power + birds, 'point');
-        console.log(`[figures] ${birds} birds, budget ${budget}, power ${power}: bound rule certified ` +
-          `${bound.certified}/${count}, over the budget in ${(100 * bound.over / bound.certified).toFixed(1)}% ` +
-          `(median birds moved ${(100 * bound.medianShare).toFixed(2)}%); point rule over in ` +
-          `${(100 * point.over / point.certified).toFixed(1)}% (median ${(100 * point.medianShare).toFixed(2)}%)`);
-        expect(bound.certified).toBe(count); // every trial has enough birds to certify
-        expect(bound.over / bound.certified).toBeLessThanOrEqual(0.1 + slack);
-        // The old rule is a point estimate of the tail: it breaks the promise far more often.
-        expect(point.over / point.certified).toBeGreaterThan(0.3);
-      });
+      const slack = 3 * Math.sqrt((0.1 * 0.9) / count);
+      it(
+        `${birds} reviewed birds, budget ${budget * 100}%, tail power ${power}: over the budget in at most ` +
+          `about 10% of ${count} trials`,
+        () => {
+          const bound = trials(count, birds, budget, 0.9, power, 1000 * power + birds, 'bound');
+          const point = trials(count, birds, budget, 0.9, power, 1000 * power + birds, 'point');
+          console.log(
+            `[figures] ${birds} birds, budget ${budget}, power ${power}: bound rule certified ` +
+              `${bound.certified}/${count}, over the budget in ${((100 * bound.over) / bound.certified).toFixed(1)}% ` +
+              `(median birds moved ${(100 * bound.medianShare).toFixed(2)}%); point rule over in ` +
+              `${((100 * point.over) / point.certified).toFixed(1)}% (median ${(100 * point.medianShare).toFixed(2)}%)`,
+          );
+          expect(bound.certified).toBe(count); // every trial has enough birds to certify
+          expect(bound.over / bound.certified).toBeLessThanOrEqual(0.1 + slack);
+          // The old rule is a point estimate of the tail: it breaks the promise far more often.
+          expect(point.over / point.certified).toBeGreaterThan(0.3);
+        },
+      );
     }
   }
 
@@ -83,9 +99,15 @@ describe('the certified bound keeps the promise on future shots (seeded simulati
       for (const budget of [0.01, 0.02, 0.05]) {
         const birds = moreBirdsNeeded(0, 0, budget, confidence);
         // A camera whose random shots are 80% birds needs birds / 0.8 reviewed shots.
-        rows.push(`confidence ${confidence}, budget ${budget}: ${birds} birds, none moved ` +
-          `(${Math.ceil(birds / 0.8)} random shots at 80% birds); with one moved ${moreBirdsNeeded(1, 0, budget,
-            confidence)}`);
+        rows.push(
+          `confidence ${confidence}, budget ${budget}: ${birds} birds, none moved ` +
+            `(${Math.ceil(birds / 0.8)} random shots at 80% birds); with one moved ${moreBirdsNeeded(
+              1,
+              0,
+              budget,
+              confidence,
+            )}`,
+        );
       }
     }
     console.log(`[figures] reviews to certify:\n${rows.join('\n')}`);

@@ -9,8 +9,16 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/index.js';
-import { DaemonProcess, killAllDaemons, makeCamera, makeTestDirs, REPO, runCli, writeConfigFile,
-  type TestDirs } from './helpers/daemon.js';
+import {
+  DaemonProcess,
+  killAllDaemons,
+  makeCamera,
+  makeTestDirs,
+  REPO,
+  runCli,
+  writeConfigFile,
+  type TestDirs,
+} from './helpers/daemon.js';
 import { query } from './helpers/decisions.js';
 import { waitFor } from './helpers/wait.js';
 import { freePort } from './web-shared.js';
@@ -30,16 +38,24 @@ let base: string;
 let browser: Browser;
 // garden: 90 birds 0.000..0.593 and 20 airplanes 0.60..0.98; pond: 5 birds and 2 airplanes.
 const garden = Array.from({ length: 90 }, (_, i) => ({ camera: 'garden', p: i / 150, label: 'bird', id: 0 }));
-const gardenPlanes = Array.from({ length: 20 }, (_, i) => ({ camera: 'garden', p: 0.6 + i / 50, label: 'airplane',
-  id: 0 }));
-const pond = [...[0.1, 0.2, 0.3, 0.4, 0.5].map((p) => ({ camera: 'pond', p, label: 'bird', id: 0 })),
-  ...[0.7, 0.9].map((p) => ({ camera: 'pond', p, label: 'airplane', id: 0 }))];
+const gardenPlanes = Array.from({ length: 20 }, (_, i) => ({
+  camera: 'garden',
+  p: 0.6 + i / 50,
+  label: 'airplane',
+  id: 0,
+}));
+const pond = [
+  ...[0.1, 0.2, 0.3, 0.4, 0.5].map((p) => ({ camera: 'pond', p, label: 'bird', id: 0 })),
+  ...[0.7, 0.9].map((p) => ({ camera: 'pond', p, label: 'airplane', id: 0 })),
+];
 
 function label(shots: Array<{ id: number; label: string }>): void {
   const db = openDatabase(dirs.db);
   const review = db.prepare(`INSERT INTO reviews (decision_id, time, time_ms, label, member, source)
       VALUES (?, '2026-11-30T11:00:00Z', 1, ?, 'ann', 'sample')`);
-  db.transaction(() => { for (const shot of shots) review.run(shot.id, shot.label); })();
+  db.transaction(() => {
+    for (const shot of shots) review.run(shot.id, shot.label);
+  })();
   db.close();
 }
 const changes = () => query(dirs.db, 'SELECT * FROM threshold_changes ORDER BY id');
@@ -53,31 +69,53 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
         label, threshold, action, model_id) VALUES ('2026-11-30T10:00:00Z', 0, ?, ?, ?, ?, ?, 'bird', 0.9, 'kept', ?)`);
     const draw = db.prepare('INSERT INTO review_draws (decision_id, time_ms) VALUES (?, 0)');
     [...garden, ...gardenPlanes, ...pond].forEach((shot, i) => {
-      shot.id = Number(decide.run(shot.camera, `/old/${i}.jpg`, `/old/${i}.jpg`, shot.p, 1 - shot.p, MODEL_ID)
-        .lastInsertRowid);
+      shot.id = Number(
+        decide.run(shot.camera, `/old/${i}.jpg`, `/old/${i}.jpg`, shot.p, 1 - shot.p, MODEL_ID).lastInsertRowid,
+      );
       draw.run(shot.id);
     });
     db.close();
-    config = writeConfigFile(dirs, { cameras, db: dirs.db, model: MODEL, birdBudget: 0.05, quietMs: 100,
-      calibration: { checkMs: 300 } });
+    config = writeConfigFile(dirs, {
+      cameras,
+      db: dirs.db,
+      model: MODEL,
+      birdBudget: 0.05,
+      quietMs: 100,
+      calibration: { checkMs: 300 },
+    });
     daemon = new DaemonProcess(['run', '--config', config]);
     await daemon.ready(60_000);
     // Three rounds of review: 60 birds certify 5% with none moved, 90 with one; pond's 5 never do.
     label(garden.slice(0, 60));
-    await waitFor(() => changes().length === 1, 60_000, () => `the first change:\n${daemon.tail()}`);
+    await waitFor(
+      () => changes().length === 1,
+      60_000,
+      () => `the first change:\n${daemon.tail()}`,
+    );
     label([...garden.slice(60), ...gardenPlanes, ...pond]);
-    await waitFor(() => changes().length === 2, 60_000, () => `the second change:\n${daemon.tail()}`);
-    for (const [name, role] of [['rita', 'reviewer'], ['vic', 'viewer']]) {
-      const added = await runCli(['user', 'add', name!, '--role', role!, '--config', config],
-        { input: `${name}-password\n` });
+    await waitFor(
+      () => changes().length === 2,
+      60_000,
+      () => `the second change:\n${daemon.tail()}`,
+    );
+    for (const [name, role] of [
+      ['rita', 'reviewer'],
+      ['vic', 'viewer'],
+    ]) {
+      const added = await runCli(['user', 'add', name!, '--role', role!, '--config', config], {
+        input: `${name}-password\n`,
+      });
       expect(added.code, added.stderr).toBe(0);
     }
     const port = await freePort();
     web = new DaemonProcess(['web', '--config', config, '--listen', `127.0.0.1:${port}`]);
     await web.waitForOutput(/listening on http:\/\//);
     base = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+    });
     mkdirSync(SHOTS, { recursive: true });
   }, 180_000);
   afterAll(async () => {
@@ -97,9 +135,11 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
     return { context, page };
   }
 
-  it('the daemon\'s two changes: none moved of 60, then one of 90', () => {
-    expect(changes()).toMatchObject([{ camera: 'garden', n: 60, k: 0, new_threshold: 0.393344 },
-      { camera: 'garden', n: 90, k: 1, new_threshold: 0.586677, old_threshold: 0.393344 }]);
+  it("the daemon's two changes: none moved of 60, then one of 90", () => {
+    expect(changes()).toMatchObject([
+      { camera: 'garden', n: 60, k: 0, new_threshold: 0.393344 },
+      { camera: 'garden', n: 90, k: 1, new_threshold: 0.586677, old_threshold: 0.393344 },
+    ]);
   });
 
   for (const [name, viewport] of Object.entries(viewports)) {
@@ -109,14 +149,16 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
       const gardenCard = page.locator('article.promise-card[data-camera=garden]');
       const pondCard = page.locator('article.promise-card[data-camera=pond]');
       expect(await gardenCard.locator('.state').innerText()).toBe(
-        'certified: at most 5% of birds moved, 90% confidence, from 110 reviewed shots');
+        'certified: at most 5% of birds moved, 90% confidence, from 110 reviewed shots',
+      );
       // 1 of 90 birds at or above 0.586677 (the one at 0.5933); 20 of 20 airplanes.
       expect(await gardenCard.innerText()).toMatch(/1 of 90 \(1\.1%; 90% interval 0\.1%–5\.2%\)/);
       expect(await gardenCard.innerText()).toMatch(/20 of 20 \(100%; 90% interval 86\.1%–100%\)/);
       expect(await gardenCard.locator('svg.history circle').count()).toBe(2);
       // pond: 5 birds, 40 more needed at 5%; 7 reviewed shots of which 5 birds: 56 more shots.
       expect(await pondCard.locator('.state').innerText()).toBe(
-        'not yet measured on this camera: review 56 more random shots');
+        'not yet measured on this camera: review 56 more random shots',
+      );
       expect(await pondCard.locator('progress').getAttribute('value')).toBe('11.1');
       await page.screenshot({ path: join(SHOTS, `promise-stats-${name}.png`), fullPage: true });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -125,13 +167,14 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
       expect(await page.locator('.promise-progress progress').count()).toBe(2);
       expect(await page.locator('.promise-progress').innerText()).toMatch(/pond: not yet measured/);
       await page.screenshot({ path: join(SHOTS, `promise-review-${name}.png`), fullPage: true });
-      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth))
-        .toBeLessThanOrEqual(0);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(
+        0,
+      );
       await context.close();
     });
   }
 
-  it('/model names the model file to a viewer without the server\'s folder; a reviewer sees the path', async () => {
+  it("/model names the model file to a viewer without the server's folder; a reviewer sees the path", async () => {
     const viewer = await as('vic', viewports.desktop);
     await viewer.page.goto(`${base}/model`);
     const text = await viewer.page.locator('main').innerText();

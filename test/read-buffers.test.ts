@@ -25,7 +25,10 @@ describe('ReadBuffers', () => {
     expect(pool.take(50_000) === medium, 'smallest that fits first').toBe(true);
     expect(pool.take(50_000) === large).toBe(true);
     const fresh = pool.take(50_000);
-    expect([small, medium, large].some((b) => b === fresh), 'nothing left to reuse').toBe(false);
+    expect(
+      [small, medium, large].some((b) => b === fresh),
+      'nothing left to reuse',
+    ).toBe(false);
 
     const huge = pool.take(5 * 1024 * 1024);
     expect(huge.length).toBe(5 * 1024 * 1024); // no headroom past the cap
@@ -36,12 +39,18 @@ describe('ReadBuffers', () => {
   it('lend() takes the buffer back when the work ends, whether it resolves or throws', async () => {
     const pool = new ReadBuffers(1, 8 * 1024 * 1024);
     let first: Buffer | undefined;
-    await pool.lend(async (allocate) => { first = allocate(1000); });
+    await pool.lend(async (allocate) => {
+      first = allocate(1000);
+    });
     expect(pool.take(1000) === first, 'returned after success').toBe(true);
     pool.release(first!);
     let second: Buffer | undefined;
-    await expect(pool.lend(async (allocate) => { second = allocate(1000); throw new Error('decode failed'); }))
-      .rejects.toThrow('decode failed');
+    await expect(
+      pool.lend(async (allocate) => {
+        second = allocate(1000);
+        throw new Error('decode failed');
+      }),
+    ).rejects.toThrow('decode failed');
     expect(second === first && pool.take(1000) === first, 'returned after a failure').toBe(true);
   });
 });

@@ -10,7 +10,17 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, watch as fs
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './reliability/harness.js';
+import {
+  cleanupTemp,
+  killAll,
+  listFiles,
+  LogReader,
+  sleep,
+  startDaemon,
+  tempDir,
+  waitFor,
+  type Daemon,
+} from './reliability/harness.js';
 import { needs, rootMissing } from './helpers/preconditions.js';
 import { realImagePaths, sha256 } from './reliability/images.js';
 
@@ -18,16 +28,34 @@ const FILES = Number(process.env.BW_COPY_FILES ?? 12);
 const mounts: string[] = [];
 afterAll(async () => {
   await killAll();
-  for (const m of mounts) { try { execFileSync('umount', [m]); } catch { /* already */ } }
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', [m]);
+    } catch {
+      /* already */
+    }
+  }
   cleanupTemp();
 });
 
 /** A noisy 2400x1800 JPEG (~7 MB: a copy takes long enough to be caught), made unique per copy by a COM segment. */
 async function bigShots(n: number): Promise<Buffer[]> {
   const photo = await sharp(realImagePaths('airplane')[7]!).resize(2400, 1800).png({ compressionLevel: 0 }).toBuffer();
-  const noise = await sharp({ create: { width: 2400, height: 1800, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 0, sigma: 40 } } })
-    .png({ compressionLevel: 0 }).toBuffer();
-  const jpeg = await sharp(photo).composite([{ input: noise, blend: 'add' }]).jpeg({ quality: 97, chromaSubsampling: '4:4:4' }).toBuffer();
+  const noise = await sharp({
+    create: {
+      width: 2400,
+      height: 1800,
+      channels: 3,
+      background: { r: 0, g: 0, b: 0 },
+      noise: { type: 'gaussian', mean: 0, sigma: 40 },
+    },
+  })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+  const jpeg = await sharp(photo)
+    .composite([{ input: noise, blend: 'add' }])
+    .jpeg({ quality: 97, chromaSubsampling: '4:4:4' })
+    .toBuffer();
   return Array.from({ length: n }, (_, i) => {
     const text = Buffer.from(`birdwatch reliability big shot ${i}`);
     const seg = Buffer.from([0xff, 0xfe, 0, 0]);
@@ -43,7 +71,8 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
     const root = tempDir('bw-copykill-');
     const watch = join(root, 'blog');
     const airplanes = join(root, 'airplanes');
-    mkdirSync(watch); mkdirSync(airplanes);
+    mkdirSync(watch);
+    mkdirSync(airplanes);
     const image = join(root, 'airplanes.ext4');
     execFileSync('truncate', ['-s', '256M', image]);
     execFileSync('mkfs.ext4', ['-q', '-F', image]);
@@ -57,7 +86,10 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
     /** Shots a kill caught mid-copy: after the kill, a temp copy shorter than the shot lay on the airplanes disk
      * while the log held the move's intent (pending_moves) for that shot. */
     const caughtMidCopy: Array<{ name: string; tempBytes: number; shotBytes: number }> = [];
-    const temps = () => readdirSync(airplanes, { recursive: true }).map(String).filter((f) => f.split('/').pop()!.startsWith('.birdwatch-tmp-'));
+    const temps = () =>
+      readdirSync(airplanes, { recursive: true })
+        .map(String)
+        .filter((f) => f.split('/').pop()!.startsWith('.birdwatch-tmp-'));
     try {
       // The trap: the instant a temp copy appears, kill whatever daemon is running.
       const trap = fsWatch(airplanes, (_ev, name) => {
@@ -67,14 +99,23 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
         for (const [i, s] of shots.entries()) writeFileSync(join(watch, `big-${i}.jpg`), s);
         for (let attempt = 0; attempt < FILES * 2 && log.count() < FILES; attempt++) {
           daemon = startDaemon({ watch, airplanes, db, config });
-          await waitFor(() => !daemon!.alive || log.count() >= FILES, 120_000, () => `a kill or all decided: ${daemon!.tail()}`, 20);
+          await waitFor(
+            () => !daemon!.alive || log.count() >= FILES,
+            120_000,
+            () => `a kill or all decided: ${daemon!.tail()}`,
+            20,
+          );
           if (daemon.exitInfo?.signal === 'SIGKILL') {
             kills++;
             // The temp copy is named after its target (fs/move.ts tempPathFor); the intent names the target too.
             const intents = log.query<{ src_path: string; target_path: string; size: number }>(
-              "SELECT src_path, target_path, size FROM pending_moves WHERE kind = 'decide'");
+              "SELECT src_path, target_path, size FROM pending_moves WHERE kind = 'decide'",
+            );
             for (const temp of temps()) {
-              const intent = intents.find((i) => join(airplanes, temp) === join(dirname(i.target_path), `.birdwatch-tmp-${basename(i.target_path)}`));
+              const intent = intents.find(
+                (i) =>
+                  join(airplanes, temp) === join(dirname(i.target_path), `.birdwatch-tmp-${basename(i.target_path)}`),
+              );
               const tempBytes = statSync(join(airplanes, temp)).size;
               if (intent && tempBytes < intent.size) {
                 caughtMidCopy.push({ name: basename(intent.src_path), tempBytes, shotBytes: intent.size });
@@ -88,13 +129,19 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
       }
       // Final, untrapped run: reconciles and finishes (each earlier restart already removed the previous temp copy).
       daemon = startDaemon({ watch, airplanes, db, config });
-      await waitFor(() => log.count("action = 'moved'") >= FILES || !daemon!.alive, 120_000, () => `all moved: ${daemon!.tail()}`);
+      await waitFor(
+        () => log.count("action = 'moved'") >= FILES || !daemon!.alive,
+        120_000,
+        () => `all moved: ${daemon!.tail()}`,
+      );
       await sleep(500);
       expect(await daemon.stop()).toBe(true);
       const removedTemps = (daemon.output.match(/removed the temp file of an interrupted copy/g) ?? []).length;
-      console.log(`[figures] crash mid-copy: files=${FILES} (${(shots[0]!.length / 1e6).toFixed(1)} MB each) kills=${kills} ` +
-        `partial_temp_copies_after_kills=${caughtMidCopy.length} (e.g. ${JSON.stringify(caughtMidCopy.at(-1))}) ` +
-        `temps_removed_at_final_start=${removedTemps}`);
+      console.log(
+        `[figures] crash mid-copy: files=${FILES} (${(shots[0]!.length / 1e6).toFixed(1)} MB each) kills=${kills} ` +
+          `partial_temp_copies_after_kills=${caughtMidCopy.length} (e.g. ${JSON.stringify(caughtMidCopy.at(-1))}) ` +
+          `temps_removed_at_final_start=${removedTemps}`,
+      );
 
       expect(temps(), 'temp copies left').toEqual([]);
       expect(listFiles(watch), 'shots left in the blog').toEqual([]);
@@ -103,7 +150,10 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
       for (const [i, s] of shots.entries()) {
         expect(sha256(readFileSync(join(airplanes, `big-${i}.jpg`))), `big-${i}.jpg`).toBe(sha256(s));
         const rows = log.rows('path = ?', join(watch, `big-${i}.jpg`));
-        expect(rows.map((r) => r.action), `big-${i}.jpg rows`).toEqual(['moved']);
+        expect(
+          rows.map((r) => r.action),
+          `big-${i}.jpg rows`,
+        ).toEqual(['moved']);
         expect(rows[0]!.final_path).toBe(join(airplanes, `big-${i}.jpg`));
       }
       expect(log.query<{ n: number }>('SELECT count(*) AS n FROM pending_moves')[0]!.n).toBe(0);

@@ -10,7 +10,16 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cleanupTemp, killAll, listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './reliability/harness.js';
+  cleanupTemp,
+  killAll,
+  listFiles,
+  LogReader,
+  sleep,
+  startDaemon,
+  tempDir,
+  waitFor,
+  type Daemon,
+} from './reliability/harness.js';
 import { needs, rootMissing } from './helpers/preconditions.js';
 import { makeRealImages, rng, sha256, type RealImage } from './reliability/images.js';
 import { renameIntoPlace, writeChunked, type RenameStyle } from './reliability/writers.js';
@@ -25,7 +34,13 @@ const IN_FLIGHT = 8;
 const mounts: string[] = [];
 afterAll(async () => {
   await killAll();
-  for (const m of mounts) { try { execFileSync('umount', [m]); } catch { /* already */ } }
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', [m]);
+    } catch {
+      /* already */
+    }
+  }
   cleanupTemp();
 });
 
@@ -59,7 +74,8 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     const watch = join(root, 'blog');
     const airplanes = join(root, 'airplanes');
     const staging = join(root, 'staging');
-    for (const d of [watch, airplanes, staging, join(watch, 'day-2'), join(watch, 'day-2', 'card A')]) mkdirSync(d, { recursive: true });
+    for (const d of [watch, airplanes, staging, join(watch, 'day-2'), join(watch, 'day-2', 'card A')])
+      mkdirSync(d, { recursive: true });
     if (crossFs) {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128m,mode=0755', 'tmpfs', airplanes]);
       mounts.push(airplanes);
@@ -92,10 +108,18 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
         }
         const p = plan[started++]!;
         const dest = join(watch, p.rel);
-        const job = (p.renamed
-          ? renameIntoPlace(p.img.bytes, dest, p.style, staging)
-          : writeChunked(p.img.bytes, dest, 3 + Math.floor(rand() * 4), () => 30 + Math.floor(rand() * 250)))
-          .then(() => { finished++; }, (e) => { errors.push(e); });
+        const job = (
+          p.renamed
+            ? renameIntoPlace(p.img.bytes, dest, p.style, staging)
+            : writeChunked(p.img.bytes, dest, 3 + Math.floor(rand() * 4), () => 30 + Math.floor(rand() * 250))
+        ).then(
+          () => {
+            finished++;
+          },
+          (e) => {
+            errors.push(e);
+          },
+        );
         inflight.add(job);
         void job.then(() => inflight.delete(job));
       }
@@ -122,8 +146,12 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
         }
         daemon = startDaemon({ watch, airplanes, db, config });
         // Kill only after this daemon has logged a decision of its own.
-        await waitFor(() => log.maxId() > before || !daemon!.alive, 60_000,
-          () => `a decision after restart ${kills} (output: ${daemon!.tail()})`, 25);
+        await waitFor(
+          () => log.maxId() > before || !daemon!.alive,
+          60_000,
+          () => `a decision after restart ${kills} (output: ${daemon!.tail()})`,
+          25,
+        );
         expect(daemon.alive, `daemon died on its own after restart ${kills}:\n${daemon.tail()}`).toBe(true);
         const delay = Math.floor(rand() * 600);
         killDelays.push(delay);
@@ -143,10 +171,15 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
       // Debug lines and its rescans: what daemon.caughtUp() waits for.
       daemon = startDaemon({ watch, airplanes, db, config: { ...config, logLevel: 'debug' } });
       const wanted = new Set(images.map((i) => i.sha256));
-      await waitFor(() => {
-        const decided = new Set(log.rows("action IN ('moved','kept')").map((r) => r.sha256));
-        return [...wanted].every((s) => decided.has(s));
-      }, 180_000, () => `all ${plan.length} files decided (have ${log.count("action IN ('moved','kept')")}; ${daemon!.tail()})`, 250);
+      await waitFor(
+        () => {
+          const decided = new Set(log.rows("action IN ('moved','kept')").map((r) => r.sha256));
+          return [...wanted].every((s) => decided.has(s));
+        },
+        180_000,
+        () => `all ${plan.length} files decided (have ${log.count("action IN ('moved','kept')")}; ${daemon!.tail()})`,
+        250,
+      );
       await daemon.caughtUp(60_000); // anything else it would (wrongly) do, it has done once it looked at every file
       expect(await daemon.stop(), 'graceful stop on SIGTERM').toBe(true);
       outputs.push(daemon.output);
@@ -166,7 +199,10 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     const blogFiles = listFiles(watch);
     const planeFiles = listFiles(airplanes);
     const where = new Map<string, string[]>();
-    for (const [base, files] of [[watch, blogFiles], [airplanes, planeFiles]] as const) {
+    for (const [base, files] of [
+      [watch, blogFiles],
+      [airplanes, planeFiles],
+    ] as const) {
       for (const f of files) {
         const p = join(base, f);
         const h = sha256(readFileSync(p));
@@ -177,14 +213,22 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     const duplicated = [...where.entries()].filter(([, ps]) => ps.length > 1);
     const strangers = [...where.keys()].filter((h) => !images.some((i) => i.sha256 === h));
     const rowsPerFile = new Map<string, number>();
-    for (const r of rows) rowsPerFile.set(r.sha256 ?? `null:${r.path}`, (rowsPerFile.get(r.sha256 ?? `null:${r.path}`) ?? 0) + 1);
-    const wrongRowCount = images.filter((i) => rowsPerFile.get(i.sha256) !== 1).map((i) => `${i.name}: ${rowsPerFile.get(i.sha256) ?? 0}`);
+    for (const r of rows)
+      rowsPerFile.set(r.sha256 ?? `null:${r.path}`, (rowsPerFile.get(r.sha256 ?? `null:${r.path}`) ?? 0) + 1);
+    const wrongRowCount = images
+      .filter((i) => rowsPerFile.get(i.sha256) !== 1)
+      .map((i) => `${i.name}: ${rowsPerFile.get(i.sha256) ?? 0}`);
     const byPath = new Map(plan.map((p) => [p.img.sha256, p]));
     const mismatched: string[] = [];
     let moved = 0;
     for (const r of rows) {
       const p = byPath.get(r.sha256 ?? '');
-      if (!p) { mismatched.push(`row ${r.id} for an unknown file ${JSON.stringify(r.path)} (${r.action} ${r.error_kind ?? ''})`); continue; }
+      if (!p) {
+        mismatched.push(
+          `row ${r.id} for an unknown file ${JSON.stringify(r.path)} (${r.action} ${r.error_kind ?? ''})`,
+        );
+        continue;
+      }
       const expectedFinal = r.action === 'moved' ? join(airplanes, p.rel) : join(watch, p.rel);
       if (r.path !== join(watch, p.rel)) mismatched.push(`row ${r.id} path ${r.path} != ${join(watch, p.rel)}`);
       if (r.final_path !== expectedFinal) mismatched.push(`row ${r.id} final_path ${r.final_path} != ${expectedFinal}`);
@@ -197,21 +241,29 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     const leftovers = listFiles(staging);
 
     const renamed = plan.filter((p) => p.renamed).length;
-    console.log(`[figures] crash${crossFs ? ' (airplanes on another filesystem)' : ''}: seed=${SEED} ` +
-      `files=${plan.length} (renamed ${renamed}, slow in place ${plan.length - renamed}) ` +
-      `kills=${kills} (+${earlyKills} during start-up, uncounted) moved=${moved} kept=${rows.length - moved} ` +
-      `rows=${rows.length} lost=${lost.length} duplicates=${duplicated.length} pending_moves=${pending} ` +
-      `interrupted_moves_reconciled=${reconciled} (completed ${completedMoves}, ` +
-      `undone ${reconciled - completedMoves}) copy_temps_removed=${tempsRemoved} ` +
-      `seconds=${seconds.toFixed(1)} kill_delays_ms=${killDelays.join(',')}`);
+    console.log(
+      `[figures] crash${crossFs ? ' (airplanes on another filesystem)' : ''}: seed=${SEED} ` +
+        `files=${plan.length} (renamed ${renamed}, slow in place ${plan.length - renamed}) ` +
+        `kills=${kills} (+${earlyKills} during start-up, uncounted) moved=${moved} kept=${rows.length - moved} ` +
+        `rows=${rows.length} lost=${lost.length} duplicates=${duplicated.length} pending_moves=${pending} ` +
+        `interrupted_moves_reconciled=${reconciled} (completed ${completedMoves}, ` +
+        `undone ${reconciled - completedMoves}) copy_temps_removed=${tempsRemoved} ` +
+        `seconds=${seconds.toFixed(1)} kill_delays_ms=${killDelays.join(',')}`,
+    );
 
     expect(kills).toBeGreaterThanOrEqual(Math.min(20, KILLS)); // BW_CRASH_KILLS < 20 only when debugging
     expect(lost, 'files lost').toEqual([]);
     expect(duplicated, 'files present twice').toEqual([]);
     expect(strangers.length, 'files nobody dropped (temp files, partial copies)').toBe(0);
-    expect(blogFiles.length + planeFiles.length, `temp or extra files: ${[...blogFiles, ...planeFiles].filter((f) => !plan.some((p) => f === p.rel)).join(' | ')}`).toBe(plan.length);
+    expect(
+      blogFiles.length + planeFiles.length,
+      `temp or extra files: ${[...blogFiles, ...planeFiles].filter((f) => !plan.some((p) => f === p.rel)).join(' | ')}`,
+    ).toBe(plan.length);
     expect(wrongRowCount, 'files without exactly one decision row').toEqual([]);
-    expect(rows.filter((r) => r.action === 'failed').map((r) => `${r.path}: ${r.error_kind} ${r.error}`), 'failed rows').toEqual([]);
+    expect(
+      rows.filter((r) => r.action === 'failed').map((r) => `${r.path}: ${r.error_kind} ${r.error}`),
+      'failed rows',
+    ).toEqual([]);
     expect(mismatched).toEqual([]);
     expect(pending, 'pending_moves left after a graceful stop').toBe(0);
     expect(leftovers).toEqual([]);

@@ -7,21 +7,46 @@
 // The daemon must say so clearly, move nothing it cannot log, lose nothing, and recover by itself once the fault
 // clears.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOBODY_MISSING } from './helpers/daemon.js';
 import { IMMUTABLE_BASE, IMMUTABLE_MISSING } from './helpers/immutable.js';
 import { needs, rootMissing } from './helpers/preconditions.js';
 import {
-  chownTree, cleanupTemp, killAll, listFiles, LogReader, NOBODY, startDaemon, tempDir, waitFor } from './reliability/harness.js';
+  chownTree,
+  cleanupTemp,
+  killAll,
+  listFiles,
+  LogReader,
+  NOBODY,
+  startDaemon,
+  tempDir,
+  waitFor,
+} from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
 const mounts: string[] = [];
 afterAll(async () => {
   await killAll();
-  for (const m of mounts) { try { execFileSync('umount', [m]); } catch { /* already */ } }
+  for (const m of mounts) {
+    try {
+      execFileSync('umount', [m]);
+    } catch {
+      /* already */
+    }
+  }
   cleanupTemp();
 });
 
@@ -45,31 +70,54 @@ describe('disk and database faults', () => {
     const L = layout('bw-fault-ro-');
     chownTree(L.root, NOBODY.uid, NOBODY.gid);
     const log = new LogReader(L.db);
-    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, user: NOBODY,
-      config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    const d = startDaemon({
+      watch: L.watch,
+      airplanes: L.airplanes,
+      db: L.db,
+      user: NOBODY,
+      config: { stallMs: 2_000, rescanIntervalMs: 2_000 },
+    });
     try {
       writeFileSync(join(L.watch, 'warmup.jpg'), keepers[5]!.bytes);
-      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      await waitFor(
+        () => log.count() >= 1 || !d.alive,
+        90_000,
+        () => `warm-up decision: ${d.tail()}`,
+      );
       chmodSync(L.airplanes, 0o555);
       const names = ['plane-1.jpg', 'plane-2.jpg', 'plane-3.jpg', 'bird-1.jpg'];
       const shots = [movers[0]!, movers[1]!, movers[2]!, keepers[0]!];
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
-      await waitFor(() => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-1.jpg')) === 1, 30_000, () => `bird-1 kept: ${d.tail()}`);
+      await waitFor(
+        () => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-1.jpg')) === 1,
+        30_000,
+        () => `bird-1 kept: ${d.tail()}`,
+      );
       // The positive signal: it tried to move each of the three, and said why it could not.
-      await waitFor(() => names.slice(0, 3).every((n) => triedAndSaid(d.output, /not writable/, join(L.watch, n))) || !d.alive,
-        60_000, () => `a refusal for each plane: ${d.tail()}`);
+      await waitFor(
+        () => names.slice(0, 3).every((n) => triedAndSaid(d.output, /not writable/, join(L.watch, n))) || !d.alive,
+        60_000,
+        () => `a refusal for each plane: ${d.tail()}`,
+      );
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes)).toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       expect(log.count("action = 'moved'")).toBe(0);
-      expect(log.count("action = 'kept' AND path LIKE ?", `${L.watch}/plane-%`), 'a shot to move logged as kept').toBe(0);
+      expect(log.count("action = 'kept' AND path LIKE ?", `${L.watch}/plane-%`), 'a shot to move logged as kept').toBe(
+        0,
+      );
       const said = d.output.split('\n').filter((l) => /EACCES|permission denied|not writable/i.test(l));
       console.log(`[figures] fault airplanes-not-writable: daemon said: ${said[0]?.slice(0, 300)}`);
       expect(said.length, `no clear message about the unwritable airplanes folder in:\n${d.tail()}`).toBeGreaterThan(0);
 
       chmodSync(L.airplanes, 0o755);
-      await waitFor(() => names.slice(0, 3).every((n) => log.count("action = 'moved' AND path = ?", join(L.watch, n)) === 1) || !d.alive,
-        60_000, () => `the three airplanes moved after the fault cleared: ${d.tail()}`);
+      await waitFor(
+        () =>
+          names.slice(0, 3).every((n) => log.count("action = 'moved' AND path = ?", join(L.watch, n)) === 1) ||
+          !d.alive,
+        60_000,
+        () => `the three airplanes moved after the fault cleared: ${d.tail()}`,
+      );
       for (const [i, n] of names.slice(0, 3).entries()) {
         expect(existsSync(join(L.watch, n)), `${n} still in the blog`).toBe(false);
         expect(sha256(readFileSync(join(L.airplanes, n))), n).toBe(shots[i]!.sha256);
@@ -92,11 +140,20 @@ describe('disk and database faults', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', L.state]);
     mounts.push(L.state);
     const log = new LogReader(L.db);
-    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    const d = startDaemon({
+      watch: L.watch,
+      airplanes: L.airplanes,
+      db: L.db,
+      config: { stallMs: 2_000, rescanIntervalMs: 2_000 },
+    });
     const filler = join(L.state, 'filler');
     try {
       writeFileSync(join(L.watch, 'warmup.jpg'), keepers[5]!.bytes);
-      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      await waitFor(
+        () => log.count() >= 1 || !d.alive,
+        90_000,
+        () => `warm-up decision: ${d.tail()}`,
+      );
       const before = log.count();
       const filled = fill(filler);
       const names = ['plane-1.jpg', 'plane-2.jpg', 'plane-3.jpg', 'bird-1.jpg', 'bird-2.jpg'];
@@ -104,20 +161,30 @@ describe('disk and database faults', () => {
       const since = d.output.length;
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
       // The positive signal: it tried to log a shot, failed, and tried again.
-      await waitFor(() => retriedLogging(d.output.slice(since)) || !d.alive, 60_000, () => `a retried write: ${d.tail()}`);
+      await waitFor(
+        () => retriedLogging(d.output.slice(since)) || !d.alive,
+        60_000,
+        () => `a retried write: ${d.tail()}`,
+      );
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       const during = log.count() - before;
       const said = d.output.split('\n').filter((l) => /SQLITE_FULL|disk is full|ENOSPC|no space/i.test(l));
-      console.log(`[figures] fault db-disk-full: filled ${filled} bytes; rows written during the fault: ${during}; ` +
-        `daemon said: ${said[0]?.slice(0, 300)}`);
+      console.log(
+        `[figures] fault db-disk-full: filled ${filled} bytes; rows written during the fault: ${during}; ` +
+          `daemon said: ${said[0]?.slice(0, 300)}`,
+      );
       expect(during, 'rows written while the disk was full').toBe(0);
       expect(said.length, `no clear message about the full disk in:\n${d.tail()}`).toBeGreaterThan(0);
 
       rmSync(filler);
-      await waitFor(() => names.every((n) => log.count("action IN ('moved','kept') AND path = ?", join(L.watch, n)) === 1) || !d.alive,
-        60_000, () => `all five decided after space returned: ${d.tail()}`);
+      await waitFor(
+        () =>
+          names.every((n) => log.count("action IN ('moved','kept') AND path = ?", join(L.watch, n)) === 1) || !d.alive,
+        60_000,
+        () => `all five decided after space returned: ${d.tail()}`,
+      );
       for (const [i, n] of names.entries()) {
         const rows = log.rows('path = ?', join(L.watch, n));
         expect(rows.length, `${n}: ${JSON.stringify(rows)}`).toBe(1);
@@ -142,11 +209,20 @@ describe('disk and database faults', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', L.airplanes]);
     mounts.push(L.airplanes);
     const log = new LogReader(L.db);
-    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    const d = startDaemon({
+      watch: L.watch,
+      airplanes: L.airplanes,
+      db: L.db,
+      config: { stallMs: 2_000, rescanIntervalMs: 2_000 },
+    });
     const filler = join(L.airplanes, 'filler');
     try {
       writeFileSync(join(L.watch, 'warmup.jpg'), keepers[4]!.bytes);
-      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      await waitFor(
+        () => log.count() >= 1 || !d.alive,
+        90_000,
+        () => `warm-up decision: ${d.tail()}`,
+      );
       // Leave less room than one shot: the copy starts, then runs out of space.
       const capacity = fill(filler);
       rmSync(filler);
@@ -155,21 +231,35 @@ describe('disk and database faults', () => {
       const names = ['plane-a.jpg', 'plane-b.jpg', 'bird-a.jpg'];
       const shots = [movers[6]!, movers[7]!, keepers[3]!];
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
-      await waitFor(() => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-a.jpg')) === 1, 30_000, () => `bird-a kept: ${d.tail()}`);
+      await waitFor(
+        () => log.count("action = 'kept' AND path = ?", join(L.watch, 'bird-a.jpg')) === 1,
+        30_000,
+        () => `bird-a kept: ${d.tail()}`,
+      );
       // The positive signal: it tried to move both, and said why it could not.
-      await waitFor(() => names.slice(0, 2).every((n) => triedAndSaid(d.output, /disk is full/, join(L.watch, n))) || !d.alive,
-        60_000, () => `a refusal for each plane: ${d.tail()}`);
+      await waitFor(
+        () => names.slice(0, 2).every((n) => triedAndSaid(d.output, /disk is full/, join(L.watch, n))) || !d.alive,
+        60_000,
+        () => `a refusal for each plane: ${d.tail()}`,
+      );
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes), 'half copies or temp files in the full airplanes folder').toEqual(['filler']);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       expect(log.count("action = 'moved'")).toBe(0);
-      const said = d.output.split('\n').filter((l) => /ENOSPC|no space left|disk is full|is full/i.test(l) && !/birdwatch starting/.test(l));
+      const said = d.output
+        .split('\n')
+        .filter((l) => /ENOSPC|no space left|disk is full|is full/i.test(l) && !/birdwatch starting/.test(l));
       console.log(`[figures] fault airplanes-disk-full: daemon said: ${said[0]?.slice(0, 300)}`);
       expect(said.length, `no clear message about the full airplanes disk in:\n${d.tail()}`).toBeGreaterThan(0);
 
       rmSync(filler);
-      await waitFor(() => names.slice(0, 2).every((n) => log.count("action = 'moved' AND path = ?", join(L.watch, n)) === 1) || !d.alive,
-        60_000, () => `both airplanes moved after space returned: ${d.tail()}`);
+      await waitFor(
+        () =>
+          names.slice(0, 2).every((n) => log.count("action = 'moved' AND path = ?", join(L.watch, n)) === 1) ||
+          !d.alive,
+        60_000,
+        () => `both airplanes moved after space returned: ${d.tail()}`,
+      );
       for (const [i, n] of names.slice(0, 2).entries()) {
         expect(existsSync(join(L.watch, n))).toBe(false);
         expect(sha256(readFileSync(join(L.airplanes, n)))).toBe(shots[i]!.sha256);
@@ -190,12 +280,29 @@ describe('disk and database faults', () => {
     needs(ctx, IMMUTABLE_MISSING);
     const L = layout('bw-fault-immutable-', IMMUTABLE_BASE);
     const log = new LogReader(L.db);
-    const d = startDaemon({ watch: L.watch, airplanes: L.airplanes, db: L.db, config: { stallMs: 2_000, rescanIntervalMs: 2_000 } });
+    const d = startDaemon({
+      watch: L.watch,
+      airplanes: L.airplanes,
+      db: L.db,
+      config: { stallMs: 2_000, rescanIntervalMs: 2_000 },
+    });
     const locked = [L.db, `${L.db}-wal`];
-    const unlock = () => { for (const f of locked) { try { execFileSync('chattr', ['-i', f]); } catch { /* not set */ } } };
+    const unlock = () => {
+      for (const f of locked) {
+        try {
+          execFileSync('chattr', ['-i', f]);
+        } catch {
+          /* not set */
+        }
+      }
+    };
     try {
       writeFileSync(join(L.watch, 'warmup.jpg'), keepers[6]!.bytes);
-      await waitFor(() => log.count() >= 1 || !d.alive, 90_000, () => `warm-up decision: ${d.tail()}`);
+      await waitFor(
+        () => log.count() >= 1 || !d.alive,
+        90_000,
+        () => `warm-up decision: ${d.tail()}`,
+      );
       const before = log.count();
       for (const f of locked) execFileSync('chattr', ['+i', f]);
       const names = ['plane-x.jpg', 'plane-y.jpg', 'bird-x.jpg'];
@@ -203,18 +310,28 @@ describe('disk and database faults', () => {
       const since = d.output.length;
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
       // The positive signal: it tried to log a shot, failed, and tried again.
-      await waitFor(() => retriedLogging(d.output.slice(since)) || !d.alive, 60_000, () => `a retried write: ${d.tail()}`);
+      await waitFor(
+        () => retriedLogging(d.output.slice(since)) || !d.alive,
+        60_000,
+        () => `a retried write: ${d.tail()}`,
+      );
       expect(d.alive, d.tail()).toBe(true);
       expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       expect(log.count() - before, 'rows written while the database was unwritable').toBe(0);
-      const said = d.output.split('\n').filter((l) => /database or disk unavailable|SQLITE_IOERR|SQLITE_READONLY|EPERM|read-only/i.test(l));
+      const said = d.output
+        .split('\n')
+        .filter((l) => /database or disk unavailable|SQLITE_IOERR|SQLITE_READONLY|EPERM|read-only/i.test(l));
       console.log(`[figures] fault db-unwritable: daemon said: ${said[0]?.slice(0, 300)}`);
       expect(said.length, `no clear message about the unwritable database in:\n${d.tail()}`).toBeGreaterThan(0);
 
       unlock();
-      await waitFor(() => names.every((n) => log.count("action IN ('moved','kept') AND path = ?", join(L.watch, n)) === 1) || !d.alive,
-        90_000, () => `all three decided once the database was writable: ${d.tail()}`);
+      await waitFor(
+        () =>
+          names.every((n) => log.count("action IN ('moved','kept') AND path = ?", join(L.watch, n)) === 1) || !d.alive,
+        90_000,
+        () => `all three decided once the database was writable: ${d.tail()}`,
+      );
       for (const [i, n] of names.entries()) {
         const rows = log.rows('path = ?', join(L.watch, n));
         expect(rows.length, `${n}: ${JSON.stringify(rows)}`).toBe(1);
@@ -232,8 +349,9 @@ describe('disk and database faults', () => {
 
 /** Whether the daemon refused to move `file` with a message matching `why` (its path in the same line). */
 function triedAndSaid(output: string, why: RegExp, file: string): boolean {
-  return output.split('\n').some((line) => /cannot move an airplane shot/.test(line) && why.test(line) &&
-    line.includes(`path=${file} `));
+  return output
+    .split('\n')
+    .some((line) => /cannot move an airplane shot/.test(line) && why.test(line) && line.includes(`path=${file} `));
 }
 
 /** Whether a write to the log failed and was tried at least a second time (a retry line with attempt >= 2). */
@@ -249,7 +367,12 @@ function fill(path: string, limit = Infinity): number {
     for (const size of [65536, 4096, 512, 1]) {
       const buf = Buffer.alloc(size, 0x55);
       while (total + size <= limit) {
-        try { total += writeSync(fd, buf); } catch (e) { if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break; throw e; }
+        try {
+          total += writeSync(fd, buf);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw e;
+        }
       }
     }
   } finally {

@@ -2,10 +2,29 @@
 // airplanes folder) never let a shot escape or let the daemon read outside its folders, file names reach SQLite only
 // as parameters, and the shipped systemd unit verifies, with its exposure score printed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, killAll, listFiles, LogReader, REPO, startDaemon, tempDir, waitFor } from './reliability/harness.js';
+import {
+  cleanupTemp,
+  killAll,
+  listFiles,
+  LogReader,
+  REPO,
+  startDaemon,
+  tempDir,
+  waitFor,
+} from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
@@ -21,7 +40,9 @@ function inside(root: string, p: string): boolean {
 
 describe('security', () => {
   let movers: Screened[] = [];
-  beforeAll(async () => { movers = await pickShots('airplane', true, 10, 3300); }, 120_000);
+  beforeAll(async () => {
+    movers = await pickShots('airplane', true, 10, 3300);
+  }, 120_000);
 
   it('keeps every move inside the airplanes folder, follows no symlink, parameterizes SQL', async () => {
     const root = tempDir('bw-sec-');
@@ -61,16 +82,24 @@ describe('security', () => {
         mkdirSync(join(watch, f, '..'), { recursive: true });
         writeFileSync(join(watch, f), movers[i]!.bytes);
       }
-      await waitFor(() => tricky.every((f) => log.count('path = ?', join(watch, f)) > 0) || !d.alive, 60_000,
-        () => `rows for ${tricky.filter((f) => log.count('path = ?', join(watch, f)) === 0).join(', ')}: ${d.tail()}`);
+      await waitFor(
+        () => tricky.every((f) => log.count('path = ?', join(watch, f)) > 0) || !d.alive,
+        60_000,
+        () => `rows for ${tricky.filter((f) => log.count('path = ?', join(watch, f)) === 0).join(', ')}: ${d.tail()}`,
+      );
       await new Promise((r) => setTimeout(r, 3_000)); // two rescans: would the symlinked folder be entered?
 
       const rows = log.rows();
-      const shown = rows.map((r) => `${JSON.stringify(relative(root, r.path))} -> ` +
-        `${JSON.stringify(relative(root, r.final_path))} ${r.action}${r.error_kind ? ' ' + r.error_kind : ''}`);
+      const shown = rows.map(
+        (r) =>
+          `${JSON.stringify(relative(root, r.path))} -> ` +
+          `${JSON.stringify(relative(root, r.final_path))} ${r.action}${r.error_kind ? ' ' + r.error_kind : ''}`,
+      );
       console.log(`[figures] security: ${shown.join('; ')}`);
       // SQL: the table survived the name, which is stored verbatim.
-      expect(log.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'decisions'")).toHaveLength(1);
+      expect(
+        log.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'decisions'"),
+      ).toHaveLength(1);
       expect(log.rows('path = ?', join(watch, tricky[4]!))).toHaveLength(1);
 
       const realAir = realpathSync(airplanes);
@@ -78,7 +107,10 @@ describe('security', () => {
         expect(inside(watch, r.path), `found outside the blog: ${r.path}`).toBe(true);
         if (r.action === 'moved') {
           expect(inside(airplanes, r.final_path), `lexically outside: ${r.final_path}`).toBe(true);
-          expect(inside(realAir, realpathSync(r.final_path)), `moved through a symlink to ${realpathSync(r.final_path)}`).toBe(true);
+          expect(
+            inside(realAir, realpathSync(r.final_path)),
+            `moved through a symlink to ${realpathSync(r.final_path)}`,
+          ).toBe(true);
         }
       }
       for (const [i, f] of tricky.entries()) {
@@ -89,8 +121,13 @@ describe('security', () => {
       // Nothing arrived in the planted target, nothing was read or moved through the blog's symlinked folder.
       expect(listFiles(planted), 'a move followed a symlink planted in the airplanes folder').toEqual([]);
       expect(lstatSync(join(airplanes, 'sub')).isSymbolicLink(), 'the planted symlink was left alone').toBe(true);
-      expect(log.rows('path LIKE ?', `${join(watch, 'escape')}/%`), 'rows for files behind a symlinked folder').toEqual([]);
-      expect(log.rows('path = ?', join(watch, 'escape')).map((r) => `${r.action}:${r.error_kind}`), 'the symlinked folder itself').toEqual(['failed:unsupported']);
+      expect(log.rows('path LIKE ?', `${join(watch, 'escape')}/%`), 'rows for files behind a symlinked folder').toEqual(
+        [],
+      );
+      expect(
+        log.rows('path = ?', join(watch, 'escape')).map((r) => `${r.action}:${r.error_kind}`),
+        'the symlinked folder itself',
+      ).toEqual(['failed:unsupported']);
       expect(sha256(readFileSync(outsideShot))).toBe(movers[9]!.sha256);
       for (const [i, f] of dotted.entries()) {
         expect(log.rows('path = ?', join(watch, f)), `${f} is a hidden name: no row`).toEqual([]);
@@ -103,8 +140,11 @@ describe('security', () => {
       expect(d.output).toMatch(/symbolic link in the airplanes folder/);
       // ...and once the link is gone, it is moved into a real folder under the airplanes folder.
       unlinkSync(join(airplanes, 'sub'));
-      await waitFor(() => log.count("action = 'moved' AND path = ?", join(watch, planted_)) === 1 || !d.alive, 90_000,
-        () => `${planted_} moved after the planted link was removed: ${d.tail()}`);
+      await waitFor(
+        () => log.count("action = 'moved' AND path = ?", join(watch, planted_)) === 1 || !d.alive,
+        90_000,
+        () => `${planted_} moved after the planted link was removed: ${d.tail()}`,
+      );
       expect(lstatSync(join(airplanes, 'sub')).isDirectory()).toBe(true);
       expect(sha256(readFileSync(join(airplanes, planted_)))).toBe(movers[OUTSIDE - 1]!.sha256);
       expect(await d.stop()).toBe(true);
@@ -129,7 +169,11 @@ describe('security', () => {
     const log = new LogReader(db);
     const d = startDaemon({ watch, airplanes, db });
     try {
-      await waitFor(() => log.count() >= 2 || !d.alive, 60_000, () => `two decisions: ${d.tail()}`);
+      await waitFor(
+        () => log.count() >= 2 || !d.alive,
+        60_000,
+        () => `two decisions: ${d.tail()}`,
+      );
       expect(await d.stop()).toBe(true);
     } finally {
       await d.kill();
@@ -137,8 +181,12 @@ describe('security', () => {
     const moved = log.rows("action = 'moved'")[0]!;
     const kept = log.rows("action = 'kept'")[0]!;
     expect(moved.final_path).toBe(join(airplanes, 'day1', 'm1.jpg'));
-    const cli = (...args: string[]) => spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js'), ...args,
-      '--watch', watch, '--airplanes', airplanes, '--db', db], { cwd: REPO, encoding: 'utf8' });
+    const cli = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [join(REPO, 'dist', 'cli.js'), ...args, '--watch', watch, '--airplanes', airplanes, '--db', db],
+        { cwd: REPO, encoding: 'utf8' },
+      );
     const outcomes: string[] = [];
     const refused = (what: string, r: ReturnType<typeof cli>) => {
       outcomes.push(`${what}: exit ${r.status} ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
@@ -157,7 +205,10 @@ describe('security', () => {
     refused('restore through a symlinked blog folder', cli('restore', String(moved.id)));
     // The airplanes folder for a mark --move is a planted symlink to elsewhere: mark must not follow it.
     symlinkSync(outside, join(airplanes, 'day2'));
-    refused('mark --move through a symlinked airplanes folder', cli('mark', String(kept.id), '--label', 'airplane', '--move'));
+    refused(
+      'mark --move through a symlinked airplanes folder',
+      cli('mark', String(kept.id), '--label', 'airplane', '--move'),
+    );
     console.log(`[figures] security restore/mark: ${outcomes.join('; ')}`);
 
     expect(listFiles(outside).sort(), 'a file reached the outside folder').toEqual(['victim.jpg']);

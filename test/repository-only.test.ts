@@ -19,7 +19,10 @@ function testSources(dir = join(REPO, 'test')): string[] {
 
 /** The code of a source file without its comments (line comments, and block comments on their own lines). */
 function code(text: string): string {
-  return text.split('\n').filter((line) => !/^\s*(\/\/|\/?\*)/.test(line)).map((line) => line.replace(/\s\/\/.*$/, ''))
+  return text
+    .split('\n')
+    .filter((line) => !/^\s*(\/\/|\/?\*)/.test(line))
+    .map((line) => line.replace(/\s\/\/.*$/, ''))
     .join('\n');
 }
 
@@ -42,13 +45,18 @@ describe('tests read nothing outside the repository', () => {
   it('spells no path out of the checkout in any test or helper', () => {
     const sources = testSources().filter((path) => !path.endsWith('repository-only.test.ts')); // its own examples
     expect(sources.length).toBeGreaterThan(20);
-    const outside = sources.filter((path) => /(\.\.[/\\]+)+shared\b|['"`]\.\.[/\\]*['"`]\s*,\s*['"`]shared['"`]/.test(code(readFileSync(path, 'utf8'))))
+    const outside = sources
+      .filter((path) =>
+        /(\.\.[/\\]+)+shared\b|['"`]\.\.[/\\]*['"`]\s*,\s*['"`]shared['"`]/.test(code(readFileSync(path, 'utf8'))),
+      )
       .map((path) => relative(REPO, path));
     expect(outside, 'these read ../shared (use test/fixtures, or BIRDWATCH_DATA for a larger set)').toEqual([]);
   });
 
   it('would catch one that did', () => {
-    expect(/(\.\.[/\\]+)+shared\b/.test(code("const root = new URL('../../../shared/data/x', import.meta.url);"))).toBe(true);
+    expect(/(\.\.[/\\]+)+shared\b/.test(code("const root = new URL('../../../shared/data/x', import.meta.url);"))).toBe(
+      true,
+    );
     expect(/(\.\.[/\\]+)+shared\b/.test(code('// an example: ../shared/data/cifar10-airplane-bird'))).toBe(false);
   });
 });

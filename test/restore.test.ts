@@ -20,7 +20,14 @@ afterAll(async () => {
   world?.dirs.cleanup();
 });
 
-interface Correction { id: number; decision_id: number; label: string; kind: string; from_path: string; to_path: string | null }
+interface Correction {
+  id: number;
+  decision_id: number;
+  label: string;
+  kind: string;
+  from_path: string;
+  to_path: string | null;
+}
 const correctionsOf = (decisionId: number): Correction[] =>
   query<Correction>(world.dirs.db, 'SELECT * FROM corrections WHERE decision_id = ? ORDER BY id', decisionId);
 
@@ -40,8 +47,14 @@ describe('birdwatch restore', () => {
     const back = join(world.garden.watch, rel);
     expect(sha256(readFileSync(back))).toBe(sha256(bytes));
     expect(existsSync(moved)).toBe(false);
-    expect(correctionsOf(decision.id)).toEqual([expect.objectContaining({
-      label: 'bird', kind: 'restore', from_path: moved, to_path: back })]);
+    expect(correctionsOf(decision.id)).toEqual([
+      expect.objectContaining({
+        label: 'bird',
+        kind: 'restore',
+        from_path: moved,
+        to_path: back,
+      }),
+    ]);
     expect(pendingMoves(world.dirs.db)).toEqual([]);
 
     // The running daemon sees the file arrive and skips it as decided.
@@ -60,8 +73,13 @@ describe('birdwatch restore', () => {
     // log shows the decision with its correction, not as another row.
     const log = jsonLines((await world.cli(['log', '--json', '--path', rel])).stdout);
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ id: decision.id, action: 'moved', corrected_label: 'bird',
-      corrected_kind: 'restore', current_path: back });
+    expect(log[0]).toMatchObject({
+      id: decision.id,
+      action: 'moved',
+      corrected_label: 'bird',
+      corrected_kind: 'restore',
+      current_path: back,
+    });
     // A second restore is a no-op that says so.
     const again = await world.cli(['restore', String(decision.id)]);
     expect(again.code).toBe(0);
@@ -101,10 +119,29 @@ describe('birdwatch restore', () => {
     const db = new Database(world.dirs.db);
     try {
       const now = Date.now();
-      db.prepare(`INSERT INTO pending_moves (time_ms, owner_pid, kind, src_path, dest_path, target_path, sha256, size,
-          record) VALUES (?, ?, 'restore', ?, ?, ?, ?, ?, ?)`).run(now, 2 ** 22 + 12345, plane.final_path, back, back,
-        plane.sha256, plane.size, JSON.stringify({ table: 'corrections', row: { decision_id: plane.id,
-          time: new Date(now).toISOString(), time_ms: now, label: 'bird', kind: 'restore', from_path: plane.final_path } }));
+      db.prepare(
+        `INSERT INTO pending_moves (time_ms, owner_pid, kind, src_path, dest_path, target_path, sha256, size,
+          record) VALUES (?, ?, 'restore', ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        now,
+        2 ** 22 + 12345,
+        plane.final_path,
+        back,
+        back,
+        plane.sha256,
+        plane.size,
+        JSON.stringify({
+          table: 'corrections',
+          row: {
+            decision_id: plane.id,
+            time: new Date(now).toISOString(),
+            time_ms: now,
+            label: 'bird',
+            kind: 'restore',
+            from_path: plane.final_path,
+          },
+        }),
+      );
     } finally {
       db.close();
     }
@@ -116,7 +153,9 @@ describe('birdwatch restore', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/already restored to .*crash\/plane\.jpg/);
     expect(pendingMoves(world.dirs.db)).toEqual([]);
-    expect(correctionsOf(plane.id)).toEqual([expect.objectContaining({ label: 'bird', kind: 'restore', to_path: back })]);
+    expect(correctionsOf(plane.id)).toEqual([
+      expect.objectContaining({ label: 'bird', kind: 'restore', to_path: back }),
+    ]);
     await world.daemon.waitForOutput(alreadyDecidedLine(back));
     expect(existsSync(back)).toBe(true);
   });
@@ -153,9 +192,20 @@ describe('birdwatch restore', () => {
     const elsewhere = join(world.dirs.root, 'elsewhere');
     mkdirSync(join(elsewhere, 'blog'), { recursive: true });
     mkdirSync(join(elsewhere, 'planes'), { recursive: true });
-    await expectRefusal(['restore', String(planeA.id), '--db', world.dirs.db, '--watch', join(elsewhere, 'blog'),
-      '--airplanes', join(elsewhere, 'planes')], /refusing: .* not inside the configured airplanes folder/,
-    (args) => runCli(args));
+    await expectRefusal(
+      [
+        'restore',
+        String(planeA.id),
+        '--db',
+        world.dirs.db,
+        '--watch',
+        join(elsewhere, 'blog'),
+        '--airplanes',
+        join(elsewhere, 'planes'),
+      ],
+      /refusing: .* not inside the configured airplanes folder/,
+      (args) => runCli(args),
+    );
 
     // A symlink in the blog that leads out of it: the real destination is outside the watched folder.
     const outside = join(world.dirs.root, 'outside');

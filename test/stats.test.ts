@@ -3,8 +3,16 @@
 // and the query plans (index-only range counts, the latency index).
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeStats, countRangeSql, failuresSql, latencyRangeSql, nearestRank, occursSql, percentileSql, untimedSql }
-  from '../src/query/stats.js';
+import {
+  computeStats,
+  countRangeSql,
+  failuresSql,
+  latencyRangeSql,
+  nearestRank,
+  occursSql,
+  percentileSql,
+  untimedSql,
+} from '../src/query/stats.js';
 import { killAllDaemons } from './helpers/daemon.js';
 import type { Decision } from './helpers/decisions.js';
 import { startWorld, type World } from './log-shared.js';
@@ -37,11 +45,13 @@ const localDay = (ms: number): string => {
 function expectCountsOf(stats: Record<string, any>, rows: Decision[]): void {
   expect(stats.decisions).toBe(rows.length);
   expect(stats.per_action).toEqual({
-    moved: count(rows, (r) => r.action === 'moved'), kept: count(rows, (r) => r.action === 'kept'),
+    moved: count(rows, (r) => r.action === 'moved'),
+    kept: count(rows, (r) => r.action === 'kept'),
     failed: count(rows, (r) => r.action === 'failed'),
   });
   expect(stats.per_label).toEqual({
-    airplane: count(rows, (r) => r.label === 'airplane'), bird: count(rows, (r) => r.label === 'bird'),
+    airplane: count(rows, (r) => r.label === 'airplane'),
+    bird: count(rows, (r) => r.label === 'bird'),
     none: count(rows, (r) => r.label === null),
   });
   expect(stats.airplanes_moved).toBe(stats.per_action.moved);
@@ -49,19 +59,27 @@ function expectCountsOf(stats: Record<string, any>, rows: Decision[]): void {
   expect(stats.per_camera.map((c: any) => c.camera)).toEqual(cameras);
   for (const entry of stats.per_camera) {
     const mine = rows.filter((r) => r.camera === entry.camera);
-    expect(entry).toEqual({ camera: entry.camera, decisions: mine.length,
-      moved: count(mine, (r) => r.action === 'moved'), kept: count(mine, (r) => r.action === 'kept'),
-      failed: count(mine, (r) => r.action === 'failed') });
+    expect(entry).toEqual({
+      camera: entry.camera,
+      decisions: mine.length,
+      moved: count(mine, (r) => r.action === 'moved'),
+      kept: count(mine, (r) => r.action === 'kept'),
+      failed: count(mine, (r) => r.action === 'failed'),
+    });
   }
   const days = [...new Set(rows.map((r) => localDay(r.time_ms)))].sort();
   expect(stats.per_day.map((d: any) => d.day)).toEqual(days);
   expect(stats.per_day.reduce((n: number, d: any) => n + d.decisions, 0)).toBe(rows.length);
   const kinds = new Map<string, number>();
-  for (const r of rows.filter((r) => r.action === 'failed')) kinds.set(r.error_kind!, (kinds.get(r.error_kind!) ?? 0) + 1);
+  for (const r of rows.filter((r) => r.action === 'failed'))
+    kinds.set(r.error_kind!, (kinds.get(r.error_kind!) ?? 0) + 1);
   expect(stats.failures_by_kind).toEqual([...kinds].map(([error_kind, n]) => ({ error_kind, count: n })));
   // The rows' own latencies, ranked by the stats' one definition of a percentile (null of no values: a filtered set
   // may hold only failures, depending on the order the daemon decided the shots in).
-  const latencies = rows.map((r) => r.latency_ms).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const latencies = rows
+    .map((r) => r.latency_ms)
+    .filter((v): v is number => v !== null)
+    .sort((a, b) => a - b);
   expect(stats.latency_ms.count).toBe(latencies.length);
   expect(stats.latency_ms.p50).toBe(nearestRank(latencies, 0.5));
   expect(stats.latency_ms.p99).toBe(nearestRank(latencies, 0.99));
@@ -85,12 +103,20 @@ describe('birdwatch stats', () => {
   });
 
   it('narrows to one camera and to a time range', async () => {
-    expectCountsOf(await statsJson('--camera', 'pond'), all.filter((r) => r.camera === 'pond'));
+    expectCountsOf(
+      await statsJson('--camera', 'pond'),
+      all.filter((r) => r.camera === 'pond'),
+    );
     const ordered = [...all].sort((a, b) => a.time_ms - b.time_ms);
     const middle = ordered[Math.floor(ordered.length / 2)]!;
-    expectCountsOf(await statsJson('--since', middle.time), all.filter((r) => r.time_ms >= middle.time_ms));
-    expectCountsOf(await statsJson('--until', middle.time, '--camera', 'garden'),
-      all.filter((r) => r.time_ms < middle.time_ms && r.camera === 'garden'));
+    expectCountsOf(
+      await statsJson('--since', middle.time),
+      all.filter((r) => r.time_ms >= middle.time_ms),
+    );
+    expectCountsOf(
+      await statsJson('--until', middle.time, '--camera', 'garden'),
+      all.filter((r) => r.time_ms < middle.time_ms && r.camera === 'garden'),
+    );
     const none = await statsJson('--until', '2h');
     expect(none.decisions).toBe(0);
     const table = await world.cli(['stats', '--until', '2h']);
@@ -102,15 +128,25 @@ describe('birdwatch stats', () => {
     const rightPlane = world.row(world.garden, '2026/plane one.jpg');
     const wrongBird = world.row(world.garden, 'sub/wren.jpg');
     const broken = world.row(world.garden, 'broken.jpg');
-    for (const args of [['restore', String(wrongPlane.id)], ['mark', String(rightPlane.id), '--label', 'airplane'],
-      ['mark', String(wrongBird.id), '--label', 'airplane'], ['mark', String(broken.id), '--label', 'bird']]) {
+    for (const args of [
+      ['restore', String(wrongPlane.id)],
+      ['mark', String(rightPlane.id), '--label', 'airplane'],
+      ['mark', String(wrongBird.id), '--label', 'airplane'],
+      ['mark', String(broken.id), '--label', 'bird'],
+    ]) {
       const result = await world.cli(args);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
     }
     const stats = await statsJson();
     expect(stats.corrections).toEqual({
-      corrected_decisions: 4, bird_moved_as_airplane: 1, airplane_kept_as_bird: 1, confirmed_moved: 1,
-      confirmed_kept: 0, labelled_failures: 1, model_wrong: 2, wrong_share_of_reviewed: 2 / 3,
+      corrected_decisions: 4,
+      bird_moved_as_airplane: 1,
+      airplane_kept_as_bird: 1,
+      confirmed_moved: 1,
+      confirmed_kept: 0,
+      labelled_failures: 1,
+      model_wrong: 2,
+      wrong_share_of_reviewed: 2 / 3,
     });
     expectCountsOf(stats, world.rows()); // corrections never count as decisions
     const table = await world.cli(['stats']);
@@ -138,16 +174,22 @@ describe('birdwatch stats', () => {
     const db = new Database(world.dirs.db, { readonly: true, fileMustExist: true });
     try {
       const plan = (sql: string, ...params: unknown[]): string =>
-        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((s) => s.detail)
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
+          .map((s) => s.detail)
           .join(' | ');
-      const seek = /SEARCH decisions USING COVERING INDEX decisions_camera_action_label_time \(camera=\? AND action=\? AND label=\? AND time_ms>\? AND time_ms<\?\)/;
+      const seek =
+        /SEARCH decisions USING COVERING INDEX decisions_camera_action_label_time \(camera=\? AND action=\? AND label=\? AND time_ms>\? AND time_ms<\?\)/;
       expect(plan(countRangeSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
       expect(plan(countRangeSql, 'garden', 'failed', null, 0, 1)).toMatch(seek);
       expect(plan(latencyRangeSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
       expect(plan(occursSql, 'garden', 'kept', 'bird', 0, 1)).toMatch(seek);
       expect(plan(failuresSql, 'garden', 0, 1)).toMatch(seek);
-      expect(plan(untimedSql(false), 0, 1)).toMatch(/SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/);
-      expect(plan(untimedSql(true), 0, 1, 'garden')).toMatch(/SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/);
+      expect(plan(untimedSql(false), 0, 1)).toMatch(
+        /SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/,
+      );
+      expect(plan(untimedSql(true), 0, 1, 'garden')).toMatch(
+        /SEARCH decisions USING COVERING INDEX decisions_latency \(latency_ms=\?\)/,
+      );
       for (const order of ['ASC', 'DESC'] as const) {
         for (const withCamera of [false, true]) {
           const params = withCamera ? [0, 1, 'garden', 0] : [0, 1, 0];

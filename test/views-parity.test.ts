@@ -12,7 +12,10 @@ import { REPO, runCli } from './helpers/daemon.js';
 
 const SHIPPED = join(REPO, 'models', 'birds-vs-airplanes.onnx');
 const cifar = (cls: string): string[] =>
-  readdirSync(join(FIXTURES_DIR, 'cifar', cls)).sort().slice(0, 5).map((name) => join(FIXTURES_DIR, 'cifar', cls, name));
+  readdirSync(join(FIXTURES_DIR, 'cifar', cls))
+    .sort()
+    .slice(0, 5)
+    .map((name) => join(FIXTURES_DIR, 'cifar', cls, name));
 // All 32x32 CIFAR JPEGs: neither side resizes them, and PIL and libvips decode them to the same pixels (libjpeg-turbo
 // both; checked when this test was written: 0 of 3,072 values differ), so the two pipelines see one uint8 image and
 // only float32 arithmetic (normalization order, GEMM summation order) separates their answers. A larger photograph
@@ -43,27 +46,40 @@ let model: string;
 
 beforeAll(() => {
   dir = makeTempDir('birdwatch-views-parity-');
-  model = put(dir, 'two-views.onnx', withEditedMetadata(readFileSync(SHIPPED), (props) => {
-    props.preprocessing = JSON.stringify({ ...JSON.parse(props.preprocessing!), views: ['identity', 'mirror'] });
-  }));
+  model = put(
+    dir,
+    'two-views.onnx',
+    withEditedMetadata(readFileSync(SHIPPED), (props) => {
+      props.preprocessing = JSON.stringify({ ...JSON.parse(props.preprocessing!), views: ['identity', 'mirror'] });
+    }),
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('multi-view inference, Python (training/birdwatch_training/views.py) and the daemon', () => {
   it('give the same averaged P(airplane) within 1e-4 on 16 CIFAR images', async () => {
-    const python = JSON.parse(execFileSync(join(REPO, 'training', 'python.sh'), ['-c', PYTHON, model, ...FILES],
-      { cwd: join(REPO, 'training'), encoding: 'utf8' })) as { views: string[]; model: number[]; identity: number[] };
+    const python = JSON.parse(
+      execFileSync(join(REPO, 'training', 'python.sh'), ['-c', PYTHON, model, ...FILES], {
+        cwd: join(REPO, 'training'),
+        encoding: 'utf8',
+      }),
+    ) as { views: string[]; model: number[]; identity: number[] };
     expect(python.views).toEqual(['identity', 'mirror']);
 
     const run = await runCli(['classify', '--json', '--provider', 'cpu', '--model', model, ...FILES]);
     expect(run.code, run.stderr).toBe(0);
-    const node = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { path: string; probabilities: { airplane: number } });
+    const node = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { path: string; probabilities: { airplane: number } });
     expect(node.map((row) => row.path)).toEqual(FILES);
 
     const differences = FILES.map((_, i) => Math.abs(node[i]!.probabilities.airplane - python.model[i]!));
     const largest = Math.max(...differences);
-    console.log(`[figures] views parity: max |P(airplane) node - python| = ${largest.toExponential(2)} ` +
-      `over ${FILES.length} images`);
+    console.log(
+      `[figures] views parity: max |P(airplane) node - python| = ${largest.toExponential(2)} ` +
+        `over ${FILES.length} images`,
+    );
     differences.forEach((d, i) => expect(d, FILES[i]).toBeLessThan(1e-4));
     // The tolerance is far below what the views change: the one-view answers differ from the two-view ones by more.
     const viewEffect = Math.max(...FILES.map((_, i) => Math.abs(python.identity[i]! - python.model[i]!)));

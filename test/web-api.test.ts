@@ -45,10 +45,18 @@ const json = async (response: Response): Promise<any> => {
 describe('birdwatch web: sessions and access', () => {
   it('answers 401 on every /api route but login without a session; healthz is open; pages send to /login', async () => {
     const routes: Array<[string, string]> = [
-      ['GET', '/api/session'], ['GET', '/api/decisions'], ['GET', '/api/decisions/1'],
-      ['GET', '/api/decisions/1/image'], ['GET', '/api/decisions/1/thumbnail'], ['GET', '/api/stats'],
-      ['POST', '/api/decisions/1/restore'], ['POST', '/api/decisions/1/mark'], ['POST', '/api/logout'],
-      ['GET', '/api/review/next'], ['GET', '/api/review/summary'], ['POST', '/api/review/1'],
+      ['GET', '/api/session'],
+      ['GET', '/api/decisions'],
+      ['GET', '/api/decisions/1'],
+      ['GET', '/api/decisions/1/image'],
+      ['GET', '/api/decisions/1/thumbnail'],
+      ['GET', '/api/stats'],
+      ['POST', '/api/decisions/1/restore'],
+      ['POST', '/api/decisions/1/mark'],
+      ['POST', '/api/logout'],
+      ['GET', '/api/review/next'],
+      ['GET', '/api/review/summary'],
+      ['POST', '/api/review/1'],
     ];
     for (const [method, path] of routes) {
       const response = await call(web.base, path, null, { method, body: method === 'POST' ? {} : undefined });
@@ -74,15 +82,26 @@ describe('birdwatch web: sessions and access', () => {
     };
     expect(await nextOf('%2Fstats')).toBe('/stats');
     expect(await nextOf('%2Fshot%2F12')).toBe('/shot/12');
-    for (const payload of ['/%5Cevil.com', '/%09/evil.com', '%2F%5Cevil.com', '/%0A/evil.com', '//evil.com',
-      '%2F%2Fevil.com', 'https://evil.com/', '/%5C%5Cevil.com', 'evil.com', '//%5B']) {
+    for (const payload of [
+      '/%5Cevil.com',
+      '/%09/evil.com',
+      '%2F%5Cevil.com',
+      '/%0A/evil.com',
+      '//evil.com',
+      '%2F%2Fevil.com',
+      'https://evil.com/',
+      '/%5C%5Cevil.com',
+      'evil.com',
+      '//%5B',
+    ]) {
       expect(await nextOf(payload), payload).toBe('/');
     }
   });
 
   it('logs in with an HttpOnly SameSite=Strict cookie, tells the session, refuses bad logins, logs out', async () => {
     const response = await fetch(`${web.base}/api/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'rita', password: 'rita-password' }),
     });
     expect(response.status).toBe(200);
@@ -92,25 +111,44 @@ describe('birdwatch web: sessions and access', () => {
     expect(cookie).toMatch(/; HttpOnly/i);
     expect(cookie).toMatch(/; SameSite=Strict/i);
     const session = { cookie: cookie.split(';')[0]!, csrf: body.csrf, user: 'rita', role: 'reviewer' };
-    expect(await json(await call(web.base, '/api/session', session))).toEqual({ user: 'rita', role: 'reviewer',
-      csrf: body.csrf });
+    expect(await json(await call(web.base, '/api/session', session))).toEqual({
+      user: 'rita',
+      role: 'reviewer',
+      csrf: body.csrf,
+    });
 
-    for (const [username, password] of [['rita', 'wrong-password'], ['nobody-here', 'whatever1'], ['rita', '']]) {
-      const wrong = await fetch(`${web.base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username, password }) });
+    for (const [username, password] of [
+      ['rita', 'wrong-password'],
+      ['nobody-here', 'whatever1'],
+      ['rita', ''],
+    ]) {
+      const wrong = await fetch(`${web.base}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
       expect(wrong.status).toBe(401);
       expect(wrong.headers.getSetCookie()).toEqual([]);
     }
     // Not JSON (a cross-site form post): refused before any credential is checked.
-    const form = await fetch(`${web.base}/api/login`, { method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=rita&password=rita-password' });
+    const form = await fetch(`${web.base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=rita&password=rita-password',
+    });
     expect(form.status).toBe(415);
     // text/plain, which a cross-site form can send too, and which Fastify parses by default: refused the same way.
-    const plain = await fetch(`${web.base}/api/login`, { method: 'POST', headers: { 'content-type': 'text/plain' },
-      body: JSON.stringify({ username: 'rita', password: 'rita-password' }) });
+    const plain = await fetch(`${web.base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ username: 'rita', password: 'rita-password' }),
+    });
     expect(plain.status).toBe(415);
-    const plainAction = await fetch(`${web.base}/api/decisions/1/restore`, { method: 'POST',
-      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, 'content-type': 'text/plain' }, body: '{}' });
+    const plainAction = await fetch(`${web.base}/api/decisions/1/restore`, {
+      method: 'POST',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(plainAction.status).toBe(415);
 
     expect((await call(web.base, '/api/logout', session, { method: 'POST', csrf: false })).status).toBe(403);
@@ -120,8 +158,12 @@ describe('birdwatch web: sessions and access', () => {
   });
 
   it('rate-limits failed logins per user: after 5 failures even the right password gets 429', async () => {
-    const attempt = (password: string): Promise<Response> => fetch(`${web.base}/api/login`, { method: 'POST',
-      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'lou', password }) });
+    const attempt = (password: string): Promise<Response> =>
+      fetch(`${web.base}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'lou', password }),
+      });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await attempt('not-lous-password')).status);
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
@@ -135,9 +177,15 @@ describe('birdwatch web: sessions and access', () => {
 
   it('counts a login before checking it: 50 wrong passwords at once for one user, at most 5 answered 401', async () => {
     await addUser(world, 'pat', 'viewer', 'pat-password');
-    const attempt = (password: string): Promise<Response> => fetch(`${web.base}/api/login`, { method: 'POST',
-      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'pat', password }) });
-    const statuses = await Promise.all(Array.from({ length: 50 }, () => attempt('not-pats-password').then((r) => r.status)));
+    const attempt = (password: string): Promise<Response> =>
+      fetch(`${web.base}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'pat', password }),
+      });
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, () => attempt('not-pats-password').then((r) => r.status)),
+    );
     const unauthorized = statuses.filter((s) => s === 401).length;
     expect(unauthorized).toBeGreaterThan(0);
     expect(unauthorized).toBeLessThanOrEqual(5);
@@ -151,8 +199,13 @@ describe('birdwatch web: sessions and access', () => {
     await addUser(world, 'tmp', 'reviewer', 'tmp-password');
     const tmp = await login(web.base, 'tmp', 'tmp-password');
     const listed = jsonLines((await world.cli(['user', 'list', '--json'])).stdout);
-    expect(listed.map((u) => [u.name, u.role])).toEqual([['lou', 'viewer'], ['pat', 'viewer'], ['rita', 'reviewer'],
-      ['tmp', 'reviewer'], ['vic', 'viewer']]);
+    expect(listed.map((u) => [u.name, u.role])).toEqual([
+      ['lou', 'viewer'],
+      ['pat', 'viewer'],
+      ['rita', 'reviewer'],
+      ['tmp', 'reviewer'],
+      ['vic', 'viewer'],
+    ]);
     const passwd = await runCli(['user', 'passwd', 'tmp', '--config', world.config], { input: 'new-tmp-password\n' });
     expect(passwd.code, passwd.stderr).toBe(0);
     expect((await call(web.base, '/api/session', tmp)).status).toBe(401);
@@ -161,13 +214,19 @@ describe('birdwatch web: sessions and access', () => {
     expect(removed.code, removed.stderr).toBe(0);
     expect((await call(web.base, '/api/session', again)).status).toBe(401);
     // Refusals: a short password, a taken name, a bad role, an unknown user.
-    const short = await runCli(['user', 'add', 'x', '--role', 'viewer', '--config', world.config], { input: 'short\n' });
+    const short = await runCli(['user', 'add', 'x', '--role', 'viewer', '--config', world.config], {
+      input: 'short\n',
+    });
     expect([short.code, short.stderr]).toEqual([2, expect.stringMatching(/^birdwatch: .*at least 8/)]); // usage error
-    const taken = await runCli(['user', 'add', 'rita', '--role', 'viewer', '--config', world.config],
-      { input: 'long-enough\n' });
+    const taken = await runCli(['user', 'add', 'rita', '--role', 'viewer', '--config', world.config], {
+      input: 'long-enough\n',
+    });
     expect([taken.code, taken.stderr]).toEqual([1, expect.stringMatching(/exists already/)]);
     const role = await world.cli(['user', 'add', 'y', '--role', 'admin']);
-    expect([role.code, role.stderr]).toEqual([2, expect.stringMatching(/^birdwatch: --role must be one of viewer, reviewer/)]);
+    expect([role.code, role.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^birdwatch: --role must be one of viewer, reviewer/),
+    ]);
     expect((await world.cli(['user', 'remove', 'ghost'])).stderr).toMatch(/^birdwatch: no user 'ghost'/);
     expect(query(world.dirs.db, 'PRAGMA user_version')).toEqual([{ user_version: SCHEMA_VERSION }]);
   });
@@ -184,10 +243,14 @@ describe('birdwatch web: the read API matches the CLI', () => {
       [`path=${encodeURIComponent('plane')}`, ['--path', 'plane']],
       ['since=1d', ['--since', '1d']],
     ];
-    const [{ model_id: modelId }] = query<{ model_id: string }>(world.dirs.db,
-      'SELECT model_id FROM decisions WHERE model_id IS NOT NULL LIMIT 1');
-    filters.push([`model=${encodeURIComponent(modelId)}`, ['--model', modelId]],
-      [`model=${encodeURIComponent(modelId)}&action=moved`, ['--model', modelId, '--action', 'moved']]);
+    const [{ model_id: modelId }] = query<{ model_id: string }>(
+      world.dirs.db,
+      'SELECT model_id FROM decisions WHERE model_id IS NOT NULL LIMIT 1',
+    );
+    filters.push(
+      [`model=${encodeURIComponent(modelId)}`, ['--model', modelId]],
+      [`model=${encodeURIComponent(modelId)}&action=moved`, ['--model', modelId, '--action', 'moved']],
+    );
     for (const [qs, flags] of filters) {
       const api = await json(await call(web.base, `/api/decisions?limit=500&${qs}`, vic));
       const cli = jsonLines((await world.cli(['log', '--json', ...flags])).stdout);
@@ -207,13 +270,26 @@ describe('birdwatch web: the read API matches the CLI', () => {
     expect(paged).toEqual(all);
     // Every decision here is one model's; a model that decided nothing gets no rows, as in the CLI.
     expect(jsonLines((await world.cli(['log', '--json', '--model', 'no-such-model'])).stdout)).toEqual([]);
-    expect(await json(await call(web.base, '/api/decisions?model=no-such-model', vic))).toEqual({ decisions: [], next: null });
+    expect(await json(await call(web.base, '/api/decisions?model=no-such-model', vic))).toEqual({
+      decisions: [],
+      next: null,
+    });
     // The decisions page filters by model too, and its form keeps the value.
     const pageText = await (await call(web.base, '/?model=no-such-model', vic)).text();
     expect(pageText).toContain('<input name="model" value="no-such-model"');
     expect(pageText).toContain('No decisions match.');
-    expect(await (await call(web.base, `/?model=${encodeURIComponent(modelId)}`, vic)).text()).not.toContain('No decisions match.');
-    for (const bad of ['label=fish', 'action=x', 'min_p=2', 'since=yesterday-ish', 'limit=0', 'before=abc', 'corrected=maybe']) {
+    expect(await (await call(web.base, `/?model=${encodeURIComponent(modelId)}`, vic)).text()).not.toContain(
+      'No decisions match.',
+    );
+    for (const bad of [
+      'label=fish',
+      'action=x',
+      'min_p=2',
+      'since=yesterday-ish',
+      'limit=0',
+      'before=abc',
+      'corrected=maybe',
+    ]) {
       const response = await call(web.base, `/api/decisions?${bad}`, vic);
       expect(response.status, bad).toBe(400);
       expect((await json(response)).error, bad).toEqual(expect.any(String));
@@ -252,7 +328,10 @@ describe('birdwatch web: the read API matches the CLI', () => {
   });
 
   it('GET /api/stats is stats --json', async () => {
-    for (const [qs, flags] of [['', []], ['camera=garden', ['--camera', 'garden']]] as Array<[string, string[]]>) {
+    for (const [qs, flags] of [
+      ['', []],
+      ['camera=garden', ['--camera', 'garden']],
+    ] as Array<[string, string[]]>) {
       const cli = JSON.parse((await world.cli(['stats', '--json', ...flags])).stdout);
       expect(await json(await call(web.base, `/api/stats?${qs}`, vic)), qs).toEqual(cli);
     }
@@ -267,8 +346,9 @@ describe('birdwatch web: actions', () => {
     expect((await call(web.base, path, rita, { method: 'POST', csrf: false })).status).toBe(403);
     expect((await call(web.base, path, rita, { method: 'POST', csrf: 'x'.repeat(32) })).status).toBe(403);
     expect((await call(web.base, path, rita, { method: 'POST', csrf: vic.csrf })).status).toBe(403);
-    expect((await call(web.base, `/api/review/${moved.id}`, vic, { method: 'POST', body: { label: 'bird' } })).status)
-      .toBe(403);
+    expect(
+      (await call(web.base, `/api/review/${moved.id}`, vic, { method: 'POST', body: { label: 'bird' } })).status,
+    ).toBe(403);
     expect(existsSync(moved.final_path)).toBe(true);
     expect(query(world.dirs.db, 'SELECT * FROM corrections WHERE decision_id = ?', moved.id)).toEqual([]);
   });
@@ -278,14 +358,26 @@ describe('birdwatch web: actions', () => {
     const response = await call(web.base, `/api/decisions/${moved.id}/restore`, rita, { method: 'POST' }); // no body
     const result = await json(response);
     expect(response.status, JSON.stringify(result)).toBe(200);
-    expect(result).toMatchObject({ id: moved.id, already: false, from: moved.final_path, to: moved.path,
-      wanted: moved.path, member: 'rita' });
+    expect(result).toMatchObject({
+      id: moved.id,
+      already: false,
+      from: moved.final_path,
+      to: moved.path,
+      wanted: moved.path,
+      member: 'rita',
+    });
     expect(existsSync(moved.path)).toBe(true);
     expect(existsSync(moved.final_path)).toBe(false);
-    expect(query(world.dirs.db, 'SELECT label, kind, member, to_path FROM corrections WHERE decision_id = ?', moved.id))
-      .toEqual([{ label: 'bird', kind: 'restore', member: 'rita', to_path: moved.path }]);
+    expect(
+      query(world.dirs.db, 'SELECT label, kind, member, to_path FROM corrections WHERE decision_id = ?', moved.id),
+    ).toEqual([{ label: 'bird', kind: 'restore', member: 'rita', to_path: moved.path }]);
     const [row] = jsonLines((await world.cli(['log', '--json', '--corrected', '--path', 'plane one'])).stdout);
-    expect(row).toMatchObject({ id: moved.id, corrected_label: 'bird', corrected_kind: 'restore', current_path: moved.path });
+    expect(row).toMatchObject({
+      id: moved.id,
+      corrected_label: 'bird',
+      corrected_kind: 'restore',
+      current_path: moved.path,
+    });
     const again = await call(web.base, `/api/decisions/${moved.id}/restore`, rita, { method: 'POST', body: {} });
     expect(again.status).toBe(200);
     expect(await json(again)).toMatchObject({ already: true, to: moved.path });
@@ -302,29 +394,41 @@ describe('birdwatch web: actions', () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect((await json(response)).error).toEqual(expect.any(String));
     }
-    const bad = await fetch(`${web.base}/api/decisions/${robin.id}/mark`, { method: 'POST',
-      headers: { cookie: rita.cookie, 'x-csrf-token': rita.csrf, 'content-type': 'application/json' }, body: '{nope' });
+    const bad = await fetch(`${web.base}/api/decisions/${robin.id}/mark`, {
+      method: 'POST',
+      headers: { cookie: rita.cookie, 'x-csrf-token': rita.csrf, 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(bad.status).toBe(400);
     expect(query(world.dirs.db, 'SELECT * FROM corrections WHERE decision_id = ?', robin.id)).toEqual([]);
   });
 
   it('mark records a label, or moves a kept airplane out, with the member; a moved one cannot move (409)', async () => {
     const heron = world.row(world.pond, 'heron.jpg');
-    const marked = await json(await call(web.base, `/api/decisions/${heron.id}/mark`, rita,
-      { method: 'POST', body: { label: 'bird', move: false } }));
+    const marked = await json(
+      await call(web.base, `/api/decisions/${heron.id}/mark`, rita, {
+        method: 'POST',
+        body: { label: 'bird', move: false },
+      }),
+    );
     expect(marked).toMatchObject({ id: heron.id, label: 'bird', moved: false, member: 'rita' });
     const wren = world.row(world.garden, 'sub/wren.jpg');
-    const response = await call(web.base, `/api/decisions/${wren.id}/mark`, rita,
-      { method: 'POST', body: { label: 'airplane', move: true } });
+    const response = await call(web.base, `/api/decisions/${wren.id}/mark`, rita, {
+      method: 'POST',
+      body: { label: 'airplane', move: true },
+    });
     const moved = await json(response);
     expect(response.status, JSON.stringify(moved)).toBe(200);
     expect(moved).toMatchObject({ moved: true, to: join(world.garden.airplanes, 'sub', 'wren.jpg') });
     expect(existsSync(moved.to)).toBe(true);
     expect(existsSync(wren.path)).toBe(false);
-    expect(query(world.dirs.db, 'SELECT kind, member FROM corrections WHERE decision_id = ?', wren.id))
-      .toEqual([{ kind: 'mark-move', member: 'rita' }]);
-    const twice = await call(web.base, `/api/decisions/${wren.id}/mark`, rita,
-      { method: 'POST', body: { label: 'airplane', move: true } });
+    expect(query(world.dirs.db, 'SELECT kind, member FROM corrections WHERE decision_id = ?', wren.id)).toEqual([
+      { kind: 'mark-move', member: 'rita' },
+    ]);
+    const twice = await call(web.base, `/api/decisions/${wren.id}/mark`, rita, {
+      method: 'POST',
+      body: { label: 'airplane', move: true },
+    });
     expect(twice.status).toBe(409);
   });
 
@@ -332,14 +436,20 @@ describe('birdwatch web: actions', () => {
     const plane = world.row(world.pond, 'pond plane.jpg');
     const result = await world.cli(['mark', String(plane.id), '--label', 'airplane']);
     expect(result.code, result.stderr).toBe(0);
-    const [{ member }] = query<{ member: string | null }>(world.dirs.db,
-      'SELECT member FROM corrections WHERE decision_id = ?', plane.id);
+    const [{ member }] = query<{ member: string | null }>(
+      world.dirs.db,
+      'SELECT member FROM corrections WHERE decision_id = ?',
+      plane.id,
+    );
     expect(member).toBe(process.env.SUDO_USER || (await import('node:os')).userInfo().username);
   });
 
   it('review sample: draws decided shots, records labels apart from corrections, and summarises them', async () => {
-    const decided = new Set(query<{ id: number }>(world.dirs.db,
-      "SELECT id FROM decisions WHERE action IN ('moved', 'kept')").map((r) => r.id));
+    const decided = new Set(
+      query<{ id: number }>(world.dirs.db, "SELECT id FROM decisions WHERE action IN ('moved', 'kept')").map(
+        (r) => r.id,
+      ),
+    );
     const before = query(world.dirs.db, 'SELECT count(*) AS n FROM corrections');
     const labelled: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -359,10 +469,12 @@ describe('birdwatch web: actions', () => {
     expect(summary).toMatchObject({ reviewed: 3, neither: 1, birds: 2 });
     expect(summary.birds_moved + summary.by_action.kept.bird).toBe(2);
     const broken = world.row(world.garden, 'broken.jpg');
-    expect((await call(web.base, `/api/review/${broken.id}`, rita, { method: 'POST', body: { label: 'bird' } })).status)
-      .toBe(409);
-    expect((await call(web.base, `/api/review/${labelled[0]}`, rita, { method: 'POST', body: { label: 'cat' } })).status)
-      .toBe(400);
+    expect(
+      (await call(web.base, `/api/review/${broken.id}`, rita, { method: 'POST', body: { label: 'bird' } })).status,
+    ).toBe(409);
+    expect(
+      (await call(web.base, `/api/review/${labelled[0]}`, rita, { method: 'POST', body: { label: 'cat' } })).status,
+    ).toBe(400);
   });
 });
 
@@ -424,8 +536,12 @@ describe('birdwatch web: safety', () => {
       renameSync(`${sub}.kept`, sub);
     }
     expect((await call(web.base, `/api/decisions/${plane.id}/image`, vic)).status).toBe(200);
-    for (const path of ['/api/decisions/..%2F..%2Fetc%2Fpasswd/image', '/static/..%2Fserver.ts', '/static/../../package.json',
-      '/api/decisions/1%2F..%2F2/image']) {
+    for (const path of [
+      '/api/decisions/..%2F..%2Fetc%2Fpasswd/image',
+      '/static/..%2Fserver.ts',
+      '/static/../../package.json',
+      '/api/decisions/1%2F..%2F2/image',
+    ]) {
       const response = await call(web.base, path, vic);
       expect(response.status, path).toBe(404);
     }
@@ -441,8 +557,10 @@ describe('birdwatch web: safety', () => {
       expect((await call(open.base, '/api/decisions', null)).status).toBe(200);
       expect((await call(open.base, '/api/session', null)).status).toBe(401);
       const robin = world.row(world.garden, 'robin.jpg');
-      expect((await call(open.base, `/api/decisions/${robin.id}/mark`, null,
-        { method: 'POST', body: { label: 'bird' } })).status).toBe(401);
+      expect(
+        (await call(open.base, `/api/decisions/${robin.id}/mark`, null, { method: 'POST', body: { label: 'bird' } }))
+          .status,
+      ).toBe(401);
     } finally {
       await open.process.stop();
     }
@@ -450,8 +568,10 @@ describe('birdwatch web: safety', () => {
 
   it('refuses bad web config and --listen values with one clear line (exit 2)', async () => {
     const bad = await world.cli(['web', '--listen', 'localhost']);
-    expect([bad.code, bad.stderr.trim()]).toEqual([2,
-      'birdwatch: --listen must be HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got "localhost"']);
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      2,
+      'birdwatch: --listen must be HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got "localhost"',
+    ]);
     const config = JSON.parse(readFileSync(world.config, 'utf8'));
     for (const [web, message] of [
       [{ publicRead: 'yes' }, /'web.publicRead' in .* must be true or false/],

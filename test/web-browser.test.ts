@@ -30,8 +30,10 @@ let browser: Browser;
 describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromium)', () => {
   beforeAll(async () => {
     if (!haveChromium) {
-      throw new Error(`chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium ` +
-        '(.ci/run installs it; set CHROMIUM=/path to use another)');
+      throw new Error(
+        `chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium ` +
+          '(.ci/run installs it; set CHROMIUM=/path to use another)',
+      );
     }
     world = await startWorld('bw-web-browser-');
     // More shots, for a quarantine gallery and decision list that look like a camera's day.
@@ -45,8 +47,11 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
     await addUser(world, 'rita', 'reviewer', 'rita-password');
     await addUser(world, 'vic', 'viewer', 'vic-password');
     web = await startWeb(world);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+    });
     mkdirSync(SHOTS, { recursive: true });
   }, 180_000);
   afterAll(async () => {
@@ -55,8 +60,10 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
     world?.dirs.cleanup();
   });
 
-  async function loggedIn(user: 'rita' | 'vic', viewport: { width: number; height: number } = viewports.desktop):
-    Promise<{ context: BrowserContext; page: Page }> {
+  async function loggedIn(
+    user: 'rita' | 'vic',
+    viewport: { width: number; height: number } = viewports.desktop,
+  ): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
     const page = await context.newPage();
     await page.goto(`${web.base}/`);
@@ -78,8 +85,9 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
       window.scrollTo(0, 0);
     });
     await page.waitForFunction(() => [...document.images].every((img) => img.complete), undefined, { timeout: 30_000 });
-    const broken = await page.evaluate(() => [...document.images].filter((img) => img.naturalWidth === 0)
-      .map((img) => img.getAttribute('src')));
+    const broken = await page.evaluate(() =>
+      [...document.images].filter((img) => img.naturalWidth === 0).map((img) => img.getAttribute('src')),
+    );
     expect(broken, page.url()).toEqual([]);
   }
 
@@ -118,7 +126,12 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
     expect(existsSync(plane.path)).toBe(true);
     expect(existsSync(plane.final_path)).toBe(false);
     const [row] = jsonLines((await world.cli(['log', '--json', '--corrected', '--path', 'IMG_1041'])).stdout);
-    expect(row).toMatchObject({ id: plane.id, corrected_label: 'bird', corrected_kind: 'restore', current_path: plane.path });
+    expect(row).toMatchObject({
+      id: plane.id,
+      corrected_label: 'bird',
+      corrected_kind: 'restore',
+      current_path: plane.path,
+    });
     // Dismissing the confirmation sends nothing: the click handler, which disables the button before it posts,
     // has returned by the time click() does.
     const other = world.row(world.garden, '2026/IMG_1042.jpg');
@@ -133,11 +146,19 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
   it('after login the script follows next only to a path on this site, whatever the form says', async () => {
     const context = await browser.newContext({ viewport: viewports.desktop, deviceScaleFactor: 1 });
     const page = await context.newPage();
-    for (const [next, landing] of [['/\\evil.com', '/'], ['/\t/evil.com', '/'], ['//evil.com', '/'], ['//[', '/'], ['/stats', '/stats']]) {
+    for (const [next, landing] of [
+      ['/\\evil.com', '/'],
+      ['/\t/evil.com', '/'],
+      ['//evil.com', '/'],
+      ['//[', '/'],
+      ['/stats', '/stats'],
+    ]) {
       await context.clearCookies();
       await page.goto(`${web.base}/login`);
       // The server never renders such a next; the script must not follow one either (a page that did would leave).
-      await page.locator('form.login').evaluate((form, value) => { (form as HTMLFormElement).dataset.next = value; }, next);
+      await page.locator('form.login').evaluate((form, value) => {
+        (form as HTMLFormElement).dataset.next = value;
+      }, next);
       await page.fill('input[name=username]', 'vic');
       await page.fill('input[name=password]', 'vic-password');
       await page.click('form.login button[type=submit]');
@@ -153,9 +174,16 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
     expect(await page.locator('li.card').count()).toBeGreaterThan(0);
     expect(await page.locator('button[data-action]').count()).toBe(0);
     const plane = world.row(world.garden, '2026/IMG_1043.jpg');
-    const status = await page.evaluate(async (id) => (await fetch(`/api/decisions/${id}/restore`, { method: 'POST',
-      headers: { 'X-CSRF-Token': document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')! } })).status,
-    plane.id);
+    const status = await page.evaluate(
+      async (id) =>
+        (
+          await fetch(`/api/decisions/${id}/restore`, {
+            method: 'POST',
+            headers: { 'X-CSRF-Token': document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')! },
+          })
+        ).status,
+      plane.id,
+    );
     expect(status).toBe(403);
     expect(existsSync(plane.final_path)).toBe(true);
     await context.close();
@@ -190,8 +218,14 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
 
   it('screenshots every page on a desktop and a phone: nothing scrolls sideways, every image renders', async () => {
     const moved = world.row(world.garden, 'plane-two.jpg');
-    const pages: Array<[string, string]> = [['decisions', '/'], ['quarantine', '/quarantine'],
-      ['shot', `/shot/${moved.id}`], ['stats', '/stats'], ['model', '/model'], ['review', '/review']];
+    const pages: Array<[string, string]> = [
+      ['decisions', '/'],
+      ['quarantine', '/quarantine'],
+      ['shot', `/shot/${moved.id}`],
+      ['stats', '/stats'],
+      ['model', '/model'],
+      ['review', '/review'],
+    ];
     for (const [name, viewport] of Object.entries(viewports)) {
       const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
       const page = await context.newPage();
@@ -206,15 +240,18 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
         const overflow = await session.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow, `${pageName} on ${name} scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
         // Every filter field's placeholder fits in its box (measured in the field's own font).
-        const cut = await session.page.evaluate(() => [...document.querySelectorAll('form.filters input[placeholder]')]
-          .map((element) => {
-            const input = element as HTMLInputElement;
-            const style = getComputedStyle(input);
-            const context = document.createElement('canvas').getContext('2d')!;
-            context.font = style.font;
-            const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-            return { placeholder: input.placeholder, width: context.measureText(input.placeholder).width, room };
-          }).filter((field) => field.width > field.room));
+        const cut = await session.page.evaluate(() =>
+          [...document.querySelectorAll('form.filters input[placeholder]')]
+            .map((element) => {
+              const input = element as HTMLInputElement;
+              const style = getComputedStyle(input);
+              const context = document.createElement('canvas').getContext('2d')!;
+              context.font = style.font;
+              const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+              return { placeholder: input.placeholder, width: context.measureText(input.placeholder).width, room };
+            })
+            .filter((field) => field.width > field.room),
+        );
         expect(cut, `${pageName} on ${name}: placeholders cut off`).toEqual([]);
       }
       await session.context.close();

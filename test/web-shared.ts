@@ -29,9 +29,15 @@ export async function startWeb(world: World, extraArgs: string[] = []): Promise<
   return { process: web, base: `http://127.0.0.1:${port}` };
 }
 
-export async function addUser(world: World, name: string, role: 'viewer' | 'reviewer', password: string):
-  Promise<void> {
-  const result = await runCli(['user', 'add', name, '--role', role, '--config', world.config], { input: `${password}\n` });
+export async function addUser(
+  world: World,
+  name: string,
+  role: 'viewer' | 'reviewer',
+  password: string,
+): Promise<void> {
+  const result = await runCli(['user', 'add', name, '--role', role, '--config', world.config], {
+    input: `${password}\n`,
+  });
   expect(result.code, result.stderr).toBe(0);
 }
 
@@ -44,10 +50,12 @@ export interface Session {
 
 export async function login(base: string, username: string, password: string): Promise<Session> {
   const response = await fetch(`${base}/api/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
   });
   expect(response.status, await response.clone().text()).toBe(200);
-  const body = await response.json() as { user: string; role: string; csrf: string };
+  const body = (await response.json()) as { user: string; role: string; csrf: string };
   const cookie = response.headers.getSetCookie().find((c) => c.startsWith('birdwatch_session='));
   expect(cookie).toBeDefined();
   return { cookie: cookie!.split(';')[0]!, csrf: body.csrf, user: body.user, role: body.role };
@@ -60,15 +68,21 @@ export interface CallOptions {
   csrf?: boolean | string;
 }
 
-export async function call(base: string, path: string, session: Session | null, options: CallOptions = {}):
-  Promise<Response> {
+export async function call(
+  base: string,
+  path: string,
+  session: Session | null,
+  options: CallOptions = {},
+): Promise<Response> {
   const headers: Record<string, string> = {};
   if (session) headers.cookie = session.cookie;
   const csrf = options.csrf ?? true;
   if (session && csrf !== false) headers['x-csrf-token'] = typeof csrf === 'string' ? csrf : session.csrf;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   return fetch(`${base}${path}`, {
-    method: options.method ?? 'GET', headers, redirect: 'manual',
+    method: options.method ?? 'GET',
+    headers,
+    redirect: 'manual',
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
 }

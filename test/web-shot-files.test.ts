@@ -3,7 +3,16 @@
 // last component). The swap is made to land there for sure: libuv's thread pool is kept busy with real pbkdf2 work,
 // so openShotFile's lstat and open wait in the queue while this test swaps the folder in the same tick.
 import { pbkdf2 } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
@@ -25,8 +34,15 @@ const config = loadConfig({ flags: { watch: blog, airplanes: planes, db: join(ro
 /** Occupies every thread of libuv's pool with real work; resolves when it is done. */
 function busyThreadPool(): Promise<unknown> {
   const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Promise.all(Array.from({ length: threads }, () => new Promise((resolve, reject) =>
-    pbkdf2('password', 'salt', 200_000, 64, 'sha512', (err, key) => (err ? reject(err) : resolve(key))))));
+  return Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise((resolve, reject) =>
+          pbkdf2('password', 'salt', 200_000, 64, 'sha512', (err, key) => (err ? reject(err) : resolve(key))),
+        ),
+    ),
+  );
 }
 
 describe('openShotFile', () => {
@@ -48,7 +64,8 @@ describe('openShotFile', () => {
         await handle.close();
         return bytes;
       },
-      (err: unknown) => err);
+      (err: unknown) => err,
+    );
     // Same tick: openShotFile has checked the path and its lstat waits for a free thread.
     renameSync(join(blog, '2026'), join(blog, '2026.kept'));
     symlinkSync(join(outside, '2026'), join(blog, '2026'));

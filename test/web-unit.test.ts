@@ -24,11 +24,19 @@ describe('config/birdwatch-web.service', () => {
     expect(Number(overall![1])).toBeLessThanOrEqual(2);
   });
 
-  it('runs birdwatch web with the daemon\'s config, sandboxed like it, writable only where restore/mark move', () => {
-    expect(settings('ExecStart')).toEqual(['/usr/bin/node /opt/birdwatch/dist/cli.js web --config /etc/birdwatch/config.json']);
+  it("runs birdwatch web with the daemon's config, sandboxed like it, writable only where restore/mark move", () => {
+    expect(settings('ExecStart')).toEqual([
+      '/usr/bin/node /opt/birdwatch/dist/cli.js web --config /etc/birdwatch/config.json',
+    ]);
     const daemon = readFileSync(join(REPO, 'config', 'birdwatch.service'), 'utf8');
     // Every hardening line of the daemon's unit, except its network ban (the page must listen).
-    const hardening = daemon.split('\n').filter((line) => /^(Protect|Restrict|Private|NoNewPrivileges|Capability|Ambient|Lock|SystemCall|DevicePolicy|RemoveIPC|ProcSubset|UMask)/.test(line))
+    const hardening = daemon
+      .split('\n')
+      .filter((line) =>
+        /^(Protect|Restrict|Private|NoNewPrivileges|Capability|Ambient|Lock|SystemCall|DevicePolicy|RemoveIPC|ProcSubset|UMask)/.test(
+          line,
+        ),
+      )
       .filter((line) => !/^(PrivateNetwork|RestrictAddressFamilies)=/.test(line));
     for (const line of hardening) expect(text.split('\n'), line).toContain(line);
     expect(settings('PrivateNetwork')).toEqual([]);

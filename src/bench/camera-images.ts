@@ -6,8 +6,17 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 
-export interface ImageSet { width: number; height: number; count: number }
-export interface GeneratedFile { path: string; width: number; height: number; bytes: number }
+export interface ImageSet {
+  width: number;
+  height: number;
+  count: number;
+}
+export interface GeneratedFile {
+  path: string;
+  width: number;
+  height: number;
+  bytes: number;
+}
 
 const BASES_PER_SIZE = 4;
 const MARGIN = 1.12; // bases are this much larger than the output, so crops can move around
@@ -27,7 +36,11 @@ function noise(width: number, height: number, amplitude: number, random: () => n
   return out;
 }
 
-async function texturedBase(width: number, height: number, seed: number): Promise<{ data: Buffer; width: number; height: number }> {
+async function texturedBase(
+  width: number,
+  height: number,
+  seed: number,
+): Promise<{ data: Buffer; width: number; height: number }> {
   const random = prng(seed);
   // A 12 MP sensor resolves the same scene more finely: coarser texture per pixel, less grain (~1.8 MB at q90).
   const large = width * height > 5_000_000;
@@ -40,12 +53,19 @@ async function texturedBase(width: number, height: number, seed: number): Promis
   const tw = Math.ceil(width / textureScale);
   const th = Math.ceil(height / textureScale);
   const texture = await sharp(noise(tw, th, 140, random), raw(tw, th))
-    .resize(width, height, { fit: 'fill', kernel: 'cubic' }).ensureAlpha(0.3).raw().toBuffer();
-  const grain = await sharp(noise(width, height, 100, random), raw(width, height)).ensureAlpha(grainOpacity).raw().toBuffer();
+    .resize(width, height, { fit: 'fill', kernel: 'cubic' })
+    .ensureAlpha(0.3)
+    .raw()
+    .toBuffer();
+  const grain = await sharp(noise(width, height, 100, random), raw(width, height))
+    .ensureAlpha(grainOpacity)
+    .raw()
+    .toBuffer();
   let svg = `<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">`;
   for (let i = 0; i < 7; i++) {
     const colour = `rgb(${(random() * 255) | 0},${(random() * 255) | 0},${(random() * 255) | 0})`;
-    svg += `<ellipse cx="${random() * width}" cy="${random() * height}" rx="${20 + (random() * width) / 6}" ` +
+    svg +=
+      `<ellipse cx="${random() * width}" cy="${random() * height}" rx="${20 + (random() * width) / 6}" ` +
       `ry="${10 + (random() * height) / 8}" fill="${colour}" fill-opacity="0.7"/>`;
   }
   svg += '</svg>';
@@ -56,12 +76,17 @@ async function texturedBase(width: number, height: number, seed: number): Promis
       { input: grain, raw: { width, height, channels: 4 } },
     ])
     .removeAlpha() // compositing RGBA layers leaves an alpha band: keep RGB only
-    .raw().toBuffer();
+    .raw()
+    .toBuffer();
   return { data, width, height };
 }
 
 /** Generates (or reuses from `cacheDir`) the files of each set; returns them in a mixed, deterministic order. */
-export async function cameraImages(cacheDir: string, sets: ImageSet[], log: (line: string) => void): Promise<GeneratedFile[]> {
+export async function cameraImages(
+  cacheDir: string,
+  sets: ImageSet[],
+  log: (line: string) => void,
+): Promise<GeneratedFile[]> {
   const all: GeneratedFile[][] = [];
   for (const set of sets) {
     const dir = join(cacheDir, `camera-${set.width}x${set.height}`);
@@ -82,12 +107,19 @@ export async function cameraImages(cacheDir: string, sets: ImageSet[], log: (lin
         for (let k = b; k < missing.length; k += BASES_PER_SIZE) {
           const i = missing[k]!;
           const random = prng(i * 7919 + set.width);
-          let image = sharp(base.data, { raw: { width: bw, height: bh, channels: 3 } })
-            .extract({ left: Math.floor(random() * (bw - set.width)), top: Math.floor(random() * (bh - set.height)), width: set.width, height: set.height });
+          let image = sharp(base.data, { raw: { width: bw, height: bh, channels: 3 } }).extract({
+            left: Math.floor(random() * (bw - set.width)),
+            top: Math.floor(random() * (bh - set.height)),
+            width: set.width,
+            height: set.height,
+          });
           if (random() < 0.5) image = image.flop();
           const gain = 0.85 + random() * 0.3;
           const path = join(dir, `IMG_${String(i).padStart(4, '0')}.jpg`);
-          await image.linear(gain, (1 - gain) * 40).jpeg({ quality: 90 }).toFile(path);
+          await image
+            .linear(gain, (1 - gain) * 40)
+            .jpeg({ quality: 90 })
+            .toFile(path);
           files.push({ path, width: set.width, height: set.height, bytes: statSync(path).size });
         }
       }

@@ -9,13 +9,29 @@ import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { percentile } from './stats.js';
 
-export interface DaemonOptions { cli: string; model: string; log: (line: string) => void; extraFlags?: string[] }
+export interface DaemonOptions {
+  cli: string;
+  model: string;
+  log: (line: string) => void;
+  extraFlags?: string[];
+}
 
 export interface ThroughputResult {
-  files: number; seconds: number; imagesPerSecond: number; cpuMsPerImage: number; failed: number; peakRssMb: number;
+  files: number;
+  seconds: number;
+  imagesPerSecond: number;
+  cpuMsPerImage: number;
+  failed: number;
+  peakRssMb: number;
 }
 export interface LatencyResult {
-  files: number; rate: number; p50Ms: number; p99Ms: number; maxMs: number; failed: number; peakRssMb: number;
+  files: number;
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  failed: number;
+  peakRssMb: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,19 +44,42 @@ class DaemonUnderTest {
   readonly blog: string;
   readonly dbPath: string;
 
-  constructor(readonly root: string, options: DaemonOptions) {
+  constructor(
+    readonly root: string,
+    options: DaemonOptions,
+  ) {
     this.blog = join(root, 'blog');
     const airplanes = join(root, 'airplanes');
     mkdirSync(this.blog, { recursive: true });
     mkdirSync(airplanes, { recursive: true });
     this.dbPath = join(root, 'birdwatch.db');
-    this.child = spawn(process.execPath, [options.cli, 'run', '--watch', this.blog, '--airplanes', airplanes,
-      '--db', this.dbPath, '--model', options.model, '--provider', 'cpu', ...(options.extraFlags ?? [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => { this.output = (this.output + chunk.toString('utf8')).slice(-20_000); };
+    this.child = spawn(
+      process.execPath,
+      [
+        options.cli,
+        'run',
+        '--watch',
+        this.blog,
+        '--airplanes',
+        airplanes,
+        '--db',
+        this.dbPath,
+        '--model',
+        options.model,
+        '--provider',
+        'cpu',
+        ...(options.extraFlags ?? []),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-20_000);
+    };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
-    this.child.on('exit', (code, signal) => { this.exited = { code, signal }; });
+    this.child.on('exit', (code, signal) => {
+      this.exited = { code, signal };
+    });
   }
 
   /** Waits for the daemon's 'ready' log line. */
@@ -56,13 +95,18 @@ class DaemonUnderTest {
   }
 
   counts(): { n: number; last: number | null; failed: number } {
-    const row = this.db!.prepare(`SELECT COUNT(*) AS n, MAX(time_ms) AS last,
-      COALESCE(SUM(action = 'failed'), 0) AS failed FROM decisions`).get() as { n: number; last: number | null; failed: number };
+    const row = this.db!.prepare(
+      `SELECT COUNT(*) AS n, MAX(time_ms) AS last,
+      COALESCE(SUM(action = 'failed'), 0) AS failed FROM decisions`,
+    ).get() as { n: number; last: number | null; failed: number };
     return row;
   }
 
   decisionTimes(): Map<string, number> {
-    const rows = this.db!.prepare('SELECT path, time_ms FROM decisions').all() as Array<{ path: string; time_ms: number }>;
+    const rows = this.db!.prepare('SELECT path, time_ms FROM decisions').all() as Array<{
+      path: string;
+      time_ms: number;
+    }>;
     return new Map(rows.map((r) => [r.path, r.time_ms]));
   }
 
@@ -71,8 +115,12 @@ class DaemonUnderTest {
     for (;;) {
       const counts = this.counts();
       if (counts.n >= n) return counts;
-      if (this.exited) throw new Error(`daemon exited (${JSON.stringify(this.exited)}) with ${counts.n}/${n} decided:\n${this.tail()}`);
-      if (Date.now() > deadline) throw new Error(`only ${counts.n}/${n} decided after ${timeoutMs} ms:\n${this.tail()}`);
+      if (this.exited)
+        throw new Error(
+          `daemon exited (${JSON.stringify(this.exited)}) with ${counts.n}/${n} decided:\n${this.tail()}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`only ${counts.n}/${n} decided after ${timeoutMs} ms:\n${this.tail()}`);
       // The figures come from the logged decision times, not from when this loop notices them: poll gently, so the
       // measuring process takes as little as possible of the CPU the daemon is measured on.
       await sleep(100);
@@ -135,8 +183,12 @@ export async function daemonThroughput(files: string[], options: DaemonOptions):
     const done = await daemon.waitForDecisions(files.length + 1, 60_000 + files.length * 1000);
     const seconds = ((done.last ?? Date.now()) - started) / 1000;
     return {
-      files: files.length, seconds, imagesPerSecond: files.length / seconds, failed: done.failed,
-      cpuMsPerImage: (daemon.cpuMs() - cpuBefore) / files.length, peakRssMb: daemon.peakRssMb(),
+      files: files.length,
+      seconds,
+      imagesPerSecond: files.length / seconds,
+      failed: done.failed,
+      cpuMsPerImage: (daemon.cpuMs() - cpuBefore) / files.length,
+      peakRssMb: daemon.peakRssMb(),
     };
   } finally {
     await daemon.stop();
@@ -145,7 +197,12 @@ export async function daemonThroughput(files: string[], options: DaemonOptions):
 }
 
 /** Write `count` files into the watched folder at `rate` per second; latency = logged time - end of the write. */
-export async function daemonLatency(files: string[], count: number, rate: number, options: DaemonOptions): Promise<LatencyResult> {
+export async function daemonLatency(
+  files: string[],
+  count: number,
+  rate: number,
+  options: DaemonOptions,
+): Promise<LatencyResult> {
   const root = tempRoot();
   const contents = files.slice(0, Math.min(files.length, 64)).map((file) => readFileSync(file));
   const daemon = new DaemonUnderTest(root, options);
@@ -161,15 +218,24 @@ export async function daemonLatency(files: string[], count: number, rate: number
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
       const path = join(daemon.blog, `shot-${String(i).padStart(5, '0')}.jpg`);
-      writes.push(writeFile(path, contents[i % contents.length]!).then(() => { written.set(path, Date.now()); }));
+      writes.push(
+        writeFile(path, contents[i % contents.length]!).then(() => {
+          written.set(path, Date.now());
+        }),
+      );
     }
     await Promise.all(writes);
     const done = await daemon.waitForDecisions(count + 1, 60_000 + count * 1000);
     const decided = daemon.decisionTimes();
     const latencies = [...written].map(([path, at]) => (decided.get(path) ?? Number.NaN) - at).filter(Number.isFinite);
     return {
-      files: count, rate, failed: done.failed, peakRssMb: daemon.peakRssMb(),
-      p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: percentile(latencies, 100),
+      files: count,
+      rate,
+      failed: done.failed,
+      peakRssMb: daemon.peakRssMb(),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: percentile(latencies, 100),
     };
   } finally {
     await daemon.stop();

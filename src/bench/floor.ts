@@ -8,7 +8,8 @@ async function onePass(paths: string[], inFlight: number): Promise<{ imagesPerSe
   const started = performance.now();
   const cpu = process.cpuUsage();
   await eachLimited(paths, inFlight, (path) =>
-    sharp(path).resize(32, 32, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }).raw().toBuffer());
+    sharp(path).resize(32, 32, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }).raw().toBuffer(),
+  );
   const used = process.cpuUsage(cpu);
   return {
     imagesPerSecond: paths.length / ((performance.now() - started) / 1000),
@@ -21,7 +22,12 @@ async function onePass(paths: string[], inFlight: number): Promise<{ imagesPerSe
  * shared machine the best pass is the least disturbed one, and the floor should be sharp at its best. With
  * `onlyThreads`, each pass runs that setting alone (the floor measured beside a daemon run).
  */
-export async function sharpFloor(paths: string[], inFlight = 4, passes = 2, onlyThreads?: number): Promise<{ imagesPerSecond: number; cpuMsPerImage: number; threads: number }> {
+export async function sharpFloor(
+  paths: string[],
+  inFlight = 4,
+  passes = 2,
+  onlyThreads?: number,
+): Promise<{ imagesPerSecond: number; cpuMsPerImage: number; threads: number }> {
   const defaultThreads = sharp.concurrency();
   let best = { imagesPerSecond: 0, cpuMsPerImage: Number.NaN, threads: defaultThreads };
   try {
@@ -48,7 +54,11 @@ export async function shrinkOnLoadCheck(paths: string[]): Promise<{ resizedMs: n
   const resizedMs = await time((path) => sharp(path).resize(32, 32, { fit: 'cover' }).raw().toBuffer());
   const fullMs = await time(async (path) => {
     const { width, height } = await sharp(path).metadata();
-    return sharp(path).extract({ left: 0, top: 0, width: width! - 8, height: height! }).resize(32, 32, { fit: 'cover' }).raw().toBuffer();
+    return sharp(path)
+      .extract({ left: 0, top: 0, width: width! - 8, height: height! })
+      .resize(32, 32, { fit: 'cover' })
+      .raw()
+      .toBuffer();
   });
   return { resizedMs, fullMs };
 }

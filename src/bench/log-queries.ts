@@ -39,7 +39,9 @@ export async function benchLogQueries(options: LogBenchOptions = {}): Promise<st
     const now = Date.now();
     const generated = timeOnce(() => generateLog(file, rows, now));
     const size = fs.statSync(file).size;
-    progress(`log queries: generated in ${(generated / 1000).toFixed(1)} s (${(size / 2 ** 20).toFixed(0)} MiB); timing`);
+    progress(
+      `log queries: generated in ${(generated / 1000).toFixed(1)} s (${(size / 2 ** 20).toFixed(0)} MiB); timing`,
+    );
 
     const db = openLogReadOnly(file);
     const lines: string[] = [];
@@ -59,17 +61,23 @@ export async function benchLogQueries(options: LogBenchOptions = {}): Promise<st
         ['log --camera roof --action moved --since 7d', { camera: 'roof', action: 'moved', sinceMs: rel(7 * DAY) }, 50],
         ['log --json --since 1d (every row)', { sinceMs: rel(DAY) }, undefined],
       ];
-      lines.push(`Log queries on ${rows.toLocaleString('en')} decisions (${(size / 2 ** 20).toFixed(0)} MiB database, ` +
-        `generated in ${(generated / 1000).toFixed(1)} s; median and worst of ${repeats} runs, in process):`, '',
-        '| query | rows | median ms | worst ms | plan (decisions) |', '|---|---:|---:|---:|---|');
+      lines.push(
+        `Log queries on ${rows.toLocaleString('en')} decisions (${(size / 2 ** 20).toFixed(0)} MiB database, ` +
+          `generated in ${(generated / 1000).toFixed(1)} s; median and worst of ${repeats} runs, in process):`,
+        '',
+        '| query | rows | median ms | worst ms | plan (decisions) |',
+        '|---|---:|---:|---:|---|',
+      );
       for (const [name, filter, limit] of logCases) {
         let count = 0;
         const times = repeat(repeats, () => {
           count = 0;
           for (const _ of listDecisions(db, filter, limit)) count++;
         });
-        lines.push(`| \`${name}\` | ${count} | ${fmtMs(median(times))} | ${fmtMs(Math.max(...times))} | ` +
-          `${planOf(db, filter, limit)} |`);
+        lines.push(
+          `| \`${name}\` | ${count} | ${fmtMs(median(times))} | ${fmtMs(Math.max(...times))} | ` +
+            `${planOf(db, filter, limit)} |`,
+        );
       }
       const statsCases: Array<[string, StatsFilter]> = [
         ['stats (everything)', {}],
@@ -79,9 +87,13 @@ export async function benchLogQueries(options: LogBenchOptions = {}): Promise<st
       ];
       for (const [name, filter] of statsCases) {
         let decisions = 0;
-        const times = repeat(repeats, () => { decisions = computeStats(db, filter).decisions; });
-        lines.push(`| \`${name}\` | ${decisions} | ${fmtMs(median(times))} | ${fmtMs(Math.max(...times))} | ` +
-          'index-only range counts on decisions_camera_action_label_time; percentiles on decisions_latency |');
+        const times = repeat(repeats, () => {
+          decisions = computeStats(db, filter).decisions;
+        });
+        lines.push(
+          `| \`${name}\` | ${decisions} | ${fmtMs(median(times))} | ${fmtMs(Math.max(...times))} | ` +
+            'index-only range counts on decisions_camera_action_label_time; percentiles on decisions_latency |',
+        );
       }
     } finally {
       db.close();
@@ -114,8 +126,12 @@ export function generateLog(file: string, rows: number, now: number): void {
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -262144');
-    const indexes = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-      AND tbl_name IN ('decisions', 'corrections')`).all() as Array<{ name: string; sql: string }>;
+    const indexes = db
+      .prepare(
+        `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+      AND tbl_name IN ('decisions', 'corrections')`,
+      )
+      .all() as Array<{ name: string; sql: string }>;
     for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
     const insert = db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, size, sha256, mtime_ms,
       width, height, format, p_airplane, p_bird, label, threshold, action, error, error_kind, model_id, provider,
@@ -124,13 +140,17 @@ export function generateLog(file: string, rows: number, now: number): void {
     const correct = db.prepare(`INSERT INTO corrections (decision_id, time, time_ms, label, kind, from_path, to_path)
       VALUES (?, ?, ?, ?, ?, ?, ?)`);
     let seed = 42;
-    const random = (): number => { // mulberry32: the same log every run
+    const random = (): number => {
+      // mulberry32: the same log every run
       seed = (seed + 0x6d2b79f5) | 0;
       let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    const hex = (): string => Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0');
+    const hex = (): string =>
+      Math.floor(random() * 2 ** 32)
+        .toString(16)
+        .padStart(8, '0');
     const start = now - 365 * DAY;
     db.transaction(() => {
       for (let i = 0; i < rows; i++) {
@@ -145,16 +165,41 @@ export function generateLog(file: string, rows: number, now: number): void {
         const action = failed ? 'failed' : pAirplane! >= 0.83 ? 'moved' : 'kept';
         const finalPath = action === 'moved' ? name.replace('/srv/blog/', '/srv/airplanes/') : name;
         const sha = hex() + hex() + hex() + hex() + hex() + hex() + hex() + hex();
-        const latency = failed ? null : Math.round((8 + 30 * random() + (random() < 0.02 ? 400 * random() : 0)) * 100) / 100;
+        const latency = failed
+          ? null
+          : Math.round((8 + 30 * random() + (random() < 0.02 ? 400 * random() : 0)) * 100) / 100;
         const kind = failed ? errorKinds[Math.floor(random() * errorKinds.length)]! : null;
-        const id = Number(insert.run(time, timeMs, camera, name, finalPath, 200_000 + Math.floor(random() * 2e6), sha,
-          timeMs - 500, pAirplane, pAirplane === null ? null : 1 - pAirplane, label, action,
-          kind === null ? null : `${kind}: generated`, kind, latency).lastInsertRowid);
+        const id = Number(
+          insert.run(
+            time,
+            timeMs,
+            camera,
+            name,
+            finalPath,
+            200_000 + Math.floor(random() * 2e6),
+            sha,
+            timeMs - 500,
+            pAirplane,
+            pAirplane === null ? null : 1 - pAirplane,
+            label,
+            action,
+            kind === null ? null : `${kind}: generated`,
+            kind,
+            latency,
+          ).lastInsertRowid,
+        );
         if (random() < 0.002 && action !== 'failed') {
           const later = timeMs + 3_600_000;
           const restore = action === 'moved' && random() < 0.7;
-          correct.run(id, new Date(later).toISOString(), later, restore ? 'bird' : action === 'moved' ? 'airplane' : 'bird',
-            restore ? 'restore' : 'mark', finalPath, restore ? name : null);
+          correct.run(
+            id,
+            new Date(later).toISOString(),
+            later,
+            restore ? 'bird' : action === 'moved' ? 'airplane' : 'bird',
+            restore ? 'restore' : 'mark',
+            finalPath,
+            restore ? name : null,
+          );
         }
       }
     })();
@@ -167,8 +212,9 @@ export function generateLog(file: string, rows: number, now: number): void {
 
 function planOf(db: Database.Database, filter: DecisionFilter, limit: number | undefined): string {
   const { sql, params } = decisionQuery(filter, limit, choosePathStrategy(db, filter, limit));
-  const steps = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
-    .map((step) => step.detail);
+  const steps = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map(
+    (step) => step.detail,
+  );
   const main = steps.filter((detail) => / d( |$)/.test(detail) || /TEMP B-TREE/.test(detail));
   if (/ IN \(\?/.test(sql)) main.push('ids from decisions_path + decisions_final_path');
   return main.join('; ');
@@ -203,8 +249,11 @@ if (invokedDirectly) {
     rows: values.rows === undefined ? undefined : Number(values.rows),
     repeats: values.repeats === undefined ? undefined : Number(values.repeats),
     keep: values.keep,
-  }).then((table) => process.stdout.write(table), (err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
+  }).then(
+    (table) => process.stdout.write(table),
+    (err: unknown) => {
+      process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -6,7 +6,12 @@ import { nearestRank } from '../query/stats.js';
  * values NaN, which fmt prints as 'n/a' (nearestRank's null, in the bench's numbers).
  */
 export function percentile(values: number[], p: number): number {
-  return nearestRank([...values].sort((a, b) => a - b), p / 100) ?? Number.NaN;
+  return (
+    nearestRank(
+      [...values].sort((a, b) => a - b),
+      p / 100,
+    ) ?? Number.NaN
+  );
 }
 
 /** Runs `work` on every item with at most `limit` in flight; resolves when all are done. */

@@ -26,15 +26,26 @@ function variants(modelPath: string, dir: string): [string, string] {
   const bytes = readFileSync(modelPath);
   return ([['identity'], ['identity', 'mirror']] as const).map((views) => {
     const file = join(dir, `views-${views.length}.onnx`);
-    writeFileSync(file, withEditedMetadata(bytes, (props) => {
-      props.preprocessing = JSON.stringify({ ...(props.preprocessing ? JSON.parse(props.preprocessing) as object : {}), views });
-    }));
+    writeFileSync(
+      file,
+      withEditedMetadata(bytes, (props) => {
+        props.preprocessing = JSON.stringify({
+          ...(props.preprocessing ? (JSON.parse(props.preprocessing) as object) : {}),
+          views,
+        });
+      }),
+    );
     return file;
   }) as [string, string];
 }
 
 /** images/s and ms per batch of classifying `tensors` in batches of `batch`, `rounds` times over. */
-async function inferencePass(model: Model, tensors: Float32Array[], batch: number, rounds: number): Promise<{ imagesPerSecond: number; batchMs: number }> {
+async function inferencePass(
+  model: Model,
+  tensors: Float32Array[],
+  batch: number,
+  rounds: number,
+): Promise<{ imagesPerSecond: number; batchMs: number }> {
   let batches = 0;
   const started = performance.now();
   for (let round = 0; round < rounds; round++) {
@@ -47,28 +58,38 @@ async function inferencePass(model: Model, tensors: Float32Array[], batch: numbe
   return { imagesPerSecond: (tensors.length * rounds) / (ms / 1000), batchMs: ms / batches };
 }
 
-export async function viewsCost(paths: string[], modelPath: string, dir: string, log: (line: string) => void,
-  { batch = 8, passes = 3 } = {}): Promise<ViewsCost> {
+export async function viewsCost(
+  paths: string[],
+  modelPath: string,
+  dir: string,
+  log: (line: string) => void,
+  { batch = 8, passes = 3 } = {},
+): Promise<ViewsCost> {
   const files = variants(modelPath, dir);
   const models = await Promise.all(files.map((path) => loadModel({ path, provider: 'cpu' })));
   try {
     const sample = paths.slice(0, 64);
-    const tensors = await Promise.all(sample.map(async (path) => (await prepareImage(path, models[0]!, DEFAULT_LIMITS)).tensor));
+    const tensors = await Promise.all(
+      sample.map(async (path) => (await prepareImage(path, models[0]!, DEFAULT_LIMITS)).tensor),
+    );
     const rounds = Math.max(1, Math.ceil(2048 / tensors.length)); // ~2,000 images a pass
-    log(`views: inference alone, ${tensors.length} prepared images x ${rounds} in batches of ${batch}, ` +
-      '1 and 2 views alternating');
+    log(
+      `views: inference alone, ${tensors.length} prepared images x ${rounds} in batches of ${batch}, ` +
+        '1 and 2 views alternating',
+    );
     const inference: [number, number] = [0, 0];
     const batchMs: [number, number] = [Number.NaN, Number.NaN];
     for (let pass = 0; pass < passes; pass++) {
-      for (const v of pass % 2 === 0 ? [0, 1] as const : [1, 0] as const) {
+      for (const v of pass % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
         const result = await inferencePass(models[v]!, tensors, batch, rounds);
-        if (result.imagesPerSecond > inference[v]) [inference[v], batchMs[v]] = [result.imagesPerSecond, result.batchMs];
+        if (result.imagesPerSecond > inference[v])
+          [inference[v], batchMs[v]] = [result.imagesPerSecond, result.batchMs];
       }
     }
     log(`views: pipeline in-process, ${paths.length} files, 1 and 2 views alternating`);
     const pipeline: [number, number] = [0, 0];
     for (let pass = 0; pass < passes; pass++) {
-      for (const v of pass % 2 === 0 ? [0, 1] as const : [1, 0] as const) {
+      for (const v of pass % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
         pipeline[v] = Math.max(pipeline[v], (await inProcessPipeline(paths, files[v], 1)).imagesPerSecond);
       }
     }

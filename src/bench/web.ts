@@ -46,18 +46,31 @@ export async function benchWeb(options: WebBenchOptions = {}): Promise<string> {
     const now = Date.now();
     generateLog(db, rows, now);
     // Real camera shots for the thumbnails, logged as the newest decisions of camera 'blog'.
-    const images = await cameraImages(options.cache ?? path.join(ROOT, 'bench-out'),
-      [{ width: 1920, height: 1080, count: thumbs }], progress);
-    const thumbIds = addShots(db, blog, images.map((image) => image.path), now);
+    const images = await cameraImages(
+      options.cache ?? path.join(ROOT, 'bench-out'),
+      [{ width: 1920, height: 1080, count: thumbs }],
+      progress,
+    );
+    const thumbIds = addShots(
+      db,
+      blog,
+      images.map((image) => image.path),
+      now,
+    );
     const password = 'bench-password';
-    const user = spawnSync(process.execPath, [CLI, 'user', 'add', 'bench', '--role', 'viewer', '--db', db],
-      { input: `${password}\n`, encoding: 'utf8' });
+    const user = spawnSync(process.execPath, [CLI, 'user', 'add', 'bench', '--role', 'viewer', '--db', db], {
+      input: `${password}\n`,
+      encoding: 'utf8',
+    });
     if (user.status !== 0) throw new Error(`user add: ${user.stderr}`);
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [CLI, 'web', '--db', db, '--watch', blog, '--airplanes', airplanes,
-      '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    server = spawn(
+      process.execPath,
+      [CLI, 'web', '--db', db, '--watch', blog, '--airplanes', airplanes, '--listen', `127.0.0.1:${port}`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
       let out = '';
       server!.stdout!.on('data', (chunk: Buffer) => {
@@ -66,8 +79,11 @@ export async function benchWeb(options: WebBenchOptions = {}): Promise<string> {
       });
       server!.once('exit', (code) => reject(new Error(`birdwatch web exited (${code}): ${out}`)));
     });
-    const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'bench', password }) });
+    const login = await fetch(`${base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bench', password }),
+    });
     if (login.status !== 200) throw new Error(`login: ${login.status}`);
     const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
     const get = async (url: string): Promise<Response> => {
@@ -78,7 +94,8 @@ export async function benchWeb(options: WebBenchOptions = {}): Promise<string> {
     };
     // A cursor half-way down the log (the 500,000th newest decision of a million).
     const deep = new Database(db, { readonly: true });
-    const middle = deep.prepare(`SELECT time_ms, id FROM decisions ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?`)
+    const middle = deep
+      .prepare(`SELECT time_ms, id FROM decisions ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?`)
       .get(Math.floor(rows / 2)) as { time_ms: number; id: number };
     deep.close();
     const cursor = `${middle.time_ms}.${middle.id}`;
@@ -90,15 +107,23 @@ export async function benchWeb(options: WebBenchOptions = {}): Promise<string> {
       ['quarantine page (48 moved)', '/quarantine', requests],
       ['`GET /api/decisions` (newest 50)', '/api/decisions', requests],
       [`\`GET /api/decisions?before=\` (${down})`, `/api/decisions?before=${cursor}`, requests],
-      ['`GET /api/decisions?label=bird&min_p=0.4&since=30d`', '/api/decisions?label=bird&min_p=0.4&since=30d', requests],
+      [
+        '`GET /api/decisions?label=bird&min_p=0.4&since=30d`',
+        '/api/decisions?label=bird&min_p=0.4&since=30d',
+        requests,
+      ],
       ['`GET /api/decisions/ID`', `/api/decisions/${middle.id}`, requests],
       ['`GET /api/decisions?path=IMG_0500000` (one file)', '/api/decisions?path=IMG_0500000', Math.min(requests, 20)],
       ['stats page `/stats` (30 days, with charts)', '/stats', Math.min(requests, 50)],
       ['`GET /api/stats?since=7d`', '/api/stats?since=7d', Math.min(requests, 50)],
     ];
-    const lines = [`Web page on ${rows.toLocaleString('en')} decisions (the real \`birdwatch web\`, requests one at a ` +
-      'time from a client on loopback, logged in, after 5 warm-up requests each):', '',
-      '| request | requests | p50 ms | p99 ms |', '|---|---:|---:|---:|'];
+    const lines = [
+      `Web page on ${rows.toLocaleString('en')} decisions (the real \`birdwatch web\`, requests one at a ` +
+        'time from a client on loopback, logged in, after 5 warm-up requests each):',
+      '',
+      '| request | requests | p50 ms | p99 ms |',
+      '|---|---:|---:|---:|',
+    ];
     for (const [name, url, count] of cases) {
       progress(`web: ${name}`);
       for (let i = 0; i < 5; i++) await get(url);
@@ -119,7 +144,9 @@ export async function benchWeb(options: WebBenchOptions = {}): Promise<string> {
         if (response.headers.get('cache-control') === 'no-store') throw new Error(`thumbnail ${id}: placeholder`);
       });
       const seconds = (performance.now() - started) / 1000;
-      lines.push(`| thumbnails, ${pass}, 4 in flight | ${thumbIds.length} | ${(thumbIds.length / seconds).toFixed(1)}/s | |`);
+      lines.push(
+        `| thumbnails, ${pass}, 4 in flight | ${thumbIds.length} | ${(thumbIds.length / seconds).toFixed(1)}/s | |`,
+      );
     }
     return lines.join('\n') + '\n';
   } finally {
@@ -136,14 +163,24 @@ function addShots(file: string, blog: string, images: string[], now: number): nu
     const insert = db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, size, sha256, width,
       height, format, p_airplane, p_bird, label, threshold, action, model_id, provider, latency_ms)
       VALUES (?, ?, 'blog', ?, ?, ?, ?, 1920, 1080, 'jpeg', 0.1, 0.9, 'bird', 0.83, 'kept', 'bench', 'cpu', 20)`);
-    return db.transaction(() => images.map((image, i) => {
-      const target = path.join(blog, `shot-${i}.jpg`);
-      fs.copyFileSync(image, target);
-      const bytes = fs.readFileSync(target);
-      const timeMs = now + i;
-      return Number(insert.run(new Date(timeMs).toISOString(), timeMs, target, target, bytes.length,
-        createHash('sha256').update(bytes).digest('hex')).lastInsertRowid);
-    }))();
+    return db.transaction(() =>
+      images.map((image, i) => {
+        const target = path.join(blog, `shot-${i}.jpg`);
+        fs.copyFileSync(image, target);
+        const bytes = fs.readFileSync(target);
+        const timeMs = now + i;
+        return Number(
+          insert.run(
+            new Date(timeMs).toISOString(),
+            timeMs,
+            target,
+            target,
+            bytes.length,
+            createHash('sha256').update(bytes).digest('hex'),
+          ).lastInsertRowid,
+        );
+      }),
+    )();
   } finally {
     db.close();
   }
@@ -173,8 +210,11 @@ if (invokedDirectly) {
     rows: values.rows === undefined ? undefined : Number(values.rows),
     thumbs: values.thumbs === undefined ? undefined : Number(values.thumbs),
     requests: values.requests === undefined ? undefined : Number(values.requests),
-  }).then((table) => process.stdout.write(table), (err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
+  }).then(
+    (table) => process.stdout.write(table),
+    (err: unknown) => {
+      process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

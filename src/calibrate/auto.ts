@@ -32,11 +32,15 @@ export interface AutoCalibratorDeps {
 export function changeReason(c: Calibration): string {
   const pct = (share: number): string => `${+(share * 100).toFixed(2)}%`;
   if (c.certified) {
-    return `certified: at most ${pct(c.budget)} of birds moved at ${pct(c.confidence)} confidence ` +
-      `(bound ${pct(c.bound)}), ${c.birds_moved} of ${c.birds} reviewed birds at or above it`;
+    return (
+      `certified: at most ${pct(c.budget)} of birds moved at ${pct(c.confidence)} confidence ` +
+      `(bound ${pct(c.bound)}), ${c.birds_moved} of ${c.birds} reviewed birds at or above it`
+    );
   }
-  return `not certified (${c.more_birds_needed} more reviewed birds needed): raised to just above the highest of ` +
-    `${c.birds} reviewed birds, never lowered`;
+  return (
+    `not certified (${c.more_birds_needed} more reviewed birds needed): raised to just above the highest of ` +
+    `${c.birds} reviewed birds, never lowered`
+  );
 }
 
 export class AutoCalibrator {
@@ -90,16 +94,42 @@ export class AutoCalibrator {
       const current = latest.get(camera.name)?.new_threshold ?? base;
       const mine = labels.filter((l) => l.camera === camera.name);
       const scores = (label: string): number[] => mine.filter((l) => l.label === label).map((l) => l.p_airplane);
-      const c = calibrationOf(camera.name, scores('bird'), scores('airplane'), budgetOf(config, camera.name),
-        config.calibration.confidence, current, false);
+      const c = calibrationOf(
+        camera.name,
+        scores('bird'),
+        scores('airplane'),
+        budgetOf(config, camera.name),
+        config.calibration.confidence,
+        current,
+        false,
+      );
       if (c.birds === 0 && !latest.has(camera.name)) continue; // nothing known: the config's threshold
       if (c.threshold !== current) {
         const why = changeReason(c);
-        insertThresholdChange(db, { ...timestamp(), camera: camera.name, old_threshold: current,
-          new_threshold: c.threshold, model_id: model.id, budget: c.budget, confidence: c.confidence, n: c.birds,
-          k: c.birds_moved, bound: c.bound, certified: c.certified ? 1 : 0, why });
-        logger.info('threshold changed', { camera: camera.name, old: current, new: c.threshold, model_id: model.id,
-          n: c.birds, k: c.birds_moved, bound: +c.bound.toFixed(6), why });
+        insertThresholdChange(db, {
+          ...timestamp(),
+          camera: camera.name,
+          old_threshold: current,
+          new_threshold: c.threshold,
+          model_id: model.id,
+          budget: c.budget,
+          confidence: c.confidence,
+          n: c.birds,
+          k: c.birds_moved,
+          bound: c.bound,
+          certified: c.certified ? 1 : 0,
+          why,
+        });
+        logger.info('threshold changed', {
+          camera: camera.name,
+          old: current,
+          new: c.threshold,
+          model_id: model.id,
+          n: c.birds,
+          k: c.birds_moved,
+          bound: +c.bound.toFixed(6),
+          why,
+        });
       }
       thresholds.set(camera.name, c.threshold);
     }

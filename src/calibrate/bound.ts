@@ -62,6 +62,11 @@ export interface ShareInterval {
 export function shareInterval(k: number, n: number, confidence: number): ShareInterval {
   if (n <= 0) return { k, n, share: null, low: 0, high: 1 };
   const tail = (1 - confidence) / 2;
-  return { k, n, share: k / n, low: k === 0 ? 0 : betaQuantile(tail, k, n - k + 1),
-    high: k >= n ? 1 : betaQuantile(1 - tail, k + 1, n - k) };
+  return {
+    k,
+    n,
+    share: k / n,
+    low: k === 0 ? 0 : betaQuantile(tail, k, n - k + 1),
+    high: k >= n ? 1 : betaQuantile(1 - tail, k + 1, n - k),
+  };
 }

@@ -45,31 +45,54 @@ export interface CalibrationReport {
   confidence: number;
   sources: LabelSource[];
   /** Labels found, per source, on decisions of this model; and labels on shots other models decided (not used). */
-  labels: { sample: { birds: number; airplanes: number }; correction: { birds: number; airplanes: number };
-    other_models: number };
+  labels: {
+    sample: { birds: number; airplanes: number };
+    correction: { birds: number; airplanes: number };
+    other_models: number;
+  };
   rule: string;
   all: Calibration;
   cameras: Calibration[];
 }
 
 export function describeRule(confidence: number): string {
-  return `threshold = the lowest whose one-sided ${confidence * 100}% Clopper-Pearson upper bound on the share of ` +
+  return (
+    `threshold = the lowest whose one-sided ${confidence * 100}% Clopper-Pearson upper bound on the share of ` +
     `birds moved is within the budget, ${RUNTIME_MARGIN} above the highest labelled bird that stays; uncertified, ` +
-    'the stricter of the threshold in use and just above the highest labelled bird (never looser)';
+    'the stricter of the threshold in use and just above the highest labelled bird (never looser)'
+  );
 }
 
 /** One camera's (or all cameras') calibration from labelled scores: pure, shared by calibrate and the daemon. */
-export function calibrationOf(camera: string | null, birds: readonly number[], planes: readonly number[],
-  budget: number, confidence: number, inUse: number, pinned: boolean): Calibration {
+export function calibrationOf(
+  camera: string | null,
+  birds: readonly number[],
+  planes: readonly number[],
+  budget: number,
+  confidence: number,
+  inUse: number,
+  pinned: boolean,
+): Calibration {
   const choice = certifiedThreshold(birds, budget, confidence);
   const threshold = thresholdToKeep(choice, inUse);
   const atNew = figuresAt(threshold, birds, planes);
   return {
-    camera, budget, confidence, birds: birds.length, airplanes: planes.length, certified: choice.certified,
-    threshold, certified_threshold: choice.threshold, best_threshold: choice.best,
-    birds_moved: atNew.birds_moved, bound: upperBound(atNew.birds_moved, birds.length, confidence),
-    more_birds_needed: choice.more_birds_needed, pinned, at_new: atNew,
-    threshold_in_use: inUse, at_in_use: figuresAt(inUse, birds, planes),
+    camera,
+    budget,
+    confidence,
+    birds: birds.length,
+    airplanes: planes.length,
+    certified: choice.certified,
+    threshold,
+    certified_threshold: choice.threshold,
+    best_threshold: choice.best,
+    birds_moved: atNew.birds_moved,
+    bound: upperBound(atNew.birds_moved, birds.length, confidence),
+    more_birds_needed: choice.more_birds_needed,
+    pinned,
+    at_new: atNew,
+    threshold_in_use: inUse,
+    at_in_use: figuresAt(inUse, birds, planes),
   };
 }
 
@@ -90,8 +113,13 @@ function oneLabelPerDecision(labels: readonly ScoredLabel[], sources: readonly L
 
 /** `running`: the config the daemon runs with, for the thresholds in use (default `config`; calibrate's
  *  --bird-budget is a what-if that the daemon does not see). */
-export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorrections: boolean,
-  running: Config = config): CalibrationReport {
+export function calibrate(
+  config: Config,
+  db: Db,
+  model: ModelFileInfo,
+  withCorrections: boolean,
+  running: Config = config,
+): CalibrationReport {
   const all = scoredLabels(db);
   const mine = all.filter((l) => l.model_id === model.id);
   const count = (source: LabelSource, label: string): number =>
@@ -100,14 +128,25 @@ export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorr
   const labels = oneLabelPerDecision(mine, sources);
   const confidence = config.calibration.confidence;
   // The daemon's own rule (src/model/thresholds.ts): a camera's threshold, its bird budget on the model's curve, ...
-  const inUse = (camera: string | null): number => resolveThreshold(running,
-    camera === null ? null : running.cameras.find((c) => c.name === camera) ?? { name: camera }, model).threshold;
+  const inUse = (camera: string | null): number =>
+    resolveThreshold(
+      running,
+      camera === null ? null : (running.cameras.find((c) => c.name === camera) ?? { name: camera }),
+      model,
+    ).threshold;
   const one = (camera: string | null): Calibration => {
     const subset = camera === null ? labels : labels.filter((l) => l.camera === camera);
     const scores = (label: string): number[] => subset.filter((l) => l.label === label).map((l) => l.p_airplane);
     const pinned = camera !== null && running.cameras.find((c) => c.name === camera)?.threshold !== undefined;
-    return calibrationOf(camera, scores('bird'), scores('airplane'), budgetOf(config, camera), confidence,
-      inUse(camera), pinned);
+    return calibrationOf(
+      camera,
+      scores('bird'),
+      scores('airplane'),
+      budgetOf(config, camera),
+      confidence,
+      inUse(camera),
+      pinned,
+    );
   };
   const cameraNames = [...new Set([...config.cameras.map((c) => c.name), ...labels.map((l) => l.camera)])];
   return {
@@ -126,7 +165,10 @@ export function calibrate(config: Config, db: Db, model: ModelFileInfo, withCorr
   };
 }
 
-export interface AppliedThreshold { key: string; threshold: number }
+export interface AppliedThreshold {
+  key: string;
+  threshold: number;
+}
 
 /** Whether --apply writes this calibration: only a certified threshold (the club's own stays otherwise). */
 export function worthApplying(c: Calibration): boolean {
@@ -149,8 +191,8 @@ export function applyCalibration(config: Config, report: CalibrationReport): App
     if (!Array.isArray(raw.cameras)) return;
     const fileDir = path.dirname(file);
     raw.cameras.forEach((entry: Record<string, unknown>, index: number) => {
-      const name = typeof entry.name === 'string' ? entry.name
-        : path.basename(path.resolve(fileDir, String(entry.watch)));
+      const name =
+        typeof entry.name === 'string' ? entry.name : path.basename(path.resolve(fileDir, String(entry.watch)));
       const calibration = report.cameras.find((c) => c.camera === name);
       if (calibration !== undefined && worthApplying(calibration)) {
         entry.threshold = calibration.threshold;

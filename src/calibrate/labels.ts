@@ -25,11 +25,15 @@ const SAMPLES = `SELECT d.id AS decision_id, d.camera, r.label, 'sample' AS sour
  */
 export function scoredLabels(db: Db): ScoredLabel[] {
   const samples = db.prepare(SAMPLES).all() as ScoredLabel[];
-  const corrections = db.prepare(`SELECT d.id AS decision_id, d.camera, c.label, 'correction' AS source, d.p_airplane,
+  const corrections = db
+    .prepare(
+      `SELECT d.id AS decision_id, d.camera, c.label, 'correction' AS source, d.p_airplane,
         d.model_id
       FROM corrections c JOIN decisions d ON d.id = c.decision_id
       WHERE c.id = (SELECT max(id) FROM corrections WHERE decision_id = c.decision_id)
-        AND d.p_airplane IS NOT NULL`).all() as ScoredLabel[];
+        AND d.p_airplane IS NOT NULL`,
+    )
+    .all() as ScoredLabel[];
   return [...samples, ...corrections];
 }
 

@@ -40,9 +40,16 @@ export interface CameraPromise {
 const pct = (share: number): string => `${+(share * 100).toFixed(2)}%`;
 
 /** One camera's standing, from its labelled scores and the threshold it runs with (pure). */
-export function promiseOf(camera: string, birds: readonly number[], planes: readonly number[], threshold: number,
-  from: CameraPromise['threshold_from'], budget: number, confidence: number,
-  history: CameraPromise['history'] = []): CameraPromise {
+export function promiseOf(
+  camera: string,
+  birds: readonly number[],
+  planes: readonly number[],
+  threshold: number,
+  from: CameraPromise['threshold_from'],
+  budget: number,
+  confidence: number,
+  history: CameraPromise['history'] = [],
+): CameraPromise {
   const n = birds.length;
   const k = birds.filter((p) => p >= threshold).length;
   const caught = planes.filter((p) => p >= threshold).length;
@@ -50,21 +57,38 @@ export function promiseOf(camera: string, birds: readonly number[], planes: read
   const certified = bound <= budget;
   const moreBirds = certified ? 0 : moreBirdsNeeded(k, n, budget, confidence);
   const reviewed = n + planes.length;
-  const moreShots = n === 0 ? moreBirds : Math.ceil(moreBirds * reviewed / n);
+  const moreShots = n === 0 ? moreBirds : Math.ceil((moreBirds * reviewed) / n);
   let statement: string;
   if (certified) {
-    statement = `certified: at most ${pct(budget)} of birds moved, ${pct(confidence)} confidence, from ${reviewed} ` +
+    statement =
+      `certified: at most ${pct(budget)} of birds moved, ${pct(confidence)} confidence, from ${reviewed} ` +
       'reviewed shots';
   } else if (k === 0) {
     statement = `not yet measured on this camera: review ${moreShots} more random shots`;
   } else {
-    statement = `not kept yet: ${k} of ${n} reviewed birds are at or above the threshold (up to ${pct(bound)} of ` +
+    statement =
+      `not kept yet: ${k} of ${n} reviewed birds are at or above the threshold (up to ${pct(bound)} of ` +
       `birds may be moved); review ${moreShots} more random shots`;
   }
-  return { camera, budget, confidence, threshold, threshold_from: from, reviewed, birds: n, airplanes: planes.length,
-    certified, bound, more_birds_needed: moreBirds, more_shots_needed: moreShots,
-    progress: certified ? 1 : n / (n + moreBirds), birds_moved: shareInterval(k, n, confidence),
-    airplanes_caught: shareInterval(caught, planes.length, confidence), history, statement };
+  return {
+    camera,
+    budget,
+    confidence,
+    threshold,
+    threshold_from: from,
+    reviewed,
+    birds: n,
+    airplanes: planes.length,
+    certified,
+    bound,
+    more_birds_needed: moreBirds,
+    more_shots_needed: moreShots,
+    progress: certified ? 1 : n / (n + moreBirds),
+    birds_moved: shareInterval(k, n, confidence),
+    airplanes_caught: shareInterval(caught, planes.length, confidence),
+    history,
+    statement,
+  };
 }
 
 /** Every configured camera's standing for the serving model. */
@@ -92,9 +116,18 @@ export function clubPromise(config: Config, db: Db, model: ThresholdModel & { id
     }
     const mine = labels.filter((l) => l.camera === camera.name);
     const scores = (label: string): number[] => mine.filter((l) => l.label === label).map((l) => l.p_airplane);
-    const history = changes.filter((c) => c.camera === camera.name).map((c) => ({ time_ms: c.time_ms,
-      threshold: c.new_threshold, certified: c.certified === 1 }));
-    return promiseOf(camera.name, scores('bird'), scores('airplane'), threshold, from,
-      budgetOf(config, camera.name), config.calibration.confidence, history);
+    const history = changes
+      .filter((c) => c.camera === camera.name)
+      .map((c) => ({ time_ms: c.time_ms, threshold: c.new_threshold, certified: c.certified === 1 }));
+    return promiseOf(
+      camera.name,
+      scores('bird'),
+      scores('airplane'),
+      threshold,
+      from,
+      budgetOf(config, camera.name),
+      config.calibration.confidence,
+      history,
+    );
   });
 }

@@ -41,17 +41,28 @@ export interface CertifiedThreshold {
  * The lowest threshold whose upper bound U(k, n) on the share of birds moved is within the budget, walking down from
  * the strictest (fixed-sequence: the bound holds at `confidence` although many thresholds were looked at).
  */
-export function certifiedThreshold(birdScores: readonly number[], budget: number, confidence: number):
-  CertifiedThreshold {
+export function certifiedThreshold(
+  birdScores: readonly number[],
+  budget: number,
+  confidence: number,
+): CertifiedThreshold {
   const n = birdScores.length;
   const best = n === 0 ? null : thresholdMoving(birdScores, 0);
   const k = largestCertifiedK(n, budget, confidence);
   const threshold = k < 0 ? null : thresholdMoving(birdScores, k);
   const at = threshold ?? best;
   const moved = at === null ? 0 : birdScores.filter((p) => p >= at).length;
-  return { budget, confidence, birds: n, certified: threshold !== null, threshold, best, birds_moved: moved,
+  return {
+    budget,
+    confidence,
+    birds: n,
+    certified: threshold !== null,
+    threshold,
+    best,
+    birds_moved: moved,
     bound: upperBound(moved, n, confidence),
-    more_birds_needed: threshold !== null ? 0 : moreBirdsNeeded(0, n, budget, confidence) };
+    more_birds_needed: threshold !== null ? 0 : moreBirdsNeeded(0, n, budget, confidence),
+  };
 }
 
 /**
@@ -76,8 +87,11 @@ export interface AtThreshold {
 }
 
 /** What a threshold does to labelled scores (one definition for calibrate, the retrain comparison and promote). */
-export function figuresAt(threshold: number, birdScores: readonly number[], airplaneScores: readonly number[]):
-  AtThreshold {
+export function figuresAt(
+  threshold: number,
+  birdScores: readonly number[],
+  airplaneScores: readonly number[],
+): AtThreshold {
   const birdsMoved = birdScores.filter((p) => p >= threshold).length;
   const caught = airplaneScores.filter((p) => p >= threshold).length;
   return {

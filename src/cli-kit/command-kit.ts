@@ -15,8 +15,11 @@ export class CommandFailure extends Refusal {}
 class HelpRequested extends Error {}
 
 /** Parses a command's flags (every command also takes --help/-h, answered by runCommand). */
-export function parseCommandArgs<T extends ParseArgsConfig['options']>(argv: string[], options: T,
-  allowPositionals = false) {
+export function parseCommandArgs<T extends ParseArgsConfig['options']>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
   const withHelp = { ...options, help: { type: 'boolean', short: 'h' } } as T;
   let parsed;
   try {
@@ -59,8 +62,10 @@ export async function runCommand(usage: string, body: () => Promise<number> | nu
 function withContext(message: string): string {
   const used = describeConfigInUse();
   const denied = /permission denied|EACCES|EPERM|readonly database|read-only/i.test(message);
-  const hint = denied ? "; members of group birdwatch may read and review, other commands need the group's write " +
-    'right or the service user: sudo -u birdwatch birdwatch ...' : '';
+  const hint = denied
+    ? "; members of group birdwatch may read and review, other commands need the group's write " +
+      'right or the service user: sudo -u birdwatch birdwatch ...'
+    : '';
   return used === undefined ? `${message}${hint}` : `${message} (${used})${hint}`;
 }
 
@@ -68,8 +73,12 @@ export function isBrokenPipe(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'EPIPE';
 }
 
-export function parseNumberOption(value: string | undefined, flag: string, min: number, max: number):
-  number | undefined {
+export function parseNumberOption(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   const number = value.trim() === '' ? NaN : Number(value);
   if (!Number.isFinite(number) || number < min || number > max) {
@@ -78,8 +87,11 @@ export function parseNumberOption(value: string | undefined, flag: string, min: 
   return number;
 }
 
-export function parseChoice<T extends string>(value: string | undefined, flag: string, choices: readonly T[]):
-  T | undefined {
+export function parseChoice<T extends string>(
+  value: string | undefined,
+  flag: string,
+  choices: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) {
     throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got '${value}'`);

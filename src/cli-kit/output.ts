@@ -4,7 +4,10 @@ export class ChunkedWriter {
   private buffer = '';
   private closed = false;
 
-  constructor(private readonly stream: NodeJS.WritableStream = process.stdout, private readonly chunkSize = 1 << 16) {
+  constructor(
+    private readonly stream: NodeJS.WritableStream = process.stdout,
+    private readonly chunkSize = 1 << 16,
+  ) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') this.closed = true;
       else throw err;

@@ -1,8 +1,14 @@
 // `birdwatch calibrate [--apply] [--with-corrections] [--json]`: parses the command line, calibrates through
 // src/calibrate/ and prints the new threshold beside the one in use, overall and per camera.
 import { CONFIG_FLAG_OPTIONS, LOOP_FLAG_OPTIONS, ConfigError, loadConfig } from '../config/index.js';
-import { applyCalibration, calibrate, worthApplying, type AppliedThreshold, type Calibration,
-  type CalibrationReport } from '../calibrate/calibrate.js';
+import {
+  applyCalibration,
+  calibrate,
+  worthApplying,
+  type AppliedThreshold,
+  type Calibration,
+  type CalibrationReport,
+} from '../calibrate/calibrate.js';
 import type { Config } from '../config/index.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { ModelError } from '../model/errors.js';
@@ -38,11 +44,15 @@ export async function main(argv: string[]): Promise<number> {
       'with-corrections': { type: 'boolean' },
       json: { type: 'boolean' },
     });
-    const config = loadConfig({ flags: { config: values.config, db: values.db, model: values.model,
-      'bird-budget': values['bird-budget'] }, require: { model: true } });
+    const config = loadConfig({
+      flags: { config: values.config, db: values.db, model: values.model, 'bird-budget': values['bird-budget'] },
+      require: { model: true },
+    });
     if (values.apply && config.configFile === undefined) {
-      throw new ConfigError('--apply writes the thresholds into the config file: give it with --config FILE ' +
-        '(a configuration given only by flags cannot be edited)');
+      throw new ConfigError(
+        '--apply writes the thresholds into the config file: give it with --config FILE ' +
+          '(a configuration given only by flags cannot be edited)',
+      );
     }
     let model;
     try {
@@ -55,8 +65,10 @@ export async function main(argv: string[]): Promise<number> {
     let report;
     try {
       // The thresholds in use are the daemon's, from the config without calibrate's own --bird-budget.
-      const running = values['bird-budget'] === undefined ? config
-        : loadConfig({ flags: { config: values.config, db: values.db, model: values.model } });
+      const running =
+        values['bird-budget'] === undefined
+          ? config
+          : loadConfig({ flags: { config: values.config, db: values.db, model: values.model } });
       report = calibrate(config, db, model, values['with-corrections'] === true, running);
     } catch (err) {
       if (err instanceof ThresholdError) throw new ConfigError(err.message);
@@ -74,39 +86,68 @@ export async function main(argv: string[]): Promise<number> {
       return values.apply && applied.length === 0 ? 1 : 0;
     }
     const l = report.labels;
-    console.log(`model ${model.id}, its own threshold ${model.threshold}; bird budget ${report.budget}, ` +
-      `confidence ${report.confidence * 100}%`);
-    console.log(`labels on shots this model decided: review sample ${l.sample.birds} birds, ${l.sample.airplanes} ` +
-      `airplanes (unbiased${report.sources.includes('sample') ? ', used' : ''}); corrections ${l.correction.birds} ` +
-      `birds, ${l.correction.airplanes} airplanes (biased: ${report.sources.includes('correction') ? 'used, ' +
-        '--with-corrections' : 'not used; --with-corrections uses them'})` +
-      (l.other_models ? `; ${l.other_models} labelled shots decided by other models (not used)` : ''));
+    console.log(
+      `model ${model.id}, its own threshold ${model.threshold}; bird budget ${report.budget}, ` +
+        `confidence ${report.confidence * 100}%`,
+    );
+    console.log(
+      `labels on shots this model decided: review sample ${l.sample.birds} birds, ${l.sample.airplanes} ` +
+        `airplanes (unbiased${report.sources.includes('sample') ? ', used' : ''}); corrections ${l.correction.birds} ` +
+        `birds, ${l.correction.airplanes} airplanes (biased: ${
+          report.sources.includes('correction')
+            ? 'used, ' + '--with-corrections'
+            : 'not used; --with-corrections uses them'
+        })` +
+        (l.other_models ? `; ${l.other_models} labelled shots decided by other models (not used)` : ''),
+    );
     const pct = (n: number | null | undefined): string =>
       n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`;
     const rows = [report.all, ...report.cameras];
-    console.log(renderTable(rows, [
-      { header: 'camera', value: (c: Calibration) => (c.camera ?? '(all)') + (c.pinned ? ' (pinned)' : '') },
-      { header: 'birds', value: (c) => String(c.birds), align: 'right' },
-      { header: 'airplanes', value: (c) => String(c.airplanes), align: 'right' },
-      { header: 'budget', value: (c) => pct(c.budget), align: 'right' },
-      { header: 'promise', value: (c) => c.certified ? 'certified'
-        : `not yet: ${c.more_birds_needed} more birds` },
-      { header: 'threshold', value: (c) => String(c.threshold), align: 'right' },
-      { header: 'birds moved', value: (c) => `${c.birds_moved} (${pct(c.at_new.birds_moved_share)})`, align: 'right' },
-      { header: 'bound', value: (c) => pct(c.bound), align: 'right' },
-      { header: 'airplanes caught', align: 'right',
-        value: (c) => `${c.at_new.airplanes_caught} (${pct(c.at_new.airplanes_caught_share)})` },
-      { header: 'in use', value: (c) => String(c.threshold_in_use), align: 'right' },
-      { header: 'caught in use', align: 'right',
-        value: (c) => `${c.at_in_use.airplanes_caught} (${pct(c.at_in_use.airplanes_caught_share)})` },
-    ], terminalWidth()));
+    console.log(
+      renderTable(
+        rows,
+        [
+          { header: 'camera', value: (c: Calibration) => (c.camera ?? '(all)') + (c.pinned ? ' (pinned)' : '') },
+          { header: 'birds', value: (c) => String(c.birds), align: 'right' },
+          { header: 'airplanes', value: (c) => String(c.airplanes), align: 'right' },
+          { header: 'budget', value: (c) => pct(c.budget), align: 'right' },
+          {
+            header: 'promise',
+            value: (c) => (c.certified ? 'certified' : `not yet: ${c.more_birds_needed} more birds`),
+          },
+          { header: 'threshold', value: (c) => String(c.threshold), align: 'right' },
+          {
+            header: 'birds moved',
+            value: (c) => `${c.birds_moved} (${pct(c.at_new.birds_moved_share)})`,
+            align: 'right',
+          },
+          { header: 'bound', value: (c) => pct(c.bound), align: 'right' },
+          {
+            header: 'airplanes caught',
+            align: 'right',
+            value: (c) => `${c.at_new.airplanes_caught} (${pct(c.at_new.airplanes_caught_share)})`,
+          },
+          { header: 'in use', value: (c) => String(c.threshold_in_use), align: 'right' },
+          {
+            header: 'caught in use',
+            align: 'right',
+            value: (c) => `${c.at_in_use.airplanes_caught} (${pct(c.at_in_use.airplanes_caught_share)})`,
+          },
+        ],
+        terminalWidth(),
+      ),
+    );
     console.log(`rule: ${report.rule}`);
-    console.log('a camera is certified when, with the stated confidence, its threshold moves at most the budget of ' +
-      'its birds; "more birds" counts randomly reviewed birds still needed (if none of them is moved)');
+    console.log(
+      'a camera is certified when, with the stated confidence, its threshold moves at most the budget of ' +
+        'its birds; "more birds" counts randomly reviewed birds still needed (if none of them is moved)',
+    );
     if (!values.apply) {
       if (config.calibration.auto) {
-        console.log('calibration.auto is on: the daemon applies these itself to cameras without their own threshold ' +
-          "(see 'birdwatch thresholds')");
+        console.log(
+          'calibration.auto is on: the daemon applies these itself to cameras without their own threshold ' +
+            "(see 'birdwatch thresholds')",
+        );
       }
       if (report.all.certified || report.cameras.some((c) => c.certified)) {
         console.log(`'birdwatch calibrate --apply --config FILE' writes them into the config (pinning the cameras)`);
@@ -116,8 +157,10 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (applied.length === 0) {
-      console.log(`nothing applied: no camera is certified yet ` +
-        `(review more with 'birdwatch review-sample N'); ${config.configFile} unchanged`);
+      console.log(
+        `nothing applied: no camera is certified yet ` +
+          `(review more with 'birdwatch review-sample N'); ${config.configFile} unchanged`,
+      );
       return 1;
     }
     for (const a of applied) console.log(`wrote ${a.key} = ${a.threshold} into ${config.configFile}`);

@@ -66,8 +66,12 @@ export async function main(argv: string[]): Promise<number> {
   let model: Model;
   const verbose = values.verbose === true;
   const logger = {
-    info: (message: string) => { if (verbose) process.stderr.write(`birdwatch: ${message}\n`); },
-    warn: (message: string) => { process.stderr.write(`birdwatch: warning: ${message}\n`); },
+    info: (message: string) => {
+      if (verbose) process.stderr.write(`birdwatch: ${message}\n`);
+    },
+    warn: (message: string) => {
+      process.stderr.write(`birdwatch: warning: ${message}\n`);
+    },
   };
   let threshold: number;
   try {
@@ -89,8 +93,11 @@ export async function main(argv: string[]): Promise<number> {
   });
   logger.info(`model ${model.path} (id ${model.id}, provider ${model.provider}), threshold ${threshold}`);
 
-  const write = values.json ? (r: FileResult) => writeJson(r, threshold) : (r: FileResult) => writeTableRow(r, threshold);
-  if (!values.json) process.stdout.write(`${'label'.padEnd(8)}  ${'P(airplane)'.padStart(11)}  ${'P(bird)'.padStart(7)}  move  path\n`);
+  const write = values.json
+    ? (r: FileResult) => writeJson(r, threshold)
+    : (r: FileResult) => writeTableRow(r, threshold);
+  if (!values.json)
+    process.stdout.write(`${'label'.padEnd(8)}  ${'P(airplane)'.padStart(11)}  ${'P(bird)'.padStart(7)}  move  path\n`);
   let counts;
   try {
     counts = await classifyFiles(
@@ -127,8 +134,12 @@ function labelOf(r: FileResult): 'airplane' | 'bird' {
 
 function writeJson(r: FileResult, threshold: number): void {
   const line = r.probabilities
-    ? { path: r.path, label: labelOf(r), probabilities: { airplane: r.probabilities.airplane, bird: r.probabilities.bird },
-        move: r.probabilities.airplane >= threshold }
+    ? {
+        path: r.path,
+        label: labelOf(r),
+        probabilities: { airplane: r.probabilities.airplane, bird: r.probabilities.bird },
+        move: r.probabilities.airplane >= threshold,
+      }
     : { path: r.path, error: r.error!.message, error_kind: r.error instanceof ImageError ? r.error.kind : 'error' };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
@@ -158,22 +169,27 @@ function commandLineBytes(): number {
 
 // Run `birdwatch classify` again with the same options and every path on its stdin (NUL-separated, so any
 // file name survives), forwarding its output and exit status.
-async function reexecWithPathsOnStdin(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number> {
+async function reexecWithPathsOnStdin(
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+): Promise<number> {
   const flags: string[] = [];
   for (const [key, value] of Object.entries(values)) {
     if (key === 'null' || value === undefined || value === false) continue;
     flags.push(value === true ? `--${key}` : `--${key}=${value}`);
   }
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
-  const child = spawn(process.execPath, [...process.execArgv, cli, 'classify', ...flags, '--null', '-'],
-    { stdio: ['pipe', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, cli, 'classify', ...flags, '--null', '-'], {
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
   const exited = new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
   child.stdin.on('error', () => undefined); // the child may exit early (config error): its status says why
   for await (const path of pathSource(positionals, values.null === true)) {
-    if (!child.stdin.write(`${path}\0`)) await Promise.race([new Promise((resolve) => child.stdin.once('drain', resolve)), exited]);
+    if (!child.stdin.write(`${path}\0`))
+      await Promise.race([new Promise((resolve) => child.stdin.once('drain', resolve)), exited]);
     if (child.exitCode !== null) break;
   }
   child.stdin.end();

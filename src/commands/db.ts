@@ -24,11 +24,15 @@ export interface CheckReport {
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      db: CONFIG_FLAG_OPTIONS.db,
-      json: { type: 'boolean' },
-    }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        db: CONFIG_FLAG_OPTIONS.db,
+        json: { type: 'boolean' },
+      },
+      true,
+    );
     const [action, ...rest] = positionals;
     const config = loadConfig({ flags: { config: values.config, db: values.db } });
     if (action === 'check' && rest.length === 0) {
@@ -38,11 +42,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (action === 'backup' && rest.length === 1) {
       const report = await backup(config.db, path.resolve(rest[0]!));
-      console.log(`backup written to ${report.file}: integrity ok, schema version ${report.schema_version}, ` +
-        Object.entries(report.rows).map(([table, n]) => `${n} ${table}`).join(', '));
+      console.log(
+        `backup written to ${report.file}: integrity ok, schema version ${report.schema_version}, ` +
+          Object.entries(report.rows)
+            .map(([table, n]) => `${n} ${table}`)
+            .join(', '),
+      );
       return 0;
     }
-    throw new UsageError(action === undefined ? 'missing action: db check, or db backup FILE' : `unknown or incomplete: db ${positionals.join(' ')}`);
+    throw new UsageError(
+      action === undefined
+        ? 'missing action: db check, or db backup FILE'
+        : `unknown or incomplete: db ${positionals.join(' ')}`,
+    );
   });
 }
 
@@ -61,20 +73,34 @@ function inspect(db: Db, file: string): CheckReport {
   const integrity = db.pragma('integrity_check', { simple: false }) as Array<{ integrity_check: string }>;
   const messages = integrity.map((row) => row.integrity_check);
   const version = db.pragma('user_version', { simple: true }) as number;
-  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-    ORDER BY name`).pluck().all() as string[];
+  const tables = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+    ORDER BY name`,
+    )
+    .pluck()
+    .all() as string[];
   const rows: Record<string, number> = {};
-  for (const table of tables) rows[table] = db.prepare(`SELECT count(*) FROM "${table.replaceAll('"', '""')}"`).pluck().get() as number;
+  for (const table of tables)
+    rows[table] = db
+      .prepare(`SELECT count(*) FROM "${table.replaceAll('"', '""')}"`)
+      .pluck()
+      .get() as number;
   const ok = messages.length === 1 && messages[0] === 'ok' && version === SCHEMA_VERSION;
   return { file, ok, integrity: messages, schema_version: version, schema_version_expected: SCHEMA_VERSION, rows };
 }
 
 function renderCheck(report: CheckReport): string {
-  const lines = [`${report.file}: ${report.ok ? 'ok' : 'NOT OK'}`,
+  const lines = [
+    `${report.file}: ${report.ok ? 'ok' : 'NOT OK'}`,
     `  integrity: ${report.integrity.slice(0, 20).join('; ')}`,
-    `  schema version: ${report.schema_version}` + (report.schema_version === report.schema_version_expected ? ''
-      : ` (this birdwatch expects ${report.schema_version_expected}${report.schema_version < report.schema_version_expected
-        ? ': the daemon migrates it at its next start' : ''})`)];
+    `  schema version: ${report.schema_version}` +
+      (report.schema_version === report.schema_version_expected
+        ? ''
+        : ` (this birdwatch expects ${report.schema_version_expected}${
+            report.schema_version < report.schema_version_expected ? ': the daemon migrates it at its next start' : ''
+          })`),
+  ];
   for (const [table, n] of Object.entries(report.rows)) lines.push(`  ${table}: ${n} rows`);
   return lines.join('\n');
 }
@@ -133,7 +159,8 @@ async function backup(source: string, target: string): Promise<CheckReport> {
         copyIntoPlace(temp, target);
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandFailure(`refusing to overwrite ${target}: it appeared meanwhile`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new CommandFailure(`refusing to overwrite ${target}: it appeared meanwhile`);
       throw new CommandFailure(`cannot write ${target}: ${(err as Error).message}`);
     }
     return report;

@@ -27,10 +27,14 @@ interface Summary {
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      db: CONFIG_FLAG_OPTIONS.db,
-    }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        db: CONFIG_FLAG_OPTIONS.db,
+      },
+      true,
+    );
     if (positionals.length !== 1) throw new UsageError('export-corrections takes one destination folder');
     const outDir = path.resolve(positionals[0]!);
     const config = loadConfig({ flags: { config: values.config, db: values.db } });
@@ -53,15 +57,19 @@ export async function main(argv: string[]): Promise<number> {
     for (const label of labelFolders) {
       const entries = await fs.readdir(path.join(outDir, label));
       if (!entries.some((entry) => !entry.startsWith('.'))) {
-        process.stderr.write(`birdwatch: warning: ${path.join(outDir, label)} is empty: training with ` +
-          `--extra-data needs shots of both classes (label some ${label} shots with restore or mark first)\n`);
+        process.stderr.write(
+          `birdwatch: warning: ${path.join(outDir, label)} is empty: training with ` +
+            `--extra-data needs shots of both classes (label some ${label} shots with restore or mark first)\n`,
+        );
       }
     }
     const copied = summary.copied.airplane + summary.copied.bird;
-    console.log(`exported ${copied} new shot${copied === 1 ? '' : 's'} to ${outDir} ` +
-      `(airplane ${summary.copied.airplane}, bird ${summary.copied.bird}); ${summary.present} already there` +
-      (summary.relabelled ? `; ${summary.relabelled} moved to their new label's folder` : '') +
-      (summary.skipped ? `; ${summary.skipped} skipped (see warnings)` : ''));
+    console.log(
+      `exported ${copied} new shot${copied === 1 ? '' : 's'} to ${outDir} ` +
+        `(airplane ${summary.copied.airplane}, bird ${summary.copied.bird}); ${summary.present} already there` +
+        (summary.relabelled ? `; ${summary.relabelled} moved to their new label's folder` : '') +
+        (summary.skipped ? `; ${summary.skipped} skipped (see warnings)` : ''),
+    );
     return 0;
   });
 }
@@ -69,7 +77,12 @@ export async function main(argv: string[]): Promise<number> {
 /** Extensions the training side reads (training/data.py IMAGE_EXTENSIONS); it skips any other name. */
 const trainingExtensions = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm']);
 const extensionOf: Record<ImageType, string> = {
-  jpeg: '.jpg', png: '.png', gif: '.gif', webp: '.webp', tiff: '.tif', avif: '.avif',
+  jpeg: '.jpg',
+  png: '.png',
+  gif: '.gif',
+  webp: '.webp',
+  tiff: '.tif',
+  avif: '.avif',
 };
 
 /**
@@ -112,12 +125,12 @@ async function exportShot(shot: LabelledShot, outDir: string, summary: Summary):
   const otherLabel = shot.label === 'airplane' ? 'bird' : 'airplane';
   const stale = path.join(outDir, otherLabel, name);
   // Relabelled since an earlier export: our identical copy under the old label would teach the wrong class.
-  if (shot.sha256 !== null && await sameContent(stale, shot.sha256)) {
+  if (shot.sha256 !== null && (await sameContent(stale, shot.sha256))) {
     await fs.unlink(stale);
     summary.relabelled++;
   }
   if (await exists(target)) {
-    if (shot.sha256 === null || await sameContent(target, shot.sha256)) summary.present++;
+    if (shot.sha256 === null || (await sameContent(target, shot.sha256))) summary.present++;
     else warn(`${target} exists with other content (never overwritten)`);
     return;
   }
@@ -156,7 +169,10 @@ async function exportShot(shot: LabelledShot, outDir: string, summary: Summary):
 }
 
 async function exists(file: string): Promise<boolean> {
-  return fs.lstat(file).then(() => true, () => false);
+  return fs.lstat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function sameContent(file: string, sha256: string): Promise<boolean> {

@@ -52,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
       modelId: values.model === '' ? undefined : values.model,
     };
     const givenLimit = parseNumberOption(values.limit, '--limit', 1, Number.MAX_SAFE_INTEGER);
-    if (givenLimit !== undefined && !Number.isInteger(givenLimit)) throw new UsageError('--limit must be a whole number');
+    if (givenLimit !== undefined && !Number.isInteger(givenLimit))
+      throw new UsageError('--limit must be a whole number');
     const format = values.json ? 'json' : values.csv ? 'csv' : 'table';
     const limit = givenLimit ?? (format === 'table' ? TABLE_LIMIT : undefined);
 
@@ -82,9 +83,33 @@ async function printLines(rows: Iterable<DecisionRecord>, format: 'json' | 'csv'
 }
 
 /** CSV columns: the JSON fields with probabilities flattened. */
-export const csvColumns = ['id', 'time', 'camera', 'path', 'final_path', 'current_path', 'label', 'action', 'error',
-  'error_kind', 'p_airplane', 'p_bird', 'threshold', 'model_id', 'provider', 'latency_ms', 'size', 'sha256', 'width',
-  'height', 'format', 'corrected_label', 'corrected_at', 'corrected_kind', 'removed_at'] as const;
+export const csvColumns = [
+  'id',
+  'time',
+  'camera',
+  'path',
+  'final_path',
+  'current_path',
+  'label',
+  'action',
+  'error',
+  'error_kind',
+  'p_airplane',
+  'p_bird',
+  'threshold',
+  'model_id',
+  'provider',
+  'latency_ms',
+  'size',
+  'sha256',
+  'width',
+  'height',
+  'format',
+  'corrected_label',
+  'corrected_at',
+  'corrected_kind',
+  'removed_at',
+] as const;
 
 function toCsvValues(row: DecisionRecord): CsvValue[] {
   const flat: Record<string, CsvValue> = {
@@ -108,8 +133,12 @@ async function printTable(rows: Iterable<DecisionRecord>, limit: number | undefi
     { header: 'CAMERA', value: (r) => r.camera },
     { header: 'ACTION', value: (r) => r.action },
     { header: 'LABEL', value: (r) => r.label ?? '-' },
-    { header: 'P(AIRPLANE)', value: (r) => r.probabilities ? r.probabilities.airplane.toFixed(3) : '-', align: 'right' },
-    { header: 'CORRECTED', value: (r) => r.corrected_label ? `${r.corrected_label} (${r.corrected_kind})` : '' },
+    {
+      header: 'P(AIRPLANE)',
+      value: (r) => (r.probabilities ? r.probabilities.airplane.toFixed(3) : '-'),
+      align: 'right',
+    },
+    { header: 'CORRECTED', value: (r) => (r.corrected_label ? `${r.corrected_label} (${r.corrected_kind})` : '') },
     { header: 'PATH / ERROR', value: (r) => describePlace(r), flexible: true },
   ];
   const out = new ChunkedWriter();

@@ -16,14 +16,18 @@ const usage = `usage: birdwatch mark ID|PATH --label bird|airplane [--move] [--c
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      db: CONFIG_FLAG_OPTIONS.db,
-      watch: CONFIG_FLAG_OPTIONS.watch,
-      airplanes: CONFIG_FLAG_OPTIONS.airplanes,
-      label: { type: 'string' },
-      move: { type: 'boolean' },
-    }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        db: CONFIG_FLAG_OPTIONS.db,
+        watch: CONFIG_FLAG_OPTIONS.watch,
+        airplanes: CONFIG_FLAG_OPTIONS.airplanes,
+        label: { type: 'string' },
+        move: { type: 'boolean' },
+      },
+      true,
+    );
     if (positionals.length !== 1) throw new UsageError('mark takes one decision ID or path');
     const label = parseChoice(values.label, '--label', labels);
     if (label === undefined) throw new UsageError('mark needs --label bird or --label airplane');
@@ -39,8 +43,10 @@ export async function main(argv: string[]): Promise<number> {
     });
     const result = await markShot(config, positionals[0]!, request, cliMember());
     if (result.moved) {
-      const renamed = result.to === result.wanted ? '' : `; ${result.wanted} is taken by another file, so the shot ` +
-        'got a new name';
+      const renamed =
+        result.to === result.wanted
+          ? ''
+          : `; ${result.wanted} is taken by another file, so the shot ` + 'got a new name';
       console.log(`decision ${result.id} marked airplane and moved: ${result.from} -> ${result.to}${renamed}`);
       return 0;
     }
@@ -48,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     if (result.hint === 'restore') {
       console.log(`the shot is still out of the blog: '${commandLine(config, `restore ${result.id}`)}' puts it back`);
     } else if (result.hint === 'move') {
-      console.log(`the shot is still in the blog: '${commandLine(config, `mark ${result.id} --label airplane --move`)}' moves it out`);
+      console.log(
+        `the shot is still in the blog: '${commandLine(config, `mark ${result.id} --label airplane --move`)}' moves it out`,
+      );
     }
     return 0;
   });

@@ -44,58 +44,114 @@ const interval = (pair: [number, number] | null | undefined): string =>
 
 function present(card: ModelCard): string {
   const width = terminalWidth();
-  const kv = (rows: Array<[string, string]>): string => renderTable(rows, [
-    { header: 'item', value: (r: [string, string]) => r[0] },
-    { header: 'value', value: (r) => r[1], flexible: true },
-  ], width);
+  const kv = (rows: Array<[string, string]>): string =>
+    renderTable(
+      rows,
+      [
+        { header: 'item', value: (r: [string, string]) => r[0] },
+        { header: 'value', value: (r) => r[1], flexible: true },
+      ],
+      width,
+    );
   const out: string[] = [];
-  out.push(kv([
-    ['file', card.file],
-    ['id', card.id],
-    ['created', card.created_at ?? '-'],
-    ['architecture', (card.architecture ?? '-') +
-      (card.parameters === null ? '' : ` (${card.parameters.toLocaleString('en')} parameters)`)],
-    ['training device', card.training_device ?? 'not recorded'],
-    ['views', card.views.join(', ')],
-    ['threshold', `${card.threshold} (the model's own: used when the config sets neither a threshold nor a birdBudget)`],
-  ]));
+  out.push(
+    kv([
+      ['file', card.file],
+      ['id', card.id],
+      ['created', card.created_at ?? '-'],
+      [
+        'architecture',
+        (card.architecture ?? '-') +
+          (card.parameters === null ? '' : ` (${card.parameters.toLocaleString('en')} parameters)`),
+      ],
+      ['training device', card.training_device ?? 'not recorded'],
+      ['views', card.views.join(', ')],
+      [
+        'threshold',
+        `${card.threshold} (the model's own: used when the config sets neither a threshold nor a birdBudget)`,
+      ],
+    ]),
+  );
 
   if (card.report !== null) {
     const r = card.report;
     const boot = r.airplanes_caught_at_1pct_bootstrap;
-    out.push(`\n${r.split}-split figures\n` + kv([
-      ['accuracy', `${pct(r.accuracy)}${interval(r.accuracy_interval)}`],
-      ['ROC AUC', r.roc_auc === null ? '-' : r.roc_auc.toFixed(3)],
-      ['airplanes caught at 1% birds', boot === null ? '-' : `${pct(boot.mean)} bootstrap mean` +
-        (boot.p5 !== undefined && boot.p95 !== undefined ? ` (p5 ${pct(boot.p5)}, p95 ${pct(boot.p95)}` +
-          `${boot.resamples !== undefined ? `, ${boot.resamples.toLocaleString('en')} resamples` : ''})` : '')],
-      ...(r.views ? [['views measured', r.views.join(', ')] as [string, string]] : []),
-    ]) + `${card.sources.report}\n`);
+    out.push(
+      `\n${r.split}-split figures\n` +
+        kv([
+          ['accuracy', `${pct(r.accuracy)}${interval(r.accuracy_interval)}`],
+          ['ROC AUC', r.roc_auc === null ? '-' : r.roc_auc.toFixed(3)],
+          [
+            'airplanes caught at 1% birds',
+            boot === null
+              ? '-'
+              : `${pct(boot.mean)} bootstrap mean` +
+                (boot.p5 !== undefined && boot.p95 !== undefined
+                  ? ` (p5 ${pct(boot.p5)}, p95 ${pct(boot.p95)}` +
+                    `${boot.resamples !== undefined ? `, ${boot.resamples.toLocaleString('en')} resamples` : ''})`
+                  : ''),
+          ],
+          ...(r.views ? [['views measured', r.views.join(', ')] as [string, string]] : []),
+        ]) +
+        `${card.sources.report}\n`,
+    );
   } else if (card.selection !== null) {
     const s = card.selection;
-    out.push(`\n${s.split}-split figures (no report split: this model predates it)\n` + kv([
-      ['accuracy', pct(s.accuracy)],
-      ['ROC AUC', s.roc_auc === null ? '-' : s.roc_auc.toFixed(3)],
-      ...(s.images === null ? [] : [['images', s.images.toLocaleString('en')] as [string, string]]),
-    ]) + `${card.sources.selection}\n`);
+    out.push(
+      `\n${s.split}-split figures (no report split: this model predates it)\n` +
+        kv([
+          ['accuracy', pct(s.accuracy)],
+          ['ROC AUC', s.roc_auc === null ? '-' : s.roc_auc.toFixed(3)],
+          ...(s.images === null ? [] : [['images', s.images.toLocaleString('en')] as [string, string]]),
+        ]) +
+        `${card.sources.selection}\n`,
+    );
   }
 
   const curve = card.operating_curve;
   if (curve === null) {
-    out.push('\nno operating curve (this model predates it): ' + (card.own_threshold_budget === null
-      ? 'a birdBudget cannot be looked up for it\n'
-      : `a birdBudget of at least ${pct(card.own_threshold_budget)} runs it at its own threshold, chosen at that ` +
-        'bird budget; a smaller one is refused\n'));
+    out.push(
+      '\nno operating curve (this model predates it): ' +
+        (card.own_threshold_budget === null
+          ? 'a birdBudget cannot be looked up for it\n'
+          : `a birdBudget of at least ${pct(card.own_threshold_budget)} runs it at its own threshold, chosen at that ` +
+            'bird budget; a smaller one is refused\n'),
+    );
   } else {
-    out.push('\noperating curve\n' + renderTable(curve.points, [
-      { header: 'bird budget', value: (p) => pct(p.bird_budget), align: 'right' },
-      { header: 'threshold', value: (p) => String(p.threshold), align: 'right' },
-      { header: 'airplanes caught', value: (p) => pct(p.airplanes_caught) +
-        (p.airplanes_caught_interval ? ` (${pct(p.airplanes_caught_interval[0])}-${pct(p.airplanes_caught_interval[1])})` : ''), align: 'right' },
-      { header: 'birds moved', value: (p) => pct(p.birds_moved) +
-        (p.birds_moved_interval ? ` (${pct(p.birds_moved_interval[0])}-${pct(p.birds_moved_interval[1])})` : ''), align: 'right' },
-    ], width) + `${card.sources.curve}` +
-      (curve.points.some((p) => p.airplanes_caught_interval || p.birds_moved_interval) ? '; intervals: 90% bootstrap' : '') + '\n');
+    out.push(
+      '\noperating curve\n' +
+        renderTable(
+          curve.points,
+          [
+            { header: 'bird budget', value: (p) => pct(p.bird_budget), align: 'right' },
+            { header: 'threshold', value: (p) => String(p.threshold), align: 'right' },
+            {
+              header: 'airplanes caught',
+              value: (p) =>
+                pct(p.airplanes_caught) +
+                (p.airplanes_caught_interval
+                  ? ` (${pct(p.airplanes_caught_interval[0])}-${pct(p.airplanes_caught_interval[1])})`
+                  : ''),
+              align: 'right',
+            },
+            {
+              header: 'birds moved',
+              value: (p) =>
+                pct(p.birds_moved) +
+                (p.birds_moved_interval
+                  ? ` (${pct(p.birds_moved_interval[0])}-${pct(p.birds_moved_interval[1])})`
+                  : ''),
+              align: 'right',
+            },
+          ],
+          width,
+        ) +
+        `${card.sources.curve}` +
+        (curve.points.some((p) => p.airplanes_caught_interval || p.birds_moved_interval)
+          ? '; intervals: 90% bootstrap'
+          : '') +
+        '\n',
+    );
   }
   return out.join('');
 }

@@ -41,13 +41,28 @@ function describe(kind: Entry['kind'], file: string): Entry {
   try {
     info = modelFileInfo(file);
   } catch (err) {
-    return { kind, path: file, id: null, created_at: null, threshold: null, accuracy: null, accuracy_split: null,
-      error: (err as Error).message };
+    return {
+      kind,
+      path: file,
+      id: null,
+      created_at: null,
+      threshold: null,
+      accuracy: null,
+      accuracy_split: null,
+      error: (err as Error).message,
+    };
   }
   const card = describeModel(info, kind === 'candidate' ? null : readModelInfo(file).card, null);
   const figures = card.report ?? card.selection;
-  return { kind, path: file, id: info.id, created_at: info.createdAt, threshold: info.threshold,
-    accuracy: figures?.accuracy ?? null, accuracy_split: figures?.accuracy === null ? null : figures?.split ?? null };
+  return {
+    kind,
+    path: file,
+    id: info.id,
+    created_at: info.createdAt,
+    threshold: info.threshold,
+    accuracy: figures?.accuracy ?? null,
+    accuracy_split: figures?.accuracy === null ? null : (figures?.split ?? null),
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -60,8 +75,10 @@ export async function main(argv: string[]): Promise<number> {
     });
     const config = loadConfig({ flags: { config: values.config, model: values.model, candidates: values.candidates } });
     const installed = describe('installed', config.model);
-    const entries: Entry[] = [installed,
-      ...listPrevious(config, installed.id ?? undefined).map((f) => describe('previous', f))];
+    const entries: Entry[] = [
+      installed,
+      ...listPrevious(config, installed.id ?? undefined).map((f) => describe('previous', f)),
+    ];
     for (const candidate of listCandidates(config.retrain.candidates)) {
       const entry = describe('candidate', candidate.path);
       if (entry.id !== null && entry.id === installed.id) {
@@ -78,27 +95,38 @@ export async function main(argv: string[]): Promise<number> {
       for (const e of entries) console.log(JSON.stringify(e));
       return 0;
     }
-    const pct = (n: number | null | undefined): string => n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`;
+    const pct = (n: number | null | undefined): string =>
+      n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`;
     for (const e of entries) {
-      const head = `${e.kind.padEnd(9)}  ${(e.id ?? '-').padEnd(12)}  ${(e.created_at ?? '-').padEnd(20)}  ` +
+      const head =
+        `${e.kind.padEnd(9)}  ${(e.id ?? '-').padEnd(12)}  ${(e.created_at ?? '-').padEnd(20)}  ` +
         `threshold ${e.threshold ?? '-'}  accuracy ${pct(e.accuracy)}` +
         `${e.accuracy_split === null ? '' : ` (${e.accuracy_split} split)`}  ${e.path}`;
       console.log(e.error ? `${head}  (${e.error})` : head);
       if (e.installed) console.log('           installed: this candidate is the model in use (promoted)');
       const c = e.comparison as Comparison | undefined;
       if (c) {
-        for (const [name, set] of [['club held-out', c.club_held_out], ['report split', c.report_split]] as const) {
-          console.log(`           ${name}: ${set.images} images; birds moved ${set.current.birds_moved} -> ` +
-            `${set.candidate.birds_moved} of ${set.candidate.birds}, ` +
-            `airplanes caught ${set.current.airplanes_caught}` +
-            ` -> ${set.candidate.airplanes_caught} of ${set.candidate.airplanes}, accuracy ` +
-            `${pct(set.current.accuracy)} -> ${pct(set.candidate.accuracy)}`);
+        for (const [name, set] of [
+          ['club held-out', c.club_held_out],
+          ['report split', c.report_split],
+        ] as const) {
+          console.log(
+            `           ${name}: ${set.images} images; birds moved ${set.current.birds_moved} -> ` +
+              `${set.candidate.birds_moved} of ${set.candidate.birds}, ` +
+              `airplanes caught ${set.current.airplanes_caught}` +
+              ` -> ${set.candidate.airplanes_caught} of ${set.candidate.airplanes}, accuracy ` +
+              `${pct(set.current.accuracy)} -> ${pct(set.candidate.accuracy)}`,
+          );
         }
         // promote also asks what to do with thresholds the config sets (they were calibrated for the installed model).
         const thresholdFlags = thresholdsSet ? ' --drop-thresholds (or --keep-thresholds)' : '';
-        console.log(`           ${e.promotable
-          ? `promotable: ${commandLine(config, `promote ${e.path}${thresholdFlags}`)}`
-          : `not promotable: ${e.blockers?.join('; ')}`}`);
+        console.log(
+          `           ${
+            e.promotable
+              ? `promotable: ${commandLine(config, `promote ${e.path}${thresholdFlags}`)}`
+              : `not promotable: ${e.blockers?.join('; ')}`
+          }`,
+        );
       }
     }
     return 0;

@@ -20,20 +20,28 @@ const usage = `usage: birdwatch promote CANDIDATE.onnx [--force] [--keep-thresho
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      model: CONFIG_FLAG_OPTIONS.model,
-      force: { type: 'boolean' },
-      'keep-thresholds': { type: 'boolean' },
-      'drop-thresholds': { type: 'boolean' },
-    }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        model: CONFIG_FLAG_OPTIONS.model,
+        force: { type: 'boolean' },
+        'keep-thresholds': { type: 'boolean' },
+        'drop-thresholds': { type: 'boolean' },
+      },
+      true,
+    );
     if (positionals.length !== 1) throw new UsageError('promote takes one candidate model file');
     if (values['keep-thresholds'] && values['drop-thresholds']) {
       throw new UsageError('--keep-thresholds and --drop-thresholds exclude each other');
     }
     const config = loadConfig({ flags: { config: values.config, model: values.model }, require: { model: true } });
-    const result = await promote(config, positionals[0]!, values.force === true,
-      values['keep-thresholds'] ? 'keep' : values['drop-thresholds'] ? 'drop' : 'refuse');
+    const result = await promote(
+      config,
+      positionals[0]!,
+      values.force === true,
+      values['keep-thresholds'] ? 'keep' : values['drop-thresholds'] ? 'drop' : 'refuse',
+    );
     for (const line of describeInstall(result, 'installed', config.model)) console.log(line);
     return 0;
   });

@@ -12,12 +12,16 @@ const usage = `usage: birdwatch restore ID|PATH [--config FILE] [--db FILE] [--w
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      db: CONFIG_FLAG_OPTIONS.db,
-      watch: CONFIG_FLAG_OPTIONS.watch,
-      airplanes: CONFIG_FLAG_OPTIONS.airplanes,
-    }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        db: CONFIG_FLAG_OPTIONS.db,
+        watch: CONFIG_FLAG_OPTIONS.watch,
+        airplanes: CONFIG_FLAG_OPTIONS.airplanes,
+      },
+      true,
+    );
     if (positionals.length !== 1) throw new UsageError('restore takes one decision ID or path');
     const config = loadConfig({
       flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes },
@@ -28,8 +32,10 @@ export async function main(argv: string[]): Promise<number> {
     } else if (result.to === result.wanted) {
       console.log(`restored decision ${result.id}: ${result.from} -> ${result.to} (labelled bird)`);
     } else {
-      console.log(`restored decision ${result.id}: ${result.from} -> ${result.to} (labelled bird); ` +
-        `${result.wanted} is taken by another file, so the shot got a new name`);
+      console.log(
+        `restored decision ${result.id}: ${result.from} -> ${result.to} (labelled bird); ` +
+          `${result.wanted} is taken by another file, so the shot got a new name`,
+      );
     }
     return 0;
   });

@@ -24,11 +24,19 @@ export async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
     });
-    const loaded = loadConfig({ flags: { config: values.config, db: values.db, airplanes: values.airplanes,
-      'retention-days': values['retention-days'] } });
+    const loaded = loadConfig({
+      flags: {
+        config: values.config,
+        db: values.db,
+        airplanes: values.airplanes,
+        'retention-days': values['retention-days'],
+      },
+    });
     // --retention-days holds for every camera: their own retentionDays give way (a new config, not an edit).
-    const config: Config = values['retention-days'] === undefined ? loaded : { ...loaded,
-      cameras: loaded.cameras.map(({ retentionDays: _ignored, ...camera }) => camera) };
+    const config: Config =
+      values['retention-days'] === undefined
+        ? loaded
+        : { ...loaded, cameras: loaded.cameras.map(({ retentionDays: _ignored, ...camera }) => camera) };
     if (config.retentionDays === undefined && config.cameras.every((camera) => camera.retentionDays === undefined)) {
       throw new CommandFailure('no retentionDays in the config (nor --retention-days): nothing is ever removed');
     }
@@ -38,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
       const report = await applyRetention(new DecisionLog(db), config, { dryRun, listKept: true });
       if (values.json) {
         for (const item of report.removed) console.log(JSON.stringify({ ...item, removed: !dryRun }));
-        for (const item of [...report.skipped, ...report.kept]) console.log(JSON.stringify({ ...item, removed: false }));
+        for (const item of [...report.skipped, ...report.kept])
+          console.log(JSON.stringify({ ...item, removed: false }));
       } else {
         const verb = dryRun ? 'would remove' : 'removed';
         for (const item of report.removed) {
@@ -46,8 +55,10 @@ export async function main(argv: string[]): Promise<number> {
         }
         const kept = [...report.skipped, ...report.kept].sort((a, b) => a.id - b.id);
         for (const item of kept) console.log(`kept ${item.id} ${item.camera} ${item.path}: ${item.reason}`);
-        console.log(`${report.removed.length} ${verb}, ${kept.length} due but kept` +
-          (report.finished > 0 ? `, ${report.finished} interrupted removals finished` : ''));
+        console.log(
+          `${report.removed.length} ${verb}, ${kept.length} due but kept` +
+            (report.finished > 0 ? `, ${report.finished} interrupted removals finished` : ''),
+        );
       }
     } catch (err) {
       throw explainDbError(err, config.db);

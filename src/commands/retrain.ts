@@ -61,9 +61,17 @@ export async function main(argv: string[]): Promise<number> {
       data: values.data === undefined ? undefined : path.resolve(values.data),
       scheduled: values.scheduled === true,
     };
-    const config = loadConfig({ flags: { config: values.config, db: values.db, model: values.model,
-      provider: values.provider, 'bird-budget': values['bird-budget'], candidates: values.candidates },
-    require: { model: true, db: 'read' } });
+    const config = loadConfig({
+      flags: {
+        config: values.config,
+        db: values.db,
+        model: values.model,
+        provider: values.provider,
+        'bird-budget': values['bird-budget'],
+        candidates: values.candidates,
+      },
+      require: { model: true, db: 'read' },
+    });
     const result = await retrain(config, options);
     if ('skipped' in result) {
       console.log(`retrain: ${result.skipped}`);
@@ -71,30 +79,46 @@ export async function main(argv: string[]): Promise<number> {
     }
     const { report } = result;
     if (values.json) {
-      console.log(JSON.stringify({ candidate: result.candidatePath, report: result.reportPath,
-        comparison: report.comparison, blockers: report.blockers, promotable: report.promotable }));
+      console.log(
+        JSON.stringify({
+          candidate: result.candidatePath,
+          report: result.reportPath,
+          comparison: report.comparison,
+          blockers: report.blockers,
+          promotable: report.promotable,
+        }),
+      );
     } else {
       console.log(`candidate ${result.candidatePath} (report ${result.reportPath})`);
-      console.log(`club shots: held out ${report.labels.held_out.bird} birds, ${report.labels.held_out.airplane} ` +
-        `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ` +
-        `${report.labels.fine_tune.airplane} airplanes` +
-        (report.labels.confident ? ` + ${report.labels.confident} confident decisions` : '') +
-        (report.labels.missing_files ? `; ${report.labels.missing_files} labelled shots whose files are gone` : ''));
-      console.log(`each model at the threshold it runs with (the camera's, else the config's, else the model's own; ` +
-        `the candidate's own was chosen on the selection split at the bird budget ${report.bird_budget}, never on ` +
-        'the report split):');
+      console.log(
+        `club shots: held out ${report.labels.held_out.bird} birds, ${report.labels.held_out.airplane} ` +
+          `airplanes; fine-tuned on ${report.labels.fine_tune.bird} birds, ` +
+          `${report.labels.fine_tune.airplane} airplanes` +
+          (report.labels.confident ? ` + ${report.labels.confident} confident decisions` : '') +
+          (report.labels.missing_files ? `; ${report.labels.missing_files} labelled shots whose files are gone` : ''),
+      );
+      console.log(
+        `each model at the threshold it runs with (the camera's, else the config's, else the model's own; ` +
+          `the candidate's own was chosen on the selection split at the bird budget ${report.bird_budget}, never on ` +
+          'the report split):',
+      );
       console.log(comparisonTable(report.comparison));
       console.log(`note: ${report.notes[0]}`);
-      console.log(report.promotable ? `it passes the promotion rule: ${commandLine(config, `promote ${result.candidatePath}`)}`
-        : `promote would refuse it: ${report.blockers.join('; ')}`);
+      console.log(
+        report.promotable
+          ? `it passes the promotion rule: ${commandLine(config, `promote ${result.candidatePath}`)}`
+          : `promote would refuse it: ${report.blockers.join('; ')}`,
+      );
     }
     const autoBlocker = autoPromoteBlocker(config, report.promotable);
     if (options.scheduled && config.retrain.autoPromote && autoBlocker !== null) {
       console.log(`retrain.autoPromote: not promoting ${result.candidatePath}: ${autoBlocker}`);
     } else if (options.scheduled && config.retrain.autoPromote) {
       const installed = await promote(config, result.candidatePath, false);
-      console.log(`retrain.autoPromote: promoted ${installed.installed} (previous ${installed.replaced} kept at ` +
-        `${installed.replacedFile})`);
+      console.log(
+        `retrain.autoPromote: promoted ${installed.installed} (previous ${installed.replaced} kept at ` +
+          `${installed.replacedFile})`,
+      );
     }
     return 0;
   });

@@ -11,15 +11,25 @@ const usage = `usage: birdwatch review-sample N [--json] [--config FILE] [--db F
   Prints N random decided shots (kept and moved alike) that no member has reviewed, with the command to label
   each: birdwatch review ID --label bird|airplane|neither. These labels are the unbiased sample calibrate uses.`;
 
-interface SampleRow { id: number; camera: string; action: string; p_airplane: number; path: string }
+interface SampleRow {
+  id: number;
+  camera: string;
+  action: string;
+  p_airplane: number;
+  path: string;
+}
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      db: CONFIG_FLAG_OPTIONS.db,
-      json: { type: 'boolean' },
-    }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        db: CONFIG_FLAG_OPTIONS.db,
+        json: { type: 'boolean' },
+      },
+      true,
+    );
     if (positionals.length !== 1) throw new UsageError('review-sample takes how many shots to draw (N)');
     const n = parseNumberOption(positionals[0], 'N', 1, 10_000)!;
     if (!Number.isInteger(n)) throw new UsageError(`N must be a whole number, got '${positionals[0]}'`);
@@ -47,10 +57,13 @@ export async function main(argv: string[]): Promise<number> {
     for (const r of rows) {
       const label = commandLine(config, `review ${r.id} --label bird|airplane|neither`);
       if (values.json) console.log(JSON.stringify({ ...r, command: label }));
-      else console.log(`${r.id}\t${r.camera}\t${r.action}\tP(airplane)=${r.p_airplane.toFixed(4)}\t${r.path}\n  ${label}`);
+      else
+        console.log(`${r.id}\t${r.camera}\t${r.action}\tP(airplane)=${r.p_airplane.toFixed(4)}\t${r.path}\n  ${label}`);
     }
     if (rows.length < n) {
-      process.stderr.write(`birdwatch: only ${rows.length} decided shot${rows.length === 1 ? '' : 's'} left to review\n`);
+      process.stderr.write(
+        `birdwatch: only ${rows.length} decided shot${rows.length === 1 ? '' : 's'} left to review\n`,
+      );
     }
     return 0;
   });

@@ -13,12 +13,17 @@ const usage = `usage: birdwatch review ID --label bird|airplane|neither [--confi
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      db: CONFIG_FLAG_OPTIONS.db,
-      label: { type: 'string' },
-    }, true);
-    if (positionals.length !== 1 || !/^\d+$/.test(positionals[0]!)) throw new UsageError('review takes one decision ID');
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        db: CONFIG_FLAG_OPTIONS.db,
+        label: { type: 'string' },
+      },
+      true,
+    );
+    if (positionals.length !== 1 || !/^\d+$/.test(positionals[0]!))
+      throw new UsageError('review takes one decision ID');
     const label = parseChoice(values.label, '--label', reviewLabels);
     if (label === undefined) throw new UsageError('review needs --label bird, airplane or neither');
     const config = loadConfig({ flags: { config: values.config, db: values.db } });

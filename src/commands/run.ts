@@ -2,8 +2,14 @@
 // watches the camera folders until SIGTERM/SIGINT, and shuts down cleanly within a few seconds. SIGHUP reloads the
 // config and the model; a model file renamed into place is loaded too. Optionally serves /metrics and /healthz.
 import { parseArgs } from 'node:util';
-import { CONFIG_FLAG_OPTIONS, ConfigError, CurrentConfig, LOOP_FLAG_OPTIONS, loadConfig,
-  type Config } from '../config/index.js';
+import {
+  CONFIG_FLAG_OPTIONS,
+  ConfigError,
+  CurrentConfig,
+  LOOP_FLAG_OPTIONS,
+  loadConfig,
+  type Config,
+} from '../config/index.js';
 import { DaemonMetrics } from '../daemon/metrics.js';
 import { MetricsServer } from '../daemon/metrics-server.js';
 import { Service } from '../daemon/service.js';
@@ -36,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   // Signals are caught from the first moment so a stop during start-up is clean too.
   let stopSignal: string | undefined;
   let wake: (() => void) | undefined;
-  const stopped = new Promise<void>((resolve) => { wake = resolve; });
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopSignal !== undefined) {
       console.error(`birdwatch: second ${signal}: exiting at once`);
@@ -63,13 +71,22 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function run(argv: string[], signalled: () => string | undefined, stopped: Promise<void>,
-  hangups: { pending: boolean; handler: (() => void) | undefined }): Promise<number> {
+async function run(
+  argv: string[],
+  signalled: () => string | undefined,
+  stopped: Promise<void>,
+  hangups: { pending: boolean; handler: (() => void) | undefined },
+): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, options: { ...CONFIG_FLAG_OPTIONS, 'bird-budget': LOOP_FLAG_OPTIONS['bird-budget'],
-        help: { type: 'boolean', short: 'h' } }, allowPositionals: false,
+      args: argv,
+      options: {
+        ...CONFIG_FLAG_OPTIONS,
+        'bird-budget': LOOP_FLAG_OPTIONS['bird-budget'],
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
     }));
   } catch (err) {
     console.error(`birdwatch: ${(err as Error).message}\n${USAGE}`);
@@ -84,8 +101,11 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   }
   // A reload does not check the database folder: the db path cannot change live, so a new one is refused with a
   // warning by Service.reconfigure and the rest applied (a start-up check would refuse the whole reload).
-  const load = (atStart = false): Config => loadConfig({ flags: values,
-    require: { folders: true, model: true, ...(atStart ? { db: 'write' as const } : {}) } });
+  const load = (atStart = false): Config =>
+    loadConfig({
+      flags: values,
+      require: { folders: true, model: true, ...(atStart ? { db: 'write' as const } : {}) },
+    });
 
   let config: Config;
   try {
@@ -122,7 +142,10 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     return 2;
   }
   logger.info('model loaded', {
-    model: model.path, model_id: model.id, provider: model.provider, model_threshold: model.threshold,
+    model: model.path,
+    model_id: model.id,
+    provider: model.provider,
+    model_threshold: model.threshold,
     thresholds: JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.camera, t.threshold]))),
   });
   for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
@@ -132,25 +155,45 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   let service: Service | undefined;
   let events: DeliveryWorker | undefined;
   let db: Db | undefined;
-  const metrics = config.metricsListen === undefined ? undefined
-    : new DaemonMetrics({ filesPending: () => service?.filesPending() ?? 0, eventsPending: () => events?.pending()
-      ?? new Map() });
+  const metrics =
+    config.metricsListen === undefined
+      ? undefined
+      : new DaemonMetrics({
+          filesPending: () => service?.filesPending() ?? 0,
+          eventsPending: () => events?.pending() ?? new Map(),
+        });
   metrics?.modelInUse(model);
   const models = new CurrentModel(model, config.provider, {
     logger,
     // A new model must answer the config's bird budgets from its own curve (else it is refused, the old one serves).
-    accept: (next) => { resolveThresholds(current.config, next); },
+    accept: (next) => {
+      resolveThresholds(current.config, next);
+    },
     onSwap: (next, previous) => {
       metrics?.modelInUse(next);
-      logger.info('model swapped: new shots are decided by the new model', { model: next.path, model_id: next.id,
-        previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold });
+      logger.info('model swapped: new shots are decided by the new model', {
+        model: next.path,
+        model_id: next.id,
+        previous_model_id: previous.id,
+        provider: next.provider,
+        model_threshold: next.threshold,
+      });
       for (const resolved of resolveThresholds(current.config, next)) {
         logger.info('threshold', thresholdLogFields(resolved, next));
       }
       // Told to the club like any change (the outbox); a log that cannot take it now only costs the event.
       try {
-        if (db !== undefined) recordEvent(db, { type: 'model-swap', camera: null, payload: { model_id: next.id,
-          previous_model_id: previous.id, provider: next.provider, model_threshold: next.threshold } });
+        if (db !== undefined)
+          recordEvent(db, {
+            type: 'model-swap',
+            camera: null,
+            payload: {
+              model_id: next.id,
+              previous_model_id: previous.id,
+              provider: next.provider,
+              model_threshold: next.threshold,
+            },
+          });
       } catch (err) {
         logger.warn('model swap event not recorded', { error: (err as Error).message });
       }
@@ -164,7 +207,9 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
   try {
     try {
       db = await retryTransient(() => openDatabase(config.db), {
-        what: `open the decision log ${config.db}`, logger, signal: abortOpen.signal,
+        what: `open the decision log ${config.db}`,
+        logger,
+        signal: abortOpen.signal,
       });
     } catch (err) {
       if (err instanceof DbSchemaError) {
@@ -180,8 +225,12 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     }
     if (!signalled()) {
       try {
-        events = startEventDelivery({ current, db, logger,
-          onOutcome: (sink, outcome, count) => metrics?.eventDelivery(sink, outcome, count) });
+        events = startEventDelivery({
+          current,
+          db,
+          logger,
+          onOutcome: (sink, outcome, count) => metrics?.eventDelivery(sink, outcome, count),
+        });
       } catch (err) {
         if (!(err instanceof SecretError)) throw err;
         logger.error(err.message);
@@ -194,9 +243,12 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
         server = new MetricsServer({ ...config.metricsListen, metrics, health: () => running.health(), logger });
         try {
           const address = await server.listen();
-          logger.info('serving metrics', { url: `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/metrics` });
+          logger.info('serving metrics', {
+            url: `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}/metrics`,
+          });
         } catch (err) {
-          const message = `cannot listen on ${config.metricsListen.host}:${config.metricsListen.port} for metrics: ` +
+          const message =
+            `cannot listen on ${config.metricsListen.host}:${config.metricsListen.port} for metrics: ` +
             `${(err as Error).message}`;
           logger.error(message);
           console.error(`birdwatch: ${message}`);
@@ -207,8 +259,10 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
       await running.start();
       models.watch(config.model, () => current.config.provider);
       const worker = events;
-      hangups.handler = () => void reload(() => load(), current, running, models, logger)
-        .then(() => worker.camerasChanged(current.config.cameras));
+      hangups.handler = () =>
+        void reload(() => load(), current, running, models, logger).then(() =>
+          worker.camerasChanged(current.config.cameras),
+        );
       if (hangups.pending) hangups.handler();
       notifier.ready();
       await stopped;
@@ -220,8 +274,9 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
     return 0;
   } finally {
     // After the service: its last decisions' events wait in the outbox for the next start.
-    await events?.stop().catch((err) => logger.warn('stopping event delivery failed',
-      { error: (err as Error).message }));
+    await events
+      ?.stop()
+      .catch((err) => logger.warn('stopping event delivery failed', { error: (err as Error).message }));
     await server?.close();
     await shutdown(logger, models, db);
   }
@@ -229,29 +284,38 @@ async function run(argv: string[], signalled: () => string | undefined, stopped:
 
 /** SIGHUP: the config file again (a bad one is refused with one line, the old one kept), then the model. */
 let reloading: Promise<void> = Promise.resolve();
-function reload(load: () => Config, current: CurrentConfig, service: Service, models: CurrentModel, logger: Logger):
-  Promise<void> {
-  reloading = reloading.then(async () => {
-    logger.info('SIGHUP: reloading the config and the model');
-    let next: Config;
-    try {
-      next = load();
-      // Bird budgets are looked up in the serving model's curve (a new model file is checked against the new config).
-      resolveThresholds(next, models.model);
-    } catch (err) {
-      if (!(err instanceof ConfigError) && !(err instanceof ThresholdError)) throw err;
-      logger.error(`config reload refused: ${err.message}; the running config is kept`);
-      return;
-    }
-    const modelPath = next.model;
-    await service.reconfigure(next);
-    const result = await models.reload(modelPath, next.provider, 'SIGHUP');
-    if (result === 'swapped' || result === 'unchanged') {
-      if (current.config.model !== modelPath) models.watch(modelPath, () => current.config.provider);
-      current.replace({ ...current.config, model: modelPath, provider: next.provider });
-    }
-    if (result === 'unchanged') logger.info('model unchanged', { model_id: models.model.id });
-  }).catch((err) => { logger.error('reload failed', { error: (err as Error).stack ?? String(err) }); });
+function reload(
+  load: () => Config,
+  current: CurrentConfig,
+  service: Service,
+  models: CurrentModel,
+  logger: Logger,
+): Promise<void> {
+  reloading = reloading
+    .then(async () => {
+      logger.info('SIGHUP: reloading the config and the model');
+      let next: Config;
+      try {
+        next = load();
+        // Bird budgets are looked up in the serving model's curve (a new model file is checked against the new config).
+        resolveThresholds(next, models.model);
+      } catch (err) {
+        if (!(err instanceof ConfigError) && !(err instanceof ThresholdError)) throw err;
+        logger.error(`config reload refused: ${err.message}; the running config is kept`);
+        return;
+      }
+      const modelPath = next.model;
+      await service.reconfigure(next);
+      const result = await models.reload(modelPath, next.provider, 'SIGHUP');
+      if (result === 'swapped' || result === 'unchanged') {
+        if (current.config.model !== modelPath) models.watch(modelPath, () => current.config.provider);
+        current.replace({ ...current.config, model: modelPath, provider: next.provider });
+      }
+      if (result === 'unchanged') logger.info('model unchanged', { model_id: models.model.id });
+    })
+    .catch((err) => {
+      logger.error('reload failed', { error: (err as Error).stack ?? String(err) });
+    });
   return reloading;
 }
 

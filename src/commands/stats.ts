@@ -37,8 +37,9 @@ export async function main(argv: string[]): Promise<number> {
     try {
       stats = computeStats(db, { ...range, camera: values.camera });
       try {
-        promise = clubPromise(config, db, modelFileInfo(config.model))
-          .filter((p) => values.camera === undefined || p.camera === values.camera);
+        promise = clubPromise(config, db, modelFileInfo(config.model)).filter(
+          (p) => values.camera === undefined || p.camera === values.camera,
+        );
       } catch (err) {
         noPromise = `the promise cannot be shown: ${(err as Error).message}`;
       }
@@ -51,8 +52,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify({ ...stats, promise }) + '\n');
       return 0;
     }
-    process.stdout.write(renderStats(stats, terminalWidth()) + '\n' + (promise ? renderPromise(promise)
-      : noPromise + '\n'));
+    process.stdout.write(
+      renderStats(stats, terminalWidth()) + '\n' + (promise ? renderPromise(promise) : noPromise + '\n'),
+    );
     return 0;
   });
 }
@@ -60,24 +62,35 @@ export async function main(argv: string[]): Promise<number> {
 export function renderStats(stats: Stats, width: number): string {
   if (stats.decisions === 0) return 'no decisions in this range\n';
   const out: string[] = [];
-  const percent = (n: number, of: number): string => of === 0 ? '-' : `${((100 * n) / of).toFixed(1)}%`;
-  out.push(`Decisions ${formatLocalTime(stats.since!)} to ${formatLocalTime(stats.until!)}` +
-    `${stats.camera ? ` (camera ${stats.camera})` : ''}: ${stats.decisions}`);
-  out.push(`  airplanes moved ${stats.airplanes_moved} (${percent(stats.airplanes_moved, stats.decisions)}), ` +
-    `kept ${stats.per_action.kept}, failed ${stats.per_action.failed}`);
-  out.push(`  model's label: airplane ${stats.per_label.airplane}, bird ${stats.per_label.bird}, ` +
-    `none (failed) ${stats.per_label.none}`);
+  const percent = (n: number, of: number): string => (of === 0 ? '-' : `${((100 * n) / of).toFixed(1)}%`);
+  out.push(
+    `Decisions ${formatLocalTime(stats.since!)} to ${formatLocalTime(stats.until!)}` +
+      `${stats.camera ? ` (camera ${stats.camera})` : ''}: ${stats.decisions}`,
+  );
+  out.push(
+    `  airplanes moved ${stats.airplanes_moved} (${percent(stats.airplanes_moved, stats.decisions)}), ` +
+      `kept ${stats.per_action.kept}, failed ${stats.per_action.failed}`,
+  );
+  out.push(
+    `  model's label: airplane ${stats.per_label.airplane}, bird ${stats.per_label.bird}, ` +
+      `none (failed) ${stats.per_label.none}`,
+  );
   const latency = stats.latency_ms;
   if (latency.count > 0) {
-    out.push(`  latency: p50 ${latency.p50!.toFixed(1)} ms, p99 ${latency.p99!.toFixed(1)} ms (${latency.count} timed)`);
+    out.push(
+      `  latency: p50 ${latency.p50!.toFixed(1)} ms, p99 ${latency.p99!.toFixed(1)} ms (${latency.count} timed)`,
+    );
   }
   const c = stats.corrections;
   out.push('', `Corrections by members: ${c.corrected_decisions} decisions labelled`);
   out.push(`  bird moved as airplane: ${c.bird_moved_as_airplane}`);
   out.push(`  airplane kept as bird:  ${c.airplane_kept_as_bird}`);
-  out.push(`  filter confirmed right: ${c.confirmed_moved + c.confirmed_kept}` +
-    (c.wrong_share_of_reviewed === null ? '' : ` (model wrong in ${(100 * c.wrong_share_of_reviewed).toFixed(1)}% ` +
-      'of the reviewed decisions)'));
+  out.push(
+    `  filter confirmed right: ${c.confirmed_moved + c.confirmed_kept}` +
+      (c.wrong_share_of_reviewed === null
+        ? ''
+        : ` (model wrong in ${(100 * c.wrong_share_of_reviewed).toFixed(1)}% ` + 'of the reviewed decisions)'),
+  );
   if (c.labelled_failures > 0) out.push(`  failed shots labelled: ${c.labelled_failures}`);
 
   const countColumns = <Row extends ActionCounts>(first: { header: string; value: (r: Row) => string }) => [
@@ -87,20 +100,32 @@ export function renderStats(stats: Stats, width: number): string {
     { header: 'KEPT', value: (r: Row) => String(r.kept), align: 'right' as const },
     { header: 'FAILED', value: (r: Row) => String(r.failed), align: 'right' as const },
   ];
-  out.push('', renderTable(stats.per_camera, countColumns({ header: 'CAMERA', value: (r) => r.camera }), width).trimEnd());
+  out.push(
+    '',
+    renderTable(stats.per_camera, countColumns({ header: 'CAMERA', value: (r) => r.camera }), width).trimEnd(),
+  );
   const days = stats.per_day.length > maxDaysShown ? perMonth(stats.per_day) : stats.per_day;
   const dayHeader = stats.per_day.length > maxDaysShown ? 'MONTH' : 'DAY';
   out.push('', renderTable(days, countColumns({ header: dayHeader, value: (r) => r.day }), width).trimEnd());
   if (days !== stats.per_day) out.push('(per month: --json lists every day)');
   if (stats.per_model.length > 0) {
-    out.push('', renderTable(stats.per_model, countColumns({ header: 'MODEL', value: (r) => r.model_id ?? '-' }),
-      width).trimEnd());
+    out.push(
+      '',
+      renderTable(stats.per_model, countColumns({ header: 'MODEL', value: (r) => r.model_id ?? '-' }), width).trimEnd(),
+    );
   }
   if (stats.failures_by_kind.length > 0) {
-    out.push('', renderTable(stats.failures_by_kind, [
-      { header: 'FAILURE', value: (r) => r.error_kind },
-      { header: 'COUNT', value: (r) => String(r.count), align: 'right' },
-    ], width).trimEnd());
+    out.push(
+      '',
+      renderTable(
+        stats.failures_by_kind,
+        [
+          { header: 'FAILURE', value: (r) => r.error_kind },
+          { header: 'COUNT', value: (r) => String(r.count), align: 'right' },
+        ],
+        width,
+      ).trimEnd(),
+    );
   }
   return out.join('\n') + '\n';
 }
@@ -108,14 +133,18 @@ export function renderStats(stats: Stats, width: number): string {
 /** Each camera's standing with the promise, in the words of the web page's cards. */
 export function renderPromise(promise: readonly CameraPromise[]): string {
   const pct = (share: number): string => `${+(share * 100).toFixed(1)}%`;
-  const range = (i: ShareInterval, noun: string): string => i.n === 0 ? `no reviewed ${noun} yet`
-    : `${i.k} of ${i.n} (${pct(i.share!)}, interval ${pct(i.low)}-${pct(i.high)})`;
-  const out = ['The promise (from the random review of the current model\'s shots):'];
+  const range = (i: ShareInterval, noun: string): string =>
+    i.n === 0
+      ? `no reviewed ${noun} yet`
+      : `${i.k} of ${i.n} (${pct(i.share!)}, interval ${pct(i.low)}-${pct(i.high)})`;
+  const out = ["The promise (from the random review of the current model's shots):"];
   for (const p of promise) {
     out.push(`  ${p.camera}: ${p.statement}`);
-    out.push(`    budget ${pct(p.budget)}, threshold ${p.threshold} (${p.threshold_from}); birds moved ` +
-      `${range(p.birds_moved, 'birds')}; airplanes caught ${range(p.airplanes_caught, 'airplanes')}; ` +
-      `${Math.round(p.confidence * 100)}% intervals`);
+    out.push(
+      `    budget ${pct(p.budget)}, threshold ${p.threshold} (${p.threshold_from}); birds moved ` +
+        `${range(p.birds_moved, 'birds')}; airplanes caught ${range(p.airplanes_caught, 'airplanes')}; ` +
+        `${Math.round(p.confidence * 100)}% intervals`,
+    );
   }
   return out.join('\n') + '\n';
 }

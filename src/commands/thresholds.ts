@@ -37,23 +37,31 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (rows.length === 0) {
-      console.log(`no threshold changes yet${values.camera === undefined ? '' : ` for camera '${values.camera}'`}: ` +
-        'the daemon changes a threshold once random-review labels certify one (birdwatch calibrate shows where ' +
-        'each camera stands)');
+      console.log(
+        `no threshold changes yet${values.camera === undefined ? '' : ` for camera '${values.camera}'`}: ` +
+          'the daemon changes a threshold once random-review labels certify one (birdwatch calibrate shows where ' +
+          'each camera stands)',
+      );
       return 0;
     }
     const pct = (share: number): string => `${+(share * 100).toFixed(2)}%`;
-    console.log(renderTable(rows, [
-      { header: 'time', value: (r: ThresholdChangeRow) => formatLocalTime(r.time_ms) },
-      { header: 'camera', value: (r) => r.camera },
-      { header: 'model', value: (r) => r.model_id },
-      { header: 'old', value: (r) => String(r.old_threshold), align: 'right' },
-      { header: 'new', value: (r) => String(r.new_threshold), align: 'right' },
-      { header: 'birds n', value: (r) => String(r.n), align: 'right' },
-      { header: 'moved k', value: (r) => String(r.k), align: 'right' },
-      { header: 'bound', value: (r) => pct(r.bound), align: 'right' },
-      { header: 'why', value: (r) => r.why },
-    ], terminalWidth()));
+    console.log(
+      renderTable(
+        rows,
+        [
+          { header: 'time', value: (r: ThresholdChangeRow) => formatLocalTime(r.time_ms) },
+          { header: 'camera', value: (r) => r.camera },
+          { header: 'model', value: (r) => r.model_id },
+          { header: 'old', value: (r) => String(r.old_threshold), align: 'right' },
+          { header: 'new', value: (r) => String(r.new_threshold), align: 'right' },
+          { header: 'birds n', value: (r) => String(r.n), align: 'right' },
+          { header: 'moved k', value: (r) => String(r.k), align: 'right' },
+          { header: 'bound', value: (r) => pct(r.bound), align: 'right' },
+          { header: 'why', value: (r) => r.why },
+        ],
+        terminalWidth(),
+      ),
+    );
     return 0;
   });
 }

@@ -17,12 +17,16 @@ const usage = `usage: birdwatch user add NAME --role viewer|reviewer [--config F
 
 export async function main(argv: string[]): Promise<number> {
   return runCommand(usage, async () => {
-    const { values, positionals } = parseCommandArgs(argv, {
-      config: CONFIG_FLAG_OPTIONS.config,
-      db: CONFIG_FLAG_OPTIONS.db,
-      role: { type: 'string' },
-      json: { type: 'boolean' },
-    }, true);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        config: CONFIG_FLAG_OPTIONS.config,
+        db: CONFIG_FLAG_OPTIONS.db,
+        role: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      true,
+    );
     const [action, name, ...extra] = positionals;
     const wantsName = action === 'add' || action === 'remove' || action === 'passwd';
     if (action === undefined || !(wantsName || action === 'list')) {
@@ -42,7 +46,9 @@ export async function main(argv: string[]): Promise<number> {
         const users = listUsers(db);
         if (values.json) for (const user of users) console.log(JSON.stringify(user));
         else if (users.length === 0) console.log(`no users: add one with 'birdwatch user add NAME --role reviewer'`);
-        else for (const user of users) console.log(`${user.name.padEnd(20)} ${user.role.padEnd(9)} added ${user.created_at}`);
+        else
+          for (const user of users)
+            console.log(`${user.name.padEnd(20)} ${user.role.padEnd(9)} added ${user.created_at}`);
       } else if (action === 'remove') {
         removeUser(db, name!);
         console.log(`removed user ${name} (and ended their sessions)`);

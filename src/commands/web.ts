@@ -22,11 +22,18 @@ export async function main(argv: string[]): Promise<number> {
       listen: WEB_FLAG_OPTIONS.listen,
     });
     const config = loadConfig({
-      flags: { config: values.config, db: values.db, watch: values.watch, airplanes: values.airplanes,
-        listen: values.listen },
+      flags: {
+        config: values.config,
+        db: values.db,
+        watch: values.watch,
+        airplanes: values.airplanes,
+        listen: values.listen,
+      },
     });
     const db = openLogForCorrections(config.db);
-    const say = (line: string): void => { process.stdout.write(`birdwatch web: ${line}\n`); };
+    const say = (line: string): void => {
+      process.stdout.write(`birdwatch web: ${line}\n`);
+    };
     let app;
     try {
       app = await createWebServer(config, db, say);
@@ -48,8 +55,10 @@ export async function main(argv: string[]): Promise<number> {
       throw err;
     }
     const users = listUsers(db).length;
-    say(`listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (decision log ${config.db}, ` +
-      `${users} user${users === 1 ? '' : 's'}${config.web.publicRead ? ', public read' : ''})`);
+    say(
+      `listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (decision log ${config.db}, ` +
+        `${users} user${users === 1 ? '' : 's'}${config.web.publicRead ? ', public read' : ''})`,
+    );
     if (users === 0) say(`no users yet: add one with 'birdwatch user add NAME --role reviewer'`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {

@@ -123,9 +123,12 @@ export class FileDecider {
     const stallLeft = entry.lastChangeAt + config.stallMs - now;
     const stalled = stallLeft <= 0;
     // Found incomplete in exactly this state before: nothing new to read until it changes or stalls.
-    if (entry.incompleteSig === sig && !stalled) return { kind: 'wait', ms: Math.min(stallLeft, INCOMPLETE_RECHECK_MS) };
+    if (entry.incompleteSig === sig && !stalled)
+      return { kind: 'wait', ms: Math.min(stallLeft, INCOMPLETE_RECHECK_MS) };
 
-    if (await this.db('check the log for', file, () => this.deps.log.isDecidedBySignature(file, stat.size, stat.mtimeMs))) {
+    if (
+      await this.db('check the log for', file, () => this.deps.log.isDecidedBySignature(file, stat.size, stat.mtimeMs))
+    ) {
       this.deps.logger.debug('already decided', { path: file });
       return { kind: 'settled', sig };
     }
@@ -144,7 +147,8 @@ export class FileDecider {
       return this.fail(file, entry.camera, stat, sig, why, sha256);
     };
     const stallSeconds = `${(config.stallMs / 1000).toFixed(1)} s`;
-    if (stat.size === 0) return incomplete(new ImageError('empty', `empty file (0 bytes), unchanged for ${stallSeconds}`));
+    if (stat.size === 0)
+      return incomplete(new ImageError('empty', `empty file (0 bytes), unchanged for ${stallSeconds}`));
 
     // One model for this shot from its decode to its logged decision, whatever is swapped in meanwhile.
     const model = this.deps.models.acquire();
@@ -153,8 +157,11 @@ export class FileDecider {
       let started = 0;
       const read = await this.deps.slots.run(() => {
         started = performance.now(); // latency_ms counts from the read, as before (not the wait for a slot)
-        return this.deps.batcher.preparing(() => this.deps.buffers.lend((allocate) =>
-          this.readAndPrepare(file, entry, stat, sig, stallSeconds, stalled, incomplete, allocate, model)));
+        return this.deps.batcher.preparing(() =>
+          this.deps.buffers.lend((allocate) =>
+            this.readAndPrepare(file, entry, stat, sig, stallSeconds, stalled, incomplete, allocate, model),
+          ),
+        );
       });
       if ('kind' in read) return read;
       const { sha256, prepared } = read;
@@ -167,9 +174,16 @@ export class FileDecider {
 
   /** Reads (into `allocate`'s buffer), checks and decodes the file: its content hash and model input, or the
    *  Outcome when it goes no further. */
-  private async readAndPrepare(file: string, entry: FileEntry, stat: Stats, sig: string, stallSeconds: string,
-    stalled: boolean, incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
-    allocate: (size: number) => Buffer, model: Model,
+  private async readAndPrepare(
+    file: string,
+    entry: FileEntry,
+    stat: Stats,
+    sig: string,
+    stallSeconds: string,
+    stalled: boolean,
+    incomplete: (why: ImageError, sha256?: string) => Promise<Outcome> | Outcome,
+    allocate: (size: number) => Buffer,
+    model: Model,
   ): Promise<Outcome | { sha256: string; prepared: Prepared }> {
     const { config } = this.deps.config;
     let bytes: Buffer;
@@ -188,15 +202,32 @@ export class FileDecider {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const type = sniffImageType(bytes.subarray(0, SNIFF_BYTES));
     if (type === null && bytes.length < SNIFF_BYTES) {
-      if (!couldStartImage(bytes)) { // a short text file named .jpg: no image whatever follows, so no waiting
-        return this.fail(file, entry.camera, stat, sig, new ImageError('not-image',
-          `not an image: its ${bytes.length} bytes begin like no image format`), sha256, model);
+      if (!couldStartImage(bytes)) {
+        // a short text file named .jpg: no image whatever follows, so no waiting
+        return this.fail(
+          file,
+          entry.camera,
+          stat,
+          sig,
+          new ImageError('not-image', `not an image: its ${bytes.length} bytes begin like no image format`),
+          sha256,
+          model,
+        );
       }
-      return incomplete(new ImageError('truncated', `only ${bytes.length} bytes, unchanged for ${stallSeconds}`), sha256);
+      return incomplete(
+        new ImageError('truncated', `only ${bytes.length} bytes, unchanged for ${stallSeconds}`),
+        sha256,
+      );
     }
     if (type !== null && checkCompleteness(type, bytes) === 'incomplete') {
-      return incomplete(new ImageError('truncated', `truncated ${type.toUpperCase()}: its end marker is missing ` +
-        `after ${stallSeconds} without change (upload stalled or cut)`), sha256);
+      return incomplete(
+        new ImageError(
+          'truncated',
+          `truncated ${type.toUpperCase()}: its end marker is missing ` +
+            `after ${stallSeconds} without change (upload stalled or cut)`,
+        ),
+        sha256,
+      );
     }
     if (await this.db('check the log for', file, () => this.deps.log.isDecided(file, sha256))) {
       this.deps.logger.debug('already decided (same content)', { path: file });
@@ -215,22 +246,46 @@ export class FileDecider {
     return { sha256, prepared };
   }
 
-  private async act(file: string, entry: FileEntry, stat: Stats, sig: string, sha256: string, prepared: Prepared,
-    p: { airplane: number; bird: number }, started: number, model: Model): Promise<Outcome> {
+  private async act(
+    file: string,
+    entry: FileEntry,
+    stat: Stats,
+    sig: string,
+    sha256: string,
+    prepared: Prepared,
+    p: { airplane: number; bird: number },
+    started: number,
+    model: Model,
+  ): Promise<Outcome> {
     const { log, logger, signal } = this.deps;
     const camera = entry.camera;
     const threshold = this.thresholdFor(model, camera);
     const label = p.airplane >= p.bird ? 'airplane' : 'bird';
     let wantsMove = p.airplane >= threshold;
-    if (wantsMove && await this.db('check corrections for', file, () => log.humanSaysBird(sha256))) {
+    if (wantsMove && (await this.db('check corrections for', file, () => log.humanSaysBird(sha256)))) {
       logger.info('a member labelled this shot a bird: kept', { path: file });
       wantsMove = false;
     }
     const row: Omit<DecisionRow, 'final_path'> = {
-      ...timestamp(), camera: camera.name, path: file, size: stat.size, sha256, mtime_ms: Math.trunc(stat.mtimeMs),
-      width: prepared.width, height: prepared.height, format: prepared.format, p_airplane: p.airplane,
-      p_bird: p.bird, label, threshold, action: wantsMove ? 'moved' : 'kept', error: null, error_kind: null,
-      model_id: model.id, provider: model.provider, latency_ms: round(performance.now() - started),
+      ...timestamp(),
+      camera: camera.name,
+      path: file,
+      size: stat.size,
+      sha256,
+      mtime_ms: Math.trunc(stat.mtimeMs),
+      width: prepared.width,
+      height: prepared.height,
+      format: prepared.format,
+      p_airplane: p.airplane,
+      p_bird: p.bird,
+      label,
+      threshold,
+      action: wantsMove ? 'moved' : 'kept',
+      error: null,
+      error_kind: null,
+      model_id: model.id,
+      provider: model.provider,
+      latency_ms: round(performance.now() - started),
     };
     if (!wantsMove) {
       const decision = { ...row, final_path: file };
@@ -241,12 +296,27 @@ export class FileDecider {
     const dest = path.join(camera.airplanes, path.relative(camera.watch, file));
     try {
       await assertRealFolders(camera.airplanes, path.dirname(dest));
-      const { finalPath } = await moveLogged(log, {
-        kind: 'decide', src: file, dest, sha256, size: stat.size, record: { table: 'decisions', row },
-      }, { logger, signal, expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } });
+      const { finalPath } = await moveLogged(
+        log,
+        {
+          kind: 'decide',
+          src: file,
+          dest,
+          sha256,
+          size: stat.size,
+          record: { table: 'decisions', row },
+        },
+        { logger, signal, expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } },
+      );
       entry.moveFailures = 0;
-      logger.info('moved', { path: file, final_path: finalPath, label, p_airplane: p.airplane, threshold,
-        camera: camera.name });
+      logger.info('moved', {
+        path: file,
+        final_path: finalPath,
+        label,
+        p_airplane: p.airplane,
+        threshold,
+        camera: camera.name,
+      });
       return { kind: 'gone', decision: { ...row, final_path: finalPath } };
     } catch (err) {
       if (err instanceof SourceChangedError) {
@@ -259,13 +329,22 @@ export class FileDecider {
       entry.moveFailures++;
       const wait = Math.min(MOVE_RETRY_MAX_MS, MOVE_RETRY_MIN_MS * 2 ** (entry.moveFailures - 1));
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'EACCES' || code === 'EPERM' ? 'the airplanes folder is not writable (permission denied)'
-        : code === 'EROFS' ? 'the airplanes folder is on a read-only file system'
-        : code === 'ENOSPC' || code === 'EDQUOT' ? 'the airplanes folder\'s disk is full'
-        : code === 'ELOOP' ? 'a symbolic link in the airplanes folder could lead outside it'
-        : 'the move failed';
+      const why =
+        code === 'EACCES' || code === 'EPERM'
+          ? 'the airplanes folder is not writable (permission denied)'
+          : code === 'EROFS'
+            ? 'the airplanes folder is on a read-only file system'
+            : code === 'ENOSPC' || code === 'EDQUOT'
+              ? "the airplanes folder's disk is full"
+              : code === 'ELOOP'
+                ? 'a symbolic link in the airplanes folder could lead outside it'
+                : 'the move failed';
       logger.error(`cannot move an airplane shot: ${why}; left in place, will retry`, {
-        path: file, dest, error: (err as Error).message, code, retry_in_ms: wait,
+        path: file,
+        dest,
+        error: (err as Error).message,
+        code,
+        retry_in_ms: wait,
       });
       return { kind: 'wait', ms: wait };
     }
@@ -273,23 +352,61 @@ export class FileDecider {
 
   /** FIFOs, sockets, devices, symlinks: never opened, never moved; logged once as failed. */
   private async specialFile(file: string, camera: Camera, stat: Stats, sig: string): Promise<Outcome> {
-    if (await this.db('check the log for', file, () => this.deps.log.isDecidedBySignature(file, stat.size, stat.mtimeMs))) {
+    if (
+      await this.db('check the log for', file, () => this.deps.log.isDecidedBySignature(file, stat.size, stat.mtimeMs))
+    ) {
       return { kind: 'settled', sig };
     }
-    const what = stat.isSymbolicLink() ? 'symbolic link' : stat.isFIFO() ? 'FIFO' : stat.isSocket() ? 'socket'
-      : stat.isCharacterDevice() || stat.isBlockDevice() ? 'device' : 'special file';
-    return this.fail(file, camera, stat, sig,
-      new ImageError('unsupported', `is a ${what}, not a regular file: never opened or moved`), undefined);
+    const what = stat.isSymbolicLink()
+      ? 'symbolic link'
+      : stat.isFIFO()
+        ? 'FIFO'
+        : stat.isSocket()
+          ? 'socket'
+          : stat.isCharacterDevice() || stat.isBlockDevice()
+            ? 'device'
+            : 'special file';
+    return this.fail(
+      file,
+      camera,
+      stat,
+      sig,
+      new ImageError('unsupported', `is a ${what}, not a regular file: never opened or moved`),
+      undefined,
+    );
   }
 
   /** `model`: the one leased for this shot, if it got that far (else the current one is recorded). */
-  private async fail(file: string, camera: Camera, stat: Stats, sig: string, err: ImageError,
-    sha256: string | undefined, model: Model = this.deps.models.model): Promise<Outcome> {
+  private async fail(
+    file: string,
+    camera: Camera,
+    stat: Stats,
+    sig: string,
+    err: ImageError,
+    sha256: string | undefined,
+    model: Model = this.deps.models.model,
+  ): Promise<Outcome> {
     const row: DecisionRow = {
-      ...timestamp(), camera: camera.name, path: file, final_path: file, size: stat.size, sha256: sha256 ?? null,
-      mtime_ms: Math.trunc(stat.mtimeMs), width: null, height: null, format: null, p_airplane: null, p_bird: null,
-      label: null, threshold: null, action: 'failed', error: err.message, error_kind: err.kind,
-      model_id: model.id, provider: model.provider, latency_ms: null,
+      ...timestamp(),
+      camera: camera.name,
+      path: file,
+      final_path: file,
+      size: stat.size,
+      sha256: sha256 ?? null,
+      mtime_ms: Math.trunc(stat.mtimeMs),
+      width: null,
+      height: null,
+      format: null,
+      p_airplane: null,
+      p_bird: null,
+      label: null,
+      threshold: null,
+      action: 'failed',
+      error: err.message,
+      error_kind: err.kind,
+      model_id: model.id,
+      provider: model.provider,
+      latency_ms: null,
     };
     await this.db('record failure for', file, () => this.deps.log.insertDecision(row));
     this.deps.logger.warn('failed', { path: file, error_kind: err.kind, error: err.message, camera: camera.name });

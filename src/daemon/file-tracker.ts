@@ -14,8 +14,11 @@ export class FileTracker {
   private stopping = false;
   private idle: (() => void) | undefined;
 
-  constructor(private readonly concurrency: number, private readonly evaluate: Evaluate,
-    private readonly logger: Logger) {}
+  constructor(
+    private readonly concurrency: number,
+    private readonly evaluate: Evaluate,
+    private readonly logger: Logger,
+  ) {}
 
   /** A watcher or the rescan saw this path (created, changed, or just present). */
   notice(file: string, camera: Camera): void {
@@ -26,10 +29,17 @@ export class FileTracker {
       this.entries.set(file, entry);
     }
     switch (entry.phase) {
-      case 'queued': return;
-      case 'working': entry.dirty = true; return;
-      case 'waiting': clearTimeout(entry.timer); entry.timer = undefined; break;
-      default: break;
+      case 'queued':
+        return;
+      case 'working':
+        entry.dirty = true;
+        return;
+      case 'waiting':
+        clearTimeout(entry.timer);
+        entry.timer = undefined;
+        break;
+      default:
+        break;
     }
     this.enqueue(file, entry);
   }
@@ -50,7 +60,8 @@ export class FileTracker {
   /** Drops settled entries for paths not in `present` (their unlink events were lost). */
   prune(present: Set<string>, cameraName: string): void {
     for (const [file, entry] of this.entries) {
-      if (entry.camera.name === cameraName && entry.phase === 'settled' && !present.has(file)) this.entries.delete(file);
+      if (entry.camera.name === cameraName && entry.phase === 'settled' && !present.has(file))
+        this.entries.delete(file);
     }
   }
 
@@ -113,7 +124,8 @@ export class FileTracker {
       if (this.stopping) return this.finish(file, entry, { kind: 'wait', ms: 0 }); // shutdown cut it short
       // A bug or an unforeseen fault must not stop the service: log it and look at the file again later.
       this.logger.error('unexpected error while deciding a file; will retry', {
-        path: file, error: (err as Error)?.stack ?? String(err),
+        path: file,
+        error: (err as Error)?.stack ?? String(err),
       });
       outcome = { kind: 'wait', ms: 5000 };
     }
@@ -146,10 +158,13 @@ export class FileTracker {
     }
     if (outcome.kind === 'wait') {
       entry.phase = 'waiting';
-      entry.timer = setTimeout(() => {
-        entry.timer = undefined;
-        if (entry.phase === 'waiting') this.enqueue(file, entry);
-      }, Math.max(1, outcome.ms));
+      entry.timer = setTimeout(
+        () => {
+          entry.timer = undefined;
+          if (entry.phase === 'waiting') this.enqueue(file, entry);
+        },
+        Math.max(1, outcome.ms),
+      );
     }
   }
 }

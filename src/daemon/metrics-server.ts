@@ -71,8 +71,13 @@ export class MetricsServer {
   }
 }
 
-function send(response: http.ServerResponse, status: number, contentType: string, body: string,
-  headers: Record<string, string> = {}): void {
+function send(
+  response: http.ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
   response.end(body);
 }

@@ -28,27 +28,64 @@ export class DaemonMetrics {
   constructor(sources: MetricsSources, cameras: readonly string[] = []) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.decisions = new Counter({ name: 'birdwatch_decisions_total', help: 'Decisions logged, by camera and action ' +
-      '(moved, kept, failed)', labelNames: ['camera', 'action'], registers });
-    this.failures = new Counter({ name: 'birdwatch_failures_total', help: 'Shots logged as failed, by camera and ' +
-      'error kind', labelNames: ['camera', 'error_kind'], registers });
-    this.latency = new Histogram({ name: 'birdwatch_decision_latency_seconds', help: 'From the last write of a ' +
-      'shot (its mtime) to its logged decision, for moved and kept shots', buckets: LATENCY_BUCKETS, registers });
-    new Gauge({ name: 'birdwatch_files_pending', help: 'Files noticed and not yet decided', registers,
-      collect() { this.set(sources.filesPending()); } });
-    this.modelInfo = new Gauge({ name: 'birdwatch_model_info', help: 'The model deciding new shots (value 1)',
-      labelNames: ['model_id', 'provider'], registers });
-    this.lastDecision = new Gauge({ name: 'birdwatch_last_decision_timestamp_seconds', help: 'Unix time of the ' +
-      'last logged decision, by camera', labelNames: ['camera'], registers });
-    this.eventDeliveries = new Counter({ name: 'birdwatch_event_deliveries_total', help: 'Event deliveries by sink ' +
-      '(mqtt, webhook:URL) and outcome: delivered, retry (an attempt failed), failed (refused for good), ' +
-      'dropped (the ' +
-      'backlog bound), skipped (filtered out)', labelNames: ['sink', 'outcome'], registers });
-    new Gauge({ name: 'birdwatch_events_pending', help: 'Events waiting in the outbox for a sink', labelNames: ['sink'],
-      registers, collect() {
+    this.decisions = new Counter({
+      name: 'birdwatch_decisions_total',
+      help: 'Decisions logged, by camera and action ' + '(moved, kept, failed)',
+      labelNames: ['camera', 'action'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'birdwatch_failures_total',
+      help: 'Shots logged as failed, by camera and ' + 'error kind',
+      labelNames: ['camera', 'error_kind'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'birdwatch_decision_latency_seconds',
+      help: 'From the last write of a ' + 'shot (its mtime) to its logged decision, for moved and kept shots',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: 'birdwatch_files_pending',
+      help: 'Files noticed and not yet decided',
+      registers,
+      collect() {
+        this.set(sources.filesPending());
+      },
+    });
+    this.modelInfo = new Gauge({
+      name: 'birdwatch_model_info',
+      help: 'The model deciding new shots (value 1)',
+      labelNames: ['model_id', 'provider'],
+      registers,
+    });
+    this.lastDecision = new Gauge({
+      name: 'birdwatch_last_decision_timestamp_seconds',
+      help: 'Unix time of the ' + 'last logged decision, by camera',
+      labelNames: ['camera'],
+      registers,
+    });
+    this.eventDeliveries = new Counter({
+      name: 'birdwatch_event_deliveries_total',
+      help:
+        'Event deliveries by sink ' +
+        '(mqtt, webhook:URL) and outcome: delivered, retry (an attempt failed), failed (refused for good), ' +
+        'dropped (the ' +
+        'backlog bound), skipped (filtered out)',
+      labelNames: ['sink', 'outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'birdwatch_events_pending',
+      help: 'Events waiting in the outbox for a sink',
+      labelNames: ['sink'],
+      registers,
+      collect() {
         this.reset();
         for (const [sink, count] of sources.eventsPending?.() ?? []) this.set({ sink }, count);
-      } });
+      },
+    });
     for (const camera of cameras) this.cameraAdded(camera);
   }
 

@@ -8,7 +8,10 @@ export class ReadBuffers {
    * @param keep most idle buffers kept (the number of decode slots)
    * @param largestKept a buffer larger than this many bytes (a rare huge file) is not kept for reuse
    */
-  constructor(private readonly keep: number, private readonly largestKept: number) {}
+  constructor(
+    private readonly keep: number,
+    private readonly largestKept: number,
+  ) {}
 
   /** A buffer of at least `size` bytes, its contents undefined. Hand it back with release() when done. */
   take(size: number): Buffer {

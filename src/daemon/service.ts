@@ -56,7 +56,10 @@ export class Service {
   constructor(private readonly deps: ServiceDeps) {
     const { concurrency, batchSize } = deps.config.config;
     const decider = new FileDecider({
-      ...deps, batcher: new Batcher(batchSize), slots: new Slots(concurrency), signal: this.abort.signal,
+      ...deps,
+      batcher: new Batcher(batchSize),
+      slots: new Slots(concurrency),
+      signal: this.abort.signal,
       buffers: new ReadBuffers(concurrency, LARGEST_REUSED_BUFFER),
     });
     // Every logged decision reaches the metrics here, once (the Outcome carries its row).
@@ -68,8 +71,13 @@ export class Service {
     // `concurrency` files decode at once (the decider's slots); a batch's worth more may be past their decode,
     // waiting for the model, the database or the move, so the decode slots never sit idle behind them.
     this.tracker = new FileTracker(concurrency + batchSize, evaluate, deps.logger);
-    this.calibrator = new AutoCalibrator({ db: deps.log.db, config: () => deps.config.config, models: deps.models,
-      logger: deps.logger, apply: (calibrated) => decider.useCalibrated(calibrated) });
+    this.calibrator = new AutoCalibrator({
+      db: deps.log.db,
+      config: () => deps.config.config,
+      models: deps.models,
+      logger: deps.logger,
+      apply: (calibrated) => decider.useCalibrated(calibrated),
+    });
   }
 
   /** The configuration in force (replaced whole by a reload). */
@@ -108,7 +116,9 @@ export class Service {
     const watcher = new FolderWatcher({
       root: camera.watch,
       // Read at each event: a camera added later adds its airplanes folder here too.
-      get excluded() { return current.config.cameras.map((c) => c.airplanes); },
+      get excluded() {
+        return current.config.cameras.map((c) => c.airplanes);
+      },
       polling: config.polling,
       pollIntervalMs: config.pollIntervalMs,
       logger,
@@ -118,8 +128,12 @@ export class Service {
     this.watchers.set(camera.name, watcher);
     if (this.deps.metrics !== undefined) this.deps.metrics.cameraAdded(camera.name, this.lastDecisionMs(camera.name));
     await watcher.start();
-    logger.info('watching', { camera: camera.name, folder: camera.watch, airplanes: camera.airplanes,
-      mode: config.polling ? 'polling' : 'inotify' });
+    logger.info('watching', {
+      camera: camera.name,
+      folder: camera.watch,
+      airplanes: camera.airplanes,
+      mode: config.polling ? 'polling' : 'inotify',
+    });
   }
 
   private scheduleRescans(): void {
@@ -127,7 +141,9 @@ export class Service {
     this.rescanTimer = undefined;
     if (this.config.rescanIntervalMs > 0) {
       this.rescanTimer = setInterval(() => {
-        this.rescanning ??= this.rescan().finally(() => { this.rescanning = undefined; });
+        this.rescanning ??= this.rescan().finally(() => {
+          this.rescanning = undefined;
+        });
       }, this.config.rescanIntervalMs);
     }
   }
@@ -158,8 +174,10 @@ export class Service {
     try {
       return this.deps.log.lastDecisionTimeMs(camera);
     } catch (err) {
-      this.deps.logger.warn('cannot read the camera\'s last decision time for the metrics', { camera,
-        error: (err as Error).message });
+      this.deps.logger.warn("cannot read the camera's last decision time for the metrics", {
+        camera,
+        error: (err as Error).message,
+      });
       return undefined;
     }
   }
@@ -180,8 +198,11 @@ export class Service {
       const running = this.watchers.get(name)?.running === true;
       cameras[name] = running ? 'watching' : this.started ? 'not watching' : 'starting';
       if (running) continue;
-      problems.push(this.started ? `camera '${name}': its watched folder is missing or not being watched`
-        : `camera '${name}': not watched yet (starting up)`);
+      problems.push(
+        this.started
+          ? `camera '${name}': its watched folder is missing or not being watched`
+          : `camera '${name}': not watched yet (starting up)`,
+      );
     }
     const now = Date.now();
     if (this.lastProbe === undefined || now - this.lastProbe.at >= HEALTH_PROBE_MS) {
@@ -200,8 +221,16 @@ export class Service {
     else if (!this.started) problems.push('starting up');
     const model = this.deps.models.model;
     const status = this.stopped ? 'stopping' : !this.started ? 'starting' : problems.length === 0 ? 'ok' : 'failing';
-    return { ok: problems.length === 0, status, problems, cameras, database: this.lastProbe.problem ? 'failing' : 'ok',
-      model_id: model.id, provider: model.provider, files_pending: this.filesPending() };
+    return {
+      ok: problems.length === 0,
+      status,
+      problems,
+      cameras,
+      database: this.lastProbe.problem ? 'failing' : 'ok',
+      model_id: model.id,
+      provider: model.provider,
+      files_pending: this.filesPending(),
+    };
   }
 
   /**
@@ -218,8 +247,11 @@ export class Service {
     const kept: Record<string, unknown> = { model: config.model, provider: config.provider };
     for (const key of RESTART_KEYS) {
       if (JSON.stringify(config[key]) !== JSON.stringify(next[key])) {
-        logger.warn(`config reload: ${SETTINGS[key].title ?? key} cannot change while running (restart to apply); ` +
-          `keeping ${JSON.stringify(config[key])}`, { key, wanted: JSON.stringify(next[key]) });
+        logger.warn(
+          `config reload: ${SETTINGS[key].title ?? key} cannot change while running (restart to apply); ` +
+            `keeping ${JSON.stringify(config[key])}`,
+          { key, wanted: JSON.stringify(next[key]) },
+        );
       }
       if (config[key] !== undefined) kept[key] = config[key];
     }
@@ -261,8 +293,11 @@ export class Service {
       if (!(err instanceof ThresholdError)) throw err;
       logger.error(`config reloaded, but ${err.message}: model ${model.id} decides at its own threshold there`);
     }
-    logger.info('config reloaded', { cameras: cameras.map((c) => c.name).join(','), log_level: this.config.logLevel,
-      thresholds: JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.camera, t.threshold]))) });
+    logger.info('config reloaded', {
+      cameras: cameras.map((c) => c.name).join(','),
+      log_level: this.config.logLevel,
+      thresholds: JSON.stringify(Object.fromEntries(thresholds.map((t) => [t.camera, t.threshold]))),
+    });
     for (const resolved of thresholds) logger.info('threshold', thresholdLogFields(resolved, model));
   }
 
@@ -272,12 +307,18 @@ export class Service {
     const { config } = this;
     if (this.stopped || this.retaining !== undefined) return;
     if (config.retentionDays === undefined && config.cameras.every((c) => c.retentionDays === undefined)) return;
-    this.retaining = retryTransient(() => applyRetention(log, config, { logger }),
-      { what: 'quarantine retention', logger, signal: this.abort.signal })
+    this.retaining = retryTransient(() => applyRetention(log, config, { logger }), {
+      what: 'quarantine retention',
+      logger,
+      signal: this.abort.signal,
+    })
       .then((report) => {
         if (report.removed.length + report.skipped.length + report.finished > 0) {
-          logger.info('retention pass done', { removed: report.removed.length, skipped: report.skipped.length,
-            finished_interrupted: report.finished });
+          logger.info('retention pass done', {
+            removed: report.removed.length,
+            skipped: report.skipped.length,
+            finished_interrupted: report.finished,
+          });
         }
         for (const item of report.skipped) {
           // A shot already gone (deleted by hand) is no anomaly; anything else refused is worth a warning each pass.
@@ -285,9 +326,14 @@ export class Service {
           logger.log(level, 'retention: not removed', { path: item.path, reason: item.reason });
         }
       })
-      .catch((err) => { logger.error('retention pass failed; tried again at the next pass', {
-        error: (err as Error).message }); })
-      .finally(() => { this.retaining = undefined; });
+      .catch((err) => {
+        logger.error('retention pass failed; tried again at the next pass', {
+          error: (err as Error).message,
+        });
+      })
+      .finally(() => {
+        this.retaining = undefined;
+      });
   }
 
   /** Walks every watched tree: files whose events were lost are picked up; vanished ones are forgotten. */
@@ -316,9 +362,13 @@ export class Service {
   /** Resolves move intents of crashed processes (at start: our own previous run). */
   private async reconcile(when: string): Promise<void> {
     try {
-      const summary = await retryTransient(() => reconcilePendingMoves(this.deps.log, this.deps.logger),
-        { what: 'reconcile interrupted moves', logger: this.deps.logger, signal: this.abort.signal });
-      if (summary.completed + summary.dropped > 0) this.deps.logger.info('reconciled interrupted moves', { when, ...summary });
+      const summary = await retryTransient(() => reconcilePendingMoves(this.deps.log, this.deps.logger), {
+        what: 'reconcile interrupted moves',
+        logger: this.deps.logger,
+        signal: this.abort.signal,
+      });
+      if (summary.completed + summary.dropped > 0)
+        this.deps.logger.info('reconciled interrupted moves', { when, ...summary });
     } catch (err) {
       if (when === 'start') throw err;
       this.deps.logger.warn('reconciliation failed; retried at the next rescan', { error: (err as Error).message });

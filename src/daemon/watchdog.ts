@@ -41,7 +41,8 @@ export class SystemdNotifier {
     execFile('systemd-notify', assignments, { timeout: 10_000 }, (err, _stdout, stderr) => {
       if (err && !this.failing) {
         this.logger.warn('cannot notify systemd (is systemd-notify installed and NotifyAccess=all set?)', {
-          error: (stderr || err.message).trim() });
+          error: (stderr || err.message).trim(),
+        });
       }
       this.failing = err !== null;
     });

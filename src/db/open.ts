@@ -43,12 +43,15 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
 function checkVersion(db: Db, file: string, readonly: boolean): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
-    throw new DbSchemaError(`database ${file} has schema version ${version}, newer than this birdwatch ` +
-      `understands (${SCHEMA_VERSION}): upgrade birdwatch, or point --db at another file`);
+    throw new DbSchemaError(
+      `database ${file} has schema version ${version}, newer than this birdwatch ` +
+        `understands (${SCHEMA_VERSION}): upgrade birdwatch, or point --db at another file`,
+    );
   }
   if (readonly && version === 0) {
-    throw new DbSchemaError(`database ${file} is not a birdwatch decision log (no schema): ` +
-      `start the daemon once to create it`);
+    throw new DbSchemaError(
+      `database ${file} is not a birdwatch decision log (no schema): ` + `start the daemon once to create it`,
+    );
   }
   return version;
 }

@@ -45,7 +45,10 @@ export async function retryTransient<T>(fn: () => T | Promise<T>, options: Retry
       // One line when the fault starts, then one every ~10 attempts: a long outage must not flood the journal.
       if (failures === 1 || failures % 10 === 0) {
         options.logger?.warn(`database or disk unavailable, retrying`, {
-          what: options.what, error: (err as Error).message, code: (err as { code?: string }).code, attempt: failures,
+          what: options.what,
+          error: (err as Error).message,
+          code: (err as { code?: string }).code,
+          attempt: failures,
         });
       }
       await sleep(delay, options.signal);

@@ -37,17 +37,27 @@ export interface LoggedMoveResult {
  * Moves a file and records it. Throws if the file could not be moved (nothing moved, nothing recorded, intent
  * dropped). Database faults are retried until they clear: a file is never moved without its intent on record.
  */
-export async function moveLogged(log: DecisionLog, request: LoggedMoveRequest, options: LoggedMoveOptions = {}):
-  Promise<LoggedMoveResult> {
+export async function moveLogged(
+  log: DecisionLog,
+  request: LoggedMoveRequest,
+  options: LoggedMoveOptions = {},
+): Promise<LoggedMoveResult> {
   const retry = <T>(what: string, fn: () => T) =>
     retryTransient(fn, { what: `${what} ${request.src}`, logger: options.logger, signal: options.signal });
   // The intent names the exact target it will try first (one durable write); a name taken meanwhile is recorded
   // again before the next one is tried.
   let recorded = await firstFreeName(request.dest);
-  const id = await retry('record move intent for', () => log.addPendingMove({
-    kind: request.kind, src: request.src, dest: request.dest, target: recorded, sha256: request.sha256,
-    size: request.size, record: request.record,
-  }));
+  const id = await retry('record move intent for', () =>
+    log.addPendingMove({
+      kind: request.kind,
+      src: request.src,
+      dest: request.dest,
+      target: recorded,
+      sha256: request.sha256,
+      size: request.size,
+      record: request.record,
+    }),
+  );
   let finalPath: string;
   try {
     finalPath = await moveNoClobber(request.src, request.dest, {
@@ -69,8 +79,10 @@ export async function moveLogged(log: DecisionLog, request: LoggedMoveRequest, o
     return { finalPath, rowId };
   } catch (err) {
     if (err instanceof RetryAbortedError) {
-      options.logger?.warn('moved, but the log could not be written before shutdown: the next start completes it',
-        { path: request.src, final_path: finalPath });
+      options.logger?.warn('moved, but the log could not be written before shutdown: the next start completes it', {
+        path: request.src,
+        final_path: finalPath,
+      });
     }
     throw err;
   }

@@ -73,8 +73,12 @@ export async function moveNoClobber(src: string, dest: string, options: MoveOpti
     throw err;
   });
   if (!source.isFile()) throw new SourceChangedError(`${src} is not a regular file`);
-  if (options.expect && (options.expect.ino !== source.ino || options.expect.size !== source.size
-    || options.expect.mtimeMs !== source.mtimeMs)) {
+  if (
+    options.expect &&
+    (options.expect.ino !== source.ino ||
+      options.expect.size !== source.size ||
+      options.expect.mtimeMs !== source.mtimeMs)
+  ) {
     throw new SourceChangedError(`${src} changed since it was read`);
   }
   await fs.mkdir(path.dirname(dest), { recursive: true });
@@ -115,8 +119,12 @@ export async function moveNoClobber(src: string, dest: string, options: MoveOpti
  * Cross-filesystem: copy to the temp name, fsync, link into place without replacing, then drop temp and source.
  * Returns false when the target got taken meanwhile (the caller tries the next name).
  */
-async function copyAcross(src: string, source: import('node:fs').Stats, target: string, durable: boolean):
-  Promise<boolean> {
+async function copyAcross(
+  src: string,
+  source: import('node:fs').Stats,
+  target: string,
+  durable: boolean,
+): Promise<boolean> {
   const temp = tempPathFor(target);
   await fs.rm(temp, { force: true }); // our own leftover from a crash
   try {
@@ -200,8 +208,9 @@ export async function assertRealFolders(root: string, dir: string): Promise<void
       throw err;
     }
     if (!st.isDirectory()) {
-      throw Object.assign(new Error(`${current} is a symbolic link or not a folder: refusing to move through it`),
-        { code: 'ELOOP' });
+      throw Object.assign(new Error(`${current} is a symbolic link or not a folder: refusing to move through it`), {
+        code: 'ELOOP',
+      });
     }
   }
 }

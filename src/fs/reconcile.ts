@@ -36,8 +36,10 @@ export async function reconcilePendingMoves(log: DecisionLog, logger?: Logger): 
       log.dropPendingMove(pending.id);
       summary.dropped++;
     }
-    logger?.info(outcome.done ? 'reconciled an interrupted move: completed' : 'reconciled an interrupted move: undone',
-      { src: pending.src_path, target: pending.target_path ?? undefined, reason: outcome.reason });
+    logger?.info(
+      outcome.done ? 'reconciled an interrupted move: completed' : 'reconciled an interrupted move: undone',
+      { src: pending.src_path, target: pending.target_path ?? undefined, reason: outcome.reason },
+    );
   }
   return summary;
 }
@@ -57,7 +59,8 @@ async function resolve(log: DecisionLog, pending: PendingMoveRow): Promise<{ don
   }
   // A different inode at the target: ours only if it is an identical copy (a copy-then-link move) that no other row
   // accounts for (a name taken just before the link holds someone else's file).
-  if (pending.sha256 === null || log.isFinalPathOfDecision(target)) return { done: false, reason: 'target is another file' };
+  if (pending.sha256 === null || log.isFinalPathOfDecision(target))
+    return { done: false, reason: 'target is another file' };
   if ((await hashFile(target)) !== pending.sha256) return { done: false, reason: 'target is another file' };
   if (source !== null) {
     await fs.unlink(pending.src_path);
@@ -68,8 +71,11 @@ async function resolve(log: DecisionLog, pending: PendingMoveRow): Promise<{ don
 }
 
 /** Removes temp files of interrupted copies under `folder` (except those named in `keep`). */
-export async function removeLeftoverTemps(folder: string, keep: Set<string> = new Set(), logger?: Logger):
-  Promise<number> {
+export async function removeLeftoverTemps(
+  folder: string,
+  keep: Set<string> = new Set(),
+  logger?: Logger,
+): Promise<number> {
   let removed = 0;
   let entries: string[];
   try {
@@ -129,7 +135,9 @@ async function lstatOrNull(file: string): Promise<Stats | null> {
 export function hashFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(file).on('error', reject).on('data', (chunk) => hash.update(chunk))
+    createReadStream(file)
+      .on('error', reject)
+      .on('data', (chunk) => hash.update(chunk))
       .on('end', () => resolve(hash.digest('hex')));
   });
 }

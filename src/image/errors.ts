@@ -10,7 +10,8 @@
  * - unsupported: a recognised but undecodable variant (e.g. HEVC-coded HEIC), or not a regular file (FIFO,
  *   socket, device, symlink when symlinks are not followed)
  */
-export type ImageErrorKind = 'empty' | 'not-image' | 'truncated' | 'corrupt' | 'too-large' | 'unreadable' | 'unsupported';
+export type ImageErrorKind =
+  'empty' | 'not-image' | 'truncated' | 'corrupt' | 'too-large' | 'unreadable' | 'unsupported';
 
 export class ImageError extends Error {
   readonly kind: ImageErrorKind;

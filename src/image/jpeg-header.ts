@@ -12,8 +12,14 @@ export function jpegDisplaySize(data: Buffer): { width: number; height: number }
   while (at + 4 <= data.length) {
     if (data[at] !== 0xff) return null;
     const marker = data[at + 1]!;
-    if (marker === 0xff) { at += 1; continue; } // fill byte
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; }
+    if (marker === 0xff) {
+      at += 1;
+      continue;
+    } // fill byte
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
     if (marker === 0xda || marker === 0xd9) return null; // a scan before any frame header
     const length = data.readUInt16BE(at + 2);
     const body = at + 4;

@@ -34,7 +34,10 @@ export interface Prepared {
   format: string;
 }
 
-export interface Normalization { mean: number[]; std: number[] }
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
 
 // Resizing an image with alpha makes libvips premultiply, which shifts the colour of semi-transparent pixels; the
 // spec drops alpha before resizing (as PIL's convert('RGB') does). Up to this size the alpha-free image is
@@ -53,10 +56,15 @@ sharp.concurrency(1);
  * socket or device is refused with kind 'unsupported', never blocked on); symlinks are refused unless
  * limits.followSymlinks. sharp never sees the path, only the bytes.
  */
-export async function prepareImage(input: string | Buffer, norm: Normalization, limits: PreprocessLimits): Promise<Prepared> {
-  const bytes = typeof input === 'string'
-    ? await readImageFile(input, { maxBytes: limits.maxBytes, followSymlinks: limits.followSymlinks ?? false })
-    : checkBuffer(input, limits);
+export async function prepareImage(
+  input: string | Buffer,
+  norm: Normalization,
+  limits: PreprocessLimits,
+): Promise<Prepared> {
+  const bytes =
+    typeof input === 'string'
+      ? await readImageFile(input, { maxBytes: limits.maxBytes, followSymlinks: limits.followSymlinks ?? false })
+      : checkBuffer(input, limits);
   const type = sniffImageType(bytes.subarray(0, 64));
   if (type === null) throw new ImageError('not-image', `not an image (content is ${describeContent(bytes)})`);
 
@@ -90,11 +98,14 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
       format = meta.format ?? type;
       hasAlpha = meta.hasAlpha ?? false;
     }
-    if (width <= 0 || height <= 0) throw new ImageError('corrupt', `corrupt ${type.toUpperCase()} header (no image size)`);
+    if (width <= 0 || height <= 0)
+      throw new ImageError('corrupt', `corrupt ${type.toUpperCase()} header (no image size)`);
     if (width * height > limits.maxPixels) {
-      throw new ImageError('too-large',
+      throw new ImageError(
+        'too-large',
         `image claims ${width}x${height} = ${width * height} pixels, ` +
-        `over the limit of ${limits.maxPixels} (not decoded)`);
+          `over the limit of ${limits.maxPixels} (not decoded)`,
+      );
     }
   } catch (err) {
     throw decodeError(err, type, bytes);
@@ -104,8 +115,14 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
   try {
     let source = sharp(bytes, options);
     if (hasAlpha && width * height <= ALPHA_TWO_PASS_MAX_PIXELS) {
-      const rgb = await source.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-      source = sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: rgb.info.channels } });
+      const rgb = await source
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true });
+      source = sharp(rgb.data, {
+        raw: { width: rgb.info.width, height: rgb.info.height, channels: rgb.info.channels },
+      });
     }
     // From the bytes straight to 32x32 so libvips shrinks on load (JPEG DCT scaling, WebP), then lanczos3.
     const { data, info } = await source
@@ -115,8 +132,11 @@ export async function prepareImage(input: string | Buffer, norm: Normalization, 
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || data.length !== TENSOR_LENGTH) {
-      throw new ImageError('unsupported', `decoded to ${info.channels} channels of ${info.width}x${info.height}, ` +
-        `expected RGB ${INPUT_SIZE}x${INPUT_SIZE}`);
+      throw new ImageError(
+        'unsupported',
+        `decoded to ${info.channels} channels of ${info.width}x${info.height}, ` +
+          `expected RGB ${INPUT_SIZE}x${INPUT_SIZE}`,
+      );
     }
     pixels = data;
   } catch (err) {
@@ -162,9 +182,15 @@ function decodeError(err: unknown, type: ImageType, bytes: Buffer): ImageError {
   if (/exceeds pixel limit/i.test(detail)) {
     return new ImageError('too-large', `image is larger than the pixel limit (${detail})`, { cause: err });
   }
-  if (checkCompleteness(type, bytes) === 'incomplete'
-    || /premature end|end of stream|truncated|unexpected end|not enough data|end of file|short read|out of data|EOF/i.test(detail)) {
-    return new ImageError('truncated', `truncated ${name}: the data stops before the image is complete (${detail})`, { cause: err });
+  if (
+    checkCompleteness(type, bytes) === 'incomplete' ||
+    /premature end|end of stream|truncated|unexpected end|not enough data|end of file|short read|out of data|EOF/i.test(
+      detail,
+    )
+  ) {
+    return new ImageError('truncated', `truncated ${name}: the data stops before the image is complete (${detail})`, {
+      cause: err,
+    });
   }
   if (/unsupported|not supported|no decoder|compression format/i.test(detail)) {
     return new ImageError('unsupported', `${name} variant that cannot be decoded here (${detail})`, { cause: err });

@@ -47,7 +47,13 @@ export async function readImageFile(path: string, options: ReadOptions): Promise
   }
 }
 
-function fileKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSymbolicLink(): boolean }): string {
+function fileKind(st: {
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSymbolicLink(): boolean;
+}): string {
   if (st.isFIFO()) return 'FIFO';
   if (st.isSocket()) return 'socket';
   if (st.isCharacterDevice()) return 'character device';
@@ -64,11 +70,17 @@ function openError(err: unknown): ImageError {
     case 'EPERM':
       return new ImageError('unreadable', 'permission denied (cannot read the file)', { cause: err, code });
     case 'ENOENT':
-      return new ImageError('unreadable', 'no such file (deleted or moved before it could be read)', { cause: err, code });
+      return new ImageError('unreadable', 'no such file (deleted or moved before it could be read)', {
+        cause: err,
+        code,
+      });
     case 'ELOOP':
       return new ImageError('unsupported', 'is a symbolic link; not followed', { cause: err, code });
     case 'ENXIO':
-      return new ImageError('unsupported', 'is a socket or device without a reader, not a regular file; not read', { cause: err, code });
+      return new ImageError('unsupported', 'is a socket or device without a reader, not a regular file; not read', {
+        cause: err,
+        code,
+      });
     case 'EISDIR':
       return new ImageError('not-image', 'is a directory, not an image file', { cause: err, code });
     default:

@@ -10,8 +10,12 @@ export async function measureShrinkOnLoad(path: string, height: number): Promise
   const script = `const { prepareImage } = await import(${JSON.stringify(preprocess)});
     await prepareImage(process.argv[1], { mean: [0, 0, 0], std: [1, 1, 1] }, { maxPixels: 1e9, maxBytes: 1e9 });`;
   const output = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script, path], { env: { ...process.env, VIPS_INFO: '1' }, maxBuffer: 1 << 24 },
-      (err, stdout, stderr) => (err ? reject(err as Error) : resolve(stdout + stderr))); // GLib logs info on stdout
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script, path],
+      { env: { ...process.env, VIPS_INFO: '1' }, maxBuffer: 1 << 24 },
+      (err, stdout, stderr) => (err ? reject(err as Error) : resolve(stdout + stderr)),
+    ); // GLib logs info on stdout
   });
   const scale = Number(/residual reducev by ([\d.e-]+)/.exec(output)?.[1]);
   if (!Number.isFinite(scale)) throw new Error(`libvips logged no resize for ${path}`);

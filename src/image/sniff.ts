@@ -37,9 +37,11 @@ const ANY4 = [null, null, null, null];
 const STARTS: Array<Array<number | null>> = [
   [0xff, 0xd8, 0xff],
   [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
-  bytesOf('GIF87a'), bytesOf('GIF89a'),
+  bytesOf('GIF87a'),
+  bytesOf('GIF89a'),
   [...bytesOf('RIFF'), ...ANY4, ...bytesOf('WEBP')],
-  bytesOf('II*\0'), bytesOf('MM\0*'),
+  bytesOf('II*\0'),
+  bytesOf('MM\0*'),
   [...ANY4, ...bytesOf('ftyp')],
 ];
 
@@ -59,12 +61,18 @@ export type Completeness = 'complete' | 'incomplete' | 'unknown';
 /** Structural end-of-file check on a whole file's bytes. */
 export function checkCompleteness(type: ImageType, data: Buffer): Completeness {
   switch (type) {
-    case 'jpeg': return jpegComplete(data);
-    case 'png': return pngComplete(data);
-    case 'gif': return gifComplete(data);
-    case 'webp': return webpComplete(data);
-    case 'avif': return bmffComplete(data);
-    case 'tiff': return tiffComplete(data);
+    case 'jpeg':
+      return jpegComplete(data);
+    case 'png':
+      return pngComplete(data);
+    case 'gif':
+      return gifComplete(data);
+    case 'webp':
+      return webpComplete(data);
+    case 'avif':
+      return bmffComplete(data);
+    case 'tiff':
+      return tiffComplete(data);
   }
 }
 
@@ -129,9 +137,15 @@ function jpegComplete(data: Buffer): Completeness {
       continue;
     }
     const marker = data[at + 1]!;
-    if (marker === 0xff) { at += 1; continue; } // fill byte
+    if (marker === 0xff) {
+      at += 1;
+      continue;
+    } // fill byte
     if (marker === 0xd9) return 'complete';
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; } // standalone markers
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    } // standalone markers
     const length = data.readUInt16BE(at + 2);
     at += 2 + length;
     if (marker === 0xda && endsWith(data, [0xff, 0xd9]) && at <= data.length - 2) return 'complete';
@@ -141,7 +155,10 @@ function jpegComplete(data: Buffer): Completeness {
         const ff = data.indexOf(0xff, at);
         if (ff < 0 || ff + 1 >= data.length) return 'incomplete';
         const next = data[ff + 1]!;
-        if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) { at = ff + (next === 0xff ? 1 : 2); continue; }
+        if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
+          at = ff + (next === 0xff ? 1 : 2);
+          continue;
+        }
         at = ff;
         break;
       }

@@ -44,23 +44,24 @@ export interface ModelCard {
 }
 
 /** `info`: the validated model file; `card`: the JSON beside it, or null. */
-export function describeModel(info: ModelFileInfo, card: ModelCardFile | null, cardFile: string | null):
-  ModelCard {
+export function describeModel(info: ModelFileInfo, card: ModelCardFile | null, cardFile: string | null): ModelCard {
   const meta = (key: string): Record<string, unknown> | null => {
     const raw = info.metadata[key];
     if (raw === undefined) return null;
     try {
       const value = JSON.parse(raw) as unknown;
-      return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : null;
+      return value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : null;
     } catch {
       return null;
     }
   };
-  const num = (v: unknown): number | null => typeof v === 'number' && Number.isFinite(v) ? v : null;
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const pair = (v: unknown): [number, number] | null =>
     Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number') ? [v[0], v[1]] : null;
   const strings = (v: unknown): string[] | null =>
-    Array.isArray(v) && v.every((x) => typeof x === 'string') ? v as string[] : null;
+    Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null;
 
   const model = meta('model') ?? (card?.model as Record<string, unknown> | undefined) ?? null;
   const recipe = meta('recipe');
@@ -74,29 +75,49 @@ export function describeModel(info: ModelFileInfo, card: ModelCardFile | null, c
     report = {
       split: typeof rawReport.split === 'string' ? rawReport.split : 'report',
       images: num(rawReport.images),
-      counts: rawReport.counts !== null && typeof rawReport.counts === 'object' ? rawReport.counts as Record<string, number> : null,
+      counts:
+        rawReport.counts !== null && typeof rawReport.counts === 'object'
+          ? (rawReport.counts as Record<string, number>)
+          : null,
       accuracy: num(rawReport.accuracy),
       accuracy_interval: pair(rawReport.accuracy_interval),
       roc_auc: num(rawReport.roc_auc),
-      airplanes_caught_at_1pct_bootstrap: boot && num(boot.mean) !== null ? {
-        mean: boot.mean as number,
-        ...(num(boot.p5) !== null ? { p5: boot.p5 as number } : {}),
-        ...(num(boot.p95) !== null ? { p95: boot.p95 as number } : {}),
-        ...(num(boot.resamples) !== null ? { resamples: boot.resamples as number } : {}),
-      } : null,
+      airplanes_caught_at_1pct_bootstrap:
+        boot && num(boot.mean) !== null
+          ? {
+              mean: boot.mean as number,
+              ...(num(boot.p5) !== null ? { p5: boot.p5 as number } : {}),
+              ...(num(boot.p95) !== null ? { p95: boot.p95 as number } : {}),
+              ...(num(boot.resamples) !== null ? { resamples: boot.resamples as number } : {}),
+            }
+          : null,
       views: strings(rawReport.views),
     };
   }
   // Before issue 15 validation_metrics carried no split: it was the one split that chose everything.
   const selectionSplit = typeof validation?.split === 'string' ? validation.split : 'validation';
-  const selection = validation === null ? null : { split: selectionSplit, accuracy: num(validation.accuracy),
-    roc_auc: num(validation.roc_auc), images: num(validation.validation_images ?? validation.images) };
+  const selection =
+    validation === null
+      ? null
+      : {
+          split: selectionSplit,
+          accuracy: num(validation.accuracy),
+          roc_auc: num(validation.roc_auc),
+          images: num(validation.validation_images ?? validation.images),
+        };
 
   const curve = info.operatingCurve ?? null;
-  const count = (n: number | null): string => n === null ? 'the' : n.toLocaleString('en');
-  const reportWhat = report === null ? null : `${report.split} split: ${count(report.images)} CIFAR-10 images` +
-    (report.counts ? ` (${Object.entries(report.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}s`).join(', ')})` : '') +
-    ' nothing was chosen on';
+  const count = (n: number | null): string => (n === null ? 'the' : n.toLocaleString('en'));
+  const reportWhat =
+    report === null
+      ? null
+      : `${report.split} split: ${count(report.images)} CIFAR-10 images` +
+        (report.counts
+          ? ` (${Object.entries(report.counts)
+              .map(([k, v]) => `${v.toLocaleString('en')} ${k}s`)
+              .join(', ')})`
+          : '') +
+        ' nothing was chosen on';
   return {
     file: info.path,
     id: info.id,
@@ -109,15 +130,22 @@ export function describeModel(info: ModelFileInfo, card: ModelCardFile | null, c
     report,
     selection,
     operating_curve: curve,
-    own_threshold_budget: curve === null ? curveOf(info)?.points[0]?.bird_budget ?? null : null,
+    own_threshold_budget: curve === null ? (curveOf(info)?.points[0]?.bird_budget ?? null) : null,
     sources: {
       report: reportWhat,
-      curve: curve === null ? null : `airplanes caught and birds moved: ` +
-        (report !== null && curve.figures_split === report.split ? reportWhat : `${curve.figures_split} split`) + '; ' +
-        `thresholds chosen on the ${curve.threshold_split} split`,
-      selection: selection === null ? null : selectionSplit === 'validation'
-        ? 'validation split: the images that chose the epoch and the threshold (optimistic)'
-        : `${selectionSplit} split: the images that chose the epochs, the thresholds and the run (optimistic)`,
+      curve:
+        curve === null
+          ? null
+          : `airplanes caught and birds moved: ` +
+            (report !== null && curve.figures_split === report.split ? reportWhat : `${curve.figures_split} split`) +
+            '; ' +
+            `thresholds chosen on the ${curve.threshold_split} split`,
+      selection:
+        selection === null
+          ? null
+          : selectionSplit === 'validation'
+            ? 'validation split: the images that chose the epoch and the threshold (optimistic)'
+            : `${selectionSplit} split: the images that chose the epochs, the thresholds and the run (optimistic)`,
     },
     card_file: card === null ? null : cardFile,
   };

@@ -52,16 +52,22 @@ export async function classifyFiles(
     const slot: Slot = { path, settled: false };
     slots.push(slot);
     inflight++;
-    prepareImage(path, model, options.limits).then(
-      (prepared) => { slot.prepared = prepared; },
-      (err: unknown) => { slot.error = err instanceof Error ? err : new ImageError('corrupt', String(err)); },
-    ).finally(() => {
-      slot.settled = true;
-      inflight--;
-      const wake = waiters;
-      waiters = [];
-      for (const resolve of wake) resolve();
-    });
+    prepareImage(path, model, options.limits)
+      .then(
+        (prepared) => {
+          slot.prepared = prepared;
+        },
+        (err: unknown) => {
+          slot.error = err instanceof Error ? err : new ImageError('corrupt', String(err));
+        },
+      )
+      .finally(() => {
+        slot.settled = true;
+        inflight--;
+        const wake = waiters;
+        waiters = [];
+        for (const resolve of wake) resolve();
+      });
   };
 
   const leadingSettled = (): number => {
@@ -78,7 +84,8 @@ export async function classifyFiles(
       const batch: Slot[] = [];
       while (batch.length < batchSize && slots.length > 0 && slots[0]!.settled) batch.push(slots.shift()!);
       const decodable = batch.filter((slot) => slot.prepared !== undefined);
-      const probabilities = decodable.length > 0 ? await model.classify(decodable.map((slot) => slot.prepared!.tensor)) : [];
+      const probabilities =
+        decodable.length > 0 ? await model.classify(decodable.map((slot) => slot.prepared!.tensor)) : [];
       let next = 0;
       for (const slot of batch) {
         if (slot.prepared) {
@@ -92,14 +99,18 @@ export async function classifyFiles(
     }
   };
 
-  const iterator = (Symbol.asyncIterator in paths
-    ? (paths as AsyncIterable<string>)[Symbol.asyncIterator]()
-    : (paths as Iterable<string>)[Symbol.iterator]()) as AsyncIterator<string> | Iterator<string>;
+  const iterator = (
+    Symbol.asyncIterator in paths
+      ? (paths as AsyncIterable<string>)[Symbol.asyncIterator]()
+      : (paths as Iterable<string>)[Symbol.iterator]()
+  ) as AsyncIterator<string> | Iterator<string>;
   for (;;) {
     // Paths may trickle in (stdin): if the next one is slow to come, hand out what is finished meanwhile.
     const next = Promise.resolve(iterator.next());
     let timer: NodeJS.Timeout | undefined;
-    const paused = new Promise<null>((resolve) => { timer = setTimeout(resolve, INPUT_PAUSE_MS, null); });
+    const paused = new Promise<null>((resolve) => {
+      timer = setTimeout(resolve, INPUT_PAUSE_MS, null);
+    });
     let item = await Promise.race([next, paused]);
     clearTimeout(timer);
     while (item === null) {

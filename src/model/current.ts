@@ -32,7 +32,11 @@ export class CurrentModel {
   private settleTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(model: Model, provider: ProviderChoice, private readonly options: CurrentModelOptions) {
+  constructor(
+    model: Model,
+    provider: ProviderChoice,
+    private readonly options: CurrentModelOptions,
+  ) {
     this.serving = model;
     this.providerChoice = provider;
   }
@@ -74,10 +78,15 @@ export class CurrentModel {
     if (this.closed) return 'unchanged';
     let id: string;
     try {
-      id = createHash('sha256').update(await readFile(file)).digest('hex').slice(0, 12);
+      id = createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex')
+        .slice(0, 12);
     } catch (err) {
-      logger.error(`model refused (${why}): cannot read ${file}: ${(err as Error).message}; ` +
-        `still deciding with model ${this.serving.id}`);
+      logger.error(
+        `model refused (${why}): cannot read ${file}: ${(err as Error).message}; ` +
+          `still deciding with model ${this.serving.id}`,
+      );
       return 'refused';
     }
     if (id === this.serving.id && provider === this.providerChoice) return 'unchanged';
@@ -127,11 +136,16 @@ export class CurrentModel {
           if (fs.existsSync(file)) void this.reload(file, provider(), 'model file replaced');
         }, RENAME_SETTLE_MS);
       });
-      this.watcher.on('error', (err) => this.options.logger.warn(
-        `cannot watch the model's folder any more (${err.message}): send SIGHUP to load a new model`));
+      this.watcher.on('error', (err) =>
+        this.options.logger.warn(
+          `cannot watch the model's folder any more (${err.message}): send SIGHUP to load a new model`,
+        ),
+      );
     } catch (err) {
-      this.options.logger.warn(`cannot watch the model's folder ${path.dirname(file)} (${(err as Error).message}): ` +
-        'send SIGHUP to load a new model');
+      this.options.logger.warn(
+        `cannot watch the model's folder ${path.dirname(file)} (${(err as Error).message}): ` +
+          'send SIGHUP to load a new model',
+      );
     }
   }
 
@@ -151,6 +165,8 @@ export class CurrentModel {
   }
 
   private async closeQuietly(model: Model): Promise<void> {
-    await model.close().catch((err) => this.options.logger.warn(`closing model ${model.id} failed: ${(err as Error).message}`));
+    await model
+      .close()
+      .catch((err) => this.options.logger.warn(`closing model ${model.id} failed: ${(err as Error).message}`));
   }
 }

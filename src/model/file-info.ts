@@ -34,7 +34,13 @@ export function modelFileInfo(path: string): ModelFileInfo {
   if (!info.hasGraph) throw new ModelError(`model ${path} is not a valid ONNX file (it has no graph)`);
   const meta = parseModelMetadata(info.metadata, path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { path, id: sha256.slice(0, 12), sha256, threshold: meta.threshold,
+  return {
+    path,
+    id: sha256.slice(0, 12),
+    sha256,
+    threshold: meta.threshold,
     ...(meta.operatingCurve ? { operatingCurve: meta.operatingCurve } : {}),
-    createdAt: info.metadata.created_at ?? null, metadata: info.metadata };
+    createdAt: info.metadata.created_at ?? null,
+    metadata: info.metadata,
+  };
 }

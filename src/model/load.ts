@@ -23,7 +23,10 @@ export interface ModelLogger {
   warn(message: string): unknown;
 }
 
-export interface Probabilities { airplane: number; bird: number }
+export interface Probabilities {
+  airplane: number;
+  bird: number;
+}
 
 export interface Model {
   /** First 12 hex digits of the model file's sha256. */
@@ -71,7 +74,9 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   try {
     info = readOnnxMetadata(bytes);
   } catch (err) {
-    throw new ModelError(`model ${opts.path} is not a valid ONNX file (${err instanceof Error ? err.message : String(err)})`);
+    throw new ModelError(
+      `model ${opts.path} is not a valid ONNX file (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
   if (!info.hasGraph) throw new ModelError(`model ${opts.path} is not a valid ONNX file (it has no graph)`);
   const meta = parseModelMetadata(info.metadata, opts.path);
@@ -81,8 +86,10 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const { session, provider } = await createSession(bytes, opts);
   if (!session.inputNames.includes(INPUT_NAME) || !session.outputNames.includes(OUTPUT_NAME)) {
     await session.release();
-    throw new ModelError(`model ${opts.path} has inputs [${session.inputNames.join(', ')}] and outputs ` +
-      `[${session.outputNames.join(', ')}]; expected input '${INPUT_NAME}' and output '${OUTPUT_NAME}'`);
+    throw new ModelError(
+      `model ${opts.path} has inputs [${session.inputNames.join(', ')}] and outputs ` +
+        `[${session.outputNames.join(', ')}]; expected input '${INPUT_NAME}' and output '${OUTPUT_NAME}'`,
+    );
   }
 
   try {
@@ -103,7 +110,8 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
       const count = views.length;
       const input = new Float32Array(batch.length * count * TENSOR_LENGTH);
       batch.forEach((tensor, i) => {
-        if (tensor.length !== TENSOR_LENGTH) throw new Error(`tensor ${i} has ${tensor.length} values, expected ${TENSOR_LENGTH}`);
+        if (tensor.length !== TENSOR_LENGTH)
+          throw new Error(`tensor ${i} has ${tensor.length} values, expected ${TENSOR_LENGTH}`);
         views.forEach((view, k) => writeView(tensor, view, input, (i * count + k) * TENSOR_LENGTH));
       });
       const feeds = { [INPUT_NAME]: new ort.Tensor('float32', input, [batch.length * count, 3, 32, 32]) };
@@ -131,12 +139,17 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   try {
     const [probe] = await classify([new Float32Array(TENSOR_LENGTH)]);
     const sum = probe!.airplane + probe!.bird;
-    if (![probe!.airplane, probe!.bird].every((p) => Number.isFinite(p) && p >= 0 && p <= 1) || Math.abs(sum - 1) > 1e-3) {
+    if (
+      ![probe!.airplane, probe!.bird].every((p) => Number.isFinite(p) && p >= 0 && p <= 1) ||
+      Math.abs(sum - 1) > 1e-3
+    ) {
       throw new Error(`its output is not two probabilities summing to 1 (got ${probe!.airplane}, ${probe!.bird})`);
     }
   } catch (err) {
     await session.release();
-    throw new ModelError(`model ${opts.path} failed its test inference: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ModelError(
+      `model ${opts.path} failed its test inference: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   if (!isIdentityOnly(views)) {
     opts.logger?.info(`model ${opts.path}: ${views.length} views (${views.join(', ')}), probabilities averaged`);
@@ -154,7 +167,10 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     metadata: info.metadata,
     views,
     classify,
-    close: async () => { await queue; await session.release(); },
+    close: async () => {
+      await queue;
+      await session.release();
+    },
   };
 }
 
@@ -166,16 +182,21 @@ function checkShapes(session: ort.InferenceSession, path: string): void {
     return meta !== undefined && meta.isTensor ? meta : undefined;
   };
   const fits = (shape: readonly (number | string)[], want: readonly (number | null)[]): boolean =>
-    shape.length === want.length && want.every((dim, i) => dim === null || typeof shape[i] !== 'number' || shape[i] === dim);
+    shape.length === want.length &&
+    want.every((dim, i) => dim === null || typeof shape[i] !== 'number' || shape[i] === dim);
   const input = describe(INPUT_NAME, session.inputMetadata);
   const output = describe(OUTPUT_NAME, session.outputMetadata);
   if (input !== undefined && (input.type !== 'float32' || !fits(input.shape, [null, 3, 32, 32]))) {
-    throw new ModelError(`model ${path}: input '${INPUT_NAME}' is ${input.type} [${input.shape.join(', ')}]; ` +
-      'expected float32 [N, 3, 32, 32]');
+    throw new ModelError(
+      `model ${path}: input '${INPUT_NAME}' is ${input.type} [${input.shape.join(', ')}]; ` +
+        'expected float32 [N, 3, 32, 32]',
+    );
   }
   if (output !== undefined && (output.type !== 'float32' || !fits(output.shape, [null, 2]))) {
-    throw new ModelError(`model ${path}: output '${OUTPUT_NAME}' is ${output.type} [${output.shape.join(', ')}]; ` +
-      'expected float32 [N, 2]');
+    throw new ModelError(
+      `model ${path}: output '${OUTPUT_NAME}' is ${output.type} [${output.shape.join(', ')}]; ` +
+        'expected float32 [N, 2]',
+    );
   }
 }
 
@@ -184,10 +205,14 @@ async function readModelFile(path: string): Promise<Buffer> {
     return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-      : code === 'EISDIR' ? 'is a directory'
-      : (err as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (err as Error).message;
     throw new ModelError(`cannot read model ${path}: ${why}`);
   }
 }
@@ -200,8 +225,10 @@ function guardCommandLineLength(): void {
     length = process.argv.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0);
   }
   if (length > MAX_SAFE_CMDLINE_BYTES) {
-    throw new ModelError(`this process's command line is ${length} bytes; onnxruntime-node crashes creating a ` +
-      `session above about 29 KB: pass long lists of paths on standard input instead`);
+    throw new ModelError(
+      `this process's command line is ${length} bytes; onnxruntime-node crashes creating a ` +
+        `session above about 29 KB: pass long lists of paths on standard input instead`,
+    );
   }
 }
 
@@ -210,7 +237,10 @@ export function hasNvidiaGpu(): boolean {
   return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia');
 }
 
-async function createSession(bytes: Buffer, opts: LoadModelOptions): Promise<{ session: ort.InferenceSession; provider: Provider }> {
+async function createSession(
+  bytes: Buffer,
+  opts: LoadModelOptions,
+): Promise<{ session: ort.InferenceSession; provider: Provider }> {
   const log = opts.logger;
   const tryCuda = opts.provider === 'cuda' || (opts.provider === 'auto' && hasNvidiaGpu());
   if (tryCuda) {
@@ -222,7 +252,10 @@ async function createSession(bytes: Buffer, opts: LoadModelOptions): Promise<{ s
       const reason = cudaUnavailableReason(err);
       const line = `CUDA execution provider requested but not available (${reason}); falling back to CPU`;
       if (opts.provider === 'cuda') log?.warn(line);
-      else log?.info(`provider auto: NVIDIA GPU found but the CUDA execution provider is not available (${reason}); using CPU`);
+      else
+        log?.info(
+          `provider auto: NVIDIA GPU found but the CUDA execution provider is not available (${reason}); using CPU`,
+        );
     }
   } else if (opts.provider === 'auto') {
     log?.info('provider auto: no NVIDIA GPU found; using the CPU execution provider');
@@ -232,7 +265,9 @@ async function createSession(bytes: Buffer, opts: LoadModelOptions): Promise<{ s
     if (opts.provider === 'cpu') log?.info(`model ${opts.path}: using the CPU execution provider`);
     return { session, provider: 'cpu' };
   } catch (err) {
-    throw new ModelError(`model ${opts.path} cannot be loaded by onnxruntime (${err instanceof Error ? err.message : String(err)})`);
+    throw new ModelError(
+      `model ${opts.path} cannot be loaded by onnxruntime (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }
 
@@ -240,10 +275,14 @@ function cudaUnavailableReason(err: unknown): string {
   const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
   try {
     // The CUDA provider library sits beside the binding when onnxruntime-node was installed with CUDA.
-    const binding = createRequire(import.meta.url).resolve('onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1');
+    const binding = createRequire(import.meta.url).resolve(
+      'onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1',
+    );
     if (!existsSync(join(dirname(binding), 'libonnxruntime_providers_cuda.so'))) {
-      return `onnxruntime-node was installed without its CUDA provider libraries; reinstall with ` +
-        `ONNXRUNTIME_NODE_INSTALL=cuda12 (${message})`;
+      return (
+        `onnxruntime-node was installed without its CUDA provider libraries; reinstall with ` +
+        `ONNXRUNTIME_NODE_INSTALL=cuda12 (${message})`
+      );
     }
   } catch {
     // not the usual layout: the library's own message has to do

@@ -70,9 +70,13 @@ export function withEditedMetadata(model: Uint8Array, edit: (props: Record<strin
   edit(props);
   const writer = protobuf.Writer.create();
   for (const [key, value] of Object.entries(props)) {
-    writer.uint32((METADATA_PROPS << 3) | 2).fork()
-      .uint32((1 << 3) | 2).string(key)
-      .uint32((2 << 3) | 2).string(value)
+    writer
+      .uint32((METADATA_PROPS << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 2)
+      .string(key)
+      .uint32((2 << 3) | 2)
+      .string(value)
       .ldelim();
   }
   return Buffer.concat([...kept, writer.finish()]);

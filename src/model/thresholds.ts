@@ -7,7 +7,11 @@
 import type { CurvePoint, OperatingCurve } from './validate.js';
 
 /** What the resolution reads from the configuration (a Config fits). */
-export interface CameraSettings { name: string; threshold?: number; birdBudget?: number }
+export interface CameraSettings {
+  name: string;
+  threshold?: number;
+  birdBudget?: number;
+}
 
 export interface ThresholdSettings {
   cameras: readonly CameraSettings[];
@@ -27,8 +31,8 @@ export interface ThresholdModel {
   metadata?: Record<string, string>;
 }
 
-export type ThresholdSource = 'camera threshold' | 'camera birdBudget' | 'config threshold' | 'config birdBudget'
-  | 'model threshold';
+export type ThresholdSource =
+  'camera threshold' | 'camera birdBudget' | 'config threshold' | 'config birdBudget' | 'model threshold';
 
 export interface ResolvedThreshold {
   /** null: the configuration's level (no camera). */
@@ -77,42 +81,70 @@ export function curveOf(model: ThresholdModel): OperatingCurve | undefined {
   const moved = metrics?.birds_moved_at_threshold;
   if (!share(budget) || budget === 0 || budget === 1 || !share(caught) || !share(moved)) return undefined;
   const split = typeof metrics.split === 'string' ? metrics.split : 'validation';
-  return { threshold_split: split, figures_split: split, implicit: true,
-    points: [{ bird_budget: budget, threshold: model.threshold, airplanes_caught: caught, birds_moved: moved }] };
+  return {
+    threshold_split: split,
+    figures_split: split,
+    implicit: true,
+    points: [{ bird_budget: budget, threshold: model.threshold, airplanes_caught: caught, birds_moved: moved }],
+  };
 }
 
 function lookUp(model: ThresholdModel, budget: number, who: string): { point: CurvePoint; curve: OperatingCurve } {
   const curve = curveOf(model);
   if (curve === undefined) {
-    throw new ThresholdError(`${who} birdBudget ${budget} needs the model's operating curve, and model ${model.path} ` +
-      'has none (it predates it, and its metadata does not say at which bird budget its own threshold was chosen): ' +
-      'set a threshold instead, or install a model that carries a curve');
+    throw new ThresholdError(
+      `${who} birdBudget ${budget} needs the model's operating curve, and model ${model.path} ` +
+        'has none (it predates it, and its metadata does not say at which bird budget its own threshold was chosen): ' +
+        'set a threshold instead, or install a model that carries a curve',
+    );
   }
   const point = pointForBudget(curve, budget);
   if (point === undefined) {
-    throw new ThresholdError(`${who} birdBudget ${budget} is below the smallest bird budget model ${model.path} was ` +
-      `measured at (${curve.implicit ? `it has no operating curve; its own threshold was chosen at bird budget ` +
-        `${curve.points[0]!.bird_budget}` : `its curve's budgets: ${curve.points.map((p) => p.bird_budget).join(', ')}`})`);
+    throw new ThresholdError(
+      `${who} birdBudget ${budget} is below the smallest bird budget model ${model.path} was ` +
+        `measured at (${
+          curve.implicit
+            ? `it has no operating curve; its own threshold was chosen at bird budget ` +
+              `${curve.points[0]!.bird_budget}`
+            : `its curve's budgets: ${curve.points.map((p) => p.bird_budget).join(', ')}`
+        })`,
+    );
   }
   return { point, curve };
 }
 
 /** The threshold for `camera` (null: for the configuration as a whole, no camera's own settings). */
-export function resolveThreshold(settings: ThresholdSettings, camera: CameraSettings | null, model: ThresholdModel):
-  ResolvedThreshold {
+export function resolveThreshold(
+  settings: ThresholdSettings,
+  camera: CameraSettings | null,
+  model: ThresholdModel,
+): ResolvedThreshold {
   const name = camera?.name ?? null;
-  const who = name === null ? 'the config\'s' : `camera '${name}':`;
+  const who = name === null ? "the config's" : `camera '${name}':`;
   if (camera?.threshold !== undefined) return { camera: name, threshold: camera.threshold, source: 'camera threshold' };
   if (camera?.birdBudget !== undefined) {
     const { point, curve } = lookUp(model, camera.birdBudget, `${who} its`);
-    return { camera: name, threshold: point.threshold, source: 'camera birdBudget', budget: camera.birdBudget, point,
-      curve };
+    return {
+      camera: name,
+      threshold: point.threshold,
+      source: 'camera birdBudget',
+      budget: camera.birdBudget,
+      point,
+      curve,
+    };
   }
-  if (settings.threshold !== undefined) return { camera: name, threshold: settings.threshold, source: 'config threshold' };
+  if (settings.threshold !== undefined)
+    return { camera: name, threshold: settings.threshold, source: 'config threshold' };
   if (settings.birdBudgetExplicit) {
     const { point, curve } = lookUp(model, settings.birdBudget, name === null ? who : `${who} the config's`);
-    return { camera: name, threshold: point.threshold, source: 'config birdBudget', budget: settings.birdBudget, point,
-      curve };
+    return {
+      camera: name,
+      threshold: point.threshold,
+      source: 'config birdBudget',
+      budget: settings.birdBudget,
+      point,
+      curve,
+    };
   }
   return { camera: name, threshold: model.threshold, source: 'model threshold' };
 }
@@ -123,18 +155,26 @@ export function resolveThresholds(settings: ThresholdSettings, model: ThresholdM
 }
 
 /** The log line's fields for one camera's threshold: where it came from and what the curve says it gives. */
-export function thresholdLogFields(resolved: ResolvedThreshold, model: ThresholdModel & { id?: string }):
-  Record<string, string | number> {
-  const fields: Record<string, string | number> = { camera: resolved.camera ?? '(all)', threshold: resolved.threshold,
-    from: resolved.source };
+export function thresholdLogFields(
+  resolved: ResolvedThreshold,
+  model: ThresholdModel & { id?: string },
+): Record<string, string | number> {
+  const fields: Record<string, string | number> = {
+    camera: resolved.camera ?? '(all)',
+    threshold: resolved.threshold,
+    from: resolved.source,
+  };
   if (model.id !== undefined) fields.model_id = model.id;
   if (resolved.point !== undefined && resolved.curve !== undefined) {
     const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
     const curve = resolved.curve;
     Object.assign(fields, {
-      bird_budget: resolved.budget!, curve_point: resolved.point.bird_budget,
-      airplanes_caught: percent(resolved.point.airplanes_caught), birds_moved: percent(resolved.point.birds_moved),
-      figures_from: `${curve.figures_split} split`, threshold_from: `${curve.threshold_split} split`,
+      bird_budget: resolved.budget!,
+      curve_point: resolved.point.bird_budget,
+      airplanes_caught: percent(resolved.point.airplanes_caught),
+      birds_moved: percent(resolved.point.birds_moved),
+      figures_from: `${curve.figures_split} split`,
+      threshold_from: `${curve.threshold_split} split`,
       ...(curve.implicit ? { curve: "none: the model's own threshold and the bird budget it was chosen at" } : {}),
     });
   }

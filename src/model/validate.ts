@@ -46,16 +46,26 @@ export function parseModelMetadata(props: Record<string, string>, path: string):
   };
 
   const classes = json('classes');
-  if (!Array.isArray(classes) || classes.length !== 2 || !classes.every((c) => typeof c === 'string')
-    || !classes.includes('airplane') || !classes.includes('bird')) {
+  if (
+    !Array.isArray(classes) ||
+    classes.length !== 2 ||
+    !classes.every((c) => typeof c === 'string') ||
+    !classes.includes('airplane') ||
+    !classes.includes('bird')
+  ) {
     fail('classes', `must be the two classes ["airplane","bird"], got ${JSON.stringify(classes)}`);
   }
   const triple = (key: string, positive: boolean): number[] => {
     const value = json(key);
-    if (!Array.isArray(value) || value.length !== 3 || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    if (
+      !Array.isArray(value) ||
+      value.length !== 3 ||
+      !value.every((v) => typeof v === 'number' && Number.isFinite(v))
+    ) {
       return fail(key, `must be a JSON array of 3 finite numbers (R, G, B), got ${JSON.stringify(value)}`);
     }
-    if (positive && !value.every((v: number) => v > 0)) fail(key, `must be 3 positive numbers, got ${JSON.stringify(value)}`);
+    if (positive && !value.every((v: number) => v > 0))
+      fail(key, `must be 3 positive numbers, got ${JSON.stringify(value)}`);
     return value as number[];
   };
   const mean = triple('mean', false);
@@ -67,8 +77,10 @@ export function parseModelMetadata(props: Record<string, string>, path: string):
   if (rawThreshold!.trim() === '' || !Number.isFinite(threshold) || threshold < 0 || threshold > 1) {
     fail('threshold', `must be a number between 0 and 1, got ${JSON.stringify(rawThreshold)}`);
   }
-  const operatingCurve = props.operating_curve === undefined ? undefined
-    : parseOperatingCurve(json('operating_curve'), (why) => fail('operating_curve', why));
+  const operatingCurve =
+    props.operating_curve === undefined
+      ? undefined
+      : parseOperatingCurve(json('operating_curve'), (why) => fail('operating_curve', why));
   return { classes: classes as string[], mean, std, threshold, ...(operatingCurve ? { operatingCurve } : {}) };
 }
 
@@ -92,7 +104,8 @@ export function operatingCurveOf(props: Record<string, string>, path: string): O
 /** The `operating_curve` metadata: splits named, at least one point, budgets strictly ascending in (0, 1), every
  *  threshold and share in [0, 1], intervals (when present) two ordered shares. */
 function parseOperatingCurve(value: unknown, fail: (why: string) => never): OperatingCurve {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('must be a JSON object {threshold_split, figures_split, points}');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    fail('must be a JSON object {threshold_split, figures_split, points}');
   const curve = value as Record<string, unknown>;
   for (const key of ['threshold_split', 'figures_split'] as const) {
     if (typeof curve[key] !== 'string' || curve[key] === '') fail(`must name its ${key} (a string)`);
@@ -109,8 +122,12 @@ function parseOperatingCurve(value: unknown, fail: (why: string) => never): Oper
     for (const key of ['threshold', 'airplanes_caught', 'birds_moved'] as const) {
       if (!share(p[key])) fail(`${at}: ${key} must be a number between 0 and 1, got ${JSON.stringify(p[key])}`);
     }
-    const point: CurvePoint = { bird_budget: p.bird_budget as number, threshold: p.threshold as number,
-      airplanes_caught: p.airplanes_caught as number, birds_moved: p.birds_moved as number };
+    const point: CurvePoint = {
+      bird_budget: p.bird_budget as number,
+      threshold: p.threshold as number,
+      airplanes_caught: p.airplanes_caught as number,
+      birds_moved: p.birds_moved as number,
+    };
     for (const key of ['airplanes_caught_interval', 'birds_moved_interval'] as const) {
       const interval = p[key];
       if (interval === undefined || interval === null) continue;

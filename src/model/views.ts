@@ -37,8 +37,10 @@ export function viewsOf(props: Record<string, string>, path: string): ViewName[]
   }
   const unknown = views.filter((v) => !(VIEWS as readonly string[]).includes(v));
   if (unknown.length > 0) {
-    fail(`views ${JSON.stringify(views)}: unknown view ${unknown.map((v) => JSON.stringify(v)).join(', ')} ` +
-      `(this birdwatch knows ${VIEWS.join(', ')})`);
+    fail(
+      `views ${JSON.stringify(views)}: unknown view ${unknown.map((v) => JSON.stringify(v)).join(', ')} ` +
+        `(this birdwatch knows ${VIEWS.join(', ')})`,
+    );
   }
   return views as ViewName[];
 }

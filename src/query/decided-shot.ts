@@ -36,30 +36,42 @@ const selectShot = `SELECT d.id, d.camera, d.path, d.final_path, d.sha256, d.siz
 
 /** `42` is a decision id; anything else is a path the shot has or had (newest decision wins). */
 export function findDecidedShot(db: Db, idOrPath: string): DecidedShot {
-  const id = /^\d+$/.test(idOrPath) ? Number(idOrPath)
-    : findIdByPath(db, path.resolve(idOrPath)) ?? findIdByPath(db, realPathOrSelf(idOrPath));
+  const id = /^\d+$/.test(idOrPath)
+    ? Number(idOrPath)
+    : (findIdByPath(db, path.resolve(idOrPath)) ?? findIdByPath(db, realPathOrSelf(idOrPath)));
   if (id === undefined) {
-    throw new UnknownDecision(`no decision in the log for ${path.resolve(idOrPath)} ` +
-      `(see 'birdwatch log --path NAME' for its id)`);
+    throw new UnknownDecision(
+      `no decision in the log for ${path.resolve(idOrPath)} ` + `(see 'birdwatch log --path NAME' for its id)`,
+    );
   }
-  const row = db.prepare(selectShot).get(id) as (Omit<DecidedShot, 'latest'> & {
-    latest_label: 'airplane' | 'bird' | null; latest_kind: 'restore' | 'mark' | 'mark-move' | null;
-    latest_time: string | null;
-  }) | undefined;
+  const row = db.prepare(selectShot).get(id) as
+    | (Omit<DecidedShot, 'latest'> & {
+        latest_label: 'airplane' | 'bird' | null;
+        latest_kind: 'restore' | 'mark' | 'mark-move' | null;
+        latest_time: string | null;
+      })
+    | undefined;
   if (row === undefined) throw new UnknownDecision(`no decision with id ${idOrPath} in the log`);
   const { latest_label, latest_kind, latest_time, ...shot } = row;
   return {
     ...shot,
-    latest: latest_label === null || latest_kind === null ? null
-      : { label: latest_label, kind: latest_kind, time: latest_time ?? '' },
+    latest:
+      latest_label === null || latest_kind === null
+        ? null
+        : { label: latest_label, kind: latest_kind, time: latest_time ?? '' },
   };
 }
 
 /** Where it is now first (final_path or a correction's to_path), then where it was found. */
 function findIdByPath(db: Db, file: string): number | undefined {
-  const now = db.prepare(`SELECT max(id) FROM (
+  const now = db
+    .prepare(
+      `SELECT max(id) FROM (
       SELECT id FROM decisions WHERE final_path = ?
-      UNION ALL SELECT decision_id AS id FROM corrections WHERE to_path = ?)`).pluck().get(file, file) as number | null;
+      UNION ALL SELECT decision_id AS id FROM corrections WHERE to_path = ?)`,
+    )
+    .pluck()
+    .get(file, file) as number | null;
   if (now !== null) return now;
   const found = db.prepare('SELECT max(id) FROM decisions WHERE path = ?').pluck().get(file) as number | null;
   return found ?? undefined;

@@ -45,15 +45,21 @@ FROM decisions d
 LEFT JOIN corrections lc ON lc.id = (SELECT max(c.id) FROM corrections c WHERE c.decision_id = d.id)`;
 
 /** The removal time column: from the removals table, or NULL in a log not yet migrated to have one (read-only). */
-const removedAtColumn = (hasRemovals: boolean): string => hasRemovals
-  ? `(SELECT r.time FROM removals r WHERE r.decision_id = d.id AND r.state = 'done') AS removed_at`
-  : 'NULL AS removed_at';
+const removedAtColumn = (hasRemovals: boolean): string =>
+  hasRemovals
+    ? `(SELECT r.time FROM removals r WHERE r.decision_id = d.id AND r.state = 'done') AS removed_at`
+    : 'NULL AS removed_at';
 
-export function decisionQuery(filter: DecisionFilter, limit?: number, options: WhereOptions = {}, hasRemovals = true):
-  { sql: string; params: unknown[] } {
+export function decisionQuery(
+  filter: DecisionFilter,
+  limit?: number,
+  options: WhereOptions = {},
+  hasRemovals = true,
+): { sql: string; params: unknown[] } {
   const where = buildDecisionWhere(filter, options);
   const params = [...where.params];
-  let sql = `${selectDecisions.replace('REMOVED_AT', removedAtColumn(hasRemovals))}\n${where.sql}\n` +
+  let sql =
+    `${selectDecisions.replace('REMOVED_AT', removedAtColumn(hasRemovals))}\n${where.sql}\n` +
     'ORDER BY d.time_ms DESC, d.id DESC';
   if (limit !== undefined) {
     sql += '\nLIMIT ?';
@@ -76,24 +82,37 @@ const pathIdListLimit = 2000;
 export function choosePathStrategy(db: Database.Database, filter: DecisionFilter, limit?: number): WhereOptions {
   if (filter.pathContains === undefined) return {};
   const rest = buildDecisionWhere(filter, { withoutPath: true });
-  const sample = db.prepare(`SELECT count(*) AS seen,
+  const sample = db
+    .prepare(
+      `SELECT count(*) AS seen,
       coalesce(sum(instr(path, ?) > 0 OR instr(final_path, ?) > 0), 0) AS hits
-    FROM (SELECT d.path, d.final_path FROM decisions d ${rest.sql} ORDER BY d.time_ms DESC, d.id DESC LIMIT ?)`)
+    FROM (SELECT d.path, d.final_path FROM decisions d ${rest.sql} ORDER BY d.time_ms DESC, d.id DESC LIMIT ?)`,
+    )
     .get(filter.pathContains, filter.pathContains, ...rest.params, pathSampleSize) as { seen: number; hits: number };
   if (sample.seen < pathSampleSize) return {}; // everything is in the sample: walking is quick
   if (limit !== undefined && sample.hits >= limit) return {}; // the walk stops within the sample
   // INDEXED BY: in a compound query SQLite otherwise reads the whole table, not the narrow path indexes
   // (decisions_path and decisions_final_path, both from migration 1).
-  const ids = db.prepare(`SELECT id FROM decisions INDEXED BY decisions_path WHERE instr(path, ?) > 0
+  const ids = db
+    .prepare(
+      `SELECT id FROM decisions INDEXED BY decisions_path WHERE instr(path, ?) > 0
       UNION ALL SELECT id FROM decisions INDEXED BY decisions_final_path WHERE instr(final_path, ?) > 0
-      LIMIT ?`).pluck().all(filter.pathContains, filter.pathContains, pathIdListLimit + 1) as number[];
+      LIMIT ?`,
+    )
+    .pluck()
+    .all(filter.pathContains, filter.pathContains, pathIdListLimit + 1) as number[];
   // UNION ALL streams (and stops at the LIMIT); a shot matching both ways is listed twice, which IN ignores.
   return ids.length > pathIdListLimit ? {} : { pathMatchIds: [...new Set(ids)] };
 }
 
 /** Streams the matching decisions, newest first; nothing is held in memory beyond one row. */
-export function* listDecisions(db: Database.Database, filter: DecisionFilter, limit?: number): Generator<DecisionRecord> {
-  const hasRemovals = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'removals'`).get() !== undefined;
+export function* listDecisions(
+  db: Database.Database,
+  filter: DecisionFilter,
+  limit?: number,
+): Generator<DecisionRecord> {
+  const hasRemovals =
+    db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'removals'`).get() !== undefined;
   const { sql, params } = decisionQuery(filter, limit, choosePathStrategy(db, filter, limit), hasRemovals);
   const statement = db.prepare(sql).raw(true);
   const index = new Map(statement.columns().map((column, i) => [column.name, i]));
@@ -103,27 +122,87 @@ export function* listDecisions(db: Database.Database, filter: DecisionFilter, li
     return i;
   };
   // Raw arrays, not row objects: about twice as fast when a million rows are exported.
-  const [id, time, camera, path, finalPath, currentPath, label, action, error, errorKind, pAirplane, pBird, threshold,
-    modelId, provider, latency, size, sha256, width, height, format, correctedLabel, correctedAt, correctedKind,
-    removedAt] = [
-    'id', 'time', 'camera', 'path', 'final_path', 'current_path', 'label', 'action', 'error', 'error_kind',
-    'p_airplane', 'p_bird', 'threshold', 'model_id', 'provider', 'latency_ms', 'size', 'sha256', 'width', 'height',
-    'format', 'corrected_label', 'corrected_at', 'corrected_kind', 'removed_at'].map(at);
+  const [
+    id,
+    time,
+    camera,
+    path,
+    finalPath,
+    currentPath,
+    label,
+    action,
+    error,
+    errorKind,
+    pAirplane,
+    pBird,
+    threshold,
+    modelId,
+    provider,
+    latency,
+    size,
+    sha256,
+    width,
+    height,
+    format,
+    correctedLabel,
+    correctedAt,
+    correctedKind,
+    removedAt,
+  ] = [
+    'id',
+    'time',
+    'camera',
+    'path',
+    'final_path',
+    'current_path',
+    'label',
+    'action',
+    'error',
+    'error_kind',
+    'p_airplane',
+    'p_bird',
+    'threshold',
+    'model_id',
+    'provider',
+    'latency_ms',
+    'size',
+    'sha256',
+    'width',
+    'height',
+    'format',
+    'corrected_label',
+    'corrected_at',
+    'corrected_kind',
+    'removed_at',
+  ].map(at);
   for (const row of statement.iterate(...params) as Iterable<unknown[]>) {
     const pa = row[pAirplane] as number | null;
     const pb = row[pBird] as number | null;
     yield {
-      id: row[id] as number, time: row[time] as string, camera: row[camera] as string, path: row[path] as string,
-      final_path: row[finalPath] as string, current_path: row[currentPath] as string,
-      label: row[label] as string | null, action: row[action] as DecisionRecord['action'],
-      error: row[error] as string | null, error_kind: row[errorKind] as string | null,
+      id: row[id] as number,
+      time: row[time] as string,
+      camera: row[camera] as string,
+      path: row[path] as string,
+      final_path: row[finalPath] as string,
+      current_path: row[currentPath] as string,
+      label: row[label] as string | null,
+      action: row[action] as DecisionRecord['action'],
+      error: row[error] as string | null,
+      error_kind: row[errorKind] as string | null,
       probabilities: pa === null || pb === null ? null : { airplane: pa, bird: pb },
-      threshold: row[threshold] as number | null, model_id: row[modelId] as string | null,
-      provider: row[provider] as string | null, latency_ms: row[latency] as number | null,
-      size: row[size] as number | null, sha256: row[sha256] as string | null, width: row[width] as number | null,
-      height: row[height] as number | null, format: row[format] as string | null,
-      corrected_label: row[correctedLabel] as string | null, corrected_at: row[correctedAt] as string | null,
-      corrected_kind: row[correctedKind] as string | null, removed_at: row[removedAt] as string | null,
+      threshold: row[threshold] as number | null,
+      model_id: row[modelId] as string | null,
+      provider: row[provider] as string | null,
+      latency_ms: row[latency] as number | null,
+      size: row[size] as number | null,
+      sha256: row[sha256] as string | null,
+      width: row[width] as number | null,
+      height: row[height] as number | null,
+      format: row[format] as string | null,
+      corrected_label: row[correctedLabel] as string | null,
+      corrected_at: row[correctedAt] as string | null,
+      corrected_kind: row[correctedKind] as string | null,
+      removed_at: row[removedAt] as string | null,
     };
   }
 }

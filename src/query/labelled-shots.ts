@@ -19,14 +19,18 @@ export interface LabelledShot {
 
 /** One entry per shot content: when several labels or decisions hold the same shot, the latest label wins. */
 export function labelledShots(db: Db): LabelledShot[] {
-  const rows = db.prepare(`SELECT d.id AS decision_id, d.sha256, coalesce(d.sha256, 'decision:' || d.id) AS key,
+  const rows = db
+    .prepare(
+      `SELECT d.id AS decision_id, d.sha256, coalesce(d.sha256, 'decision:' || d.id) AS key,
         d.camera, l.label, l.source, l.time_ms, ${CURRENT_PATH_SQL} AS current_path
       FROM (SELECT id, decision_id, label, time_ms, 'correction' AS source FROM corrections
             UNION ALL
             SELECT id, decision_id, label, time_ms, 'sample' AS source FROM reviews
               WHERE source = 'sample' AND label IN ('airplane', 'bird')) l
       JOIN decisions d ON d.id = l.decision_id
-      ORDER BY l.time_ms, l.id`).all() as LabelledShot[];
+      ORDER BY l.time_ms, l.id`,
+    )
+    .all() as LabelledShot[];
   const byKey = new Map<string, LabelledShot>();
   for (const row of rows) {
     byKey.delete(row.key); // the latest label wins, and the entry moves to the end (label order)

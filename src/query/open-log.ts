@@ -24,8 +24,10 @@ function requireExisting(file: string): void {
     stat = fs.statSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CommandFailure(`no decision log at ${file} yet: start the daemon (birdwatch run) once, ` +
-        `or point --db (or --config) at the daemon's database`);
+      throw new CommandFailure(
+        `no decision log at ${file} yet: start the daemon (birdwatch run) once, ` +
+          `or point --db (or --config) at the daemon's database`,
+      );
     }
     throw new CommandFailure(`cannot read the decision log ${file}: ${(err as Error).message}`);
   }
@@ -45,15 +47,19 @@ export function explainDbError(err: unknown, file: string): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return err;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new CommandFailure(`the decision log ${file} stayed locked for more than ${BUSY_TIMEOUT_MS / 1000} s ` +
-      `(another process holds it): try again`);
+    return new CommandFailure(
+      `the decision log ${file} stayed locked for more than ${BUSY_TIMEOUT_MS / 1000} s ` +
+        `(another process holds it): try again`,
+    );
   }
   if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
     return new CommandFailure(`${file} is not a readable birdwatch decision log (${(err as Error).message})`);
   }
   if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
-    return new CommandFailure(`cannot open the decision log ${file}: ${(err as Error).message}` +
-      ' (check the permissions of the file and its folder)');
+    return new CommandFailure(
+      `cannot open the decision log ${file}: ${(err as Error).message}` +
+        ' (check the permissions of the file and its folder)',
+    );
   }
   return new CommandFailure(`decision log ${file}: ${(err as Error).message}`);
 }

@@ -117,7 +117,8 @@ function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, opti
   // Which (camera, action, label) groups occur at all (one seek each), so that the per-day counts, which also
   // make up every total, touch each index entry once and skip the usual 5 of 9 empty groups per camera.
   const perCamera = new Map(cameras.map((name) => [name, zeroCounts()]));
-  const groups: Array<{ camera: string; action: (typeof actionNames)[number]; label: (typeof labelValues)[number] }> = [];
+  const groups: Array<{ camera: string; action: (typeof actionNames)[number]; label: (typeof labelValues)[number] }> =
+    [];
   for (const name of cameras) {
     for (const action of actionNames) {
       for (const label of labelValues) {
@@ -148,13 +149,22 @@ function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, opti
     stats.per_action.failed += counts.failed;
     stats.decisions += counts.decisions;
   }
-  const untimed = db.prepare(untimedSql(camera !== null)).pluck()
+  const untimed = db
+    .prepare(untimedSql(camera !== null))
+    .pluck()
     .get(...(camera === null ? [lo, hi] : [lo, hi, camera])) as number;
   const timed = stats.decisions - untimed;
   stats.airplanes_moved = stats.per_action.moved;
   stats.failures_by_kind = failuresByKind(db, lo, hi, cameras);
-  stats.latency_ms = latencyPercentiles(db, lo, hi, cameras, camera, timed,
-    options.inMemoryPercentileLimit ?? defaultInMemoryPercentileLimit);
+  stats.latency_ms = latencyPercentiles(
+    db,
+    lo,
+    hi,
+    cameras,
+    camera,
+    timed,
+    options.inMemoryPercentileLimit ?? defaultInMemoryPercentileLimit,
+  );
   stats.corrections = correctionStats(db, lo, hi, camera);
   stats.per_model = perModel(db, lo, hi, cameras);
   return stats;
@@ -162,14 +172,26 @@ function computeStatsInSnapshot(db: Database.Database, filter: StatsFilter, opti
 
 function emptyStats(camera: string | null): Stats {
   return {
-    since: null, until: null, camera, decisions: 0,
+    since: null,
+    until: null,
+    camera,
+    decisions: 0,
     per_action: { moved: 0, kept: 0, failed: 0 },
     per_label: { airplane: 0, bird: 0, none: 0 },
-    airplanes_moved: 0, per_camera: [], per_day: [], failures_by_kind: [],
+    airplanes_moved: 0,
+    per_camera: [],
+    per_day: [],
+    failures_by_kind: [],
     latency_ms: { count: 0, p50: null, p99: null },
     corrections: {
-      corrected_decisions: 0, bird_moved_as_airplane: 0, airplane_kept_as_bird: 0, confirmed_moved: 0,
-      confirmed_kept: 0, labelled_failures: 0, model_wrong: 0, wrong_share_of_reviewed: null,
+      corrected_decisions: 0,
+      bird_moved_as_airplane: 0,
+      airplane_kept_as_bird: 0,
+      confirmed_moved: 0,
+      confirmed_kept: 0,
+      labelled_failures: 0,
+      model_wrong: 0,
+      wrong_share_of_reviewed: null,
     },
     per_model: [],
   };
@@ -181,11 +203,16 @@ function zeroCounts(): ActionCounts {
 
 /** Distinct cameras by hopping through the (camera, time_ms) index: a few seeks, not a scan of every row. */
 function listCameras(db: Database.Database): string[] {
-  return db.prepare(`WITH RECURSIVE cams(name) AS (
+  return db
+    .prepare(
+      `WITH RECURSIVE cams(name) AS (
       SELECT min(camera) FROM decisions
       UNION ALL
       SELECT (SELECT min(camera) FROM decisions WHERE camera > cams.name) FROM cams WHERE cams.name IS NOT NULL)
-    SELECT name FROM cams WHERE name IS NOT NULL`).pluck().all() as string[];
+    SELECT name FROM cams WHERE name IS NOT NULL`,
+    )
+    .pluck()
+    .all() as string[];
 }
 
 /** [since, until) clipped to the decisions that exist, so an open range does not walk empty days. */
@@ -194,8 +221,14 @@ function coveredRange(db: Database.Database, filter: StatsFilter): [number | nul
   const cameraTerm = filter.camera === undefined ? '' : 'WHERE camera = ?';
   const params = filter.camera === undefined ? [] : [filter.camera];
   const bounds: Bounds = {
-    first: db.prepare(`SELECT min(time_ms) FROM decisions ${cameraTerm}`).pluck().get(...params) as number | null,
-    last: db.prepare(`SELECT max(time_ms) FROM decisions ${cameraTerm}`).pluck().get(...params) as number | null,
+    first: db
+      .prepare(`SELECT min(time_ms) FROM decisions ${cameraTerm}`)
+      .pluck()
+      .get(...params) as number | null,
+    last: db
+      .prepare(`SELECT max(time_ms) FROM decisions ${cameraTerm}`)
+      .pluck()
+      .get(...params) as number | null,
   };
   if (bounds.first === null || bounds.last === null) return [null, null];
   const lo = Math.max(filter.sinceMs ?? bounds.first, bounds.first);
@@ -217,7 +250,8 @@ function failuresByKind(db: Database.Database, lo: number, hi: number, cameras: 
       byKind.set(row.error_kind, (byKind.get(row.error_kind) ?? 0) + row.count);
     }
   }
-  return [...byKind].map(([error_kind, count]) => ({ error_kind, count }))
+  return [...byKind]
+    .map(([error_kind, count]) => ({ error_kind, count }))
     .sort((a, b) => b.count - a.count || a.error_kind.localeCompare(b.error_kind));
 }
 
@@ -230,8 +264,15 @@ export function nearestRank(sorted: ArrayLike<number>, p: number): number | null
 }
 
 /** Nearest-rank percentiles (see nearestRank), exact. */
-function latencyPercentiles(db: Database.Database, lo: number, hi: number, cameras: string[], camera: string | null,
-  count: number, inMemoryPercentileLimit: number): Stats['latency_ms'] {
+function latencyPercentiles(
+  db: Database.Database,
+  lo: number,
+  hi: number,
+  cameras: string[],
+  camera: string | null,
+  count: number,
+  inMemoryPercentileLimit: number,
+): Stats['latency_ms'] {
   if (count === 0) return { count, p50: null, p99: null };
   const rank = (p: number): number => Math.max(1, Math.ceil(p * count));
   if (count <= inMemoryPercentileLimit) {
@@ -242,7 +283,8 @@ function latencyPercentiles(db: Database.Database, lo: number, hi: number, camer
     for (const name of cameras) {
       for (const action of actionNames) {
         for (const label of labelValues) {
-          for (const value of latencies.iterate(name, action, label, lo, hi) as Iterable<number>) values[filled++] = value;
+          for (const value of latencies.iterate(name, action, label, lo, hi) as Iterable<number>)
+            values[filled++] = value;
         }
       }
     }
@@ -251,7 +293,10 @@ function latencyPercentiles(db: Database.Database, lo: number, hi: number, camer
   }
   const params = camera === null ? [lo, hi] : [lo, hi, camera];
   const nth = (order: 'ASC' | 'DESC', offset: number): number | null =>
-    (db.prepare(percentileSql(order, camera !== null)).pluck().get(...params, offset) as number | undefined) ?? null;
+    (db
+      .prepare(percentileSql(order, camera !== null))
+      .pluck()
+      .get(...params, offset) as number | undefined) ?? null;
   return { count, p50: nth('ASC', rank(0.5) - 1), p99: nth('DESC', count - rank(0.99)) };
 }
 
@@ -259,11 +304,15 @@ function correctionStats(db: Database.Database, lo: number, hi: number, camera: 
   const cameraTerm = camera === null ? '' : 'AND d.camera = ?';
   const params = camera === null ? [lo, hi] : [lo, hi, camera];
   // The latest correction of each decision is the member's final word on it.
-  const rows = db.prepare(`SELECT d.action AS action, c.label AS human, count(*) AS n
+  const rows = db
+    .prepare(
+      `SELECT d.action AS action, c.label AS human, count(*) AS n
       FROM corrections c JOIN decisions d ON d.id = c.decision_id
       WHERE c.id = (SELECT max(id) FROM corrections WHERE decision_id = c.decision_id)
         AND d.time_ms >= ? AND d.time_ms < ? ${cameraTerm}
-      GROUP BY 1, 2`).all(...params) as Array<{ action: string; human: string; n: number }>;
+      GROUP BY 1, 2`,
+    )
+    .all(...params) as Array<{ action: string; human: string; n: number }>;
   const count = (action: string, human: string): number =>
     rows.find((row) => row.action === action && row.human === human)?.n ?? 0;
   const result: CorrectionStats = {
@@ -287,14 +336,23 @@ function correctionStats(db: Database.Database, lo: number, hi: number, camera: 
  * few seeks), then index-only range counts on it, one per model, camera and action, as for the other counts.
  */
 function perModel(db: Database.Database, lo: number, hi: number, cameras: string[]): Stats['per_model'] {
-  const models = db.prepare(`WITH RECURSIVE models(id) AS (
+  const models = db
+    .prepare(
+      `WITH RECURSIVE models(id) AS (
       SELECT min(model_id) FROM decisions
       UNION ALL
       SELECT (SELECT min(model_id) FROM decisions WHERE model_id > models.id) FROM models WHERE models.id IS NOT NULL)
-    SELECT id FROM models WHERE id IS NOT NULL`).pluck().all() as Array<string | null>;
+    SELECT id FROM models WHERE id IS NOT NULL`,
+    )
+    .pluck()
+    .all() as Array<string | null>;
   if (db.prepare('SELECT 1 FROM decisions WHERE model_id IS NULL LIMIT 1').get() !== undefined) models.push(null);
-  const count = db.prepare(`SELECT count(*) FROM decisions INDEXED BY decisions_model_camera_action_time
-    WHERE model_id IS ? AND camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`).pluck();
+  const count = db
+    .prepare(
+      `SELECT count(*) FROM decisions INDEXED BY decisions_model_camera_action_time
+    WHERE model_id IS ? AND camera = ? AND action = ? AND time_ms >= ? AND time_ms < ?`,
+    )
+    .pluck();
   const result: Stats['per_model'] = [];
   for (const model_id of models) {
     const row = { model_id, ...zeroCounts() };

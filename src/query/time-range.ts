@@ -57,7 +57,13 @@ export function parseTimeSpec(spec: string, role: 'since' | 'until', nowMs: numb
 
 // Refuses dates like 2026-02-31 that new Date() would silently roll over.
 function checkFields(
-  year: number, month: number, day: number, hour: number, minute: number, second: number, spec: string,
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  spec: string,
 ): void {
   const daysInMonth = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
   if (day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) {

@@ -79,8 +79,11 @@ export function retentionDaysOf(camera: Camera, config: Config): number | undefi
 }
 
 /** Finds what is due and, unless dryRun, removes it. Database errors propagate (the caller retries or reports). */
-export async function applyRetention(log: DecisionLog, config: Config,
-  options: { dryRun?: boolean; logger?: Logger; now?: number; listKept?: boolean } = {}): Promise<RetentionReport> {
+export async function applyRetention(
+  log: DecisionLog,
+  config: Config,
+  options: { dryRun?: boolean; logger?: Logger; now?: number; listKept?: boolean } = {},
+): Promise<RetentionReport> {
   const report: RetentionReport = { removed: [], skipped: [], finished: 0, kept: [] };
   if (!options.dryRun) report.finished = await finishPendingRemovals(log, options.logger);
   const now = options.now ?? Date.now();
@@ -90,8 +93,9 @@ export async function applyRetention(log: DecisionLog, config: Config,
     if (days === undefined) continue;
     const due = candidates.all(camera.name, now - days * DAY_MS) as Array<Omit<RetentionItem, 'retention_days'>>;
     if (options.listKept) {
-      const kept = log.db.prepare(keptSql).all(camera.name, now - days * DAY_MS) as
-        Array<Omit<RetentionItem, 'retention_days'> & { reason: string }>;
+      const kept = log.db.prepare(keptSql).all(camera.name, now - days * DAY_MS) as Array<
+        Omit<RetentionItem, 'retention_days'> & { reason: string }
+      >;
       for (const row of kept) report.kept.push({ ...row, retention_days: days });
     }
     for (const row of due) {
@@ -133,18 +137,31 @@ const insertPending = `INSERT INTO removals (decision_id, state, time, time_ms, 
 
 async function remove(log: DecisionLog, item: RetentionItem, logger: Logger | undefined): Promise<void> {
   const reason = `retention: moved more than ${item.retention_days} days ago`;
-  log.durably(() => log.db.prepare(insertPending).run({
-    decision_id: item.id, ...timestamp(), path: item.path, sha256: item.sha256, size: item.size, reason,
-  }));
+  log.durably(() =>
+    log.db.prepare(insertPending).run({
+      decision_id: item.id,
+      ...timestamp(),
+      path: item.path,
+      sha256: item.sha256,
+      size: item.size,
+      reason,
+    }),
+  );
   await unlinkIfPresent(item.path);
   markDone(log, item.id);
-  logger?.info('removed by retention', { id: item.id, camera: item.camera, path: item.path, decided: item.time,
-    retention_days: item.retention_days });
+  logger?.info('removed by retention', {
+    id: item.id,
+    camera: item.camera,
+    path: item.path,
+    decided: item.time,
+    retention_days: item.retention_days,
+  });
 }
 
 /** Finishes the removals a crash interrupted: the intent is on record, the file may or may not be gone yet. */
 async function finishPendingRemovals(log: DecisionLog, logger: Logger | undefined): Promise<number> {
-  const pending = log.db.prepare(`SELECT decision_id, path, sha256, size FROM removals WHERE state = 'pending'`)
+  const pending = log.db
+    .prepare(`SELECT decision_id, path, sha256, size FROM removals WHERE state = 'pending'`)
     .all() as Array<{ decision_id: number; path: string; sha256: string | null; size: number | null }>;
   for (const row of pending) {
     let same = false;
@@ -167,7 +184,8 @@ async function finishPendingRemovals(log: DecisionLog, logger: Logger | undefine
 
 function markDone(log: DecisionLog, decisionId: number): void {
   const { time, time_ms } = timestamp();
-  log.db.prepare(`UPDATE removals SET state = 'done', time = ?, time_ms = ? WHERE decision_id = ?`)
+  log.db
+    .prepare(`UPDATE removals SET state = 'done', time = ?, time_ms = ? WHERE decision_id = ?`)
     .run(time, time_ms, decisionId);
 }
 

@@ -9,7 +9,11 @@ import { FACTORY_MODEL, stateModel } from '../config/locate.js';
 import { cardPathOf } from '../model/card-file.js';
 import type { RetrainReport } from './report.js';
 
-export interface CandidateEntry { path: string; name: string; report: RetrainReport | null }
+export interface CandidateEntry {
+  path: string;
+  name: string;
+  report: RetrainReport | null;
+}
 
 /** The file promote and rollback write: the configured model, or for the factory model in the checkout (a tracked
  *  file) the same name in the state folder beside the database, which the config's default then finds. */
@@ -46,7 +50,10 @@ export function readHistory(config: Config): HistoryEntry[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as HistoryEntry);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as HistoryEntry);
 }
 
 export function listCandidates(folder: string): CandidateEntry[] {
@@ -56,23 +63,30 @@ export function listCandidates(folder: string): CandidateEntry[] {
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith('.onnx') && !n.startsWith('.')).sort().map((name) => {
-    const file = path.join(folder, name);
-    let report: RetrainReport | null;
-    try {
-      report = JSON.parse(fs.readFileSync(cardPathOf(file), 'utf8')) as RetrainReport;
-    } catch {
-      report = null;
-    }
-    return { path: file, name, report };
-  });
+  return names
+    .filter((n) => n.endsWith('.onnx') && !n.startsWith('.'))
+    .sort()
+    .map((name) => {
+      const file = path.join(folder, name);
+      let report: RetrainReport | null;
+      try {
+        report = JSON.parse(fs.readFileSync(cardPathOf(file), 'utf8')) as RetrainReport;
+      } catch {
+        report = null;
+      }
+      return { path: file, name, report };
+    });
 }
 
 /** The models kept for rollback, less the one installed now (a rollback puts a kept file back in place). */
 export function listPrevious(config: Config, installedId?: string): string[] {
   try {
-    return fs.readdirSync(previousFolder(config)).filter((n) => n.endsWith('.onnx') && !n.startsWith('.')).sort()
-      .filter((n) => n !== `${installedId}.onnx`).map((n) => path.join(previousFolder(config), n));
+    return fs
+      .readdirSync(previousFolder(config))
+      .filter((n) => n.endsWith('.onnx') && !n.startsWith('.'))
+      .sort()
+      .filter((n) => n !== `${installedId}.onnx`)
+      .map((n) => path.join(previousFolder(config), n));
   } catch {
     return [];
   }

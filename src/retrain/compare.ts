@@ -14,10 +14,17 @@ import { CommandFailure } from '../cli-kit/command-kit.js';
 import { evidenceAtBudget, mcnemar, SIGNIFICANCE, type BudgetEvidence, type McNemar } from './evidence.js';
 
 /** A labelled image; `camera` for a club shot (its camera's threshold applies), absent for the report split. */
-export interface LabelledFile { path: string; label: 'airplane' | 'bird'; camera?: string }
+export interface LabelledFile {
+  path: string;
+  label: 'airplane' | 'bird';
+  camera?: string;
+}
 
 /** The threshold a model runs with for a shot of `camera` (null: no camera), and where it comes from. */
-export interface DeployedThreshold { threshold: number; from: string }
+export interface DeployedThreshold {
+  threshold: number;
+  from: string;
+}
 export type ThresholdOf = (camera: string | null) => DeployedThreshold;
 
 /**
@@ -85,10 +92,18 @@ export async function scoreFiles(config: Config, modelPath: string, files: reado
   });
   const scores: Scores = new Map();
   try {
-    await classifyFiles(files.map((f) => f.path), model,
-      { limits: { maxPixels: config.maxPixels, maxBytes: config.maxBytes }, concurrency: config.concurrency,
-        batchSize: 32 },
-      (result) => { if (result.probabilities) scores.set(result.path, result.probabilities.airplane); });
+    await classifyFiles(
+      files.map((f) => f.path),
+      model,
+      {
+        limits: { maxPixels: config.maxPixels, maxBytes: config.maxBytes },
+        concurrency: config.concurrency,
+        batchSize: 32,
+      },
+      (result) => {
+        if (result.probabilities) scores.set(result.path, result.probabilities.airplane);
+      },
+    );
   } finally {
     await model.close();
   }
@@ -115,24 +130,36 @@ function figures(files: readonly LabelledFile[], scores: Scores, thresholdOf: Th
   let birdsMoved = 0;
   let caught = 0;
   for (const { at, files: group } of groups.values()) {
-    const f = figuresAt(at.threshold, group.filter((g) => g.label === 'bird').map((g) => scores.get(g.path)!),
-      group.filter((g) => g.label === 'airplane').map((g) => scores.get(g.path)!));
+    const f = figuresAt(
+      at.threshold,
+      group.filter((g) => g.label === 'bird').map((g) => scores.get(g.path)!),
+      group.filter((g) => g.label === 'airplane').map((g) => scores.get(g.path)!),
+    );
     birdsMoved += f.birds_moved;
     caught += f.airplanes_caught;
   }
   const values = new Set([...groups.values()].map((g) => g.at.threshold));
-  return { images: files.length, birds: birds.length, airplanes: planes.length, correct,
+  return {
+    images: files.length,
+    birds: birds.length,
+    airplanes: planes.length,
+    correct,
     accuracy: files.length === 0 ? null : correct / files.length,
-    threshold: values.size === 1 ? [...values][0]! : null, threshold_used: [...groups.keys()].join(', '),
-    birds_moved: birdsMoved, birds_moved_share: birds.length === 0 ? null : birdsMoved / birds.length,
-    airplanes_caught: caught, airplanes_caught_share: planes.length === 0 ? null : caught / planes.length };
+    threshold: values.size === 1 ? [...values][0]! : null,
+    threshold_used: [...groups.keys()].join(', '),
+    birds_moved: birdsMoved,
+    birds_moved_share: birds.length === 0 ? null : birdsMoved / birds.length,
+    airplanes_caught: caught,
+    airplanes_caught_share: planes.length === 0 ? null : caught / planes.length,
+  };
 }
 
 /** The thresholds the config sets, as promote and the report name them. */
 export function configThresholds(config: Config): string[] {
   const out: string[] = [];
   if (config.threshold !== undefined) out.push(`threshold ${config.threshold}`);
-  for (const c of config.cameras) if (c.threshold !== undefined) out.push(`camera '${c.name}' threshold ${c.threshold}`);
+  for (const c of config.cameras)
+    if (c.threshold !== undefined) out.push(`camera '${c.name}' threshold ${c.threshold}`);
   return out;
 }
 
@@ -140,9 +167,15 @@ export function configThresholds(config: Config): string[] {
  * Scores both models on both sets and judges each at the threshold it runs with: the current model at the
  * config's thresholds (else its own), the candidate at its own, and at the config's kept when the config sets any.
  */
-export async function compareModels(config: Config, currentPath: string, candidatePath: string,
-  heldOut: readonly LabelledFile[], reportSplit: readonly LabelledFile[], budget: number,
-  confidence = config.calibration.confidence): Promise<Comparison> {
+export async function compareModels(
+  config: Config,
+  currentPath: string,
+  candidatePath: string,
+  heldOut: readonly LabelledFile[],
+  reportSplit: readonly LabelledFile[],
+  budget: number,
+  confidence = config.calibration.confidence,
+): Promise<Comparison> {
   const all = [...heldOut, ...reportSplit];
   const current = await scoreFiles(config, currentPath, all);
   const candidate = await scoreFiles(config, candidatePath, all);
@@ -156,23 +189,38 @@ export async function compareModels(config: Config, currentPath: string, candida
     const birds = files.filter((f) => f.label === 'bird');
     const moves = (scores: Scores, t: ThresholdOf, f: LabelledFile): boolean =>
       scores.get(f.path)! >= t(f.camera ?? null).threshold;
-    return mcnemar(birds.filter((f) => moves(current, tCurrent, f) && !moves(candidate, tCandidate, f)).length,
-      birds.filter((f) => moves(candidate, tCandidate, f) && !moves(current, tCurrent, f)).length);
+    return mcnemar(
+      birds.filter((f) => moves(current, tCurrent, f) && !moves(candidate, tCandidate, f)).length,
+      birds.filter((f) => moves(candidate, tCandidate, f) && !moves(current, tCurrent, f)).length,
+    );
   };
   const set = (files: readonly LabelledFile[]): SetComparison => {
     const ok = decided(files);
     const own = deployedThresholds(config, candidateOwn, false);
     const kept = deployedThresholds(config, candidateOwn, true);
-    return { images: ok.length, failed: files.length - ok.length, current: figures(ok, current, tCurrent),
-      candidate: figures(ok, candidate, own), birds_test: birdPairs(ok, own),
-      ...(configSet.length > 0 ? { candidate_kept_thresholds: figures(ok, candidate, kept),
-        birds_test_kept_thresholds: birdPairs(ok, kept) } : {}) };
+    return {
+      images: ok.length,
+      failed: files.length - ok.length,
+      current: figures(ok, current, tCurrent),
+      candidate: figures(ok, candidate, own),
+      birds_test: birdPairs(ok, own),
+      ...(configSet.length > 0
+        ? { candidate_kept_thresholds: figures(ok, candidate, kept), birds_test_kept_thresholds: birdPairs(ok, kept) }
+        : {}),
+    };
   };
   const held = decided(heldOut);
-  const pairs = (label: string) => held.filter((f) => f.label === label)
-    .map((f) => ({ current: current.get(f.path)!, candidate: candidate.get(f.path)! }));
-  return { budget, config_thresholds: configSet, club_held_out: set(heldOut), report_split: set(reportSplit),
-    at_budget: evidenceAtBudget(pairs('bird'), pairs('airplane'), budget, confidence) };
+  const pairs = (label: string) =>
+    held
+      .filter((f) => f.label === label)
+      .map((f) => ({ current: current.get(f.path)!, candidate: candidate.get(f.path)! }));
+  return {
+    budget,
+    config_thresholds: configSet,
+    club_held_out: set(heldOut),
+    report_split: set(reportSplit),
+    at_budget: evidenceAtBudget(pairs('bird'), pairs('airplane'), budget, confidence),
+  };
 }
 
 const setNames = { club_held_out: "the club's held-out shots", report_split: 'the CIFAR report split' } as const;
@@ -191,15 +239,23 @@ export function promotionBlockers(comparison: Comparison, keepThresholds = false
   for (const key of ['club_held_out', 'report_split'] as const) {
     const { current } = comparison[key];
     const candidate = judged(comparison[key]);
-    const test = keepThresholds && comparison[key].birds_test_kept_thresholds
-      ? comparison[key].birds_test_kept_thresholds : comparison[key].birds_test;
-    const worse = test === undefined ? candidate.birds_moved > current.birds_moved
-      : test.candidate_only > test.current_only && test.p_value < SIGNIFICANCE;
+    const test =
+      keepThresholds && comparison[key].birds_test_kept_thresholds
+        ? comparison[key].birds_test_kept_thresholds
+        : comparison[key].birds_test;
+    const worse =
+      test === undefined
+        ? candidate.birds_moved > current.birds_moved
+        : test.candidate_only > test.current_only && test.p_value < SIGNIFICANCE;
     if (worse) {
-      blockers.push(`it moves more birds on ${setNames[key]}: ${candidate.birds_moved} of ${candidate.birds} at ` +
-        `${candidate.threshold_used} against ${current.birds_moved} at ${current.threshold_used} ` +
-        (test === undefined ? `(bird budget ${comparison.budget})` : `(${test.candidate_only} birds moved by it ` +
-          `alone, ${test.current_only} by the current model alone: exact McNemar p = ${test.p_value.toPrecision(2)})`));
+      blockers.push(
+        `it moves more birds on ${setNames[key]}: ${candidate.birds_moved} of ${candidate.birds} at ` +
+          `${candidate.threshold_used} against ${current.birds_moved} at ${current.threshold_used} ` +
+          (test === undefined
+            ? `(bird budget ${comparison.budget})`
+            : `(${test.candidate_only} birds moved by it ` +
+              `alone, ${test.current_only} by the current model alone: exact McNemar p = ${test.p_value.toPrecision(2)})`),
+      );
     }
   }
   const evidence = comparison.at_budget;
@@ -212,29 +268,40 @@ export function promotionBlockers(comparison: Comparison, keepThresholds = false
   const { current } = comparison.club_held_out;
   const candidate = judged(comparison.club_held_out);
   if (candidate.airplanes_caught < current.airplanes_caught) {
-    blockers.push(`it catches fewer airplanes on ${setNames.club_held_out}: ${candidate.airplanes_caught} of ` +
-      `${candidate.airplanes} at ${candidate.threshold_used} against ${current.airplanes_caught} at ` +
-      `${current.threshold_used}`);
+    blockers.push(
+      `it catches fewer airplanes on ${setNames.club_held_out}: ${candidate.airplanes_caught} of ` +
+        `${candidate.airplanes} at ${candidate.threshold_used} against ${current.airplanes_caught} at ` +
+        `${current.threshold_used}`,
+    );
   }
   return blockers;
 }
 
 /** The comparison as a terminal table; each figure with the threshold it used and where that comes from. */
 export function comparisonTable(comparison: Comparison): string {
-  const pct = (n: number | null): string => n === null ? '-' : `${(n * 100).toFixed(1)}%`;
-  const lines = [`set                      model             images  accuracy  birds moved      airplanes caught  at threshold`];
+  const pct = (n: number | null): string => (n === null ? '-' : `${(n * 100).toFixed(1)}%`);
+  const lines = [
+    `set                      model             images  accuracy  birds moved      airplanes caught  at threshold`,
+  ];
   for (const key of ['club_held_out', 'report_split'] as const) {
-    const rows: Array<[string, ModelFigures | undefined]> = [['current', comparison[key].current],
-      ['candidate', comparison[key].candidate], ['candidate, kept', comparison[key].candidate_kept_thresholds]];
-    rows.filter((r): r is [string, ModelFigures] => r[1] !== undefined).forEach(([which, f], i) => {
-      lines.push(`${(i === 0 ? setNames[key].replace(/^the /, '') : '').padEnd(25)}${which.padEnd(16)}` +
-        `${String(f.images).padStart(6)}  ${pct(f.accuracy).padStart(8)}  ` +
-        `${`${f.birds_moved}/${f.birds} (${pct(f.birds_moved_share)})`.padEnd(15)}  ` +
-        `${`${f.airplanes_caught}/${f.airplanes} (${pct(f.airplanes_caught_share)})`.padEnd(16)}  ` +
-        f.threshold_used);
-    });
+    const rows: Array<[string, ModelFigures | undefined]> = [
+      ['current', comparison[key].current],
+      ['candidate', comparison[key].candidate],
+      ['candidate, kept', comparison[key].candidate_kept_thresholds],
+    ];
+    rows
+      .filter((r): r is [string, ModelFigures] => r[1] !== undefined)
+      .forEach(([which, f], i) => {
+        lines.push(
+          `${(i === 0 ? setNames[key].replace(/^the /, '') : '').padEnd(25)}${which.padEnd(16)}` +
+            `${String(f.images).padStart(6)}  ${pct(f.accuracy).padStart(8)}  ` +
+            `${`${f.birds_moved}/${f.birds} (${pct(f.birds_moved_share)})`.padEnd(15)}  ` +
+            `${`${f.airplanes_caught}/${f.airplanes} (${pct(f.airplanes_caught_share)})`.padEnd(16)}  ` +
+            f.threshold_used,
+        );
+      });
   }
-  if (comparison.at_budget) lines.push(`same bird budget, thresholds certified on the held-out birds: ` +
-    comparison.at_budget.summary);
+  if (comparison.at_budget)
+    lines.push(`same bird budget, thresholds certified on the held-out birds: ` + comparison.at_budget.summary);
   return lines.join('\n');
 }

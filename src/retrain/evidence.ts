@@ -41,7 +41,7 @@ export function shotsNeeded(currentOnly: number, candidateOnly: number, shots: n
   const minority = Math.min(currentOnly, candidateOnly) / n;
   for (let m = 1; m <= 100_000; m++) {
     if (mcnemar(Math.round(m * minority), m - Math.round(m * minority)).p_value < SIGNIFICANCE) {
-      return Math.ceil(m * shots / n);
+      return Math.ceil((m * shots) / n);
     }
   }
   return null;
@@ -78,39 +78,79 @@ export interface BudgetEvidence {
  * Both models at the same bird budget, each at the lowest threshold its scores on the held-out birds certify (the
  * strictest the birds allow when they cannot certify it), compared on the held-out airplanes.
  */
-export function evidenceAtBudget(birds: Array<{ current: number; candidate: number }>,
-  planes: Array<{ current: number; candidate: number }>, budget: number, confidence: number): BudgetEvidence {
+export function evidenceAtBudget(
+  birds: Array<{ current: number; candidate: number }>,
+  planes: Array<{ current: number; candidate: number }>,
+  budget: number,
+  confidence: number,
+): BudgetEvidence {
   const at = (which: 'current' | 'candidate'): AtBudget => {
-    const choice = certifiedThreshold(birds.map((b) => b[which]), budget, confidence);
+    const choice = certifiedThreshold(
+      birds.map((b) => b[which]),
+      budget,
+      confidence,
+    );
     const threshold = choice.threshold ?? choice.best ?? 1;
-    return { threshold, certified: choice.certified,
+    return {
+      threshold,
+      certified: choice.certified,
       airplanes_caught: shareInterval(planes.filter((p) => p[which] >= threshold).length, planes.length, confidence),
-      birds_moved: shareInterval(birds.filter((b) => b[which] >= threshold).length, birds.length, confidence) };
+      birds_moved: shareInterval(birds.filter((b) => b[which] >= threshold).length, birds.length, confidence),
+    };
   };
   const current = at('current');
   const candidate = at('candidate');
-  const test = mcnemar(planes.filter((p) => p.current >= current.threshold && p.candidate < candidate.threshold).length,
-    planes.filter((p) => p.candidate >= candidate.threshold && p.current < current.threshold).length);
-  const more = certifiedThreshold(birds.map((b) => b.current), budget, confidence).more_birds_needed;
+  const test = mcnemar(
+    planes.filter((p) => p.current >= current.threshold && p.candidate < candidate.threshold).length,
+    planes.filter((p) => p.candidate >= candidate.threshold && p.current < current.threshold).length,
+  );
+  const more = certifiedThreshold(
+    birds.map((b) => b.current),
+    budget,
+    confidence,
+  ).more_birds_needed;
   const needed = shotsNeeded(test.current_only, test.candidate_only, planes.length);
   const significant = test.p_value < SIGNIFICANCE;
-  const verdict = significant ? (test.current_only > test.candidate_only ? 'worse' : 'better')
-    : needed === null || needed > planes.length ? 'too few to tell' : 'no difference beyond the noise';
-  const pct = (i: ShareInterval): string => i.n === 0 ? '-' : `${i.k}/${i.n} (${(100 * i.share!).toFixed(0)}%, ` +
-    `${(100 * i.low).toFixed(0)}-${(100 * i.high).toFixed(0)}%)`;
+  const verdict = significant
+    ? test.current_only > test.candidate_only
+      ? 'worse'
+      : 'better'
+    : needed === null || needed > planes.length
+      ? 'too few to tell'
+      : 'no difference beyond the noise';
+  const pct = (i: ShareInterval): string =>
+    i.n === 0
+      ? '-'
+      : `${i.k}/${i.n} (${(100 * i.share!).toFixed(0)}%, ` +
+        `${(100 * i.low).toFixed(0)}-${(100 * i.high).toFixed(0)}%)`;
   const words = {
     worse: 'the candidate catches fewer airplanes beyond the noise',
     better: 'the candidate catches more airplanes beyond the noise',
     'no difference beyond the noise': 'no difference beyond the noise',
-    'too few to tell': `too few held-out airplanes to tell: ${needed === null ? 'no airplane was decided ' +
-      'differently (at least 6 decided differently are needed for any verdict)' : `about ${needed} would be needed ` +
-      `for a difference like this one (${planes.length} held out)`}`,
+    'too few to tell': `too few held-out airplanes to tell: ${
+      needed === null
+        ? 'no airplane was decided ' + 'differently (at least 6 decided differently are needed for any verdict)'
+        : `about ${needed} would be needed ` + `for a difference like this one (${planes.length} held out)`
+    }`,
   }[verdict];
-  const summary = `at bird budget ${budget}, each at the threshold it certifies on ${birds.length} held-out birds` +
+  const summary =
+    `at bird budget ${budget}, each at the threshold it certifies on ${birds.length} held-out birds` +
     `${current.certified ? '' : ` (not certifiable: ${more} more birds needed; just above the highest bird instead)`}` +
     `: airplanes caught current ${pct(current.airplanes_caught)} at ${current.threshold}, candidate ` +
     `${pct(candidate.airplanes_caught)} at ${candidate.threshold}; exact McNemar on the ${test.current_only} + ` +
     `${test.candidate_only} airplanes caught by one only: p = ${test.p_value.toPrecision(2)}: ${words}`;
-  return { budget, confidence, birds: birds.length, airplanes: planes.length, certifiable: current.certified,
-    more_birds_needed: more, current, candidate, mcnemar: test, verdict, airplanes_needed: needed, summary };
+  return {
+    budget,
+    confidence,
+    birds: birds.length,
+    airplanes: planes.length,
+    certifiable: current.certified,
+    more_birds_needed: more,
+    current,
+    candidate,
+    mcnemar: test,
+    verdict,
+    airplanes_needed: needed,
+    summary,
+  };
 }

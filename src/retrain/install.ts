@@ -46,8 +46,11 @@ export type ThresholdChoice = 'refuse' | 'keep' | 'drop';
  * (empty: nothing), and its report (read beside it; null when missing). One rule for promote and `birdwatch models`.
  * Configured thresholds are not a blocker here: promote asks to keep or drop them (thresholdsRefusal).
  */
-export function promotionCheck(config: Config, candidatePath: string, keepThresholds = false):
-  { blockers: string[]; report: RetrainReport | null } {
+export function promotionCheck(
+  config: Config,
+  candidatePath: string,
+  keepThresholds = false,
+): { blockers: string[]; report: RetrainReport | null } {
   const installed = modelFileInfo(config.model);
   const cand = modelFileInfo(candidatePath);
   const reportPath = cardPathOf(candidatePath);
@@ -60,13 +63,19 @@ export function promotionCheck(config: Config, candidatePath: string, keepThresh
   }
   if (report !== null) {
     if (report.candidate?.sha256 !== cand.sha256) {
-      blockers.push(`its report ${reportPath} is about another file (sha256 ${String(report.candidate?.sha256).slice(0, 12)})`);
+      blockers.push(
+        `its report ${reportPath} is about another file (sha256 ${String(report.candidate?.sha256).slice(0, 12)})`,
+      );
     } else if (report.current.sha256 !== installed.sha256) {
-      blockers.push(`it was compared with model ${report.current.id}, but ${installed.id} is installed now: ` +
-        'retrain again to compare with it');
+      blockers.push(
+        `it was compared with model ${report.current.id}, but ${installed.id} is installed now: ` +
+          'retrain again to compare with it',
+      );
     } else if (!sameList(report.comparison.config_thresholds, configThresholds(config))) {
-      blockers.push(`it was compared while the config set ${describeSet(report.comparison.config_thresholds)}, ` +
-        `but it sets ${describeSet(configThresholds(config))} now: retrain again to compare at those`);
+      blockers.push(
+        `it was compared while the config set ${describeSet(report.comparison.config_thresholds)}, ` +
+          `but it sets ${describeSet(configThresholds(config))} now: retrain again to compare at those`,
+      );
     } else {
       blockers.push(...promotionBlockers(report.comparison, keepThresholds));
     }
@@ -75,8 +84,12 @@ export function promotionCheck(config: Config, candidatePath: string, keepThresh
 }
 
 /** Refuses the candidate when its report says it does worse (unless forced); installs it otherwise. */
-export async function promote(config: Config, candidate: string, force: boolean,
-  thresholds: ThresholdChoice = 'refuse'): Promise<InstallResult> {
+export async function promote(
+  config: Config,
+  candidate: string,
+  force: boolean,
+  thresholds: ThresholdChoice = 'refuse',
+): Promise<InstallResult> {
   const candidatePath = path.resolve(candidate);
   await checkLoads(candidatePath);
   const installed = modelFileInfo(config.model);
@@ -84,8 +97,9 @@ export async function promote(config: Config, candidate: string, force: boolean,
   if (cand.sha256 === installed.sha256) throw new CommandFailure(`${candidatePath} is already the installed model`);
   const { blockers, report } = promotionCheck(config, candidatePath, thresholds === 'keep');
   if (blockers.length > 0 && !force) {
-    throw new CommandFailure(`refusing to promote ${path.basename(candidatePath)}: ${blockers.join('; ')} ` +
-      '(--force promotes it anyway)');
+    throw new CommandFailure(
+      `refusing to promote ${path.basename(candidatePath)}: ${blockers.join('; ')} ` + '(--force promotes it anyway)',
+    );
   }
   const set = configThresholds(config);
   if (set.length > 0 && thresholds === 'refuse') throw new CommandFailure(thresholdsRefusal(config, set));
@@ -94,28 +108,51 @@ export async function promote(config: Config, candidate: string, force: boolean,
   const kept = keepPrevious(config, installed.id);
   const dropped = set.length > 0 && thresholds === 'drop' ? dropConfigThresholds(config) : [];
   putInPlace(candidatePath, target);
-  writeModelCard(target, cardFromModel(cand, path.basename(config.model), (recipe) =>
-    `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
-  { promoted_from: candidatePath, comparison: report?.comparison ?? null, training: report?.training ?? null }));
-  appendHistory(config, { time: new Date().toISOString(), action: 'promote', installed: cand.id,
-    replaced: installed.id, replaced_file: kept, from: candidatePath, ...(force && blockers.length ? { forced: true } : {}),
-    ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}) });
-  return { installed: cand.id, installedFile: target, replaced: installed.id, replacedFile: kept,
+  writeModelCard(
+    target,
+    cardFromModel(
+      cand,
+      path.basename(config.model),
+      (recipe) =>
+        `chosen by training/finetune.py on the CIFAR report split at bird budget ${recipe?.bird_budget ?? '?'}`,
+      { promoted_from: candidatePath, comparison: report?.comparison ?? null, training: report?.training ?? null },
+    ),
+  );
+  appendHistory(config, {
+    time: new Date().toISOString(),
+    action: 'promote',
+    installed: cand.id,
+    replaced: installed.id,
+    replaced_file: kept,
+    from: candidatePath,
+    ...(force && blockers.length ? { forced: true } : {}),
+    ...(dropped.length > 0 ? { dropped_thresholds: dropped } : {}),
+  });
+  return {
+    installed: cand.id,
+    installedFile: target,
+    replaced: installed.id,
+    replacedFile: kept,
     overridden: force ? blockers : [],
-    configThresholds: dropped.length > 0 ? [] : set, ...(dropped.length > 0 ? { droppedThresholds: dropped } : {}) };
+    configThresholds: dropped.length > 0 ? [] : set,
+    ...(dropped.length > 0 ? { droppedThresholds: dropped } : {}),
+  };
 }
 
 /** The daemon looks the config's bird budgets up in the new model's own curve, and refuses a model whose curve cannot
  *  answer them (or that has none): so does promote, whatever --force says (with --drop-thresholds: the config
  *  without its thresholds, where more cameras fall through to a budget). */
 function checkBudgets(config: Config, cand: ModelFileInfo, dropping: boolean): void {
-  const after = dropping ? { ...config, threshold: undefined,
-    cameras: config.cameras.map(({ threshold: _threshold, ...camera }) => camera) } : config;
+  const after = dropping
+    ? { ...config, threshold: undefined, cameras: config.cameras.map(({ threshold: _threshold, ...camera }) => camera) }
+    : config;
   try {
     resolveThresholds(after, cand);
   } catch (err) {
     if (!(err instanceof ThresholdError)) throw err;
-    throw new CommandFailure(`refusing to promote ${path.basename(cand.path)}: the daemon would refuse it: ${err.message}`);
+    throw new CommandFailure(
+      `refusing to promote ${path.basename(cand.path)}: the daemon would refuse it: ${err.message}`,
+    );
   }
 }
 
@@ -124,14 +161,20 @@ function sameList(a: string[] | undefined, b: string[]): boolean {
 }
 
 function describeSet(list: string[] | undefined): string {
-  return list === undefined ? 'unknown thresholds (an older report)' : list.length === 0 ? 'no threshold' : list.join(', ');
+  return list === undefined
+    ? 'unknown thresholds (an older report)'
+    : list.length === 0
+      ? 'no threshold'
+      : list.join(', ');
 }
 
 function thresholdsRefusal(config: Config, set: string[]): string {
-  return `refusing to promote while the config (${config.configFile ?? 'flags'}) sets ${set.join(', ')}: the daemon ` +
+  return (
+    `refusing to promote while the config (${config.configFile ?? 'flags'}) sets ${set.join(', ')}: the daemon ` +
     "uses them instead of the new model's own threshold, and they were calibrated for the model it replaces; " +
     '--drop-thresholds removes them from the config (the new model then runs at its own threshold), ' +
-    '--keep-thresholds keeps them';
+    '--keep-thresholds keeps them'
+  );
 }
 
 /** Why retrain.autoPromote must not promote this candidate unattended (null: it may). */
@@ -139,8 +182,10 @@ export function autoPromoteBlocker(config: Config, promotable: boolean): string 
   if (!promotable) return 'it does not pass the promotion rule';
   const set = configThresholds(config);
   if (set.length > 0) {
-    return `the config sets ${set.join(', ')}, calibrated for the installed model: promote it by hand with ` +
-      '--drop-thresholds or --keep-thresholds';
+    return (
+      `the config sets ${set.join(', ')}, calibrated for the installed model: promote it by hand with ` +
+      '--drop-thresholds or --keep-thresholds'
+    );
   }
   return null;
 }
@@ -159,8 +204,10 @@ function dropConfigThresholds(config: Config): string[] {
     if (!Array.isArray(raw.cameras)) return;
     raw.cameras.forEach((entry: Record<string, unknown>, index: number) => {
       if (entry === null || typeof entry !== 'object' || entry.threshold === undefined) return;
-      dropped.push(`cameras[${index}]${typeof entry.name === 'string' ? ` ('${entry.name}')` : ''} threshold ` +
-        String(entry.threshold));
+      dropped.push(
+        `cameras[${index}]${typeof entry.name === 'string' ? ` ('${entry.name}')` : ''} threshold ` +
+          String(entry.threshold),
+      );
       delete entry.threshold;
     });
   });
@@ -171,10 +218,13 @@ function dropConfigThresholds(config: Config): string[] {
 export async function rollback(config: Config): Promise<InstallResult> {
   const installed = modelFileInfo(config.model);
   // Promotions only: rolling back twice walks back through the promotions (C -> B -> A), never forward again.
-  const step = readHistory(config).reverse().find((h) => h.action === 'promote' && h.installed === installed.id);
+  const step = readHistory(config)
+    .reverse()
+    .find((h) => h.action === 'promote' && h.installed === installed.id);
   if (step === undefined) {
-    throw new CommandFailure(`nothing to roll back to: no promotion installed the current model ${installed.id} ` +
-      `(${historyFile(config)})`);
+    throw new CommandFailure(
+      `nothing to roll back to: no promotion installed the current model ${installed.id} ` + `(${historyFile(config)})`,
+    );
   }
   if (!fs.existsSync(step.replaced_file)) {
     throw new CommandFailure(`the previous model ${step.replaced_file} is gone; nothing was changed`);
@@ -186,10 +236,22 @@ export async function rollback(config: Config): Promise<InstallResult> {
   const card = cardPathOf(step.replaced_file);
   if (fs.existsSync(card)) putInPlace(card, cardPathOf(target));
   else fs.rmSync(cardPathOf(target), { force: true }); // it had none; the one there is kept in previous/
-  appendHistory(config, { time: new Date().toISOString(), action: 'rollback', installed: step.replaced,
-    replaced: installed.id, replaced_file: kept, from: step.replaced_file });
-  return { installed: step.replaced, installedFile: target, replaced: installed.id, replacedFile: kept, overridden: [],
-    configThresholds: configThresholds(config) };
+  appendHistory(config, {
+    time: new Date().toISOString(),
+    action: 'rollback',
+    installed: step.replaced,
+    replaced: installed.id,
+    replaced_file: kept,
+    from: step.replaced_file,
+  });
+  return {
+    installed: step.replaced,
+    installedFile: target,
+    replaced: installed.id,
+    replacedFile: kept,
+    overridden: [],
+    configThresholds: configThresholds(config),
+  };
 }
 
 /** The model file promote and rollback may write; refused when the config names the checkout's factory model itself
@@ -197,9 +259,11 @@ export async function rollback(config: Config): Promise<InstallResult> {
 function writableModelFile(config: Config): string {
   const target = installedModelFile(config);
   if (target !== config.model && config.configFile !== undefined && namesModel(config.configFile)) {
-    throw new CommandFailure(`the config ${config.configFile} names the factory model ${FACTORY_MODEL} (shipped in ` +
-      `the checkout, never written): set its 'model' to a file in the state folder, e.g. ${target} ` +
-      '(birdwatch setup copies the factory model there), and reload the daemon');
+    throw new CommandFailure(
+      `the config ${config.configFile} names the factory model ${FACTORY_MODEL} (shipped in ` +
+        `the checkout, never written): set its 'model' to a file in the state folder, e.g. ${target} ` +
+        '(birdwatch setup copies the factory model there), and reload the daemon',
+    );
   }
   const folder = path.dirname(target);
   let existing = folder;
@@ -266,21 +330,29 @@ function appendHistory(config: Config, entry: HistoryEntry): void {
 /** What a promotion or rollback did and what follows from it, as lines for the terminal. */
 export function describeInstall(result: InstallResult, verb: string, modelPath: string): string[] {
   const lines = result.overridden.map((why) => `--force: installed although ${why}`);
-  lines.push(`${verb} model ${result.installed} at ${result.installedFile}; the previous model ${result.replaced} is ` +
-    `kept at ${result.replacedFile}`);
-  lines.push(result.installedFile === modelPath
-    ? 'a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
-      'otherwise: sudo systemctl reload birdwatch'
-    : `the factory model ${modelPath} is left as shipped; a running daemon still reads it: reload it ` +
-      '(sudo systemctl reload birdwatch, or restart birdwatch run) to take the installed one');
+  lines.push(
+    `${verb} model ${result.installed} at ${result.installedFile}; the previous model ${result.replaced} is ` +
+      `kept at ${result.replacedFile}`,
+  );
+  lines.push(
+    result.installedFile === modelPath
+      ? 'a running daemon switches to it by itself (it reloads the model file when one is renamed into place); ' +
+          'otherwise: sudo systemctl reload birdwatch'
+      : `the factory model ${modelPath} is left as shipped; a running daemon still reads it: reload it ` +
+          '(sudo systemctl reload birdwatch, or restart birdwatch run) to take the installed one',
+  );
   if (result.droppedThresholds) {
-    lines.push(`removed ${result.droppedThresholds.join(', ')} from the config (kept in ` +
-      'previous/history.jsonl); the daemon drops them on reload: sudo systemctl reload birdwatch');
+    lines.push(
+      `removed ${result.droppedThresholds.join(', ')} from the config (kept in ` +
+        'previous/history.jsonl); the daemon drops them on reload: sudo systemctl reload birdwatch',
+    );
   }
   if (result.configThresholds.length > 0) {
-    lines.push(`note: the config sets ${result.configThresholds.join(', ')}, which the daemon uses instead of the ` +
-      "model's own threshold; they were calibrated for the previous model: run 'birdwatch calibrate' once members " +
-      'have reviewed shots the new model decided');
+    lines.push(
+      `note: the config sets ${result.configThresholds.join(', ')}, which the daemon uses instead of the ` +
+        "model's own threshold; they were calibrated for the previous model: run 'birdwatch calibrate' once members " +
+        'have reviewed shots the new model decided',
+    );
   }
   return lines;
 }

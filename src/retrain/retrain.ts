@@ -36,8 +36,9 @@ export type { RetrainReport } from './report.js';
 
 export type RetrainResult = { skipped: string } | { candidatePath: string; reportPath: string; report: RetrainReport };
 
-const SPLIT_RULE = 'held out when sha256("birdwatch-heldout:SEED:KEY") (first 53 bits, as a fraction) < the ' +
-  'held-out share, KEY = the shot\'s sha256 (a class with no shot under it has none held out yet)';
+const SPLIT_RULE =
+  'held out when sha256("birdwatch-heldout:SEED:KEY") (first 53 bits, as a fraction) < the ' +
+  "held-out share, KEY = the shot's sha256 (a class with no shot under it has none held out yet)";
 
 const trainingExtensions = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff']);
 
@@ -56,30 +57,40 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
     db.close();
   }
   if (options.scheduled) {
-    const since = Math.max(0, ...listCandidates(config.retrain.candidates).map((c) => c.report?.labels.labels_until_ms ?? 0));
+    const since = Math.max(
+      0,
+      ...listCandidates(config.retrain.candidates).map((c) => c.report?.labels.labels_until_ms ?? 0),
+    );
     const fresh = shots.filter((s) => s.time_ms > since).length;
     if (fresh < config.retrain.minNewCorrections) {
-      return { skipped: `${fresh} label${fresh === 1 ? '' : 's'} newer than the last candidate; ` +
-        `retrain.minNewCorrections is ${config.retrain.minNewCorrections}: nothing to do` };
+      return {
+        skipped:
+          `${fresh} label${fresh === 1 ? '' : 's'} newer than the last candidate; ` +
+          `retrain.minNewCorrections is ${config.retrain.minNewCorrections}: nothing to do`,
+      };
     }
   }
   const present = shots.filter((s) => isFile(s.current_path));
   const missing = shots.length - present.length;
   const { heldOut, fineTune } = splitShots(present, options.heldOut, options.seed);
   const count = (list: ClubShot[]): Record<string, number> => ({
-    airplane: list.filter((s) => s.label === 'airplane').length, bird: list.filter((s) => s.label === 'bird').length,
+    airplane: list.filter((s) => s.label === 'airplane').length,
+    bird: list.filter((s) => s.label === 'bird').length,
   });
   const held = count(heldOut);
   const tune = count(fineTune);
   if (held.airplane < 1 || held.bird < 1 || tune.airplane < 1 || tune.bird < 1) {
     const all = count(present);
-    throw new CommandFailure(`too few labelled shots to retrain: ${all.bird} bird${all.bird === 1 ? '' : 's'} and ` +
-      `${all.airplane} airplane${all.airplane === 1 ? '' : 's'} with their files` +
-      (missing ? ` (${missing} more whose files are gone)` : '') + `; retrain needs at least one of each class ` +
-      `held out and one to fine-tune with (held out ${held.bird}/${held.airplane}, fine-tune ${tune.bird}/` +
-      `${tune.airplane} birds/airplanes; a shot is held out when the hash of its content falls under the held-out ` +
-      `share ${options.heldOut}, so a class may have none held out until more of its shots are labelled): ` +
-      'restore, mark or review more shots');
+    throw new CommandFailure(
+      `too few labelled shots to retrain: ${all.bird} bird${all.bird === 1 ? '' : 's'} and ` +
+        `${all.airplane} airplane${all.airplane === 1 ? '' : 's'} with their files` +
+        (missing ? ` (${missing} more whose files are gone)` : '') +
+        `; retrain needs at least one of each class ` +
+        `held out and one to fine-tune with (held out ${held.bird}/${held.airplane}, fine-tune ${tune.bird}/` +
+        `${tune.airplane} birds/airplanes; a shot is held out when the hash of its content falls under the held-out ` +
+        `share ${options.heldOut}, so a class may have none held out until more of its shots are labelled): ` +
+        'restore, mark or review more shots',
+    );
   }
   requireTrainingPython();
   const current = modelFileInfo(config.model);
@@ -99,34 +110,71 @@ export async function retrain(config: Config, options: RetrainOptions): Promise<
     const splitList = path.join(work, 'report-split.jsonl');
     const summary = path.join(work, 'summary.json');
     await runTrainingScript('finetune.py', [
-      '--init', config.model, '--club', path.join(work, 'club'), '--out', candidatePath,
+      '--init',
+      config.model,
+      '--club',
+      path.join(work, 'club'),
+      '--out',
+      candidatePath,
       // No --seed: the CIFAR split is the current model's (its recipe's seed and val_fraction, read by finetune.py),
       // so the report split stays the one neither model trained on; options.seed is the club split's alone.
-      '--epochs', String(options.epochs), '--bird-budget', String(config.birdBudget),
-      '--split-list', splitList, '--split-images', path.join(folder, 'report-split-images'), '--summary', summary,
-      '--quiet', ...(options.data === undefined ? [] : ['--data', options.data]),
+      '--epochs',
+      String(options.epochs),
+      '--bird-budget',
+      String(config.birdBudget),
+      '--split-list',
+      splitList,
+      '--split-images',
+      path.join(folder, 'report-split-images'),
+      '--summary',
+      summary,
+      '--quiet',
+      ...(options.data === undefined ? [] : ['--data', options.data]),
     ]);
-    const reportSplit = fs.readFileSync(splitList, 'utf8').split('\n').filter((l) => l.trim() !== '')
+    const reportSplit = fs
+      .readFileSync(splitList, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as LabelledFile);
     const heldFiles = heldOut.map((s) => ({ path: s.current_path, label: s.label, camera: s.camera }));
-    const comparison = await compareModels(config, config.model, candidatePath, heldFiles, reportSplit,
-      config.birdBudget);
+    const comparison = await compareModels(
+      config,
+      config.model,
+      candidatePath,
+      heldFiles,
+      reportSplit,
+      config.birdBudget,
+    );
     const blockers = promotionBlockers(comparison);
     const info = modelFileInfo(candidatePath);
     const report: RetrainReport = {
-      candidate: { path: candidatePath, id: info.id, sha256: info.sha256, threshold: info.threshold,
-        created_at: info.createdAt },
+      candidate: {
+        path: candidatePath,
+        id: info.id,
+        sha256: info.sha256,
+        threshold: info.threshold,
+        created_at: info.createdAt,
+      },
       current: { path: current.path, id: current.id, sha256: current.sha256, threshold: current.threshold },
       bird_budget: config.birdBudget,
       comparison,
       blockers,
       promotable: blockers.length === 0,
       notes: [REPORT_SPLIT_NOTE],
-      labels: { held_out: held, fine_tune: tune, confident: confident.length, missing_files: missing,
-        labels_until_ms: Math.max(0, ...shots.map((s) => s.time_ms)) },
+      labels: {
+        held_out: held,
+        fine_tune: tune,
+        confident: confident.length,
+        missing_files: missing,
+        labels_until_ms: Math.max(0, ...shots.map((s) => s.time_ms)),
+      },
       split: { seed: options.seed, held_out_fraction: options.heldOut, rule: SPLIT_RULE },
-      held_out_shots: heldOut.map((s) => ({ decision_id: s.decision_id, key: s.key, label: s.label,
-        path: s.current_path })),
+      held_out_shots: heldOut.map((s) => ({
+        decision_id: s.decision_id,
+        key: s.key,
+        label: s.label,
+        path: s.current_path,
+      })),
       report_split: { images: reportSplit.length, files: reportSplit },
       training: JSON.parse(fs.readFileSync(summary, 'utf8')),
     };
@@ -161,7 +209,11 @@ function trainingName(file: string): string {
 }
 
 function candidateId(folder: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-');
   for (let n = 1; ; n++) {
     const id = n === 1 ? `candidate-${stamp}` : `candidate-${stamp}-${n}`;
     if (!fs.existsSync(path.join(folder, `${id}.onnx`)) && !fs.existsSync(path.join(folder, `${id}.json`))) return id;

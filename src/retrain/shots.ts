@@ -13,13 +13,17 @@ export { labelledShots };
 
 /** Decided shots no member labelled whose more probable class has at least `minProbability`: weak labels. */
 export function confidentShots(db: Db, minProbability: number, limit: number, exclude: Set<string>): ClubShot[] {
-  const rows = db.prepare(`SELECT d.id AS decision_id, d.sha256, coalesce(d.sha256, 'decision:' || d.id) AS key, d.camera,
+  const rows = db
+    .prepare(
+      `SELECT d.id AS decision_id, d.sha256, coalesce(d.sha256, 'decision:' || d.id) AS key, d.camera,
         d.label, 'confident' AS source, d.time_ms, d.final_path AS current_path
       FROM decisions d
       WHERE d.action IN ('kept', 'moved') AND d.label IS NOT NULL AND max(d.p_airplane, d.p_bird) >= ?
         AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.decision_id = d.id)
         AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id)
-      ORDER BY d.id DESC LIMIT ?`).all(minProbability, limit * 2) as ClubShot[];
+      ORDER BY d.id DESC LIMIT ?`,
+    )
+    .all(minProbability, limit * 2) as ClubShot[];
   const seen = new Set(exclude);
   const out: ClubShot[] = [];
   for (const row of rows) {

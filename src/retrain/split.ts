@@ -14,12 +14,16 @@ export function heldOutHash(key: string, seed: number): number {
   return Number(digest.readBigUInt64BE(0) >> 11n) / 2 ** 53;
 }
 
-export function splitShots(shots: readonly ClubShot[], fraction: number, seed: number):
-  { heldOut: ClubShot[]; fineTune: ClubShot[] } {
+export function splitShots(
+  shots: readonly ClubShot[],
+  fraction: number,
+  seed: number,
+): { heldOut: ClubShot[]; fineTune: ClubShot[] } {
   const heldOut: ClubShot[] = [];
   const fineTune: ClubShot[] = [];
   for (const label of ['airplane', 'bird'] as const) {
-    const ranked = shots.filter((s) => s.label === label)
+    const ranked = shots
+      .filter((s) => s.label === label)
       .map((shot) => ({ shot, h: heldOutHash(shot.key, seed) }))
       .sort((a, b) => a.h - b.h);
     for (const r of ranked) (r.h < fraction ? heldOut : fineTune).push(r.shot);

@@ -39,21 +39,32 @@ export function isReallyInside(folder: string, file: string): boolean {
 export type FolderRole = 'watch' | 'airplanes';
 
 /** The configured camera whose `role` folder holds `file`, preferring the camera the decision names. */
-export function cameraHolding(config: Config, file: string, role: FolderRole, preferredName?: string):
-  Camera | undefined {
+export function cameraHolding(
+  config: Config,
+  file: string,
+  role: FolderRole,
+  preferredName?: string,
+): Camera | undefined {
   const holders = config.cameras.filter((camera) => isReallyInside(camera[role], file));
   return holders.find((camera) => camera.name === preferredName) ?? holders[0];
 }
 
 /** Throws a clear refusal unless `file` lies inside one of the configured `role` folders. */
-export function requireInside(config: Config, file: string, role: FolderRole, what: string,
-  preferredName?: string): Camera {
+export function requireInside(
+  config: Config,
+  file: string,
+  role: FolderRole,
+  what: string,
+  preferredName?: string,
+): Camera {
   const camera = cameraHolding(config, file, role, preferredName);
   if (camera === undefined) {
     const folders = config.cameras.map((c) => c[role]).join(', ');
     const kind = role === 'watch' ? 'watched (blog)' : 'airplanes';
-    throw new Refusal(`refusing: ${what} ${file} is not inside the configured ${kind} folder` +
-      `${config.cameras.length > 1 ? 's' : ''} (${folders}); pass the daemon's --config (or --watch/--airplanes)`);
+    throw new Refusal(
+      `refusing: ${what} ${file} is not inside the configured ${kind} folder` +
+        `${config.cameras.length > 1 ? 's' : ''} (${folders}); pass the daemon's --config (or --watch/--airplanes)`,
+    );
   }
   return camera;
 }

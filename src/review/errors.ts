@@ -7,7 +7,10 @@ import { UnknownDecision } from '../query/decided-shot.js';
 export type ActionErrorKind = 'invalid' | 'not-found' | 'conflict';
 
 export class ActionError extends Refusal {
-  constructor(readonly kind: ActionErrorKind, message: string) {
+  constructor(
+    readonly kind: ActionErrorKind,
+    message: string,
+  ) {
     super(message);
     this.name = 'ActionError';
   }

@@ -52,12 +52,17 @@ export function checkMarkRequest(label: unknown, move: unknown): MarkRequest {
   return { label: label as Label, move: move === true };
 }
 
-export async function markShot(config: Config, idOrPath: string, request: MarkRequest, member: string | null):
-  Promise<MarkResult> {
+export async function markShot(
+  config: Config,
+  idOrPath: string,
+  request: MarkRequest,
+  member: string | null,
+): Promise<MarkResult> {
   const { label, move } = checkMarkRequest(request.label, request.move);
   try {
     return await withDecidedShot(config.db, idOrPath, async (log, shot) =>
-      move ? markAndMove(log, config, shot, member) : markOnly(log, shot, label, member));
+      move ? markAndMove(log, config, shot, member) : markOnly(log, shot, label, member),
+    );
   } catch (err) {
     throw classify(err);
   }
@@ -66,21 +71,43 @@ export async function markShot(config: Config, idOrPath: string, request: MarkRe
 function markOnly(log: DecisionLog, shot: DecidedShot, label: Label, member: string | null): MarkResult {
   const when = timestamp();
   log.insertCorrection({
-    decision_id: shot.id, ...when, label, kind: 'mark', from_path: shot.current_path, to_path: null, member,
+    decision_id: shot.id,
+    ...when,
+    label,
+    kind: 'mark',
+    from_path: shot.current_path,
+    to_path: null,
+    member,
   });
   let hint: MarkResult['hint'] = null;
   if (label === 'bird' && shot.action === 'moved' && shot.current_path !== shot.path) hint = 'restore';
   if (label === 'airplane' && shot.current_path === shot.path && shot.action === 'kept') hint = 'move';
-  return { id: shot.id, label, moved: false, from: shot.current_path, to: shot.current_path, wanted: null, hint,
-    at: when.time, member };
+  return {
+    id: shot.id,
+    label,
+    moved: false,
+    from: shot.current_path,
+    to: shot.current_path,
+    wanted: null,
+    hint,
+    at: when.time,
+    member,
+  };
 }
 
-async function markAndMove(log: DecisionLog, config: Config, shot: DecidedShot, member: string | null):
-  Promise<MarkResult> {
+async function markAndMove(
+  log: DecisionLog,
+  config: Config,
+  shot: DecidedShot,
+  member: string | null,
+): Promise<MarkResult> {
   const from = shot.current_path;
   if (cameraHolding(config, from, 'airplanes') !== undefined) {
-    throw new ActionError('conflict', `the shot of decision ${shot.id} is already in an airplanes folder ` +
-      `(${from}); record the label only, without moving`);
+    throw new ActionError(
+      'conflict',
+      `the shot of decision ${shot.id} is already in an airplanes folder ` +
+        `(${from}); record the label only, without moving`,
+    );
   }
   const { dest, stat } = await refusalsAs('conflict', async () => {
     const camera = requireInside(config, from, 'watch', 'the shot at', shot.camera);
@@ -89,16 +116,33 @@ async function markAndMove(log: DecisionLog, config: Config, shot: DecidedShot, 
     return { dest, stat: await checkShotFile(shot, from) };
   });
   const when = timestamp();
-  const { finalPath } = await moveLogged(log, {
-    kind: 'mark-move', src: from, dest, sha256: shot.sha256 ?? await hashFile(from), size: stat.size,
-    record: {
-      table: 'corrections',
-      row: { decision_id: shot.id, ...when, label: 'airplane', kind: 'mark-move', from_path: from, member },
+  const { finalPath } = await moveLogged(
+    log,
+    {
+      kind: 'mark-move',
+      src: from,
+      dest,
+      sha256: shot.sha256 ?? (await hashFile(from)),
+      size: stat.size,
+      record: {
+        table: 'corrections',
+        row: { decision_id: shot.id, ...when, label: 'airplane', kind: 'mark-move', from_path: from, member },
+      },
     },
-  }, { expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } }).catch((err: unknown) => {
+    { expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } },
+  ).catch((err: unknown) => {
     if (err instanceof SourceChangedError) throw new ActionError('conflict', `nothing moved: ${err.message}`);
     throw err;
   });
-  return { id: shot.id, label: 'airplane', moved: true, from, to: finalPath, wanted: dest, hint: null,
-    at: when.time, member };
+  return {
+    id: shot.id,
+    label: 'airplane',
+    moved: true,
+    from,
+    to: finalPath,
+    wanted: dest,
+    hint: null,
+    at: when.time,
+    member,
+  };
 }

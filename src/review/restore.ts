@@ -37,13 +37,23 @@ export async function restoreShot(config: Config, idOrPath: string, member: stri
     return await withDecidedShot(config.db, idOrPath, async (log, shot) => {
       const back = shot.path;
       if (shot.latest?.kind === 'restore') {
-        return { id: shot.id, already: true, from: shot.final_path, to: shot.current_path, wanted: back,
-          at: shot.latest.time, member };
+        return {
+          id: shot.id,
+          already: true,
+          from: shot.final_path,
+          to: shot.current_path,
+          wanted: back,
+          at: shot.latest.time,
+          member,
+        };
       }
       const from = shot.current_path;
       if (from === back || cameraHolding(config, from, 'watch') !== undefined) {
-        throw new ActionError('conflict', `decision ${shot.id} (${shot.action}) left the shot in the blog at ` +
-          `${from}: nothing to restore; to record that it is a bird use 'birdwatch mark ${shot.id} --label bird'`);
+        throw new ActionError(
+          'conflict',
+          `decision ${shot.id} (${shot.action}) left the shot in the blog at ` +
+            `${from}: nothing to restore; to record that it is a bird use 'birdwatch mark ${shot.id} --label bird'`,
+        );
       }
       const stat = await refusalsAs('conflict', async () => {
         requireInside(config, from, 'airplanes', 'the shot at', shot.camera);
@@ -51,13 +61,21 @@ export async function restoreShot(config: Config, idOrPath: string, member: stri
         return checkShotFile(shot, from);
       });
       const when = timestamp();
-      const { finalPath } = await moveLogged(log, {
-        kind: 'restore', src: from, dest: back, sha256: shot.sha256 ?? await hashFile(from), size: stat.size,
-        record: {
-          table: 'corrections',
-          row: { decision_id: shot.id, ...when, label: 'bird', kind: 'restore', from_path: from, member },
+      const { finalPath } = await moveLogged(
+        log,
+        {
+          kind: 'restore',
+          src: from,
+          dest: back,
+          sha256: shot.sha256 ?? (await hashFile(from)),
+          size: stat.size,
+          record: {
+            table: 'corrections',
+            row: { decision_id: shot.id, ...when, label: 'bird', kind: 'restore', from_path: from, member },
+          },
         },
-      }, { expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } }).catch((err: unknown) => {
+        { expect: { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } },
+      ).catch((err: unknown) => {
         if (err instanceof SourceChangedError) throw new ActionError('conflict', `nothing restored: ${err.message}`);
         throw err;
       });

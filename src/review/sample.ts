@@ -29,19 +29,31 @@ export function pickSampleShot(db: Db, random: () => number = Math.random): numb
 }
 
 function drawSampleShot(db: Db, random: () => number): number | null {
-  const bounds = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM decisions').get() as
-    { lo: number | null; hi: number | null };
+  const bounds = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM decisions').get() as {
+    lo: number | null;
+    hi: number | null;
+  };
   if (bounds.lo === null || bounds.hi === null) return null;
-  const eligible = db.prepare(`SELECT 1 FROM decisions d WHERE d.id = ? AND d.action IN ('moved', 'kept')
-      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id)`).pluck();
+  const eligible = db
+    .prepare(
+      `SELECT 1 FROM decisions d WHERE d.id = ? AND d.action IN ('moved', 'kept')
+      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id)`,
+    )
+    .pluck();
   for (let draw = 0; draw < maxDraws; draw++) {
     const id = bounds.lo + Math.floor(random() * (bounds.hi - bounds.lo + 1));
     if (eligible.get(id) !== undefined) return id;
   }
   // Nearly everything reviewed (or failed): fall back to a scan for what is left, still in random order.
-  return (db.prepare(`SELECT d.id FROM decisions d WHERE d.action IN ('moved', 'kept')
-      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) ORDER BY random() LIMIT 1`)
-    .pluck().get() as number | undefined) ?? null;
+  return (
+    (db
+      .prepare(
+        `SELECT d.id FROM decisions d WHERE d.action IN ('moved', 'kept')
+      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) ORDER BY random() LIMIT 1`,
+      )
+      .pluck()
+      .get() as number | undefined) ?? null
+  );
 }
 
 export interface ReviewRecord {
@@ -61,21 +73,44 @@ export function recordReview(db: Db, decisionId: number, label: unknown, member:
     { action: string; camera: string; path: string; p_airplane: number | null } | undefined;
   if (decision === undefined) throw new ActionError('not-found', `no decision with id ${decisionId} in the log`);
   if (decision.action === 'failed') {
-    throw new ActionError('conflict', `decision ${decisionId} failed (the filter decided nothing): not part of the sample`);
+    throw new ActionError(
+      'conflict',
+      `decision ${decisionId} failed (the filter decided nothing): not part of the sample`,
+    );
   }
   if (db.prepare('SELECT 1 FROM review_draws WHERE decision_id = ?').get(decisionId) === undefined) {
-    throw new ActionError('conflict', `decision ${decisionId} was not drawn for the random review ` +
-      "('birdwatch review-sample N' or the web page's \"review a sample\" draw shots): a mistake you noticed is a " +
-      `correction: birdwatch restore ${decisionId}, or birdwatch mark ${decisionId} --label airplane`);
+    throw new ActionError(
+      'conflict',
+      `decision ${decisionId} was not drawn for the random review ` +
+        "('birdwatch review-sample N' or the web page's \"review a sample\" draw shots): a mistake you noticed is a " +
+        `correction: birdwatch restore ${decisionId}, or birdwatch mark ${decisionId} --label airplane`,
+    );
   }
   const when = timestamp();
   // The label and its event (the outbox, src/db/outbox.ts) in one transaction.
   const id = db.transaction(() => {
-    const rowId = Number(db.prepare(`INSERT INTO reviews (decision_id, time, time_ms, label, member, source)
-        VALUES (?, ?, ?, ?, ?, 'sample')`).run(decisionId, when.time, when.time_ms, label, member).lastInsertRowid);
-    recordEvent(db, { type: 'review', camera: decision.camera, time_ms: when.time_ms, payload: {
-      id: decisionId, review_id: rowId, label, member, action: decision.action, p_airplane: decision.p_airplane,
-      path: decision.path } });
+    const rowId = Number(
+      db
+        .prepare(
+          `INSERT INTO reviews (decision_id, time, time_ms, label, member, source)
+        VALUES (?, ?, ?, ?, ?, 'sample')`,
+        )
+        .run(decisionId, when.time, when.time_ms, label, member).lastInsertRowid,
+    );
+    recordEvent(db, {
+      type: 'review',
+      camera: decision.camera,
+      time_ms: when.time_ms,
+      payload: {
+        id: decisionId,
+        review_id: rowId,
+        label,
+        member,
+        action: decision.action,
+        p_airplane: decision.p_airplane,
+        path: decision.path,
+      },
+    });
     return rowId;
   })();
   return { id, decision_id: decisionId, label: label as ReviewLabel, member, time: when.time };
@@ -107,14 +142,27 @@ export interface ReviewFilter extends TimeRange {
 export function reviewSummary(db: Db, filter: ReviewFilter = {}): ReviewSummary {
   const terms: string[] = [];
   const params: unknown[] = [];
-  if (filter.sinceMs !== undefined) { terms.push('d.time_ms >= ?'); params.push(filter.sinceMs); }
-  if (filter.untilMs !== undefined) { terms.push('d.time_ms < ?'); params.push(filter.untilMs); }
-  if (filter.camera !== undefined) { terms.push('d.camera = ?'); params.push(filter.camera); }
-  const rows = db.prepare(`SELECT d.action AS action, r.label AS label, count(*) AS n
+  if (filter.sinceMs !== undefined) {
+    terms.push('d.time_ms >= ?');
+    params.push(filter.sinceMs);
+  }
+  if (filter.untilMs !== undefined) {
+    terms.push('d.time_ms < ?');
+    params.push(filter.untilMs);
+  }
+  if (filter.camera !== undefined) {
+    terms.push('d.camera = ?');
+    params.push(filter.camera);
+  }
+  const rows = db
+    .prepare(
+      `SELECT d.action AS action, r.label AS label, count(*) AS n
       FROM reviews r JOIN decisions d ON d.id = r.decision_id
       WHERE r.source = 'sample' AND r.id = (SELECT max(id) FROM reviews WHERE decision_id = r.decision_id)
         ${terms.map((t) => `AND ${t}`).join(' ')}
-      GROUP BY 1, 2`).all(...params) as Array<{ action: 'moved' | 'kept'; label: ReviewLabel; n: number }>;
+      GROUP BY 1, 2`,
+    )
+    .all(...params) as Array<{ action: 'moved' | 'kept'; label: ReviewLabel; n: number }>;
   const zero = (): Record<ReviewLabel, number> => ({ bird: 0, airplane: 0, neither: 0 });
   const byAction = { moved: zero(), kept: zero() };
   for (const row of rows) {
@@ -124,8 +172,10 @@ export function reviewSummary(db: Db, filter: ReviewFilter = {}): ReviewSummary 
   const airplanes = byAction.moved.airplane + byAction.kept.airplane;
   return {
     reviewed: rows.reduce((sum, row) => sum + row.n, 0),
-    birds, birds_moved: byAction.moved.bird,
-    airplanes, airplanes_caught: byAction.moved.airplane,
+    birds,
+    birds_moved: byAction.moved.bird,
+    airplanes,
+    airplanes_caught: byAction.moved.airplane,
     neither: byAction.moved.neither + byAction.kept.neither,
     bird_moved_share: birds === 0 ? null : byAction.moved.bird / birds,
     airplane_caught_share: airplanes === 0 ? null : byAction.moved.airplane / airplanes,

@@ -13,8 +13,10 @@ export async function checkShotFile(shot: DecidedShot, file: string = shot.curre
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new Refusal(`the shot of decision ${shot.id} is no longer at ${file}, where the log last ` +
-        'put it (moved or deleted by hand?)');
+      throw new Refusal(
+        `the shot of decision ${shot.id} is no longer at ${file}, where the log last ` +
+          'put it (moved or deleted by hand?)',
+      );
     }
     throw new Refusal(`cannot read ${file}: ${(err as Error).message}`);
   }

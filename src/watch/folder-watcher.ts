@@ -86,7 +86,9 @@ export class FolderWatcher {
     watcher.on('unlink', (file) => this.options.onGone(file));
     watcher.on('error', (err) => {
       logger.error('watcher error (the safety rescan covers missed files)', {
-        folder: root, error: (err as Error).message, code: (err as NodeJS.ErrnoException).code,
+        folder: root,
+        error: (err as Error).message,
+        code: (err as NodeJS.ErrnoException).code,
       });
     });
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
@@ -99,7 +101,8 @@ export class FolderWatcher {
     const now = identity(this.options.root);
     if (now === this.rootIdentity) return;
     if (now === undefined) {
-      if (!this.rootMissingLogged) this.options.logger.warn('watched folder disappeared', { folder: this.options.root });
+      if (!this.rootMissingLogged)
+        this.options.logger.warn('watched folder disappeared', { folder: this.options.root });
       this.rootMissingLogged = true;
       this.rootIdentity = undefined;
       return;
@@ -111,9 +114,12 @@ export class FolderWatcher {
     void (async () => {
       await old?.close();
       if (!this.closed) await this.watch();
-    })().catch((err) => this.options.logger.error('cannot watch the folder again', {
-      folder: this.options.root, error: (err as Error).message,
-    }));
+    })().catch((err) =>
+      this.options.logger.error('cannot watch the folder again', {
+        folder: this.options.root,
+        error: (err as Error).message,
+      }),
+    );
   }
 }
 

@@ -114,7 +114,9 @@ export class TreeWatcher {
 
   private reportError(where: string, err: unknown): void {
     this.options.logger.warn('watch error (the safety rescan covers missed files)', {
-      path: where, error: (err as Error).message, code: (err as NodeJS.ErrnoException).code,
+      path: where,
+      error: (err as Error).message,
+      code: (err as NodeJS.ErrnoException).code,
     });
   }
 }

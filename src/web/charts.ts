@@ -32,7 +32,12 @@ function shortNumber(n: number): string {
   return String(+n.toFixed(1));
 }
 
-export interface DayCounts { day: string; moved: number; kept: number; failed: number }
+export interface DayCounts {
+  day: string;
+  moved: number;
+  kept: number;
+  failed: number;
+}
 
 /** Decisions per day, stacked by action. */
 export function decisionsPerDayChart(days: DayCounts[]): Html {
@@ -49,27 +54,45 @@ export function decisionsPerDayChart(days: DayCounts[]): Html {
     const parts = (['kept', 'moved', 'failed'] as const).map((action) => {
       const h = (day[action] / max) * plotH;
       y -= h;
-      return h > 0 ? html`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"
-        fill="${colors[action]}"><title>${day.day}: ${day[action]} ${action}</title></rect>` : '';
+      return h > 0
+        ? html`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"
+        fill="${colors[action]}"><title>${day.day}: ${day[action]} ${action}</title></rect>`
+        : '';
     });
     return parts;
   });
   const labelAt = [...new Set([0, Math.floor((days.length - 1) / 2), days.length - 1])];
-  const labels = labelAt.map((i) => html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 20}"
-    text-anchor="middle" font-size="16" fill="#555">${days[i]!.day.slice(5)}</text>`);
-  return frame(title, html`${bars}${labels}`, max, legendOf([['kept', colors.kept], ['moved', colors.moved],
-    ['failed', colors.failed]]));
+  const labels = labelAt.map(
+    (i) => html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 20}"
+    text-anchor="middle" font-size="16" fill="#555">${days[i]!.day.slice(5)}</text>`,
+  );
+  return frame(
+    title,
+    html`${bars}${labels}`,
+    max,
+    legendOf([
+      ['kept', colors.kept],
+      ['moved', colors.moved],
+      ['failed', colors.failed],
+    ]),
+  );
 }
 
 function legendOf(entries: Array<[string, string]>): Html {
-  return html`${entries.map(([name, color], i) => html`<rect x="${pad.left + i * 100}" y="6" width="14" height="14"
-    fill="${color}"/><text x="${pad.left + i * 100 + 16}" y="19" font-size="16" fill="#333">${name}</text>`)}`;
+  return html`${entries.map(
+    ([name, color], i) => html`<rect x="${pad.left + i * 100}" y="6" width="14" height="14"
+    fill="${color}"/><text x="${pad.left + i * 100 + 16}" y="19" font-size="16" fill="#333">${name}</text>`,
+  )}`;
 }
 
 /** A histogram: one bar per bin, labels under some bins, marker lines at fractions of the x axis (their labels
  *  stacked, so that two cameras' thresholds stay readable). */
-export function histogramChart(title: string, counts: number[], binLabels: string[],
-  markers: Array<{ at: number; label: string }> = []): Html {
+export function histogramChart(
+  title: string,
+  counts: number[],
+  binLabels: string[],
+  markers: Array<{ at: number; label: string }> = [],
+): Html {
   const total = counts.reduce((a, b) => a + b, 0);
   if (total === 0) return html`<p class="muted">No data in this range.</p>`;
   const max = niceMax(Math.max(...counts));
@@ -82,9 +105,12 @@ export function histogramChart(title: string, counts: number[], binLabels: strin
       width="${Math.max(1, slot - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${colors.bar}"><title>${binLabels[i]}: ${n}</title></rect>`;
   });
   const every = Math.ceil(counts.length / 5);
-  const labels = binLabels.map((label, i) => i % every === 0 || counts.length <= 7
-    ? html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 20}" text-anchor="middle"
-      font-size="16" fill="#555">${label}</text>` : '');
+  const labels = binLabels.map((label, i) =>
+    i % every === 0 || counts.length <= 7
+      ? html`<text x="${(pad.left + (i + 0.5) * slot).toFixed(1)}" y="${H - pad.bottom + 20}" text-anchor="middle"
+      font-size="16" fill="#555">${label}</text>`
+      : '',
+  );
   const marks = markers.map((marker, i) => {
     const x = pad.left + marker.at * plotW;
     return html`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${pad.top - 4}" y2="${pad.top + plotH}"

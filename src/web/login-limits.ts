@@ -6,22 +6,28 @@
 export class LoginLimits {
   private readonly windows = new Map<string, { count: number; endsAt: number }>();
 
-  constructor(private readonly limits: Record<string, number>, private readonly windowMs: number) {}
+  constructor(
+    private readonly limits: Record<string, number>,
+    private readonly windowMs: number,
+  ) {}
 
   /**
    * Counts one attempt under each key (`kind:value`, where `limits[kind]` is that kind's limit). If any key has used
    * up its limit, nothing is counted and the answer is the milliseconds until that key's window ends; else 0.
    */
   take(keys: string[], now = Date.now()): number {
-    if (this.windows.size > 10_000) { // many names tried: forget the windows that are over
+    if (this.windows.size > 10_000) {
+      // many names tried: forget the windows that are over
       for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
     }
     const current = keys.map((key) => {
       const window = this.windows.get(key);
       return window === undefined || window.endsAt <= now ? { count: 0, endsAt: now + this.windowMs } : window;
     });
-    const waitMs = Math.max(0, ...current.map((window, i) =>
-      window.count >= this.limit(keys[i]!) ? window.endsAt - now : 0));
+    const waitMs = Math.max(
+      0,
+      ...current.map((window, i) => (window.count >= this.limit(keys[i]!) ? window.endsAt - now : 0)),
+    );
     if (waitMs > 0) return waitMs;
     keys.forEach((key, i) => this.windows.set(key, { ...current[i]!, count: current[i]!.count + 1 }));
     return 0;

@@ -36,9 +36,15 @@ export function readModelInfo(modelFile: string): ModelInfo {
   const key = `${modelFile}:${modelStat?.mtimeMs}:${modelStat?.size}:${cardStat?.mtimeMs}`;
   if (cache?.key === key) return cache.info;
   const info: ModelInfo = {
-    file: modelFile, size: modelStat?.size ?? null,
+    file: modelFile,
+    size: modelStat?.size ?? null,
     modified: modelStat ? new Date(modelStat.mtimeMs).toISOString() : null,
-    metadata: {}, checked: null, checkError: null, card: beside.card, cardFile: beside.file, error: null,
+    metadata: {},
+    checked: null,
+    checkError: null,
+    card: beside.card,
+    cardFile: beside.file,
+    error: null,
   };
   try {
     if (modelStat === null) throw new Error(`no model file at ${modelFile}`);

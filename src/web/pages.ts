@@ -27,7 +27,11 @@ export interface PageContext {
 }
 
 const nav: Array<[string, string]> = [
-  ['/', 'Decisions'], ['/quarantine', 'Quarantine'], ['/review', 'Review'], ['/stats', 'Stats'], ['/model', 'Model'],
+  ['/', 'Decisions'],
+  ['/quarantine', 'Quarantine'],
+  ['/review', 'Review'],
+  ['/stats', 'Stats'],
+  ['/model', 'Model'],
 ];
 
 export function layout(ctx: PageContext, title: string, body: Html): string {
@@ -36,7 +40,9 @@ export function layout(ctx: PageContext, title: string, body: Html): string {
     ? html`<span class="who">${session.user} <span class="role">${session.role}</span></span>
         <button type="button" class="link" data-logout>Log out</button>`
     : html`<a href="/login">Log in</a>`;
-  return '<!doctype html>\n' + html`<html lang="en"><head><meta charset="utf-8">
+  return (
+    '<!doctype html>\n' +
+    html`<html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · birdwatch</title>
 <link rel="stylesheet" href="/static/style.css">
@@ -50,7 +56,8 @@ ${session ? html`<meta name="csrf-token" content="${session.csrf}">` : ''}
 <h1>${title}</h1>
 <p class="flash" role="status" hidden></p>
 ${body}
-</main></body></html>`.text;
+</main></body></html>`.text
+  );
 }
 
 const canAct = (ctx: PageContext): boolean => ctx.session?.role === 'reviewer';
@@ -82,15 +89,22 @@ function filterForm(ctx: PageContext, query: Query, action: string, withDecision
     <option value="">any</option>${options.map((o) => html`<option${value(name) === o ? html` selected` : ''}>${o}</option>`)}
     </select></label>`;
   return html`<form class="filters" method="get" action="${action}">
-    ${select('camera', ctx.config.cameras.map((c) => c.name))}
+    ${select(
+      'camera',
+      ctx.config.cameras.map((c) => c.name),
+    )}
     ${withDecisionFields ? html`${select('label', ['airplane', 'bird'])}${select('action', ['moved', 'kept', 'failed'])}` : ''}
     <label>since<input name="since" value="${value('since')}" placeholder="7d" size="10"></label>
     <label>until<input name="until" value="${value('until')}" placeholder="${today()}" size="10"></label>
-    ${withDecisionFields ? html`<label>P(airplane) ≥<input name="min_p" value="${value('min_p')}" inputmode="decimal" size="4"></label>
+    ${
+      withDecisionFields
+        ? html`<label>P(airplane) ≥<input name="min_p" value="${value('min_p')}" inputmode="decimal" size="4"></label>
     <label>≤<input name="max_p" value="${value('max_p')}" inputmode="decimal" size="4"></label>
     <label>name<input name="path" value="${value('path')}" size="12"></label>
     <label>model<input name="model" value="${value('model')}" size="12"></label>
-    <label class="check"><input type="checkbox" name="corrected" value="1"${value('corrected') === '1' ? html` checked` : ''}>corrected</label>` : ''}
+    <label class="check"><input type="checkbox" name="corrected" value="1"${value('corrected') === '1' ? html` checked` : ''}>corrected</label>`
+        : ''
+    }
     <button type="submit">Filter</button> <a href="${action}">clear</a></form>`;
 }
 
@@ -101,8 +115,12 @@ function pager(query: Query, action: string, next: string | null): Html {
 }
 
 export function decisionsPage(ctx: PageContext, query: Query, rows: DecisionRecord[], next: string | null): string {
-  const list = rows.length === 0 ? html`<p class="muted">No decisions match.</p>` : html`<ul class="decisions">
-    ${rows.map((row) => html`<li class="decision ${row.action}">
+  const list =
+    rows.length === 0
+      ? html`<p class="muted">No decisions match.</p>`
+      : html`<ul class="decisions">
+    ${rows.map(
+      (row) => html`<li class="decision ${row.action}">
       <a class="thumb-link" href="/shot/${row.id}">${thumb(row)}</a>
       <div class="meta">
         <a class="name" href="/shot/${row.id}">${path.basename(row.path)}</a>
@@ -110,13 +128,17 @@ export function decisionsPage(ctx: PageContext, query: Query, rows: DecisionReco
         <div class="small">P(airplane) ${row.probabilities ? row.probabilities.airplane.toFixed(3) : '–'} · ${row.camera}</div>
         <div class="small">${when(row.time)} · #${row.id}</div>
         ${row.action === 'failed' ? html`<div class="small error">${row.error_kind}: ${row.error}</div>` : ''}
-      </div></li>`)}</ul>`;
+      </div></li>`,
+    )}</ul>`;
   return layout(ctx, 'Decisions', html`${filterForm(ctx, query, '/', true)}${list}${pager(query, '/', next)}`);
 }
 
 export function quarantinePage(ctx: PageContext, query: Query, rows: DecisionRecord[], next: string | null): string {
   const act = canAct(ctx);
-  const gallery = rows.length === 0 ? html`<p class="muted">Nothing in quarantine.</p>` : html`<ul class="gallery">
+  const gallery =
+    rows.length === 0
+      ? html`<p class="muted">Nothing in quarantine.</p>`
+      : html`<ul class="gallery">
     ${rows.map((row) => {
       const back = row.corrected_kind === 'restore';
       return html`<li class="card${back ? ' restored' : ''}" data-id="${row.id}">
@@ -124,18 +146,30 @@ export function quarantinePage(ctx: PageContext, query: Query, rows: DecisionRec
         <div class="meta"><a class="name" href="/shot/${row.id}">${path.basename(row.path)}</a>
           <div class="small">P(airplane) ${row.probabilities ? row.probabilities.airplane.toFixed(3) : '–'} · ${row.camera}</div>
           <div class="small">${when(row.time)}</div>
-          ${back ? html`<div class="badge back">back in the blog</div>`
-            : act ? html`<button type="button" class="restore" data-action="restore" data-id="${row.id}"
-                data-confirm="Put ${path.basename(row.path)} back in the blog and record it as a bird?">It's a bird: put it back</button>` : ''}
+          ${
+            back
+              ? html`<div class="badge back">back in the blog</div>`
+              : act
+                ? html`<button type="button" class="restore" data-action="restore" data-id="${row.id}"
+                data-confirm="Put ${path.basename(row.path)} back in the blog and record it as a bird?">It's a bird: put it back</button>`
+                : ''
+          }
         </div></li>`;
     })}</ul>`;
-  return layout(ctx, 'Quarantine', html`<p class="intro">Shots the filter moved out of the blog, newest first.
+  return layout(
+    ctx,
+    'Quarantine',
+    html`<p class="intro">Shots the filter moved out of the blog, newest first.
     ${act ? 'One click (and a confirmation) puts a bird back.' : ctx.session ? 'Reviewers can put birds back.' : ''}</p>
-    ${filterForm(ctx, query, '/quarantine', false)}${gallery}${pager(query, '/quarantine', next)}`);
+    ${filterForm(ctx, query, '/quarantine', false)}${gallery}${pager(query, '/quarantine', next)}`,
+  );
 }
 
-export function shotPage(ctx: PageContext, row: DecisionRecord, history: { corrections: CorrectionEntry[];
-  reviews: ReviewEntry[] }): string {
+export function shotPage(
+  ctx: PageContext,
+  row: DecisionRecord,
+  history: { corrections: CorrectionEntry[]; reviews: ReviewEntry[] },
+): string {
   const act = canAct(ctx);
   const name = path.basename(row.path);
   const inBlog = ctx.config.cameras.some((c) => row.current_path.startsWith(c.watch + path.sep));
@@ -146,8 +180,12 @@ export function shotPage(ctx: PageContext, row: DecisionRecord, history: { corre
       buttons.push(html`<button type="button" data-action="restore" data-id="${row.id}"
         data-confirm="Put ${name} back in the blog and record it as a bird?">It's a bird: put it back</button>`);
     }
-    buttons.push(html`<button type="button" data-action="mark" data-label="bird" data-id="${row.id}">Mark bird</button>`);
-    buttons.push(html`<button type="button" data-action="mark" data-label="airplane" data-id="${row.id}">Mark airplane</button>`);
+    buttons.push(
+      html`<button type="button" data-action="mark" data-label="bird" data-id="${row.id}">Mark bird</button>`,
+    );
+    buttons.push(
+      html`<button type="button" data-action="mark" data-label="airplane" data-id="${row.id}">Mark airplane</button>`,
+    );
     if (inBlog) {
       buttons.push(html`<button type="button" data-action="mark" data-label="airplane" data-move="true" data-id="${row.id}"
         data-confirm="Move ${name} out of the blog as an airplane?">Airplane: move it out</button>`);
@@ -163,49 +201,94 @@ export function shotPage(ctx: PageContext, row: DecisionRecord, history: { corre
     ['P(bird)', p ? p.bird.toFixed(4) : '–'],
     ['threshold', row.threshold === null ? '–' : row.threshold.toFixed(4)],
     ['model', row.model_id ?? '–'],
-    ['provider · latency', `${row.provider ?? '–'} · ${row.latency_ms === null ? '–' : `${row.latency_ms.toFixed(0)} ms`}`],
+    [
+      'provider · latency',
+      `${row.provider ?? '–'} · ${row.latency_ms === null ? '–' : `${row.latency_ms.toFixed(0)} ms`}`,
+    ],
     ['found at', html`<code>${row.path}</code>`],
     ['now at', html`<code>${row.current_path}</code>`],
-    ['size', row.width ? `${row.width}×${row.height} ${row.format ?? ''}, ${row.size ?? '?'} bytes` : `${row.size ?? '?'} bytes`],
+    [
+      'size',
+      row.width
+        ? `${row.width}×${row.height} ${row.format ?? ''}, ${row.size ?? '?'} bytes`
+        : `${row.size ?? '?'} bytes`,
+    ],
     ...(row.error ? [['error', `${row.error_kind}: ${row.error}`] as [string, string]] : []),
   ];
-  const corrections = history.corrections.length === 0 ? html`<p class="muted">No corrections.</p>` : html`<ul class="history">
+  const corrections =
+    history.corrections.length === 0
+      ? html`<p class="muted">No corrections.</p>`
+      : html`<ul class="history">
     ${history.corrections.map((c) => html`<li>${when(c.time)}: <strong>${c.label}</strong> (${c.kind}) by ${c.member ?? 'unknown'}${c.to_path ? html` → <code>${c.to_path}</code>` : ''}</li>`)}</ul>`;
-  const reviews = history.reviews.length === 0 ? '' : html`<h2>Sample labels</h2><ul class="history">
+  const reviews =
+    history.reviews.length === 0
+      ? ''
+      : html`<h2>Sample labels</h2><ul class="history">
     ${history.reviews.map((r) => html`<li>${when(r.time)}: <strong>${r.label}</strong> by ${r.member ?? 'unknown'}</li>`)}</ul>`;
-  return layout(ctx, name, html`<div class="shot">
+  return layout(
+    ctx,
+    name,
+    html`<div class="shot">
     <a class="picture" href="/api/decisions/${row.id}/image"><img src="/api/decisions/${row.id}/image" alt="${name}"></a>
     <div class="details">
       ${buttons.length ? html`<div class="actions">${buttons}</div>` : ''}
       <dl>${fields.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
       <h2>Corrections</h2>${corrections}${reviews}
-    </div></div>`);
+    </div></div>`,
+  );
 }
 
-export function statsPage(ctx: PageContext, query: Query, stats: Stats, histograms: Histograms,
-  thresholds: Marker[], promises: readonly CameraPromise[] = []): string {
+export function statsPage(
+  ctx: PageContext,
+  query: Query,
+  stats: Stats,
+  histograms: Histograms,
+  thresholds: Marker[],
+  promises: readonly CameraPromise[] = [],
+): string {
   const tiles: Array<[string, string, string?]> = [
     ['decisions', String(stats.decisions)],
-    ['airplanes moved', String(stats.airplanes_moved), stats.decisions ? pct(stats.airplanes_moved / stats.decisions) : ''],
+    [
+      'airplanes moved',
+      String(stats.airplanes_moved),
+      stats.decisions ? pct(stats.airplanes_moved / stats.decisions) : '',
+    ],
     ['kept', String(stats.per_action.kept)],
     ['failed', String(stats.per_action.failed)],
-    ['latency p50 / p99', stats.latency_ms.p50 === null ? '–'
-      : `${stats.latency_ms.p50.toFixed(0)} / ${stats.latency_ms.p99!.toFixed(0)} ms`],
+    [
+      'latency p50 / p99',
+      stats.latency_ms.p50 === null
+        ? '–'
+        : `${stats.latency_ms.p50.toFixed(0)} / ${stats.latency_ms.p99!.toFixed(0)} ms`,
+    ],
   ];
   const c = stats.corrections;
   const pBins = histograms.p_airplane.map((_, i) => (i / 20).toFixed(2));
-  const latencyLabels = [...latencyBuckets.map((b) => `<${b >= 1000 ? `${b / 1000}s` : b}`), `≥${latencyBuckets.at(-1)! / 1000}s`];
+  const latencyLabels = [
+    ...latencyBuckets.map((b) => `<${b >= 1000 ? `${b / 1000}s` : b}`),
+    `≥${latencyBuckets.at(-1)! / 1000}s`,
+  ];
   const range = stats.since ? html`${when(stats.since)} to ${when(stats.until)}` : html`no decisions`;
-  return layout(ctx, 'Stats', html`${filterForm(ctx, query, '/stats', false)}
+  return layout(
+    ctx,
+    'Stats',
+    html`${filterForm(ctx, query, '/stats', false)}
     <p class="intro">${range}${stats.camera ? html`, camera ${stats.camera}` : ''}.</p>
     ${promiseSection(promises)}
     <div class="tiles">${tiles.map(([k, v, sub]) => html`<div class="tile"><div class="value">${v}</div><div class="key">${k}${sub ? html` (${sub})` : ''}</div></div>`)}</div>
     <div class="charts">
       <figure><figcaption>Decisions per day</figcaption>${decisionsPerDayChart(stats.per_day)}</figure>
-      <figure><figcaption>P(airplane) of each decided shot</figcaption>${histogramChart('P(airplane) histogram',
-        histograms.p_airplane, pBins, thresholds)}</figure>
-      <figure><figcaption>Decision latency (last write to logged decision)</figcaption>${histogramChart('Latency histogram',
-        histograms.latency, latencyLabels)}</figure>
+      <figure><figcaption>P(airplane) of each decided shot</figcaption>${histogramChart(
+        'P(airplane) histogram',
+        histograms.p_airplane,
+        pBins,
+        thresholds,
+      )}</figure>
+      <figure><figcaption>Decision latency (last write to logged decision)</figcaption>${histogramChart(
+        'Latency histogram',
+        histograms.latency,
+        latencyLabels,
+      )}</figure>
     </div>
     <h2>Members' corrections</h2>
     <table class="numbers"><tbody>
@@ -218,8 +301,13 @@ export function statsPage(ctx: PageContext, query: Query, stats: Stats, histogra
     <div class="table-wrap"><table class="numbers"><thead><tr><th>camera</th><th>decisions</th><th>moved</th><th>kept</th><th>failed</th></tr></thead><tbody>
     ${stats.per_camera.map((r) => html`<tr><th>${r.camera}</th><td>${r.decisions}</td><td>${r.moved}</td><td>${r.kept}</td><td>${r.failed}</td></tr>`)}
     </tbody></table></div>
-    ${stats.failures_by_kind.length ? html`<h2>Failures</h2><table class="numbers"><tbody>
-      ${stats.failures_by_kind.map((f) => html`<tr><th>${f.error_kind}</th><td>${f.count}</td></tr>`)}</tbody></table>` : ''}`);
+    ${
+      stats.failures_by_kind.length
+        ? html`<h2>Failures</h2><table class="numbers"><tbody>
+      ${stats.failures_by_kind.map((f) => html`<tr><th>${f.error_kind}</th><td>${f.count}</td></tr>`)}</tbody></table>`
+        : ''
+    }`,
+  );
 }
 
 export function modelPage(ctx: PageContext, info: ModelInfo): string {
@@ -229,29 +317,47 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
   // only has its validation split, which chose its threshold.
   const reported = card.report_metrics;
   const metrics = reported ?? card.validation_metrics ?? {};
-  const atThreshold = (reported ? reported.at_threshold ?? {} : card.validation_metrics ?? {});
+  const atThreshold = reported ? (reported.at_threshold ?? {}) : (card.validation_metrics ?? {});
   const boot = metrics.airplanes_caught_at_1pct_bootstrap ?? metrics.airplanes_caught_bootstrap ?? {};
   const split = reported ? 'report split' : 'validation split';
-  const num = (v: unknown, digits = 3): string => typeof v === 'number' ? v.toFixed(digits) : v === undefined ? '–' : String(v);
+  const num = (v: unknown, digits = 3): string =>
+    typeof v === 'number' ? v.toFixed(digits) : v === undefined ? '–' : String(v);
   const interval = metrics.accuracy_interval;
   // Only a reviewer sees where the model lies on the server; a viewer its name alone.
-  const hidePaths = (text: string): string => canAct(ctx) ? text : text.split(path.dirname(info.file) + path.sep).join('');
+  const hidePaths = (text: string): string =>
+    canAct(ctx) ? text : text.split(path.dirname(info.file) + path.sep).join('');
   const rows: Array<[string, string]> = [
     ['file', canAct(ctx) ? info.file : path.basename(info.file)],
     ['installed', info.modified ? formatLocalTime(info.modified) : '–'],
     ['created', String(card.created_at ?? info.metadata.created_at ?? '–')],
-    ['network', `${String(model.description ?? '–')}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`],
+    [
+      'network',
+      `${String(model.description ?? '–')}${typeof model.parameters === 'number' ? `, ${model.parameters.toLocaleString('en')} parameters` : ''}`,
+    ],
     ['threshold (P(airplane) to move)', String(info.metadata.threshold ?? card.threshold ?? '–')],
     ['rule', String(card.threshold_rule ?? '–')],
-    [`accuracy (${split})`, num(metrics.accuracy) + (interval ? ` (90%: ${num(interval[0])}–${num(interval[1])})` : '')],
-    [`airplanes caught at threshold (${split})`, typeof atThreshold.airplanes_caught_at_threshold === 'number' ? pct(atThreshold.airplanes_caught_at_threshold) : '–'],
-    [`birds moved at threshold (${split})`, typeof atThreshold.birds_moved_at_threshold === 'number' ? pct(atThreshold.birds_moved_at_threshold) : '–'],
+    [
+      `accuracy (${split})`,
+      num(metrics.accuracy) + (interval ? ` (90%: ${num(interval[0])}–${num(interval[1])})` : ''),
+    ],
+    [
+      `airplanes caught at threshold (${split})`,
+      typeof atThreshold.airplanes_caught_at_threshold === 'number'
+        ? pct(atThreshold.airplanes_caught_at_threshold)
+        : '–',
+    ],
+    [
+      `birds moved at threshold (${split})`,
+      typeof atThreshold.birds_moved_at_threshold === 'number' ? pct(atThreshold.birds_moved_at_threshold) : '–',
+    ],
     [`airplanes caught at ≤ 1% birds, bootstrap mean (${split})`, typeof boot.mean === 'number' ? pct(boot.mean) : '–'],
     [`ROC AUC (${split})`, num(metrics.roc_auc)],
     [`${split} images`, num(metrics.images ?? metrics.validation_images, 0)],
   ];
   const confusion = atThreshold.confusion_matrix_at_threshold?.matrix;
-  const meta = Object.entries(info.metadata).filter(([k]) => !['history'].includes(k)).slice(0, 40);
+  const meta = Object.entries(info.metadata)
+    .filter(([k]) => !['history'].includes(k))
+    .slice(0, 40);
   let curve: OperatingCurve | undefined;
   let curveError: string | undefined;
   try {
@@ -259,32 +365,52 @@ export function modelPage(ctx: PageContext, info: ModelInfo): string {
   } catch (err) {
     curveError = (err as Error).message;
   }
-  const range = (pair: [number, number] | undefined): string => pair ? ` (${pct(pair[0])}–${pct(pair[1])})` : '';
-  return layout(ctx, 'Model', html`
+  const range = (pair: [number, number] | undefined): string => (pair ? ` (${pct(pair[0])}–${pct(pair[1])})` : '');
+  return layout(
+    ctx,
+    'Model',
+    html`
     ${info.error ? html`<p class="error">${hidePaths(info.error)}</p>` : ''}
     <table class="kv"><tbody>${rows.map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</tbody></table>
     <h2>Operating curve</h2>
-    ${curve ? html`<table class="numbers"><thead><tr><th>bird budget</th><th>threshold</th><th>airplanes caught</th>
+    ${
+      curve
+        ? html`<table class="numbers"><thead><tr><th>bird budget</th><th>threshold</th><th>airplanes caught</th>
       <th>birds moved</th></tr></thead><tbody>
-      ${curve.points.map((p) => html`<tr><th>${pct(p.bird_budget)}</th><td>${String(p.threshold)}</td>
+      ${curve.points.map(
+        (p) => html`<tr><th>${pct(p.bird_budget)}</th><td>${String(p.threshold)}</td>
         <td>${pct(p.airplanes_caught)}${range(p.airplanes_caught_interval)}</td>
-        <td>${pct(p.birds_moved)}${range(p.birds_moved_interval)}</td></tr>`)}</tbody></table>
+        <td>${pct(p.birds_moved)}${range(p.birds_moved_interval)}</td></tr>`,
+      )}</tbody></table>
     <p class="muted">Airplanes caught and birds moved measured on the ${curve.figures_split} split; thresholds chosen
       on the ${curve.threshold_split} split. The config's birdBudget picks the row with the largest budget not above it.</p>`
-    : html`<p class="muted">${curveError ? hidePaths(curveError) : 'No operating curve (this model predates it).'}</p>`}
-    ${confusion ? html`<h2>On the ${split}, at the threshold</h2>
+        : html`<p class="muted">${curveError ? hidePaths(curveError) : 'No operating curve (this model predates it).'}</p>`
+    }
+    ${
+      confusion
+        ? html`<h2>On the ${split}, at the threshold</h2>
     <table class="numbers"><thead><tr><th></th><th>moved</th><th>kept</th></tr></thead><tbody>
       <tr><th>airplanes</th><td>${confusion[0]?.[0]}</td><td>${confusion[0]?.[1]}</td></tr>
-      <tr><th>birds</th><td>${confusion[1]?.[0]}</td><td>${confusion[1]?.[1]}</td></tr></tbody></table>` : ''}
+      <tr><th>birds</th><td>${confusion[1]?.[0]}</td><td>${confusion[1]?.[1]}</td></tr></tbody></table>`
+        : ''
+    }
     <details><summary>All metadata in the model file</summary><table class="kv small"><tbody>
       ${meta.map(([k, v]) => html`<tr><th>${k}</th><td><code>${v.length > 300 ? `${v.slice(0, 300)}…` : v}</code></td></tr>`)}
-    </tbody></table></details>`);
+    </tbody></table></details>`,
+  );
 }
 
-export function reviewPage(ctx: PageContext, summary: ReviewSummary, sampleId: number | null,
-  promises: readonly CameraPromise[] = []): string {
+export function reviewPage(
+  ctx: PageContext,
+  summary: ReviewSummary,
+  sampleId: number | null,
+  promises: readonly CameraPromise[] = [],
+): string {
   const act = canAct(ctx);
-  const figures = summary.reviewed === 0 ? html`<p class="muted">No shot has been labelled yet.</p>` : html`
+  const figures =
+    summary.reviewed === 0
+      ? html`<p class="muted">No shot has been labelled yet.</p>`
+      : html`
     <div class="tiles">
       <div class="tile"><div class="value">${summary.reviewed}</div><div class="key">shots labelled</div></div>
       <div class="tile"><div class="value">${pct(summary.bird_moved_share)}</div>
@@ -309,21 +435,33 @@ export function reviewPage(ctx: PageContext, summary: ReviewSummary, sampleId: n
       </div>
       <p class="small"><a href="/review">Skip this one</a></p></div>`;
   }
-  return layout(ctx, 'Review a sample', html`<p class="intro">Random decided shots, kept and moved, one at a time.
+  return layout(
+    ctx,
+    'Review a sample',
+    html`<p class="intro">Random decided shots, kept and moved, one at a time.
     Their labels measure how the filter does on this camera, not only the mistakes someone noticed.</p>
-    ${figures}${sample}${promiseProgress(promises)}`);
+    ${figures}${sample}${promiseProgress(promises)}`,
+  );
 }
 
 export function loginPage(ctx: PageContext, next: string): string {
-  return layout(ctx, 'Log in', html`<form class="login" data-login data-next="${next}">
+  return layout(
+    ctx,
+    'Log in',
+    html`<form class="login" data-login data-next="${next}">
     <label>User name<input name="username" autocomplete="username" required autofocus></label>
     <label>Password<input name="password" type="password" autocomplete="current-password" required></label>
     <button type="submit">Log in</button>
-    <p class="error" data-login-error hidden></p></form>`);
+    <p class="error" data-login-error hidden></p></form>`,
+  );
 }
 
 export function errorPage(ctx: PageContext, status: number, message: string): string {
-  return layout(ctx, status === 404 ? 'Not found' : 'Error', html`<p class="error">${message}</p><p><a href="/">Back to the decisions</a></p>`);
+  return layout(
+    ctx,
+    status === 404 ? 'Not found' : 'Error',
+    html`<p class="error">${message}</p><p><a href="/">Back to the decisions</a></p>`,
+  );
 }
 
 /** Today's local date (YYYY-MM-DD): the "until" box's example, never a stale one. */

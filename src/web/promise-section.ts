@@ -29,8 +29,11 @@ const pad = { left: 50, right: 14, top: 16, bottom: 30 };
 export function thresholdHistoryChart(p: CameraPromise, nowMs = Date.now()): Html {
   const title = `Threshold history of camera ${p.camera}`;
   if (p.history.length === 0) {
-    return html`<p class="small muted">Threshold ${p.threshold.toFixed(4)} (${p.threshold_from === 'pinned'
-      ? 'set in the config: never changed by calibration' : 'not changed by calibration yet'}).</p>`;
+    return html`<p class="small muted">Threshold ${p.threshold.toFixed(4)} (${
+      p.threshold_from === 'pinned'
+        ? 'set in the config: never changed by calibration'
+        : 'not changed by calibration yet'
+    }).</p>`;
   }
   const first = p.history[0]!.time_ms;
   const span = Math.max(1, nowMs - first);
@@ -41,11 +44,16 @@ export function thresholdHistoryChart(p: CameraPromise, nowMs = Date.now()): Htm
     if (i > 0) d += ` H${x(point.time_ms).toFixed(1)} V${y(point.threshold).toFixed(1)}`;
   }
   d += ` H${x(nowMs).toFixed(1)}`;
-  const ticks = [0, 0.5, 1].map((v) => html`<line x1="${pad.left}" x2="${W - pad.right}" y1="${y(v)}" y2="${y(v)}"
-    stroke="#ddd"/><text x="${pad.left - 6}" y="${y(v) + 5}" text-anchor="end" font-size="14" fill="#555">${v}</text>`);
-  const dots = p.history.map((point) => html`<circle cx="${x(point.time_ms).toFixed(1)}" cy="${y(point.threshold)
-    .toFixed(1)}" r="4" fill="${point.certified ? '#3f8f5a' : '#c8553d'}"><title>${formatLocalTime(point.time_ms)}:
-    ${point.threshold} (${point.certified ? 'certified' : 'not certified'})</title></circle>`);
+  const ticks = [0, 0.5, 1].map(
+    (v) => html`<line x1="${pad.left}" x2="${W - pad.right}" y1="${y(v)}" y2="${y(v)}"
+    stroke="#ddd"/><text x="${pad.left - 6}" y="${y(v) + 5}" text-anchor="end" font-size="14" fill="#555">${v}</text>`,
+  );
+  const dots = p.history.map(
+    (point) => html`<circle cx="${x(point.time_ms).toFixed(1)}" cy="${y(point.threshold).toFixed(
+      1,
+    )}" r="4" fill="${point.certified ? '#3f8f5a' : '#c8553d'}"><title>${formatLocalTime(point.time_ms)}:
+    ${point.threshold} (${point.certified ? 'certified' : 'not certified'})</title></circle>`,
+  );
   return html`<svg class="chart history" viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}"
     xmlns="http://www.w3.org/2000/svg"><title>${title}</title>${ticks}
     <path d="${d}" fill="none" stroke="#3d6fa8" stroke-width="2"/>${dots}
@@ -59,7 +67,8 @@ export function promiseSection(promises: readonly CameraPromise[]): Html {
   const budget = promises[0]!.budget;
   return html`<section class="promise" aria-labelledby="promise-title">
     <h2 id="promise-title">The promise: at most ${pct(budget)} of birds leave the blog</h2>
-    <div class="promise-cards">${promises.map((p) => html`<article
+    <div class="promise-cards">${promises.map(
+      (p) => html`<article
       class="promise-card${p.certified ? ' certified' : ''}" data-camera="${p.camera}">
       <h3>${p.camera} <span class="small muted">budget ${pct(p.budget)}, threshold ${p.threshold.toFixed(4)}
         (${p.threshold_from})</span></h3>
@@ -67,13 +76,17 @@ export function promiseSection(promises: readonly CameraPromise[]): Html {
       ${progressBar(p)}
       <table class="kv small"><tbody>
         <tr><th>birds moved, of reviewed birds</th><td>${withInterval(p.birds_moved, 'birds', p.confidence)}</td></tr>
-        <tr><th>airplanes caught, of reviewed airplanes</th><td>${withInterval(p.airplanes_caught, 'airplanes',
-          p.confidence)}</td></tr>
+        <tr><th>airplanes caught, of reviewed airplanes</th><td>${withInterval(
+          p.airplanes_caught,
+          'airplanes',
+          p.confidence,
+        )}</td></tr>
         <tr><th>share of birds moved, at most</th><td>${p.birds ? pct(p.bound) : '–'} (${pct(p.confidence, 0)}
           confidence)</td></tr>
       </tbody></table>
       ${thresholdHistoryChart(p)}
-    </article>`)}</div>
+    </article>`,
+    )}</div>
     <p class="small muted">From the random review (Review page) of shots the current model decided. "At most
       ${pct(budget)} of birds, ${pct(promises[0]!.confidence, 0)} confidence": if a camera moved more than
       ${pct(budget)} of its birds, a review like this one would have shown it at least
@@ -86,6 +99,8 @@ export function promiseProgress(promises: readonly CameraPromise[]): Html {
   if (promises.length === 0) return html``;
   return html`<section class="promise-progress" aria-label="Progress toward certification">
     <h2>Toward the promise</h2>
-    ${promises.map((p) => html`<div class="camera-progress"><strong>${p.camera}</strong>: ${p.statement}
-      ${progressBar(p)}</div>`)}</section>`;
+    ${promises.map(
+      (p) => html`<div class="camera-progress"><strong>${p.camera}</strong>: ${p.statement}
+      ${progressBar(p)}</div>`,
+    )}</section>`;
 }

@@ -26,7 +26,14 @@ import { BadQuery, decisionFilterFrom, statsFilterFrom, type Query } from './fil
 import { LoginLimits } from './login-limits.js';
 import { readModelInfo } from './model-card.js';
 import * as pages from './pages.js';
-import { createSession, endSession, findSession, SESSION_COOKIE, SESSION_LIFETIME_MS, type Session } from './sessions.js';
+import {
+  createSession,
+  endSession,
+  findSession,
+  SESSION_COOKIE,
+  SESSION_LIFETIME_MS,
+  type Session,
+} from './sessions.js';
 import { contentTypeOf, openShotFile, ShotFileError } from './shot-files.js';
 import { thresholdMarkers } from './threshold-markers.js';
 import { Thumbnails } from './thumbnails.js';
@@ -34,10 +41,14 @@ import { checkCredentials } from './users.js';
 
 /** Static files, read from the source tree (no build step; dist/ finds them through the project root). */
 export const STATIC_DIR = fromProjectRoot('src', 'web', 'static');
-const staticTypes: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-  '.svg': 'image/svg+xml' };
+const staticTypes: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+export const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
   "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /**
@@ -63,16 +74,25 @@ declare module 'fastify' {
 const LOGIN_FAILURES = { perAddress: 20, perUser: 5, windowMs: 15 * 60_000, delayMs: 400 };
 
 /** The server (not listening yet) over an open read-write decision log; `log` gets one line per member action. */
-export async function createWebServer(config: Config, db: Db, log: (line: string) => void = () => {}):
-  Promise<FastifyInstance> {
+export async function createWebServer(
+  config: Config,
+  db: Db,
+  log: (line: string) => void = () => {},
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, trustProxy: ['127.0.0.1', '::1'], bodyLimit: 64 * 1024 });
   const thumbnails = new Thumbnails(config, config.web.thumbnails);
-  const staticFiles = new Map(fs.readdirSync(STATIC_DIR).filter((name) => staticTypes[path.extname(name)])
-    .map((name) => [name, fs.readFileSync(path.join(STATIC_DIR, name))]));
+  const staticFiles = new Map(
+    fs
+      .readdirSync(STATIC_DIR)
+      .filter((name) => staticTypes[path.extname(name)])
+      .map((name) => [name, fs.readFileSync(path.join(STATIC_DIR, name))]),
+  );
 
   await app.register(cookie);
-  const loginLimits = new LoginLimits({ address: LOGIN_FAILURES.perAddress, user: LOGIN_FAILURES.perUser },
-    LOGIN_FAILURES.windowMs);
+  const loginLimits = new LoginLimits(
+    { address: LOGIN_FAILURES.perAddress, user: LOGIN_FAILURES.perUser },
+    LOGIN_FAILURES.windowMs,
+  );
 
   // A JSON body may be empty (POST .../restore with no body); other content types are refused (415), so a
   // cross-site HTML form can never post to the API: Fastify's own text/plain parser goes too (a form may send
@@ -131,17 +151,24 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     }
     if (status === 500) log(`error: ${request.method} ${request.url}: ${err.stack ?? err.message}`);
     if (api) return reply.code(status).send({ error: message });
-    return reply.code(status).type('text/html; charset=utf-8')
+    return reply
+      .code(status)
+      .type('text/html; charset=utf-8')
       .send(pages.errorPage(pageContext(request, ''), status, message));
   });
   app.setNotFoundHandler((request, reply) => {
     if (request.url.startsWith('/api/')) return reply.code(404).send({ error: 'no such API route' });
-    return reply.code(404).type('text/html; charset=utf-8')
+    return reply
+      .code(404)
+      .type('text/html; charset=utf-8')
       .send(pages.errorPage(pageContext(request, ''), 404, 'There is no such page.'));
   });
 
-  const pageContext = (request: FastifyRequest, current: string): pages.PageContext =>
-    ({ session: request.session, config, current });
+  const pageContext = (request: FastifyRequest, current: string): pages.PageContext => ({
+    session: request.session,
+    config,
+    current,
+  });
   const page = (reply: FastifyReply, text: string): FastifyReply =>
     reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(text);
   const view = { config: { access: 'view' as Access } };
@@ -161,7 +188,9 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
   app.get<{ Params: { file: string } }>('/static/:file', pub, async (request, reply) => {
     const bytes = staticFiles.get(request.params.file);
     if (bytes === undefined) return reply.code(404).send({ error: 'no such file' });
-    return reply.type(staticTypes[path.extname(request.params.file)]!).header('Cache-Control', 'max-age=3600')
+    return reply
+      .type(staticTypes[path.extname(request.params.file)]!)
+      .header('Cache-Control', 'max-age=3600')
       .send(bytes);
   });
   app.get('/healthz', pub, async (_request, reply) => {
@@ -179,7 +208,9 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     const keys = [`address:${request.ip}`, `user:${String(body.username)}`];
     const waitMs = loginLimits.take(keys); // counted before the check, so parallel guesses cannot pass the limit
     if (waitMs > 0) {
-      return reply.code(429).header('Retry-After', String(Math.ceil(waitMs / 1000)))
+      return reply
+        .code(429)
+        .header('Retry-After', String(Math.ceil(waitMs / 1000)))
         .send({ error: 'too many failed logins: wait and try again' });
     }
     const user = await checkCredentials(db, body.username, body.password);
@@ -189,8 +220,13 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     }
     loginLimits.giveBack(keys);
     const { token, csrf } = createSession(db, user.name);
-    reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict',
-      secure: request.protocol === 'https', maxAge: SESSION_LIFETIME_MS / 1000 });
+    reply.setCookie(SESSION_COOKIE, token, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: request.protocol === 'https',
+      maxAge: SESSION_LIFETIME_MS / 1000,
+    });
     return { user: user.name, role: user.role, csrf };
   });
   app.post('/api/logout', { config: { access: 'session' } }, async (request, reply) => {
@@ -213,8 +249,11 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
       const type = contentTypeOf(row.format);
       // Not an image format the daemon recognised: a download, never rendered as a page.
       if (!type.startsWith('image/')) reply.header('Content-Disposition', 'attachment');
-      return reply.type(type).header('Content-Length', stat.size)
-        .header('Cache-Control', 'private, max-age=60').send(handle.createReadStream());
+      return reply
+        .type(type)
+        .header('Content-Length', stat.size)
+        .header('Cache-Control', 'private, max-age=60')
+        .send(handle.createReadStream());
     } catch (err) {
       if (!(err instanceof ShotFileError)) throw err;
       const status = err.kind === 'missing' ? 404 : err.kind === 'too-large' ? 413 : 403;
@@ -224,8 +263,10 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
   app.get<{ Params: { id: string } }>('/api/decisions/:id/thumbnail', view, async (request, reply) => {
     const row = oneDecision(request.params.id);
     const thumbnail = await thumbnails.get(row);
-    return reply.type(thumbnail.type)
-      .header('Cache-Control', thumbnail.real ? 'private, max-age=86400' : 'no-store').send(thumbnail.bytes);
+    return reply
+      .type(thumbnail.type)
+      .header('Cache-Control', thumbnail.real ? 'private, max-age=86400' : 'no-store')
+      .send(thumbnail.bytes);
   });
   app.post<{ Params: { id: string } }>('/api/decisions/:id/restore', act, async (request) => {
     const id = oneDecision(request.params.id).id;
@@ -233,7 +274,9 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     if (!result.already) log(`restore decision ${id} by ${result.member}: ${result.from} -> ${result.to}`);
     return result;
   });
-  app.post<{ Params: { id: string }; Body: { label?: unknown; move?: unknown } }>('/api/decisions/:id/mark', act,
+  app.post<{ Params: { id: string }; Body: { label?: unknown; move?: unknown } }>(
+    '/api/decisions/:id/mark',
+    act,
     async (request) => {
       const id = oneDecision(request.params.id).id;
       const body = request.body ?? {};
@@ -241,18 +284,22 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
       const where = result.moved ? `: ${result.from} -> ${result.to}` : '';
       log(`mark decision ${id} ${result.label} by ${result.member}${where}`);
       return result;
-    });
+    },
+  );
   app.get<{ Querystring: Query }>('/api/stats', view, async (request) => {
     const filter = statsFilterFrom(request.query);
     // As `stats --json`: the figures and where each camera stands with the promise.
-    return { ...computeStats(db, filter),
-      promise: promiseNow().filter((p) => filter.camera === undefined || p.camera === filter.camera) };
+    return {
+      ...computeStats(db, filter),
+      promise: promiseNow().filter((p) => filter.camera === undefined || p.camera === filter.camera),
+    };
   });
 
   // ---- review-sample API ----
   app.get('/api/review/next', view, async () => ({ decision: pickSampleShot(db) }));
   app.get<{ Querystring: Query }>('/api/review/summary', view, async (request) =>
-    reviewSummary(db, statsFilterFrom(request.query)));
+    reviewSummary(db, statsFilterFrom(request.query)),
+  );
   app.post<{ Params: { id: string }; Body: { label?: unknown } }>('/api/review/:id', act, async (request) => {
     const id = oneDecision(request.params.id).id;
     return recordReview(db, id, (request.body ?? {}).label, request.session!.user);
@@ -260,7 +307,8 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
 
   // ---- pages ----
   app.get<{ Querystring: Query }>('/login', pub, async (request, reply) => {
-    const next = typeof request.query.next === 'string' && isSameOriginPath(request.query.next) ? request.query.next : '/';
+    const next =
+      typeof request.query.next === 'string' && isSameOriginPath(request.query.next) ? request.query.next : '/';
     return page(reply, pages.loginPage(pageContext(request, '/login'), next));
   });
   app.get<{ Querystring: Query }>('/', view, async (request, reply) => {
@@ -296,11 +344,21 @@ export async function createWebServer(config: Config, db: Db, log: (line: string
     const filter = statsFilterFrom(request.query, '30d');
     const stats = computeStats(db, filter);
     const markers = thresholdMarkers(config, readModelInfo(config.model), filter.camera);
-    return page(reply, pages.statsPage(pageContext(request, '/stats'), { since: '30d', ...request.query }, stats,
-      computeHistograms(db, filter), markers, promiseNow()));
+    return page(
+      reply,
+      pages.statsPage(
+        pageContext(request, '/stats'),
+        { since: '30d', ...request.query },
+        stats,
+        computeHistograms(db, filter),
+        markers,
+        promiseNow(),
+      ),
+    );
   });
   app.get('/model', view, async (request, reply) =>
-    page(reply, pages.modelPage(pageContext(request, '/model'), readModelInfo(config.model))));
+    page(reply, pages.modelPage(pageContext(request, '/model'), readModelInfo(config.model))),
+  );
   app.get('/review', view, async (request, reply) => {
     const sample = request.session?.role === 'reviewer' ? pickSampleShot(db) : null;
     return page(reply, pages.reviewPage(pageContext(request, '/review'), reviewSummary(db), sample, promiseNow()));

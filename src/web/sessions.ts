@@ -23,16 +23,24 @@ export function createSession(db: Db, user: string): { token: string; csrf: stri
   const now = Date.now();
   db.transaction(() => {
     db.prepare('DELETE FROM sessions WHERE expires_ms < ?').run(now);
-    db.prepare(`INSERT INTO sessions (token_hash, user_name, csrf, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)`)
-      .run(hashToken(token), user, csrf, now, now + SESSION_LIFETIME_MS);
+    db.prepare(`INSERT INTO sessions (token_hash, user_name, csrf, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)`).run(
+      hashToken(token),
+      user,
+      csrf,
+      now,
+      now + SESSION_LIFETIME_MS,
+    );
   }).immediate();
   return { token, csrf };
 }
 
 export function findSession(db: Db, token: string | undefined): Session | null {
   if (!token || token.length > 100) return null;
-  const row = db.prepare(`SELECT u.name AS user, u.role AS role, s.csrf AS csrf
-      FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = ? AND s.expires_ms > ?`)
+  const row = db
+    .prepare(
+      `SELECT u.name AS user, u.role AS role, s.csrf AS csrf
+      FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = ? AND s.expires_ms > ?`,
+    )
     .get(hashToken(token), Date.now()) as Session | undefined;
   return row ?? null;
 }

@@ -11,14 +11,23 @@ import type { Config } from '../config/index.js';
 import { isReallyInside } from '../review/allowed-folders.js';
 
 export class ShotFileError extends Error {
-  constructor(readonly kind: 'refused' | 'missing' | 'too-large', message: string) {
+  constructor(
+    readonly kind: 'refused' | 'missing' | 'too-large',
+    message: string,
+  ) {
     super(message);
   }
 }
 
 const contentTypes: Record<string, string> = {
-  jpeg: 'image/jpeg', jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', tiff: 'image/tiff',
-  avif: 'image/avif', heif: 'image/heif',
+  jpeg: 'image/jpeg',
+  jpg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  tiff: 'image/tiff',
+  avif: 'image/avif',
+  heif: 'image/heif',
 };
 
 /** The content type of a decision's `format` (as the daemon sniffed it), else a neutral download type. */
@@ -42,7 +51,8 @@ export async function openShotFile(config: Config, file: string): Promise<OpenSh
   if (!path.isAbsolute(file) || path.normalize(file) !== file || file.split(path.sep).includes('..')) {
     throw new ShotFileError('refused', `refusing ${file}: not a plain absolute path`);
   }
-  if (!allowedFile(config, file)) throw new ShotFileError('refused', `refusing ${file}: outside the configured folders`);
+  if (!allowedFile(config, file))
+    throw new ShotFileError('refused', `refusing ${file}: outside the configured folders`);
   let stat: Stats;
   try {
     stat = await fs.lstat(file);

@@ -30,7 +30,11 @@ export class Thumbnails {
   private readonly waiting: Array<() => void> = [];
   private placeholder: Promise<Buffer> | undefined;
 
-  constructor(private readonly config: Config, readonly folder: string, private readonly concurrency = 2) {}
+  constructor(
+    private readonly config: Config,
+    readonly folder: string,
+    private readonly concurrency = 2,
+  ) {}
 
   async get(shot: ThumbnailSource): Promise<Thumbnail> {
     const sha = shot.sha256;
@@ -86,10 +90,14 @@ export class Thumbnails {
   }
 
   private async fallback(): Promise<Thumbnail> {
-    this.placeholder ??= sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240">
+    this.placeholder ??= sharp(
+      Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240">
         <rect width="320" height="240" fill="#d9dedb"/>
         <path d="M130 150 l30 -40 l25 30 l15 -15 l30 25 z" fill="#9aa59f"/>
-        <circle cx="200" cy="95" r="12" fill="#9aa59f"/></svg>`)).webp({ quality: 80 }).toBuffer();
+        <circle cx="200" cy="95" r="12" fill="#9aa59f"/></svg>`),
+    )
+      .webp({ quality: 80 })
+      .toBuffer();
     return { bytes: await this.placeholder, type: 'image/webp', real: false };
   }
 

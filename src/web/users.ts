@@ -37,8 +37,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64url');
-  const key = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length,
-    { N: Number(n), r: Number(r), p: Number(p), maxmem });
+  const key = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem,
+  });
   return timingSafeEqual(key, expected);
 }
 
@@ -49,7 +53,8 @@ export async function checkCredentials(db: Db, name: unknown, password: unknown)
   if (typeof name !== 'string' || typeof password !== 'string' || name.length > 200 || password.length > 1024) {
     return null;
   }
-  const row = db.prepare('SELECT name, role, password_hash, created_at, updated_at FROM users WHERE name = ?')
+  const row = db
+    .prepare('SELECT name, role, password_hash, created_at, updated_at FROM users WHERE name = ?')
     .get(name) as (User & { password_hash: string }) | undefined;
   if (row === undefined) {
     decoy ??= hashPassword(randomBytes(16).toString('hex'));
@@ -63,8 +68,9 @@ export async function checkCredentials(db: Db, name: unknown, password: unknown)
 
 export function checkUserName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(name)) {
-    throw new UsageError(`user name '${name}' must be 1-64 letters, digits, '.', '_', '@' or '-' ` +
-      '(starting with a letter or digit)');
+    throw new UsageError(
+      `user name '${name}' must be 1-64 letters, digits, '.', '_', '@' or '-' ` + '(starting with a letter or digit)',
+    );
   }
   return name;
 }
@@ -80,8 +86,12 @@ export async function addUser(db: Db, name: string, role: Role, password: string
   checkUserName(name);
   const hash = await hashPassword(checkPassword(password));
   const { time } = timestamp();
-  const result = db.prepare(`INSERT INTO users (name, role, password_hash, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`).run(name, role, hash, time, time);
+  const result = db
+    .prepare(
+      `INSERT INTO users (name, role, password_hash, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+    )
+    .run(name, role, hash, time, time);
   if (result.changes === 0) {
     throw new CommandFailure(`user '${name}' exists already (use 'birdwatch user passwd ${name}' for a new password)`);
   }
@@ -105,7 +115,8 @@ export function removeUser(db: Db, name: string): void {
 export async function setPassword(db: Db, name: string, password: string): Promise<void> {
   const hash = await hashPassword(checkPassword(password));
   db.transaction(() => {
-    const result = db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?')
+    const result = db
+      .prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?')
       .run(hash, timestamp().time, name);
     if (result.changes === 0) throw new CommandFailure(`no user '${name}'`);
     db.prepare('DELETE FROM sessions WHERE user_name = ?').run(name);

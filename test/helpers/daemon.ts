@@ -18,8 +18,9 @@ export const NOBODY = { uid: 65534, gid: 65534 };
  * NOBODY_MISSING then says why (a precondition for helpers/preconditions.ts needs()).
  */
 export const NOBODY_REPO: string | undefined = process.env.BW_TEST_NOBODY_REPO;
-export const NOBODY_MISSING: string | null = NOBODY_REPO ? null
-  : process.env.BW_TEST_NOBODY_MISSING ?? 'a checkout nobody can read (test/helpers/global-setup.ts did not run)';
+export const NOBODY_MISSING: string | null = NOBODY_REPO
+  ? null
+  : (process.env.BW_TEST_NOBODY_MISSING ?? 'a checkout nobody can read (test/helpers/global-setup.ts did not run)');
 
 /** The node arguments and working folder that run the CLI as `user` (nobody's copy) or as this user (the checkout). */
 export function cliFor(user: { uid: number; gid: number } | undefined): { cli: string; cwd: string } {
@@ -35,7 +36,10 @@ export interface SpawnOptions {
   user?: { uid: number; gid: number };
 }
 
-export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null }
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** A `birdwatch run` child process. */
 export class DaemonProcess {
@@ -64,20 +68,32 @@ export class DaemonProcess {
     };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
-    this.exited = new Promise((done) => this.child.once('exit', (code, signal) => {
-      this.exitInfo = { code, signal };
-      running.delete(this);
-      done({ code, signal });
-    }));
+    this.exited = new Promise((done) =>
+      this.child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        running.delete(this);
+        done({ code, signal });
+      }),
+    );
     running.add(this);
   }
 
-  get output(): string { return this.captured; }
+  get output(): string {
+    return this.captured;
+  }
   /** A mark in the output: pass it to waitForOutput/outputSince to look only at what came after it. */
-  get mark(): number { return this.dropped + this.captured.length; }
-  outputSince(mark: number): string { return this.captured.slice(Math.max(0, mark - this.dropped)); }
-  get pid(): number { return this.child.pid!; }
-  get alive(): boolean { return this.exitInfo === undefined; }
+  get mark(): number {
+    return this.dropped + this.captured.length;
+  }
+  outputSince(mark: number): string {
+    return this.captured.slice(Math.max(0, mark - this.dropped));
+  }
+  get pid(): number {
+    return this.child.pid!;
+  }
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
 
   /**
    * Resolves when the output (after `since`, a mark) contains `pattern`; throws with the output if it exits or times
@@ -88,11 +104,18 @@ export class DaemonProcess {
       const text = this.outputSince(since);
       return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
     };
-    await waitFor(() => {
-      if (matches()) return true;
-      if (!this.alive) throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before printing ${pattern}:\n${this.tail()}`);
-      return false;
-    }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
+    await waitFor(
+      () => {
+        if (matches()) return true;
+        if (!this.alive)
+          throw new Error(
+            `daemon exited (${JSON.stringify(this.exitInfo)}) before printing ${pattern}:\n${this.tail()}`,
+          );
+        return false;
+      },
+      timeoutMs,
+      () => `${pattern} in the daemon's output:\n${this.tail()}`,
+    );
   }
 
   /**
@@ -102,13 +125,17 @@ export class DaemonProcess {
    */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
     const since = this.mark;
-    await waitFor(() => {
-      if (caughtUpAfter(this.outputSince(since))) return true;
-      if (!this.alive) {
-        throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before catching up:\n${this.tail()}`);
-      }
-      return false;
-    }, timeoutMs, () => `two rescans and 'caught up' (needs --log-level debug, --rescan-interval-ms):\n${this.tail()}`);
+    await waitFor(
+      () => {
+        if (caughtUpAfter(this.outputSince(since))) return true;
+        if (!this.alive) {
+          throw new Error(`daemon exited (${JSON.stringify(this.exitInfo)}) before catching up:\n${this.tail()}`);
+        }
+        return false;
+      },
+      timeoutMs,
+      () => `two rescans and 'caught up' (needs --log-level debug, --rescan-interval-ms):\n${this.tail()}`,
+    );
   }
 
   /** Resolves once the daemon has reported 'ready' (initial scan done). */
@@ -167,8 +194,13 @@ export function makeTestDirs(prefix = 'bw-daemon-', user?: { uid: number; gid: n
   mkdirSync(watch);
   mkdirSync(airplanes);
   if (user) for (const dir of [root, watch, airplanes]) chownSync(dir, user.uid, user.gid);
-  return { root, watch, airplanes, db: join(root, 'birdwatch.db'),
-    cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    watch,
+    airplanes,
+    db: join(root, 'birdwatch.db'),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /**
@@ -209,23 +241,33 @@ export function writeConfigFile(dirs: TestDirs, config: Record<string, unknown>,
  * Short stall/quiet defaults suited to tests are NOT applied: pass e.g. ['--stall-ms', '2000'].
  */
 export function startDaemon(dirs: TestDirs, extraArgs: string[] = [], options: SpawnOptions = {}): DaemonProcess {
-  return new DaemonProcess(['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db,
-    ...extraArgs], options);
+  return new DaemonProcess(
+    ['run', '--watch', dirs.watch, '--airplanes', dirs.airplanes, '--db', dirs.db, ...extraArgs],
+    options,
+  );
 }
 
 /** Runs a CLI command to completion. */
-export function runCli(args: string[], options: SpawnOptions & { input?: string; timeoutMs?: number } = {}):
-  Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  options: SpawnOptions & { input?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const run = cliFor(options.user);
     const child = spawn(process.execPath, [run.cli, ...args], {
-      cwd: options.cwd ?? run.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: options.cwd ?? run.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
       ...(options.user ?? {}),
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', fail);
     child.on('exit', (code, signal) => {
@@ -252,6 +294,8 @@ export function alreadyDecidedLine(file: string): RegExp {
 export function listTree(root: string): string[] {
   return (readdirSync(root, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
     .filter((entry) => !entry.isDirectory())
-    .map((entry) => join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name).slice(root.length + 1))
+    .map((entry) =>
+      join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name).slice(root.length + 1),
+    )
     .sort();
 }

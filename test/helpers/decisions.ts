@@ -4,11 +4,28 @@ import Database from 'better-sqlite3';
 import { waitFor } from './wait.js';
 
 export interface Decision {
-  id: number; time: string; time_ms: number; camera: string; path: string; final_path: string; size: number | null;
-  sha256: string | null; mtime_ms: number | null; width: number | null; height: number | null; format: string | null;
-  p_airplane: number | null; p_bird: number | null; label: 'airplane' | 'bird' | null; threshold: number | null;
-  action: 'moved' | 'kept' | 'failed'; error: string | null; error_kind: string | null; model_id: string | null;
-  provider: string | null; latency_ms: number | null;
+  id: number;
+  time: string;
+  time_ms: number;
+  camera: string;
+  path: string;
+  final_path: string;
+  size: number | null;
+  sha256: string | null;
+  mtime_ms: number | null;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  p_airplane: number | null;
+  p_bird: number | null;
+  label: 'airplane' | 'bird' | null;
+  threshold: number | null;
+  action: 'moved' | 'kept' | 'failed';
+  error: string | null;
+  error_kind: string | null;
+  model_id: string | null;
+  provider: string | null;
+  latency_ms: number | null;
 }
 
 /** Runs a read-only query; [] while the database or its schema does not exist yet. */
@@ -37,11 +54,22 @@ export function pendingMoves(dbPath: string): Array<Record<string, unknown>> {
 }
 
 /** Waits until at least `count` rows match `where`, and returns them. */
-export async function waitForDecisions(dbPath: string, where: string, params: unknown[], count = 1,
-  timeoutMs = 30_000, context: () => string = () => ''): Promise<Decision[]> {
-  return waitFor(() => {
-    const rows = decisions(dbPath, where, ...params);
-    return rows.length >= count ? rows : undefined;
-  }, timeoutMs, () => `${count} decision(s) where ${where} ${JSON.stringify(params)}; have ` +
-    `${JSON.stringify(decisions(dbPath).map((r) => [r.path, r.action, r.error_kind]))}\n${context()}`);
+export async function waitForDecisions(
+  dbPath: string,
+  where: string,
+  params: unknown[],
+  count = 1,
+  timeoutMs = 30_000,
+  context: () => string = () => '',
+): Promise<Decision[]> {
+  return waitFor(
+    () => {
+      const rows = decisions(dbPath, where, ...params);
+      return rows.length >= count ? rows : undefined;
+    },
+    timeoutMs,
+    () =>
+      `${count} decision(s) where ${where} ${JSON.stringify(params)}; have ` +
+      `${JSON.stringify(decisions(dbPath).map((r) => [r.path, r.action, r.error_kind]))}\n${context()}`,
+  );
 }

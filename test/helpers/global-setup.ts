@@ -8,8 +8,17 @@
 // The workers learn the paths (or why they are missing) from BW_TEST_* environment variables; see helpers/daemon.ts,
 // helpers/immutable.ts and helpers/preconditions.ts. Everything is unmounted and removed at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, symlinkSync }
-  from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { immutableStopsOpenWrites } from './immutable.js';
@@ -53,9 +62,17 @@ function stageForNobody(): void {
     run('mount', ['--bind', REPO, copy]);
     // Read-only, so that nothing removing files under /tmp can reach the checkout through the mount.
     run('mount', ['-o', 'remount,bind,ro', copy]);
-    undo.push(() => { run('umount', [copy]); rmdirSync(copy); rmdirSync(stage); });
+    undo.push(() => {
+      run('umount', [copy]);
+      rmdirSync(copy);
+      rmdirSync(stage);
+    });
   } catch (err) {
-    try { run('umount', [copy]); } catch { /* not mounted */ }
+    try {
+      run('umount', [copy]);
+    } catch {
+      /* not mounted */
+    }
     tried.push(`bind mount refused (${String(err).split('\n')[0]})`);
     for (const part of ['dist', 'package.json', 'config', 'models']) {
       cpSync(join(REPO, part), join(copy, part), { recursive: true });
@@ -104,7 +121,10 @@ function immutableFolder(): void {
     run('truncate', ['-s', '64M', image]);
     run('mkfs.ext4', ['-q', '-F', image]);
     run('mount', ['-o', 'loop', image, mnt]);
-    undo.push(() => { run('umount', [mnt]); rmSync(dir, { recursive: true, force: true }); });
+    undo.push(() => {
+      run('umount', [mnt]);
+      rmSync(dir, { recursive: true, force: true });
+    });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     why.push(`a loop-mounted ext4 image failed: ${String(err).split('\n')[0]}`);
@@ -120,7 +140,11 @@ export default function setup(): () => void {
   immutableFolder();
   return () => {
     for (const step of undo.splice(0).reverse()) {
-      try { step(); } catch (err) { console.warn(`[global-setup] teardown: ${String(err)}`); }
+      try {
+        step();
+      } catch (err) {
+        console.warn(`[global-setup] teardown: ${String(err)}`);
+      }
     }
   };
 }

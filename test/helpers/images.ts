@@ -7,7 +7,9 @@ import sharp from 'sharp';
 import { REPO } from './daemon.js';
 
 const FIXTURES = join(REPO, 'test', 'fixtures');
-export const AIRPLANE_FIXTURES = ['airplane-0785.jpg', 'airplane-0843.jpg', 'airplane-0973.jpg'].map((f) => join(FIXTURES, f));
+export const AIRPLANE_FIXTURES = ['airplane-0785.jpg', 'airplane-0843.jpg', 'airplane-0973.jpg'].map((f) =>
+  join(FIXTURES, f),
+);
 export const BIRD_FIXTURES = ['bird-0050.jpg', 'bird-0582.jpg', 'bird-0746.jpg'].map((f) => join(FIXTURES, f));
 
 export function fixtureBytes(file: string): Buffer {

@@ -26,7 +26,11 @@ export function immutableStopsOpenWrites(dir: string): string | null {
     }
   } finally {
     closeSync(fd);
-    try { execFileSync('chattr', ['-i', probe], { stdio: 'pipe' }); } catch { /* never set */ }
+    try {
+      execFileSync('chattr', ['-i', probe], { stdio: 'pipe' });
+    } catch {
+      /* never set */
+    }
     rmSync(probe, { force: true });
   }
 }
@@ -35,5 +39,7 @@ export function immutableStopsOpenWrites(dir: string): string | null {
 export const IMMUTABLE_BASE: string | undefined = process.env.BW_TEST_IMMUTABLE_BASE;
 
 /** Why there is no such folder (a precondition for helpers/preconditions.ts needs()), or null. */
-export const IMMUTABLE_MISSING: string | null = IMMUTABLE_BASE ? null : process.env.BW_TEST_IMMUTABLE_MISSING ??
-  'a folder where chattr +i works (test/helpers/global-setup.ts did not run)';
+export const IMMUTABLE_MISSING: string | null = IMMUTABLE_BASE
+  ? null
+  : (process.env.BW_TEST_IMMUTABLE_MISSING ??
+    'a folder where chattr +i works (test/helpers/global-setup.ts did not run)');

@@ -1,8 +1,12 @@
 // Waiting for eventual outcomes (never timing assertions): poll until true, fail with a description on timeout.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs: number, what: () => string,
-  intervalMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  timeoutMs: number,
+  what: () => string,
+  intervalMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await predicate();

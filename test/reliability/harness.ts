@@ -2,7 +2,16 @@
 // process, optionally as an unprivileged user, polls its SQLite log read-only, reads its peak RSS from /proc, and
 // cleans up after itself (children, temp folders, mounts).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, lstatSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  lstatSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,9 +45,22 @@ export class Daemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
-  constructor(readonly opts: DaemonOptions, readonly configPath?: string) {
+  constructor(
+    readonly opts: DaemonOptions,
+    readonly configPath?: string,
+  ) {
     const run = cliFor(opts.user);
-    const args = [...(opts.nodeArgs ?? []), run.cli, 'run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
+    const args = [
+      ...(opts.nodeArgs ?? []),
+      run.cli,
+      'run',
+      '--watch',
+      opts.watch,
+      '--airplanes',
+      opts.airplanes,
+      '--db',
+      opts.db,
+    ];
     if (configPath) args.push('--config', configPath);
     args.push(...(opts.extraArgs ?? []));
     const [cmd, argv] = opts.maxOpenFiles
@@ -56,30 +78,46 @@ export class Daemon {
     };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
-    this.exited = new Promise((res) => this.child.on('exit', (code, signal) => {
-      this.exitInfo = { code, signal };
-      res({ code, signal });
-    }));
+    this.exited = new Promise((res) =>
+      this.child.on('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        res({ code, signal });
+      }),
+    );
     live.add(this);
     void this.exited.then(() => live.delete(this));
   }
 
-  get pid(): number { return this.child.pid!; }
-  get alive(): boolean { return this.exitInfo === null; }
+  get pid(): number {
+    return this.child.pid!;
+  }
+  get alive(): boolean {
+    return this.exitInfo === null;
+  }
 
   /** VmHWM (peak resident set) of the daemon process in KiB, from /proc/<pid>/status. */
-  peakRssKiB(): number { return procStatusKiB(this.pid, 'VmHWM'); }
-  rssKiB(): number { return procStatusKiB(this.pid, 'VmRSS'); }
+  peakRssKiB(): number {
+    return procStatusKiB(this.pid, 'VmHWM');
+  }
+  rssKiB(): number {
+    return procStatusKiB(this.pid, 'VmRSS');
+  }
   /** user + system CPU seconds the daemon has used so far, from /proc/<pid>/stat (clock ticks of 1/100 s). */
   cpuSeconds(): number {
     try {
       const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch { return -1; }
+    } catch {
+      return -1;
+    }
   }
   openFds(): number {
-    try { return readdirSync(`/proc/${this.pid}/fd`).length; } catch { return -1; }
+    try {
+      return readdirSync(`/proc/${this.pid}/fd`).length;
+    } catch {
+      return -1;
+    }
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -98,25 +136,35 @@ export class Daemon {
     return r.signal !== 'SIGKILL';
   }
 
-  tail(n = 4000): string { return this.output.slice(-n); }
+  tail(n = 4000): string {
+    return this.output.slice(-n);
+  }
 
   /** Waits until `pattern` is in the output after `since` (a length of `output` taken earlier). */
   async waitForOutput(pattern: RegExp, timeoutMs = 30_000, since = 0): Promise<void> {
-    await waitFor(() => {
-      if (pattern.test(this.output.slice(since))) return true;
-      if (!this.alive) throw new Error(`daemon exited before printing ${pattern}:\n${this.tail()}`);
-      return false;
-    }, timeoutMs, () => `${pattern} in the daemon's output:\n${this.tail()}`);
+    await waitFor(
+      () => {
+        if (pattern.test(this.output.slice(since))) return true;
+        if (!this.alive) throw new Error(`daemon exited before printing ${pattern}:\n${this.tail()}`);
+        return false;
+      },
+      timeoutMs,
+      () => `${pattern} in the daemon's output:\n${this.tail()}`,
+    );
   }
 
   /** Two full rescans after now and every file they noticed looked at (see helpers/daemon.ts caughtUp). */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
     const since = this.output.length;
-    await waitFor(() => {
-      if (caughtUpAfter(this.output.slice(since))) return true;
-      if (!this.alive) throw new Error(`daemon exited before catching up:\n${this.tail()}`);
-      return false;
-    }, timeoutMs, () => `two rescans and 'caught up' (needs logLevel debug and a rescan interval):\n${this.tail()}`);
+    await waitFor(
+      () => {
+        if (caughtUpAfter(this.output.slice(since))) return true;
+        if (!this.alive) throw new Error(`daemon exited before catching up:\n${this.tail()}`);
+        return false;
+      },
+      timeoutMs,
+      () => `two rescans and 'caught up' (needs logLevel debug and a rescan interval):\n${this.tail()}`,
+    );
   }
 }
 
@@ -131,7 +179,9 @@ function procStatusKiB(pid: number, key: string): number {
   try {
     const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
     return m ? Number(m[1]) : -1;
-  } catch { return -1; }
+  } catch {
+    return -1;
+  }
 }
 
 export function writeConfig(dir: string, extra: Record<string, unknown>): string {
@@ -147,7 +197,10 @@ export function startDaemon(opts: DaemonOptions): Daemon {
     configPath = join(mkdtempSync(join(tmpdir(), 'bw-cfg-')), 'config.json');
     writeFileSync(configPath, JSON.stringify(opts.config, null, 2));
     tempDirs.add(join(configPath, '..'));
-    if (opts.user) { chownSync(join(configPath, '..'), opts.user.uid, opts.user.gid); chownSync(configPath, opts.user.uid, opts.user.gid); }
+    if (opts.user) {
+      chownSync(join(configPath, '..'), opts.user.uid, opts.user.gid);
+      chownSync(configPath, opts.user.uid, opts.user.gid);
+    }
   }
   return new Daemon(opts, configPath);
 }
@@ -165,7 +218,11 @@ export function tempDir(prefix = 'bw-rel-', base = tmpdir()): string {
 
 export function cleanupTemp(): void {
   for (const d of tempDirs) {
-    try { rmSync(d, { recursive: true, force: true }); } catch { /* mount point or already gone */ }
+    try {
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      /* mount point or already gone */
+    }
     tempDirs.delete(d);
   }
 }
@@ -178,11 +235,27 @@ export function chownTree(root: string, uid: number, gid: number): void {
 // ---- the decision log, read-only --------------------------------------------------------------------------------
 
 export interface Row {
-  id: number; time: string; time_ms: number; camera: string; path: string; final_path: string; size: number | null;
-  sha256: string | null; width: number | null; height: number | null; format: string | null;
-  p_airplane: number | null; p_bird: number | null; label: string | null; threshold: number | null;
-  action: 'moved' | 'kept' | 'failed'; error: string | null; error_kind: string | null; model_id: string | null;
-  provider: string | null; latency_ms: number | null;
+  id: number;
+  time: string;
+  time_ms: number;
+  camera: string;
+  path: string;
+  final_path: string;
+  size: number | null;
+  sha256: string | null;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  p_airplane: number | null;
+  p_bird: number | null;
+  label: string | null;
+  threshold: number | null;
+  action: 'moved' | 'kept' | 'failed';
+  error: string | null;
+  error_kind: string | null;
+  model_id: string | null;
+  provider: string | null;
+  latency_ms: number | null;
 }
 
 /** Opens the daemon's database read-only (WAL readers never block the writer); null while it doesn't exist yet. */
@@ -233,13 +306,21 @@ export class LogReader {
     return db.prepare(sql).all(...params) as T[];
   }
 
-  close(): void { this.db?.close(); this.db = null; }
+  close(): void {
+    this.db?.close();
+    this.db = null;
+  }
 }
 
 // ---- waiting ----------------------------------------------------------------------------------------------------
 
 /** Polls `pred` every `intervalMs` until it returns truthy; throws with `what()` on timeout. */
-export async function waitFor<T>(pred: () => T | Promise<T>, timeoutMs: number, what: () => string, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  pred: () => T | Promise<T>,
+  timeoutMs: number,
+  what: () => string,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await pred();
@@ -253,11 +334,19 @@ export async function waitFor<T>(pred: () => T | Promise<T>, timeoutMs: number, 
 export function listFiles(root: string, rel = ''): string[] {
   const out: string[] = [];
   let names: string[];
-  try { names = readdirSync(join(root, rel)); } catch { return out; }
+  try {
+    names = readdirSync(join(root, rel));
+  } catch {
+    return out;
+  }
   for (const n of names) {
     const r = rel ? join(rel, n) : n;
     let st;
-    try { st = lstatSync(join(root, r)); } catch { continue; } // moved or deleted while listing
+    try {
+      st = lstatSync(join(root, r));
+    } catch {
+      continue;
+    } // moved or deleted while listing
     if (st.isDirectory()) out.push(...listFiles(root, r));
     else out.push(r);
   }

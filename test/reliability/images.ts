@@ -28,10 +28,15 @@ export function realImagePaths(kind: Kind): string[] {
   const nested = join(DATA_ROOT, 'train', kind);
   const dir = existsSync(nested) ? nested : join(DATA_ROOT, kind);
   if (!existsSync(dir)) {
-    throw new Error(`no ${kind} photographs: neither ${nested} nor ${dir} exists ` +
-      `(BIRDWATCH_DATA=${process.env.BIRDWATCH_DATA ?? ''})`);
+    throw new Error(
+      `no ${kind} photographs: neither ${nested} nor ${dir} exists ` +
+        `(BIRDWATCH_DATA=${process.env.BIRDWATCH_DATA ?? ''})`,
+    );
   }
-  const paths = readdirSync(dir).filter((n) => /\.(jpe?g|png)$/i.test(n)).sort().map((n) => join(dir, n));
+  const paths = readdirSync(dir)
+    .filter((n) => /\.(jpe?g|png)$/i.test(n))
+    .sort()
+    .map((n) => join(dir, n));
   if (paths.length === 0) throw new Error(`no ${kind} photographs (.jpg, .png) in ${dir}`);
   return paths;
 }
@@ -53,7 +58,12 @@ export function rng(seed: number): () => number {
   };
 }
 
-export interface RealImage { kind: Kind; name: string; bytes: Buffer; sha256: string }
+export interface RealImage {
+  kind: Kind;
+  name: string;
+  bytes: Buffer;
+  sha256: string;
+}
 
 /**
  * n distinct real shots of one class: CIFAR photos (pool indices offset.., round and round) upscaled to a random size
@@ -69,7 +79,10 @@ export async function makeRealImages(kind: Kind, n: number, seed: number, offset
     const w = 64 + Math.floor(rand() * 257);
     const h = Math.round(w * (0.75 + rand() * 0.5));
     const q = 70 + Math.floor(rand() * 26);
-    const bytes = await sharp(realImageAt(paths, offset + i)).resize(w, h, { kernel: 'lanczos3' }).jpeg({ quality: q }).toBuffer();
+    const bytes = await sharp(realImageAt(paths, offset + i))
+      .resize(w, h, { kernel: 'lanczos3' })
+      .jpeg({ quality: q })
+      .toBuffer();
     const digest = sha256(bytes);
     if (seen.has(digest)) continue;
     seen.add(digest);
@@ -149,9 +162,18 @@ export function pngClaimingSize(width: number, height: number): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; ihdr[9] = 0; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
+  ihdr[8] = 8;
+  ihdr[9] = 0;
+  ihdr[10] = 0;
+  ihdr[11] = 0;
+  ihdr[12] = 0;
   const rows = Buffer.alloc((width + 1) * 4); // 4 rows of filter byte 0 + zero pixels
-  return Buffer.concat([PNG_SIG, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIG,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(rows)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A valid PNG with the CRC of its first IDAT chunk flipped (the file is otherwise complete, IEND included). */
@@ -209,9 +231,15 @@ export async function makeHostileFiles(): Promise<HostileFiles> {
     cmykJpeg: await big(realImageAt(air, 4006)).toColourspace('cmyk').jpeg({ quality: 90 }).toBuffer(),
     grayscaleJpeg: await big(realImageAt(bird, 4007)).greyscale().jpeg({ quality: 90 }).toBuffer(),
     alphaPng: await big(realImageAt(bird, 4008)).ensureAlpha(0.5).png().toBuffer(),
-    animatedGif: await sharp([frame1, frame2], { join: { animated: true } }).gif({ delay: [200, 200] }).toBuffer(),
+    animatedGif: await sharp([frame1, frame2], { join: { animated: true } })
+      .gif({ delay: [200, 200] })
+      .toBuffer(),
     // Stored rotated 90 degrees with EXIF orientation 6: a viewer (and the daemon) shows it upright.
-    exifRotatedJpeg: await big(realImageAt(air, 4009)).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toBuffer(),
+    exifRotatedJpeg: await big(realImageAt(air, 4009))
+      .rotate(-90)
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality: 90 })
+      .toBuffer(),
     goodAirplane: await big(realImageAt(air, 4010)).jpeg({ quality: 90 }).toBuffer(),
     goodBird: await big(realImageAt(bird, 4011)).jpeg({ quality: 90 }).toBuffer(),
   };

@@ -40,18 +40,24 @@ describe('stress', () => {
     expectSound(f);
   }, 3_600_000);
 
-  it(`steady ${RATE} files/s for ${SECONDS} s`, async () => {
-    const f = await runSteady(RATE, SECONDS);
-    console.log(formatFigures(f));
-    expectSound(f);
-  }, SECONDS * 1000 + 600_000);
+  it(
+    `steady ${RATE} files/s for ${SECONDS} s`,
+    async () => {
+      const f = await runSteady(RATE, SECONDS);
+      console.log(formatFigures(f));
+      expectSound(f);
+    },
+    SECONDS * 1000 + 600_000,
+  );
 
   it('inotify queue overflow while the daemon is stopped: the safety rescan finds what the kernel lost', async () => {
     const n = Number(process.env.BW_STRESS_OVERFLOW ?? 9000);
     const f = await runOverflow(n, 120_000);
-    console.log(`${formatFigures(f)}\n  overflow: ${n} files written in place (2 events each, queue ${f.queueMax}) ` +
-      `while the daemon was SIGSTOPped; reported by the watcher: ${f.beforeRescan}; ` +
-      `found only by the safety rescan: ${n - f.beforeRescan}`);
+    console.log(
+      `${formatFigures(f)}\n  overflow: ${n} files written in place (2 events each, queue ${f.queueMax}) ` +
+        `while the daemon was SIGSTOPped; reported by the watcher: ${f.beforeRescan}; ` +
+        `found only by the safety rescan: ${n - f.beforeRescan}`,
+    );
     expectSound(f);
     expect(f.beforeRescan, 'measured before the first rescan').toBeGreaterThanOrEqual(0);
   }, 3_600_000);

@@ -68,7 +68,10 @@ function check(images: RealImage[], watch: string, airplanes: string, log: LogRe
   const perSha = new Map<string, number>();
   for (const r of rows) perSha.set(r.sha256 ?? '', (perSha.get(r.sha256 ?? '') ?? 0) + 1);
   const present = new Map<string, number>();
-  for (const [base, files] of [[watch, listFiles(watch)], [airplanes, listFiles(airplanes)]] as const) {
+  for (const [base, files] of [
+    [watch, listFiles(watch)],
+    [airplanes, listFiles(airplanes)],
+  ] as const) {
     for (const f of files) {
       const h = sha256(readFileSync(join(base, f)));
       present.set(h, (present.get(h) ?? 0) + 1);
@@ -88,23 +91,54 @@ function check(images: RealImage[], watch: string, airplanes: string, log: LogRe
 type Checked = ReturnType<typeof check>;
 
 /** The figures every run reports, from its decision rows, the folder check and the daemon's measurements. */
-function figures(mode: LoadFigures['mode'], rows: Checked['rows'], c: Checked, m: { n: number; t0: number; tEnd: number;
-  peakKiB: number; maxOpenFds: number; output: string; alive: boolean; startupSeconds: number; cpu: number }): LoadFigures {
+function figures(
+  mode: LoadFigures['mode'],
+  rows: Checked['rows'],
+  c: Checked,
+  m: {
+    n: number;
+    t0: number;
+    tEnd: number;
+    peakKiB: number;
+    maxOpenFds: number;
+    output: string;
+    alive: boolean;
+    startupSeconds: number;
+    cpu: number;
+  },
+): LoadFigures {
   const { n, t0, tEnd, cpu } = m;
   return {
-    mode, files: n, decided: rows.filter((r) => r.action !== 'failed').length,
-    moved: rows.filter((r) => r.action === 'moved').length, kept: rows.filter((r) => r.action === 'kept').length,
+    mode,
+    files: n,
+    decided: rows.filter((r) => r.action !== 'failed').length,
+    moved: rows.filter((r) => r.action === 'moved').length,
+    kept: rows.filter((r) => r.action === 'kept').length,
     failed: rows.filter((r) => r.action === 'failed').length,
-    seconds: (tEnd - t0) / 1000, throughput: n / ((tEnd - t0) / 1000), peakRssMiB: m.peakKiB / 1024,
-    maxOpenFds: m.maxOpenFds, emfile: /EMFILE|too many open files/i.test(m.output), lost: c.lost,
-    duplicates: c.duplicates, rowsNotOne: c.rowsNotOne + (m.alive ? 0 : 1_000_000), startupSeconds: m.startupSeconds,
-    cpuSeconds: cpu, cpuMsPerFile: (cpu * 1000) / n, loadAverage: loadavg()[0]!,
+    seconds: (tEnd - t0) / 1000,
+    throughput: n / ((tEnd - t0) / 1000),
+    peakRssMiB: m.peakKiB / 1024,
+    maxOpenFds: m.maxOpenFds,
+    emfile: /EMFILE|too many open files/i.test(m.output),
+    lost: c.lost,
+    duplicates: c.duplicates,
+    rowsNotOne: c.rowsNotOne + (m.alive ? 0 : 1_000_000),
+    startupSeconds: m.startupSeconds,
+    cpuSeconds: cpu,
+    cpuMsPerFile: (cpu * 1000) / n,
+    loadAverage: loadavg()[0]!,
   };
 }
 
 /** Ends a burst run once every file is logged: stops the daemon, checks folders and log, returns the figures. */
-async function finishBurst(d: Daemon, log: LogReader, images: RealImage[], watch: string, airplanes: string,
-  run: { n: number; t0: number; cpu0: number; startupSeconds: number; maxOpenFds: number }): Promise<LoadFigures> {
+async function finishBurst(
+  d: Daemon,
+  log: LogReader,
+  images: RealImage[],
+  watch: string,
+  airplanes: string,
+  run: { n: number; t0: number; cpu0: number; startupSeconds: number; maxOpenFds: number },
+): Promise<LoadFigures> {
   const tEnd = Math.max(...log.query<{ t: number }>('SELECT max(time_ms) AS t FROM decisions').map((r) => r.t));
   const peak = d.peakRssKiB();
   const cpu = d.cpuSeconds() - run.cpu0;
@@ -117,7 +151,13 @@ async function finishBurst(d: Daemon, log: LogReader, images: RealImage[], watch
 }
 
 export const MAX_OPEN_FILES = 128;
-async function startAndWait(watch: string, airplanes: string, db: string, _log: LogReader, config: Record<string, unknown>) {
+async function startAndWait(
+  watch: string,
+  airplanes: string,
+  db: string,
+  _log: LogReader,
+  config: Record<string, unknown>,
+) {
   return { d: startDaemon({ watch, airplanes, db, config, maxOpenFiles: MAX_OPEN_FILES }), t: Date.now() };
 }
 
@@ -141,7 +181,12 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}, 
   const { d, t } = await startAndWait(watch, airplanes, db, log, { logLevel: 'warn', ...config });
   // Warm-up probe: one extra file, so the burst hits a daemon that is up (model loaded, watcher ready).
   writeFileSync(join(watch, 'probe.jpg'), await probeImage());
-  await waitFor(() => log.count() >= 1 || !d.alive, 120_000, () => `the probe decided: ${d.tail()}`, 100);
+  await waitFor(
+    () => log.count() >= 1 || !d.alive,
+    120_000,
+    () => `the probe decided: ${d.tail()}`,
+    100,
+  );
   const startupSeconds = (Date.now() - t) / 1000;
   const stop = { done: false };
   const acc = { fds: 0 };
@@ -150,29 +195,45 @@ export async function runBurst(n: number, config: Record<string, unknown> = {}, 
   const t0 = Date.now();
   images.forEach((img, i) => renameSync(join(staging, img.name), join(watch, sub(i), img.name)));
   try {
-    await waitFor(() => log.count() >= n + 1 || !d.alive, Math.max(120_000, n * 300),
-      () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
+    await waitFor(
+      () => log.count() >= n + 1 || !d.alive,
+      Math.max(120_000, n * 300),
+      () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`,
+      250,
+    );
   } finally {
     stop.done = true;
     await sampling;
   }
-  return { ...(await finishBurst(d, log, images, watch, airplanes, { n, t0, cpu0, startupSeconds, maxOpenFds: acc.fds })),
-    subfolders };
+  return {
+    ...(await finishBurst(d, log, images, watch, airplanes, { n, t0, cpu0, startupSeconds, maxOpenFds: acc.fds })),
+    subfolders,
+  };
 }
 
 /** Files written (complete, in place, 2 chunks) at a steady rate for `seconds`; latency = row time - last write. */
-export async function runSteady(rate: number, seconds: number, config: Record<string, unknown> = {}): Promise<LoadFigures> {
+export async function runSteady(
+  rate: number,
+  seconds: number,
+  config: Record<string, unknown> = {},
+): Promise<LoadFigures> {
   const n = Math.round(rate * seconds);
   const images = await pool(n);
   const root = tempDir('bw-steady-');
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');
-  mkdirSync(watch); mkdirSync(airplanes);
+  mkdirSync(watch);
+  mkdirSync(airplanes);
   const db = join(root, 'birdwatch.db');
   const log = new LogReader(db);
   const { d, t } = await startAndWait(watch, airplanes, db, log, { logLevel: 'warn', ...config });
   writeFileSync(join(watch, 'probe.jpg'), await probeImage());
-  await waitFor(() => log.count() >= 1 || !d.alive, 120_000, () => `the probe decided: ${d.tail()}`, 100);
+  await waitFor(
+    () => log.count() >= 1 || !d.alive,
+    120_000,
+    () => `the probe decided: ${d.tail()}`,
+    100,
+  );
   const startupSeconds = (Date.now() - t) / 1000;
   const stop = { done: false };
   const acc = { fds: 0 };
@@ -191,7 +252,12 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
       writeFileSync(join(watch, img.name), img.bytes);
       written.set(join(watch, img.name), Date.now());
     }
-    await waitFor(() => log.count() >= n + 1 || !d.alive, 120_000, () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
+    await waitFor(
+      () => log.count() >= n + 1 || !d.alive,
+      120_000,
+      () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`,
+      250,
+    );
   } finally {
     stop.done = true;
     await sampling;
@@ -208,22 +274,40 @@ export async function runSteady(rate: number, seconds: number, config: Record<st
   for (let k = 0; k + 1 < cpuMarks.length; k++) {
     const inWindow = rows.filter((r) => Math.floor(((written.get(r.path) ?? t0) - t0) / 60_000) === k);
     const l = inWindow.map((r) => r.time_ms - (written.get(r.path) ?? r.time_ms)).sort((a, b) => a - b);
-    windows.push({ minute: k + 1, files: inWindow.length, p99Ms: l[Math.floor(0.99 * (l.length - 1))] ?? NaN,
-      cpuMsPerFile: ((cpuMarks[k + 1]! - cpuMarks[k]!) * 1000) / Math.max(1, inWindow.length) });
+    windows.push({
+      minute: k + 1,
+      files: inWindow.length,
+      p99Ms: l[Math.floor(0.99 * (l.length - 1))] ?? NaN,
+      cpuMsPerFile: ((cpuMarks[k + 1]! - cpuMarks[k]!) * 1000) / Math.max(1, inWindow.length),
+    });
   }
   const lat = rows.map((r) => r.time_ms - (written.get(r.path) ?? r.time_ms)).sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
   const tEnd = Math.max(...rows.map((r) => r.time_ms));
   return {
-    ...figures('steady', rows, c, { n, t0, tEnd, peakKiB: peak, maxOpenFds: acc.fds, output: d.output, alive,
-      startupSeconds, cpu }),
-    latencyP50Ms: q(0.5), latencyP99Ms: q(0.99), latencyMaxMs: lat[lat.length - 1], ratePerSecond: rate, windows,
+    ...figures('steady', rows, c, {
+      n,
+      t0,
+      tEnd,
+      peakKiB: peak,
+      maxOpenFds: acc.fds,
+      output: d.output,
+      alive,
+      startupSeconds,
+      cpu,
+    }),
+    latencyP50Ms: q(0.5),
+    latencyP99Ms: q(0.99),
+    latencyMaxMs: lat[lat.length - 1],
+    ratePerSecond: rate,
+    windows,
   };
 }
 
 export function formatFigures(f: LoadFigures): string {
   const folders = f.subfolders && f.subfolders > 1 ? ` (${f.subfolders} subfolders)` : ' (one folder)';
-  return `[figures] load ${f.mode}${folders}: files=${f.files} decided=${f.decided} ` +
+  return (
+    `[figures] load ${f.mode}${folders}: files=${f.files} decided=${f.decided} ` +
     `(moved ${f.moved}, kept ${f.kept}, failed ${f.failed}) ` +
     `seconds=${f.seconds.toFixed(1)} throughput=${f.throughput.toFixed(1)}/s peak_rss=${f.peakRssMiB.toFixed(0)}MiB ` +
     `max_open_fds=${f.maxOpenFds}/${MAX_OPEN_FILES} emfile=${f.emfile} lost=${f.lost} duplicates=${f.duplicates} ` +
@@ -231,9 +315,15 @@ export function formatFigures(f: LoadFigures): string {
     `startup=${f.startupSeconds.toFixed(1)}s daemon_cpu=${f.cpuSeconds.toFixed(1)}s ` +
     `(${f.cpuMsPerFile.toFixed(2)} ms/file) ` +
     `loadavg=${f.loadAverage.toFixed(1)}` +
-    (f.mode === 'steady' ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms` : '') +
-    (f.windows?.length ? `\n  per minute: ${f.windows.map((w) =>
-      `[${w.minute}] ${w.files} files p99 ${w.p99Ms}ms cpu ${w.cpuMsPerFile.toFixed(1)}ms/file`).join('; ')}` : '');
+    (f.mode === 'steady'
+      ? ` rate=${f.ratePerSecond}/s latency_p50=${f.latencyP50Ms}ms p99=${f.latencyP99Ms}ms max=${f.latencyMaxMs}ms`
+      : '') +
+    (f.windows?.length
+      ? `\n  per minute: ${f.windows
+          .map((w) => `[${w.minute}] ${w.files} files p99 ${w.p99Ms}ms cpu ${w.cpuMsPerFile.toFixed(1)}ms/file`)
+          .join('; ')}`
+      : '')
+  );
 }
 
 /**
@@ -242,20 +332,31 @@ export function formatFigures(f: LoadFigures): string {
  * silently (libuv does not report IN_Q_OVERFLOW), so those files can only be found by the safety rescan, which runs
  * every `rescanMs` here. Returns the figures plus how many files the watcher had reported before the first rescan.
  */
-export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigures & { beforeRescan: number; queueMax: number }> {
+export async function runOverflow(
+  n: number,
+  rescanMs: number,
+): Promise<LoadFigures & { beforeRescan: number; queueMax: number }> {
   const images = await pool(n);
   const root = tempDir('bw-overflow-');
   const watch = join(root, 'blog');
   const airplanes = join(root, 'airplanes');
-  mkdirSync(watch); mkdirSync(airplanes);
+  mkdirSync(watch);
+  mkdirSync(airplanes);
   const db = join(root, 'birdwatch.db');
   const log = new LogReader(db);
   const { d, t } = await startAndWait(watch, airplanes, db, log, { logLevel: 'debug', rescanIntervalMs: rescanMs });
   writeFileSync(join(watch, 'probe.jpg'), await probeImage());
-  await waitFor(() => log.count() >= 1 || !d.alive, 120_000, () => `the probe decided: ${d.tail()}`, 100);
+  await waitFor(
+    () => log.count() >= 1 || !d.alive,
+    120_000,
+    () => `the probe decided: ${d.tail()}`,
+    100,
+  );
   const startupSeconds = (Date.now() - t) / 1000;
   let rescans = 0;
-  d.child.stdout!.on('data', (b: Buffer) => { rescans += (b.toString().match(/rescan done/g) ?? []).length; });
+  d.child.stdout!.on('data', (b: Buffer) => {
+    rescans += (b.toString().match(/rescan done/g) ?? []).length;
+  });
   d.child.kill('SIGSTOP');
   const t0 = Date.now();
   try {
@@ -268,19 +369,35 @@ export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigu
   let beforeRescan = -1;
   let last = -1;
   let stableSince = Date.now();
-  await waitFor(() => {
-    const now = log.count() - 1;
-    if (now !== last) { last = now; stableSince = Date.now(); }
-    if (rescans > 0) return true; // too late: the rescan already ran
-    if (Date.now() - stableSince >= 5_000) { beforeRescan = now; return true; }
-    return !d.alive;
-  }, rescanMs + 60_000, () => `decisions to settle: ${d.tail()}`, 500);
+  await waitFor(
+    () => {
+      const now = log.count() - 1;
+      if (now !== last) {
+        last = now;
+        stableSince = Date.now();
+      }
+      if (rescans > 0) return true; // too late: the rescan already ran
+      if (Date.now() - stableSince >= 5_000) {
+        beforeRescan = now;
+        return true;
+      }
+      return !d.alive;
+    },
+    rescanMs + 60_000,
+    () => `decisions to settle: ${d.tail()}`,
+    500,
+  );
   // Phase 2: the safety rescan finds the rest.
-  await waitFor(() => log.count() >= n + 1 || !d.alive, Math.max(120_000, n * 300) + rescanMs,
-    () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`, 250);
+  await waitFor(
+    () => log.count() >= n + 1 || !d.alive,
+    Math.max(120_000, n * 300) + rescanMs,
+    () => `${n} decisions (have ${log.count() - 1}): ${d.tail()}`,
+    250,
+  );
   return {
     ...(await finishBurst(d, log, images, watch, airplanes, { n, t0, cpu0, startupSeconds, maxOpenFds: -1 })),
-    beforeRescan, queueMax: Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8')),
+    beforeRescan,
+    queueMax: Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8')),
   };
 }
 
@@ -289,7 +406,10 @@ export async function runOverflow(n: number, rescanMs: number): Promise<LoadFigu
  * watched tree stays empty and nothing legitimately accumulates); the live heap after a forced GC is read after each
  * wave through test/reliability/heap-probe.mjs. Returns heapUsed (KiB) and RSS (MiB) per wave.
  */
-export async function runLeakCheck(waves: number, perWave: number): Promise<{ decided: number; heapKiB: number; rssMiB: number }[]> {
+export async function runLeakCheck(
+  waves: number,
+  perWave: number,
+): Promise<{ decided: number; heapKiB: number; rssMiB: number }[]> {
   const images = await pool(waves * perWave);
   const root = tempDir('bw-leak-');
   const watch = join(root, 'blog');
@@ -299,18 +419,34 @@ export async function runLeakCheck(waves: number, perWave: number): Promise<{ de
   const db = join(root, 'birdwatch.db');
   const probe = join(root, 'heap.json');
   const log = new LogReader(db);
-  const d = startDaemon({ watch, airplanes, db, config: { logLevel: 'warn', threshold: 0 }, maxOpenFiles: MAX_OPEN_FILES,
-    nodeArgs: ['--expose-gc', '--import', join(import.meta.dirname, 'heap-probe.mjs')], env: { BW_HEAP_PROBE: probe } });
+  const d = startDaemon({
+    watch,
+    airplanes,
+    db,
+    config: { logLevel: 'warn', threshold: 0 },
+    maxOpenFiles: MAX_OPEN_FILES,
+    nodeArgs: ['--expose-gc', '--import', join(import.meta.dirname, 'heap-probe.mjs')],
+    env: { BW_HEAP_PROBE: probe },
+  });
   const out: { decided: number; heapKiB: number; rssMiB: number }[] = [];
   try {
     for (let w = 0; w < waves; w++) {
       const wave = images.slice(w * perWave, (w + 1) * perWave);
       for (const img of wave) writeFileSync(join(staging, img.name), img.bytes);
       for (const img of wave) renameSync(join(staging, img.name), join(watch, img.name));
-      await waitFor(() => log.count() >= (w + 1) * perWave || !d.alive, 600_000, () => `wave ${w + 1}: ${d.tail()}`, 250);
+      await waitFor(
+        () => log.count() >= (w + 1) * perWave || !d.alive,
+        600_000,
+        () => `wave ${w + 1}: ${d.tail()}`,
+        250,
+      );
       await sleep(5_000); // two probe rounds: a GC after the wave settled
       const m = JSON.parse(readFileSync(probe, 'utf8')) as { heapUsed: number; rss: number };
-      out.push({ decided: (w + 1) * perWave, heapKiB: Math.round(m.heapUsed / 1024), rssMiB: Math.round(m.rss / 1048576) });
+      out.push({
+        decided: (w + 1) * perWave,
+        heapKiB: Math.round(m.heapUsed / 1024),
+        rssMiB: Math.round(m.rss / 1048576),
+      });
     }
     if (!d.alive) throw new Error(`daemon died: ${d.tail()}`);
     const moved = log.count("action = 'moved'");

@@ -12,19 +12,32 @@ export type RenameStyle = 'outside' | 'dot' | 'part';
  * - 'part':    written as `name.part` next to its final name, then renamed.
  * The temp file is written in a few chunks with a short pause, so the daemon really sees a temp name growing.
  */
-export async function renameIntoPlace(bytes: Buffer, finalPath: string, style: RenameStyle, staging: string): Promise<void> {
+export async function renameIntoPlace(
+  bytes: Buffer,
+  finalPath: string,
+  style: RenameStyle,
+  staging: string,
+): Promise<void> {
   const dir = dirname(finalPath);
   const name = basename(finalPath);
-  const tmp = style === 'outside' ? join(staging, `${name}.${process.pid}.${Math.random().toString(36).slice(2)}`)
-    : style === 'dot' ? join(dir, `.${name}.${Math.random().toString(36).slice(2, 8)}`)
-    : join(dir, `${name}.part`);
+  const tmp =
+    style === 'outside'
+      ? join(staging, `${name}.${process.pid}.${Math.random().toString(36).slice(2)}`)
+      : style === 'dot'
+        ? join(dir, `.${name}.${Math.random().toString(36).slice(2, 8)}`)
+        : join(dir, `${name}.part`);
   await mkdir(dirname(tmp), { recursive: true });
   await writeChunked(bytes, tmp, 3, 20);
   await rename(tmp, finalPath);
 }
 
 /** Writes the file in place, in `chunks` pieces with `pauseMs` between them (a camera on a slow link). */
-export async function writeChunked(bytes: Buffer, path: string, chunks: number, pauseMs: number | (() => number)): Promise<void> {
+export async function writeChunked(
+  bytes: Buffer,
+  path: string,
+  chunks: number,
+  pauseMs: number | (() => number),
+): Promise<void> {
   const fh = await open(path, 'w');
   try {
     const step = Math.max(1, Math.ceil(bytes.length / chunks));

@@ -36,7 +36,11 @@ async function post(url, body) {
     credentials: 'same-origin',
   });
   let answer = {};
-  try { answer = await response.json(); } catch { /* not JSON */ }
+  try {
+    answer = await response.json();
+  } catch {
+    /* not JSON */
+  }
   if (!response.ok) throw new Error(answer.error || `${response.status} ${response.statusText}`);
   return answer;
 }
@@ -50,7 +54,9 @@ document.addEventListener('submit', async (event) => {
   const data = new FormData(form);
   try {
     const response = await fetch('/api/login', {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'same-origin',
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      credentials: 'same-origin',
       body: JSON.stringify({ username: data.get('username'), password: data.get('password') }),
     });
     if (!response.ok) {
@@ -89,7 +95,8 @@ document.addEventListener('click', async (event) => {
         }
       } else {
         const result = await post(`/api/decisions/${id}/mark`, {
-          label: button.dataset.label, move: button.dataset.move === 'true',
+          label: button.dataset.label,
+          move: button.dataset.move === 'true',
         });
         flash(result.moved ? `Marked airplane and moved to ${result.to}` : `Marked ${result.label}`);
       }
@@ -106,12 +113,16 @@ document.addEventListener('click', async (event) => {
 });
 
 // A picture that cannot be shown (gone, refused) gets its placeholder thumbnail instead of a broken image.
-document.addEventListener('error', (event) => {
-  const img = event.target;
-  if (!(img instanceof HTMLImageElement) || img.dataset.fallback) return;
-  const match = /\/api\/decisions\/(\d+)\/image$/.exec(img.getAttribute('src') || '');
-  if (match) {
-    img.dataset.fallback = '1';
-    img.src = `/api/decisions/${match[1]}/thumbnail`;
-  }
-}, true);
+document.addEventListener(
+  'error',
+  (event) => {
+    const img = event.target;
+    if (!(img instanceof HTMLImageElement) || img.dataset.fallback) return;
+    const match = /\/api\/decisions\/(\d+)\/image$/.exec(img.getAttribute('src') || '');
+    if (match) {
+      img.dataset.fallback = '1';
+      img.src = `/api/decisions/${match[1]}/thumbnail`;
+    }
+  },
+  true,
+);

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { needs } from './helpers/preconditions.js';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllDaemons, REPO, runCli } from './helpers/daemon.js';
@@ -152,7 +153,7 @@ describe('birdwatch digest', () => {
     expect(text).toMatch(/birds restored by members: 1/);
   });
 
-  it('--dry-run prints the text, writes the HTML, sends nothing; chromium renders it', async () => {
+  it('--dry-run prints the text, writes the HTML, sends nothing; chromium renders it', async (ctx) => {
     const html = join(world.dirs.root, 'digest.html');
     const before = received.length;
     const dry = await runCli(['digest', '--dry-run', '--html', html, '--config', config]);
@@ -162,7 +163,7 @@ describe('birdwatch digest', () => {
     expect(received.length).toBe(before);
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('data:image/jpeg;base64,');
-    if (!existsSync(CHROMIUM)) return;
+    needs(ctx, existsSync(CHROMIUM) ? null : `chromium at ${CHROMIUM} (Debian package chromium)`);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

@@ -10,6 +10,7 @@ import {
   type CalibrationReport,
 } from '../calibrate/calibrate.js';
 import type { Config } from '../config/index.js';
+import { commandLine } from '../config/locate.js';
 import { modelFileInfo } from '../model/file-info.js';
 import { ModelError } from '../model/errors.js';
 import { ThresholdError } from '../model/thresholds.js';
@@ -150,7 +151,11 @@ export async function main(argv: string[]): Promise<number> {
         );
       }
       if (report.all.certified || report.cameras.some((c) => c.certified)) {
-        console.log(`'birdwatch calibrate --apply --config FILE' writes them into the config (pinning the cameras)`);
+        const apply =
+          config.configFile === undefined
+            ? 'birdwatch calibrate --apply --config FILE'
+            : commandLine(config, 'calibrate --apply');
+        console.log(`'${apply}' writes them into the config file (pinning the cameras)`);
       } else {
         console.log(`no camera certified yet: review more random shots ('birdwatch review-sample N' or the web page)`);
       }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/index.js';
 import { withEditedMetadata } from './fixtures/onnx.js';
-import { CLI, listTree, REPO, runCli } from './helpers/daemon.js';
+import { CLI, listTree, NOBODY_REPO, REPO, runCli } from './helpers/daemon.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const tag = String(process.pid % 100000);
@@ -18,21 +18,24 @@ const SERVICE = `bwsvc${tag}`;
 const MEMBER = `bwmem${tag}`;
 
 /** Whether an unprivileged user can read this checkout's built CLI (a checkout in a 0700 folder cannot be run). */
-function memberCanRunCli(): boolean {
+function memberCanRunCli(cli: string): boolean {
   const probe = spawnSync('setpriv', [
     '--reuid=65534',
     '--regid=65534',
     '--clear-groups',
     process.execPath,
     '-e',
-    `require('node:fs').accessSync(${JSON.stringify(CLI)}, 4)`,
+    `require('node:fs').accessSync(${JSON.stringify(cli)}, 4)`,
   ]);
   return probe.status === 0;
 }
+// The checkout setup installs from: this one, or where it sits in a folder others cannot enter (a 0700 mktemp
+// clone), the global setup's read-only copy that an unprivileged user can read (test/helpers/global-setup.ts).
+const SOURCE = memberCanRunCli(CLI) ? REPO : NOBODY_REPO;
 const why = !IS_ROOT
   ? 'not root: setup creates accounts and the member test switches users'
-  : !memberCanRunCli()
-    ? `an unprivileged user cannot read ${CLI}`
+  : SOURCE === undefined
+    ? `an unprivileged user cannot read ${CLI}, and the tests' global setup gave no readable copy`
     : null;
 
 describe('setup needs root', () => {
@@ -52,7 +55,9 @@ const sh = (command: string, args: string[]) => {
 };
 const idOf = (database: 'passwd' | 'group', name: string): number =>
   Number(sh('getent', [database, name]).split(':')[2]);
-const setup = (...args: string[]) => runCli(['setup', '--root', root, '--user', SERVICE, ...args]);
+// Root either way; `user` makes runCli take the CLI from the readable copy (helpers/daemon.ts cliFor).
+const fromCopy = SOURCE === REPO ? {} : { user: { uid: 0, gid: 0 } };
+const setup = (...args: string[]) => runCli(['setup', '--root', root, '--user', SERVICE, ...args], fromCopy);
 
 interface Entry {
   path: string;
@@ -174,15 +179,18 @@ describe.skipIf(why !== null)('birdwatch setup into a scratch root', () => {
     });
     expect(at('/usr/local/bin/birdwatch')).toBe(
       '#!/bin/sh\n' +
-        `# birdwatch: the command line of the checkout ${REPO}, installed by 'birdwatch setup'.\n` +
+        `# birdwatch: the command line of the checkout ${SOURCE}, installed by 'birdwatch setup'.\n` +
         '# It runs the built dist/cli.js directly (no build, no npm); after a git pull: npm ci && npm run build there.\n' +
         `: "\${BIRDWATCH_CONFIG:=${root}/etc/birdwatch/config.json}"\nexport BIRDWATCH_CONFIG\n` +
-        `exec ${node} ${REPO}/dist/cli.js "$@"\n`,
+        `exec ${node} ${SOURCE}/dist/cli.js "$@"\n`,
     );
     for (const unit of ['birdwatch.service', 'birdwatch-web.service']) {
       const text = at(`/etc/systemd/system/${unit}`);
       expect(text).toMatch(
-        new RegExp(`^ExecStart=${node} ${REPO}/dist/cli.js (run|web) --config ${root}/etc/birdwatch/config.json$`, 'm'),
+        new RegExp(
+          `^ExecStart=${node} ${SOURCE}/dist/cli.js (run|web) --config ${root}/etc/birdwatch/config.json$`,
+          'm',
+        ),
       );
       expect(text).toMatch(new RegExp(`^User=${SERVICE}$`, 'm'));
       expect(text).toMatch(/^UMask=0007$/m);
@@ -191,7 +199,7 @@ describe.skipIf(why !== null)('birdwatch setup into a scratch root', () => {
     }
     expect(at('/etc/systemd/system/birdwatch-retrain.service')).not.toMatch(/^ReadWritePaths=/m);
     expect(at('/etc/systemd/system/birdwatch-retrain.timer')).toBe(
-      readFileSync(join(REPO, 'config', 'birdwatch-retrain.timer'), 'utf8').replace('/opt/birdwatch', REPO),
+      readFileSync(join(REPO, 'config', 'birdwatch-retrain.timer'), 'utf8').replace('/opt/birdwatch', SOURCE!),
     );
     expect(tree.filter((e) => e.type === 'link').map((e) => e.sha)).toEqual([
       '/etc/systemd/system/birdwatch-web.service',

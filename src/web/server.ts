@@ -352,7 +352,7 @@ export async function createWebServer(
         stats,
         computeHistograms(db, filter),
         markers,
-        promiseNow(),
+        promiseNow().filter((p) => filter.camera === undefined || p.camera === filter.camera),
       ),
     );
   });

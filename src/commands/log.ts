@@ -3,7 +3,7 @@ import { CONFIG_FLAG_OPTIONS, loadConfig } from '../config/index.js';
 import { csvRecord, type CsvValue } from '../cli-kit/csv.js';
 import { actions, labels, type DecisionFilter } from '../query/decision-filter.js';
 import { formatLocalTime } from '../query/local-time.js';
-import { listDecisions, type DecisionRecord } from '../query/decision-list.js';
+import { listDecisions, RECORD_COLUMNS, type DecisionRecord } from '../query/decision-list.js';
 import { explainDbError, openLogReadOnly } from '../query/open-log.js';
 import { ChunkedWriter } from '../cli-kit/output.js';
 import { parseChoice, parseCommandArgs, parseNumberOption, runCommand, UsageError } from '../cli-kit/command-kit.js';
@@ -83,33 +83,7 @@ async function printLines(rows: Iterable<DecisionRecord>, format: 'json' | 'csv'
 }
 
 /** CSV columns: the JSON fields with probabilities flattened. */
-export const csvColumns = [
-  'id',
-  'time',
-  'camera',
-  'path',
-  'final_path',
-  'current_path',
-  'label',
-  'action',
-  'error',
-  'error_kind',
-  'p_airplane',
-  'p_bird',
-  'threshold',
-  'model_id',
-  'provider',
-  'latency_ms',
-  'size',
-  'sha256',
-  'width',
-  'height',
-  'format',
-  'corrected_label',
-  'corrected_at',
-  'corrected_kind',
-  'removed_at',
-] as const;
+export const csvColumns = RECORD_COLUMNS;
 
 function toCsvValues(row: DecisionRecord): CsvValue[] {
   const flat: Record<string, CsvValue> = {

@@ -3,6 +3,35 @@ import type Database from 'better-sqlite3';
 import { buildDecisionWhere, type DecisionFilter, type WhereOptions } from './decision-filter.js';
 import { CURRENT_PATH_SQL } from './decided-shot.js';
 
+/** The columns a decision record is read from, in order; `log --csv` writes the same columns. */
+export const RECORD_COLUMNS = [
+  'id',
+  'time',
+  'camera',
+  'path',
+  'final_path',
+  'current_path',
+  'label',
+  'action',
+  'error',
+  'error_kind',
+  'p_airplane',
+  'p_bird',
+  'threshold',
+  'model_id',
+  'provider',
+  'latency_ms',
+  'size',
+  'sha256',
+  'width',
+  'height',
+  'format',
+  'corrected_label',
+  'corrected_at',
+  'corrected_kind',
+  'removed_at',
+] as const;
+
 /** One decision as `log --json` prints it (and `--csv` flattens it). */
 export interface DecisionRecord {
   id: number;
@@ -148,33 +177,7 @@ export function* listDecisions(
     correctedAt,
     correctedKind,
     removedAt,
-  ] = [
-    'id',
-    'time',
-    'camera',
-    'path',
-    'final_path',
-    'current_path',
-    'label',
-    'action',
-    'error',
-    'error_kind',
-    'p_airplane',
-    'p_bird',
-    'threshold',
-    'model_id',
-    'provider',
-    'latency_ms',
-    'size',
-    'sha256',
-    'width',
-    'height',
-    'format',
-    'corrected_label',
-    'corrected_at',
-    'corrected_kind',
-    'removed_at',
-  ].map(at);
+  ] = RECORD_COLUMNS.map(at);
   for (const row of statement.iterate(...params) as Iterable<unknown[]>) {
     const pa = row[pAirplane] as number | null;
     const pb = row[pBird] as number | null;

@@ -301,7 +301,7 @@ describe('birdBudget in the daemon', () => {
         `the config's birdBudget 0.02 needs the model's operating curve, ` +
         `and model ${bare} has none (it predates it, and ` +
         'its metadata does not say at which bird budget its own threshold was chosen): set a threshold instead, or ' +
-        'install a model that carries a curve\n',
+        `install a model that carries a curve (config ${configFile}, database ${join(d.root, 'birdwatch.db')})\n`,
     );
     expect(readFileSync(model).equals(installed)).toBe(true);
     expect(existsSync(join(d.root, 'models', 'previous'))).toBe(false);

@@ -91,7 +91,10 @@ describe('birdwatch db', () => {
     const bytes = readFileSync(existing);
     const again = await runCli(['db', 'backup', existing, '--db', d.db]);
     expect(again.code).toBe(1);
-    expect(again.stderr.trim()).toBe(`birdwatch: refusing to overwrite ${existing}: it exists`);
+    expect(again.stderr.trim()).toBe(
+      `birdwatch: refusing to overwrite ${existing}: it exists ` +
+        `(no config file (the Quick start defaults), database ${d.db})`,
+    );
     expect(readFileSync(existing).equals(bytes)).toBe(true);
     expect(await daemon.stop()).toEqual({ code: 0, signal: null });
   }, 180_000);

@@ -24,6 +24,8 @@ export class DaemonMetrics {
   private readonly eventDeliveries: Counter<'sink' | 'outcome'>;
   /** The error kinds each camera's failures series were made with (to remove them with the camera). */
   private readonly errorKinds = new Map<string, Set<string>>();
+  /** The newest decision time per camera, which the last-decision gauge shows. */
+  private readonly newestMs = new Map<string, number>();
 
   constructor(sources: MetricsSources, cameras: readonly string[] = []) {
     const registers = [this.registry];
@@ -100,7 +102,10 @@ export class DaemonMetrics {
    */
   cameraAdded(camera: string, lastDecisionMs?: number): void {
     for (const action of ['moved', 'kept', 'failed']) this.decisions.inc({ camera, action }, 0);
-    if (lastDecisionMs !== undefined) this.lastDecision.set({ camera }, lastDecisionMs / 1000);
+    if (lastDecisionMs !== undefined) {
+      this.newestMs.set(camera, lastDecisionMs);
+      this.lastDecision.set({ camera }, lastDecisionMs / 1000);
+    }
   }
 
   /** A camera no longer configured: every series labelled with it goes (no stale camera to alert on). */
@@ -109,12 +114,18 @@ export class DaemonMetrics {
     for (const kind of this.errorKinds.get(camera) ?? []) this.failures.remove({ camera, error_kind: kind });
     this.errorKinds.delete(camera);
     this.lastDecision.remove({ camera });
+    this.newestMs.delete(camera);
   }
 
   /** One logged decision (called once per row, after it is committed). */
   decided(row: DecisionRow): void {
     this.decisions.inc({ camera: row.camera, action: row.action });
-    this.lastDecision.set({ camera: row.camera }, row.time_ms / 1000);
+    // Decisions in flight together may commit out of time order: the gauge keeps the newest.
+    const newest = this.newestMs.get(row.camera) ?? -Infinity;
+    if (row.time_ms > newest) {
+      this.newestMs.set(row.camera, row.time_ms);
+      this.lastDecision.set({ camera: row.camera }, row.time_ms / 1000);
+    }
     if (row.action === 'failed') {
       const kind = row.error_kind ?? 'unknown';
       this.failures.inc({ camera: row.camera, error_kind: kind });

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { needs } from './helpers/preconditions.js';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,11 +164,7 @@ describe('birdwatch digest', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('data:image/jpeg;base64,');
     needs(ctx, existsSync(CHROMIUM) ? null : `chromium at ${CHROMIUM} (Debian package chromium)`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-    });
+    const browser = await launchChromium(CHROMIUM);
     try {
       mkdirSync(SHOTS, { recursive: true });
       const sizes = [

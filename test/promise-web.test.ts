@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/index.js';
 import {
@@ -111,11 +112,7 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
     web = new DaemonProcess(['web', '--config', config, '--listen', `127.0.0.1:${port}`]);
     await web.waitForOutput(/listening on http:\/\//);
     base = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-    });
+    browser = await launchChromium(CHROMIUM);
     mkdirSync(SHOTS, { recursive: true });
   }, 180_000);
   afterAll(async () => {

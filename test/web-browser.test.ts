@@ -5,7 +5,8 @@
 // desktop (1280x800) and a phone (390x844) window in var/screenshots/ and checks none scrolls sideways.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllDaemons, REPO } from './helpers/daemon.js';
 import { waitForDecisions } from './helpers/decisions.js';
@@ -47,11 +48,7 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
     await addUser(world, 'rita', 'reviewer', 'rita-password');
     await addUser(world, 'vic', 'viewer', 'vic-password');
     web = await startWeb(world);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-    });
+    browser = await launchChromium(CHROMIUM);
     mkdirSync(SHOTS, { recursive: true });
   }, 180_000);
   afterAll(async () => {

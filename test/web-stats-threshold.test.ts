@@ -3,7 +3,8 @@
 // on a desktop and a phone go to var/screenshots/.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOnnxMetadata } from '../src/model/metadata.js';
 import { DaemonProcess, killAllDaemons, REPO } from './helpers/daemon.js';
@@ -42,11 +43,7 @@ describe.skipIf(!haveChromium && !inCi)('/stats threshold markers in chromium', 
     web = new DaemonProcess(['web', '--config', webConfig, '--listen', `127.0.0.1:${port}`]);
     await web.waitForOutput(/listening on http:\/\//);
     base = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-    });
+    browser = await launchChromium(CHROMIUM);
     mkdirSync(SHOTS, { recursive: true });
   }, 180_000);
   afterAll(async () => {

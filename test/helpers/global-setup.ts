@@ -18,6 +18,7 @@ import {
   rmdirSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -80,7 +81,28 @@ function stageForNobody(): void {
     symlinkSync(realpathSync(join(REPO, 'node_modules')), join(copy, 'node_modules'));
     undo.push(() => rmSync(stage, { recursive: true, force: true }));
   }
-  const still = nobodyCannotRun(copy);
+  let still = nobodyCannotRun(copy);
+  if (still && tried.length === 0) {
+    // The checkout's own folder is closed to others (a clone made straight into `mktemp -d`): the bind mount keeps
+    // its mode. Mount what the daemon needs, one part at a time, under a folder of our own instead.
+    tried.push(`the checkout's own folder is closed to others (${still})`);
+    run('umount', [copy]);
+    undo.pop();
+    chmodSync(copy, 0o755);
+    const parts = ['dist', 'node_modules', 'config', 'models', 'package.json'];
+    for (const part of parts) {
+      const target = join(copy, part);
+      if (part === 'package.json') writeFileSync(target, '');
+      else mkdirSync(target);
+      run('mount', ['--bind', join(REPO, part), target]);
+      run('mount', ['-o', 'remount,bind,ro', target]);
+    }
+    undo.push(() => {
+      for (const part of parts) run('umount', [join(copy, part)]);
+      rmSync(stage, { recursive: true, force: true });
+    });
+    still = nobodyCannotRun(copy);
+  }
   if (still) process.env.BW_TEST_NOBODY_MISSING = [...tried, still].join('; ');
   else process.env.BW_TEST_NOBODY_REPO = copy;
 }

@@ -89,7 +89,7 @@ function stageForNobody(): void {
     run('umount', [copy]);
     undo.pop();
     chmodSync(copy, 0o755);
-    const parts = ['dist', 'node_modules', 'config', 'models', 'package.json'];
+    const parts = ['dist', 'node_modules', 'config', 'models', 'test', 'package.json'];
     for (const part of parts) {
       const target = join(copy, part);
       if (part === 'package.json') writeFileSync(target, '');

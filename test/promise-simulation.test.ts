@@ -5,18 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { moreBirdsNeeded } from '../src/calibrate/bound.js';
 import { certifiedThreshold, thresholdMoving } from '../src/calibrate/rule.js';
-
-/** mulberry32: a small seeded generator, the same numbers on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { random } from './helpers/seeded.js';
 
 // A camera's birds: P(airplane) = U^power, so the share of its birds at or above t is exactly 1 - t^(1/power)
 // (power 6: a long tail, 1% of birds above 0.94; power 3: 1% above 0.97). The truth needs no future sample.

@@ -9,7 +9,7 @@ import { insertThresholdChange, latestThresholds } from '../db/threshold-changes
 import type { Logger } from '../logger.js';
 import { resolveThreshold, ThresholdError, type ThresholdModel } from '../model/thresholds.js';
 import { budgetOf, calibrationOf, type Calibration } from './calibrate.js';
-import { latestSampleLabelId, sampleLabels } from './labels.js';
+import { latestSampleLabelId, reviewEvidence, sampleLabels } from './labels.js';
 
 /** Calibrated thresholds of one model, per camera name. */
 export interface CalibratedThresholds {
@@ -37,10 +37,11 @@ export function changeReason(c: Calibration): string {
       `(bound ${pct(c.bound)}), ${c.birds_moved} of ${c.birds} reviewed birds at or above it`
     );
   }
-  return (
-    `not certified (${c.more_birds_needed} more reviewed birds needed): raised to just above the highest of ` +
-    `${c.birds} reviewed birds, never lowered`
-  );
+  const needed =
+    c.design === 'stratified'
+      ? `${c.more_reviews_needed} more stratified reviews needed`
+      : `${c.more_birds_needed} more reviewed birds needed`;
+  return `not certified (${needed}): raised to just above the highest of ${c.birds} reviewed birds, never lowered`;
 }
 
 export class AutoCalibrator {
@@ -80,6 +81,7 @@ export class AutoCalibrator {
     const { db, logger } = this.deps;
     const config = this.deps.config();
     const labels = sampleLabels(db, model.id);
+    const evidence = reviewEvidence(db, model.id);
     const latest = latestThresholds(db, model.id);
     const thresholds = new Map<string, number>();
     for (const camera of config.cameras) {
@@ -94,6 +96,8 @@ export class AutoCalibrator {
       const current = latest.get(camera.name)?.new_threshold ?? base;
       const mine = labels.filter((l) => l.camera === camera.name);
       const scores = (label: string): number[] => mine.filter((l) => l.label === label).map((l) => l.p_airplane);
+      const review = evidence.get(camera.name);
+      const strata = review?.design === 'stratified' ? review.strata : undefined;
       const c = calibrationOf(
         camera.name,
         scores('bird'),
@@ -102,8 +106,10 @@ export class AutoCalibrator {
         config.calibration.confidence,
         current,
         false,
+        strata,
       );
-      if (c.birds === 0 && !latest.has(camera.name)) continue; // nothing known: the config's threshold
+      const known = strata ? strata.high.reviewed + strata.low.reviewed : c.birds;
+      if (known === 0 && !latest.has(camera.name)) continue; // nothing known: the config's threshold
       if (c.threshold !== current) {
         const why = changeReason(c);
         insertThresholdChange(db, {

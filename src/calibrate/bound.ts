@@ -13,6 +13,13 @@ export function upperBound(k: number, n: number, confidence: number): number {
   return betaQuantile(confidence, k + 1, n - k);
 }
 
+/** The one-sided lower bound: BetaQuantile(1 - confidence; k, n - k + 1) for k > 0; 0 when k = 0 or n = 0. */
+export function lowerBound(k: number, n: number, confidence: number): number {
+  if (n <= 0 || k <= 0) return 0;
+  if (k >= n) return (1 - confidence) ** (1 / n); // the closed form, as upperBound's for k = 0
+  return betaQuantile(1 - confidence, k, n - k + 1);
+}
+
 /** The largest k in 0..n with U(k, n) <= budget (U grows with k); -1 when even U(0, n) is above the budget. */
 export function largestCertifiedK(n: number, budget: number, confidence: number): number {
   if (upperBound(0, n, confidence) > budget) return -1;
@@ -56,6 +63,9 @@ export interface ShareInterval {
   /** Two-sided Clopper-Pearson interval at `confidence` (0 to 1 when n = 0). */
   low: number;
   high: number;
+  /** A stratified review's estimate, weighed back to the camera's shots (src/calibrate/stratified.ts): `share` is
+   *  then not k / n. */
+  weighted?: true;
 }
 
 /** The two-sided exact (Clopper-Pearson) interval for a share seen as k of n, at `confidence`. */

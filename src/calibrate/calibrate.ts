@@ -8,7 +8,8 @@ import type { Db } from '../db/index.js';
 import type { ModelFileInfo } from '../model/file-info.js';
 import { resolveThreshold } from '../model/thresholds.js';
 import { upperBound } from './bound.js';
-import { scoredLabels, type LabelSource, type ScoredLabel } from './labels.js';
+import { reviewEvidence, scoredLabels, type LabelSource, type ReviewDesign, type ScoredLabel } from './labels.js';
+import { stratifiedThreshold, stratifiedUpperBound, type Strata } from './stratified.js';
 import { certifiedThreshold, figuresAt, RUNTIME_MARGIN, thresholdToKeep, type AtThreshold } from './rule.js';
 
 export interface Calibration {
@@ -31,6 +32,11 @@ export interface Calibration {
   bound: number;
   /** Randomly reviewed birds still needed (none of them moved) before the budget is certified; 0 when it is. */
   more_birds_needed: number;
+  /** How the reviewed shots were drawn: uniform (the bound on k of n birds) or stratified (the weighed-back bound,
+   *  src/calibrate/stratified.ts). */
+  design: ReviewDesign;
+  /** Random shots still to review (as the review draws them) before the budget is certified; 0 when it is. */
+  more_reviews_needed: number;
   /** The camera has its own threshold in the config: the daemon never changes it. */
   pinned: boolean;
   at_new: AtThreshold;
@@ -63,7 +69,15 @@ export function describeRule(confidence: number): string {
   );
 }
 
-/** One camera's (or all cameras') calibration from labelled scores: pure, shared by calibrate and the daemon. */
+/** Random shots to review for `moreBirds` birds, at the share of birds among those reviewed (all when none is). */
+export function shotsForBirds(moreBirds: number, birds: number, reviewed: number): number {
+  return birds === 0 || moreBirds === 0 ? moreBirds : Math.ceil((moreBirds * reviewed) / birds);
+}
+
+/**
+ * One camera's (or all cameras') calibration from labelled scores: pure, shared by calibrate and the daemon.
+ * `strata`: the review was stratified (src/calibrate/stratified.ts), and its weighed-back bound decides.
+ */
 export function calibrationOf(
   camera: string | null,
   birds: readonly number[],
@@ -72,8 +86,10 @@ export function calibrationOf(
   confidence: number,
   inUse: number,
   pinned: boolean,
+  strata?: Strata,
 ): Calibration {
-  const choice = certifiedThreshold(birds, budget, confidence);
+  const stratified = strata && stratifiedThreshold(strata, budget, confidence);
+  const choice = stratified ?? certifiedThreshold(birds, budget, confidence);
   const threshold = thresholdToKeep(choice, inUse);
   const atNew = figuresAt(threshold, birds, planes);
   return {
@@ -87,8 +103,14 @@ export function calibrationOf(
     certified_threshold: choice.threshold,
     best_threshold: choice.best,
     birds_moved: atNew.birds_moved,
-    bound: upperBound(atNew.birds_moved, birds.length, confidence),
+    bound: strata
+      ? stratifiedUpperBound(strata, threshold, confidence)
+      : upperBound(atNew.birds_moved, birds.length, confidence),
     more_birds_needed: choice.more_birds_needed,
+    design: strata ? 'stratified' : 'uniform',
+    more_reviews_needed: stratified
+      ? stratified.more_reviews_needed
+      : shotsForBirds(choice.more_birds_needed, birds.length, birds.length + planes.length),
     pinned,
     at_new: atNew,
     threshold_in_use: inUse,
@@ -134,10 +156,13 @@ export function calibrate(
       camera === null ? null : (running.cameras.find((c) => c.name === camera) ?? { name: camera }),
       model,
     ).threshold;
+  // A stratified review is weighed back only from its own labels: corrections (--with-corrections) are no draw.
+  const evidence = withCorrections ? new Map<string | null, never>() : reviewEvidence(db, model.id);
   const one = (camera: string | null): Calibration => {
     const subset = camera === null ? labels : labels.filter((l) => l.camera === camera);
     const scores = (label: string): number[] => subset.filter((l) => l.label === label).map((l) => l.p_airplane);
     const pinned = camera !== null && running.cameras.find((c) => c.name === camera)?.threshold !== undefined;
+    const review = evidence.get(camera);
     return calibrationOf(
       camera,
       scores('bird'),
@@ -146,6 +171,7 @@ export function calibrate(
       confidence,
       inUse(camera),
       pinned,
+      review?.design === 'stratified' ? review.strata : undefined,
     );
   };
   const cameraNames = [...new Set([...config.cameras.map((c) => c.name), ...labels.map((l) => l.camera)])];

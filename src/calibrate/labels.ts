@@ -2,6 +2,7 @@
 // unbiased) and corrections (mistakes someone noticed, biased), kept apart. Only decisions made by the model being
 // calibrated carry its scores; labels on shots another model decided are counted, not used.
 import type { Db } from '../db/index.js';
+import { STRATUM_CUT, type Strata } from './stratified.js';
 
 export type LabelSource = 'sample' | 'correction';
 
@@ -45,4 +46,71 @@ export function sampleLabels(db: Db, modelId: string): ScoredLabel[] {
 /** The newest random-review label's id (0 without any): the daemon's cheap look for new labels. */
 export function latestSampleLabelId(db: Db): number {
   return Number(db.prepare(`SELECT coalesce(max(id), 0) FROM reviews WHERE source = 'sample'`).pluck().get());
+}
+
+export type ReviewDesign = 'uniform' | 'stratified';
+
+/** What one camera's random review of one model's decisions holds, for the stratified bound. */
+export interface ReviewEvidence {
+  /** 'stratified' once any of the camera's shots was drawn by the stratified review: a uniform sample it then is
+   *  not, and only the weighed-back bound is honest. Decided by how shots were drawn, never by their labels. */
+  design: ReviewDesign;
+  strata: Strata;
+}
+
+interface Tally {
+  shots: number;
+  reviewed: number;
+  birdScores: number[];
+  airplaneScores: number[];
+}
+const emptyStratum = (): Tally => ({ shots: 0, reviewed: 0, birdScores: [], airplaneScores: [] });
+
+/**
+ * Per camera (and under `null`, all cameras together): the model's decided shots in each stratum, the random-review
+ * labels among them (neither included: it counts as a shot that is no bird), and how they were drawn.
+ */
+export function reviewEvidence(db: Db, modelId: string): Map<string | null, ReviewEvidence> {
+  const evidence = new Map<string | null, { design: ReviewDesign; strata: { high: Tally; low: Tally } }>();
+  const of = (camera: string | null): { design: ReviewDesign; strata: { high: Tally; low: Tally } } => {
+    let e = evidence.get(camera);
+    if (e === undefined) {
+      e = { design: 'uniform', strata: { high: emptyStratum(), low: emptyStratum() } };
+      evidence.set(camera, e);
+    }
+    return e;
+  };
+  const shots = db
+    .prepare(
+      `SELECT camera, p_airplane >= ? AS high, count(*) AS n FROM decisions
+      WHERE model_id = ? AND action IN ('moved', 'kept') AND p_airplane IS NOT NULL GROUP BY 1, 2`,
+    )
+    .all(STRATUM_CUT, modelId) as Array<{ camera: string; high: 0 | 1; n: number }>;
+  for (const row of shots) {
+    for (const e of [of(row.camera), of(null)]) e.strata[row.high ? 'high' : 'low'].shots += row.n;
+  }
+  const labels = db
+    .prepare(
+      `SELECT d.camera, r.label, d.p_airplane FROM reviews r JOIN decisions d ON d.id = r.decision_id
+      WHERE r.source = 'sample' AND r.id = (SELECT max(id) FROM reviews WHERE decision_id = r.decision_id)
+        AND d.p_airplane IS NOT NULL AND d.model_id = ?`,
+    )
+    .all(modelId) as Array<{ camera: string; label: string; p_airplane: number }>;
+  const stratifiedDraws = db
+    .prepare(
+      `SELECT DISTINCT d.camera FROM review_draws w JOIN decisions d ON d.id = w.decision_id
+      WHERE w.design = 'stratified' AND d.model_id = ?`,
+    )
+    .pluck()
+    .all(modelId) as string[];
+  for (const camera of stratifiedDraws) for (const e of [of(camera), of(null)]) e.design = 'stratified';
+  for (const l of labels) {
+    for (const e of [of(l.camera), of(null)]) {
+      const stratum = e.strata[l.p_airplane >= STRATUM_CUT ? 'high' : 'low'];
+      stratum.reviewed++;
+      if (l.label === 'bird') stratum.birdScores.push(l.p_airplane);
+      if (l.label === 'airplane') stratum.airplaneScores.push(l.p_airplane);
+    }
+  }
+  return evidence;
 }

@@ -7,8 +7,9 @@ import type { Db } from '../db/open.js';
 import { latestThresholds, listThresholdChanges } from '../db/threshold-changes.js';
 import { resolveThreshold, ThresholdError, type ThresholdModel } from '../model/thresholds.js';
 import { moreBirdsNeeded, shareInterval, upperBound, type ShareInterval } from './bound.js';
-import { budgetOf } from './calibrate.js';
-import { sampleLabels } from './labels.js';
+import { budgetOf, shotsForBirds } from './calibrate.js';
+import { reviewEvidence, sampleLabels, type ReviewDesign } from './labels.js';
+import { moreReviewsNeeded, stratifiedShare, stratifiedUpperBound, type Strata } from './stratified.js';
 
 export interface CameraPromise {
   camera: string;
@@ -26,9 +27,12 @@ export interface CameraPromise {
   /** Upper bound on the share of the camera's birds the threshold moves. */
   bound: number;
   more_birds_needed: number;
-  /** The same in random shots, at the share of birds among the reviewed ones (every shot when none is known). */
+  /** Random shots still to review: at the share of birds among the reviewed ones (every shot when none is known);
+   *  as the stratified review draws them, when it does. */
   more_shots_needed: number;
-  /** Share of the way to certification: birds reviewed / (reviewed + still needed). */
+  /** How the reviewed shots were drawn (src/calibrate/stratified.ts): the intervals are then weighed back. */
+  design: ReviewDesign;
+  /** Share of the way to certification: birds reviewed / (reviewed + still needed); shots, when stratified. */
   progress: number;
   birds_moved: ShareInterval;
   airplanes_caught: ShareInterval;
@@ -49,15 +53,27 @@ export function promiseOf(
   budget: number,
   confidence: number,
   history: CameraPromise['history'] = [],
+  strata?: Strata,
 ): CameraPromise {
   const n = birds.length;
   const k = birds.filter((p) => p >= threshold).length;
   const caught = planes.filter((p) => p >= threshold).length;
-  const bound = upperBound(k, n, confidence);
+  const bound = strata ? stratifiedUpperBound(strata, threshold, confidence) : upperBound(k, n, confidence);
   const certified = bound <= budget;
-  const moreBirds = certified ? 0 : moreBirdsNeeded(k, n, budget, confidence);
-  const reviewed = n + planes.length;
-  const moreShots = n === 0 ? moreBirds : Math.ceil((moreBirds * reviewed) / n);
+  let moreBirds: number;
+  let moreShots: number;
+  let reviewed: number;
+  if (strata) {
+    reviewed = strata.high.reviewed + strata.low.reviewed;
+    const highK = strata.high.birdScores.filter((p) => p >= threshold).length;
+    const more = certified ? { reviews: 0, birds: 0 } : moreReviewsNeeded(strata, highK, budget, confidence);
+    moreBirds = more.birds;
+    moreShots = more.reviews;
+  } else {
+    reviewed = n + planes.length;
+    moreBirds = certified ? 0 : moreBirdsNeeded(k, n, budget, confidence);
+    moreShots = shotsForBirds(moreBirds, n, reviewed);
+  }
   let statement: string;
   if (certified) {
     statement =
@@ -83,9 +99,12 @@ export function promiseOf(
     bound,
     more_birds_needed: moreBirds,
     more_shots_needed: moreShots,
-    progress: certified ? 1 : n / (n + moreBirds),
-    birds_moved: shareInterval(k, n, confidence),
-    airplanes_caught: shareInterval(caught, planes.length, confidence),
+    design: strata ? 'stratified' : 'uniform',
+    progress: certified ? 1 : strata ? reviewed / (reviewed + moreShots) : n / (n + moreBirds),
+    birds_moved: strata ? stratifiedShare(strata, threshold, 'bird', confidence) : shareInterval(k, n, confidence),
+    airplanes_caught: strata
+      ? stratifiedShare(strata, threshold, 'airplane', confidence)
+      : shareInterval(caught, planes.length, confidence),
     history,
     statement,
   };
@@ -94,6 +113,7 @@ export function promiseOf(
 /** Every configured camera's standing for the serving model. */
 export function clubPromise(config: Config, db: Db, model: ThresholdModel & { id: string }): CameraPromise[] {
   const labels = sampleLabels(db, model.id);
+  const evidence = reviewEvidence(db, model.id);
   const latest = config.calibration.auto ? latestThresholds(db, model.id) : new Map();
   const changes = listThresholdChanges(db).filter((c) => c.model_id === model.id);
   return config.cameras.map((camera) => {
@@ -115,6 +135,7 @@ export function clubPromise(config: Config, db: Db, model: ThresholdModel & { id
       from = 'config';
     }
     const mine = labels.filter((l) => l.camera === camera.name);
+    const review = evidence.get(camera.name);
     const scores = (label: string): number[] => mine.filter((l) => l.label === label).map((l) => l.p_airplane);
     const history = changes
       .filter((c) => c.camera === camera.name)
@@ -128,6 +149,7 @@ export function clubPromise(config: Config, db: Db, model: ThresholdModel & { id
       budgetOf(config, camera.name),
       config.calibration.confidence,
       history,
+      review?.design === 'stratified' ? review.strata : undefined,
     );
   });
 }

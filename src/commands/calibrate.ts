@@ -114,7 +114,12 @@ export async function main(argv: string[]): Promise<number> {
           { header: 'budget', value: (c) => pct(c.budget), align: 'right' },
           {
             header: 'promise',
-            value: (c) => (c.certified ? 'certified' : `not yet: ${c.more_birds_needed} more birds`),
+            value: (c) =>
+              c.certified
+                ? 'certified'
+                : c.design === 'stratified'
+                  ? `not yet: ${c.more_reviews_needed} more reviews (stratified)`
+                  : `not yet: ${c.more_birds_needed} more birds`,
           },
           { header: 'threshold', value: (c) => String(c.threshold), align: 'right' },
           {

@@ -9,7 +9,8 @@ import { pickSampleShot } from '../review/sample.js';
 
 const usage = `usage: birdwatch review-sample N [--json] [--config FILE] [--db FILE]
   Prints N random decided shots (kept and moved alike) that no member has reviewed, with the command to label
-  each: birdwatch review ID --label bird|airplane|neither. These labels are the unbiased sample calibrate uses.`;
+  each: birdwatch review ID --label bird|airplane|neither. These labels are the random sample calibrate uses; with
+  calibration.sampling "stratified" (the default) high-scoring shots are drawn more often and weighed back.`;
 
 interface SampleRow {
   id: number;
@@ -41,9 +42,9 @@ export async function main(argv: string[]): Promise<number> {
       const row = db.prepare(`SELECT d.id, d.camera, d.action, d.p_airplane,
           ${CURRENT_PATH_SQL} AS path
           FROM decisions d WHERE d.id = ?`);
-      // pickSampleShot draws uniformly among the unreviewed decided shots; a repeat is drawn again.
+      // pickSampleShot draws among the unreviewed decided shots (uniformly, or by stratum); a repeat is drawn again.
       for (let tries = 0; chosen.size < n && tries < n * 20; tries++) {
-        const id = pickSampleShot(db);
+        const id = pickSampleShot(db, config.calibration.sampling);
         if (id === null) break;
         if (chosen.has(id)) continue;
         chosen.add(id);

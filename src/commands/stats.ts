@@ -136,12 +136,14 @@ export function renderPromise(promise: readonly CameraPromise[]): string {
   const range = (i: ShareInterval, noun: string): string =>
     i.n === 0
       ? `no reviewed ${noun} yet`
-      : `${i.k} of ${i.n} (${pct(i.share!)}, interval ${pct(i.low)}-${pct(i.high)})`;
+      : i.share === null
+        ? `${i.k} of ${i.n} (no estimate below the stratum cut)`
+        : `${i.k} of ${i.n} (${i.weighted ? 'weighed back: ' : ''}${pct(i.share)}, interval ${pct(i.low)}-${pct(i.high)})`;
   const out = ["The promise (from the random review of the current model's shots):"];
   for (const p of promise) {
     out.push(`  ${p.camera}: ${p.statement}`);
     out.push(
-      `    budget ${pct(p.budget)}, threshold ${p.threshold} (${p.threshold_from}); birds moved ` +
+      `    budget ${pct(p.budget)}, threshold ${p.threshold} (${p.threshold_from}), ${p.design} review; birds moved ` +
         `${range(p.birds_moved, 'birds')}; airplanes caught ${range(p.airplanes_caught, 'airplanes')}; ` +
         `${Math.round(p.confidence * 100)}% intervals`,
     );

@@ -202,6 +202,17 @@ export const CALIBRATION_SETTINGS = {
     }),
     { reload: 'applied' },
   ),
+  sampling: key(
+    Type.Union([Type.Literal('stratified'), Type.Literal('uniform')], {
+      default: 'stratified',
+      description:
+        'How the random review draws shots. stratified: shots the model scored P(airplane) >= 0.5 three times in ' +
+        'four, the rest otherwise, weighed back by the bound (fewer reviews to certify a camera with few ' +
+        'airplanes, about as many with many); uniform: every decided shot alike. Both are honest (docs/promise.md). ' +
+        'Read by review-sample and `birdwatch web` when they start.',
+    }),
+    { reload: 'unused', must: 'stratified or uniform' },
+  ),
 };
 
 /** The MQTT broker, `mqtt` (src/events/mqtt-sink.ts): Home Assistant's topics and discovery. */

@@ -203,6 +203,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX threshold_changes_camera ON threshold_changes (camera, model_id, id);
   `,
+  // 8 (added for reviews that count more) review_draws.design: how each shot was drawn. 'uniform': any decided shot
+  // alike; 'stratified': from the shots the model scored high (P(airplane) >= 0.5) more often than from the rest,
+  // uniformly inside each (src/calibrate/stratified.ts weighs them back). Draws before this were uniform.
+  `
+  ALTER TABLE review_draws ADD COLUMN design TEXT NOT NULL DEFAULT 'uniform'
+    CHECK (design IN ('uniform', 'stratified'));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,5 +1,5 @@
 // Review of a random sample: members label randomly drawn decided shots (kept and moved) bird, airplane or
-// neither, one at a time. Unlike corrections (mistakes someone happened to notice), these labels are an unbiased
+// neither, one at a time; drawn uniformly, or stratified by score (calibration.sampling). Unlike corrections (mistakes someone happened to notice), these labels are an unbiased
 // measure of how the filter does on this camera; reviewSummary() is what the /review page shows and what a later
 // `birdwatch calibrate` reuses. Labels live in their own table ('reviews', source 'sample'). Every draw is recorded
 // (review_draws) and a sample label is accepted only for a drawn decision: a mistake someone noticed is a
@@ -7,6 +7,8 @@
 import type { Db } from '../db/index.js';
 import { recordEvent, timestamp } from '../db/index.js';
 import type { TimeRange } from '../query/time-range.js';
+import { HIGH_STRATUM_SHARE, STRATUM_CUT } from '../calibrate/stratified.js';
+import type { ReviewDesign } from '../calibrate/labels.js';
 import { ActionError } from './errors.js';
 
 export const reviewLabels = ['bird', 'airplane', 'neither'] as const;
@@ -15,44 +17,64 @@ export type ReviewLabel = (typeof reviewLabels)[number];
 /** Draws until a decided, not yet reviewed shot is found; each id in [min, max] is equally likely. */
 const maxDraws = 200;
 
+/** Which decided shots a draw may land on: any (uniform), or one stratum of them (stratified). */
+type Pool = 'any' | 'high' | 'low';
+const POOL_SQL: Record<Pool, string> = {
+  any: '',
+  high: `AND d.p_airplane >= ${STRATUM_CUT}`,
+  low: `AND d.p_airplane < ${STRATUM_CUT}`,
+};
+
 /**
- * A random decided (kept or moved) decision that no member has reviewed yet, or null when none is left (or none
- * was found in `maxDraws` draws). Uniform over such decisions: a random id is drawn and redrawn until it is one
- * (rejection sampling), never "the next one after a random id", which would favour shots after gaps.
+ * A random decided (kept or moved) decision that no member has reviewed yet, or null when none is left. 'uniform':
+ * each such decision equally likely. 'stratified' (src/calibrate/stratified.ts): from the shots the model scored
+ * P(airplane) >= STRATUM_CUT with chance HIGH_STRATUM_SHARE, else from the rest (the other stratum when one has
+ * nothing left), uniformly inside the stratum. The draw and its design are recorded: only a drawn shot takes a
+ * sample label, and the design says which bound the labels allow.
  */
-export function pickSampleShot(db: Db, random: () => number = Math.random): number | null {
-  const id = drawSampleShot(db, random);
+export function pickSampleShot(
+  db: Db,
+  design: ReviewDesign = 'uniform',
+  random: () => number = Math.random,
+): number | null {
+  let id: number | null;
+  if (design === 'uniform') {
+    id = drawSampleShot(db, 'any', random);
+  } else {
+    const first: Pool = random() < HIGH_STRATUM_SHARE ? 'high' : 'low';
+    id = drawSampleShot(db, first, random) ?? drawSampleShot(db, first === 'high' ? 'low' : 'high', random);
+  }
   if (id !== null) {
-    db.prepare('INSERT OR IGNORE INTO review_draws (decision_id, time_ms) VALUES (?, ?)').run(id, timestamp().time_ms);
+    db.prepare('INSERT OR IGNORE INTO review_draws (decision_id, time_ms, design) VALUES (?, ?, ?)').run(
+      id,
+      timestamp().time_ms,
+      design,
+    );
   }
   return id;
 }
 
-function drawSampleShot(db: Db, random: () => number): number | null {
+/**
+ * Uniform over the pool's unreviewed decided shots: a random id is drawn and redrawn until it is one (rejection
+ * sampling), never "the next one after a random id", which would favour shots after gaps.
+ */
+function drawSampleShot(db: Db, pool: Pool, random: () => number): number | null {
   const bounds = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM decisions').get() as {
     lo: number | null;
     hi: number | null;
   };
   if (bounds.lo === null || bounds.hi === null) return null;
-  const eligible = db
-    .prepare(
-      `SELECT 1 FROM decisions d WHERE d.id = ? AND d.action IN ('moved', 'kept')
-      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id)`,
-    )
-    .pluck();
+  const unreviewed = `d.action IN ('moved', 'kept') ${POOL_SQL[pool]}
+      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id)`;
+  const eligible = db.prepare(`SELECT 1 FROM decisions d WHERE d.id = ? AND ${unreviewed}`).pluck();
   for (let draw = 0; draw < maxDraws; draw++) {
     const id = bounds.lo + Math.floor(random() * (bounds.hi - bounds.lo + 1));
     if (eligible.get(id) !== undefined) return id;
   }
-  // Nearly everything reviewed (or failed): fall back to a scan for what is left, still in random order.
+  // Nearly everything reviewed (or failed, or in the other stratum): a scan for what is left, still in random order.
   return (
-    (db
-      .prepare(
-        `SELECT d.id FROM decisions d WHERE d.action IN ('moved', 'kept')
-      AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.decision_id = d.id) ORDER BY random() LIMIT 1`,
-      )
-      .pluck()
-      .get() as number | undefined) ?? null
+    (db.prepare(`SELECT d.id FROM decisions d WHERE ${unreviewed} ORDER BY random() LIMIT 1`).pluck().get() as
+      number | undefined) ?? null
   );
 }
 

@@ -10,11 +10,19 @@ const pct = (share: number, digits = 1): string => `${+(share * 100).toFixed(dig
 
 function withInterval(i: ShareInterval, noun: string, confidence: number): Html {
   if (i.n === 0) return html`<span class="muted">no reviewed ${noun} yet</span>`;
-  return html`${i.k} of ${i.n} (${pct(i.share!)}; ${pct(confidence, 0)} interval ${pct(i.low)}–${pct(i.high)})`;
+  if (i.share === null) return html`${i.k} of ${i.n} (<span class="muted">no estimate below the stratum cut</span>)`;
+  // A stratified review's share is weighed back to the camera's shots, so it is not k / n: say so.
+  return html`${i.k} of ${i.n} (${i.weighted ? 'weighed back: ' : ''}${pct(i.share)}; ${pct(confidence, 0)} interval ${pct(
+    i.low,
+  )}–${pct(i.high)})`;
 }
 
 function progressBar(p: CameraPromise): Html {
-  const label = p.certified ? 'certified' : `${p.birds} of ${p.birds + p.more_birds_needed} reviewed birds needed`;
+  const label = p.certified
+    ? 'certified'
+    : p.design === 'stratified'
+      ? `${p.reviewed} of ${p.reviewed + p.more_shots_needed} reviewed shots needed`
+      : `${p.birds} of ${p.birds + p.more_birds_needed} reviewed birds needed`;
   // A native <progress>: the page's CSP allows no inline style to size a bar with.
   return html`<progress class="progress${p.certified ? ' done' : ''}" max="100"
     value="${(p.progress * 100).toFixed(1)}" aria-label="${p.camera}: ${label}">${pct(p.progress)}</progress>
@@ -87,7 +95,11 @@ export function promiseSection(promises: readonly CameraPromise[]): Html {
       ${thresholdHistoryChart(p)}
     </article>`,
     )}</div>
-    <p class="small muted">From the random review (Review page) of shots the current model decided. "At most
+    <p class="small muted">From the random review (Review page) of shots the current model decided${
+      promises.some((p) => p.design === 'stratified')
+        ? html` (stratified: high-scoring shots are drawn more often, and weighed back)`
+        : html``
+    }. "At most
       ${pct(budget)} of birds, ${pct(promises[0]!.confidence, 0)} confidence": if a camera moved more than
       ${pct(budget)} of its birds, a review like this one would have shown it at least
       ${pct(promises[0]!.confidence, 0)} of the time.</p>

@@ -296,7 +296,7 @@ export async function createWebServer(
   });
 
   // ---- review-sample API ----
-  app.get('/api/review/next', view, async () => ({ decision: pickSampleShot(db) }));
+  app.get('/api/review/next', view, async () => ({ decision: pickSampleShot(db, config.calibration.sampling) }));
   app.get<{ Querystring: Query }>('/api/review/summary', view, async (request) =>
     reviewSummary(db, statsFilterFrom(request.query)),
   );
@@ -360,7 +360,7 @@ export async function createWebServer(
     page(reply, pages.modelPage(pageContext(request, '/model'), readModelInfo(config.model))),
   );
   app.get('/review', view, async (request, reply) => {
-    const sample = request.session?.role === 'reviewer' ? pickSampleShot(db) : null;
+    const sample = request.session?.role === 'reviewer' ? pickSampleShot(db, config.calibration.sampling) : null;
     return page(reply, pages.reviewPage(pageContext(request, '/review'), reviewSummary(db), sample, promiseNow()));
   });
 

@@ -1,7 +1,7 @@
 // The promise on the web page, in Debian's chromium (playwright-core) on the real server, with the real daemon
 // calibrating from review labels written while it runs (a real SQLite file): /stats shows each camera's state in a
 // sentence (certified, or how many more random shots to review), birds moved and airplanes caught with intervals and
-// the threshold history; /review shows the progress; /model shows a viewer no server path. Screenshots on a desktop
+// the threshold history (a stratified review's shares weighed back, and said so); /review shows the progress; /model shows a viewer no server path. Screenshots on a desktop
 // and a phone in var/screenshots/promise-*.png; nothing scrolls sideways.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -49,6 +49,15 @@ const pond = [
   ...[0.1, 0.2, 0.3, 0.4, 0.5].map((p) => ({ camera: 'pond', p, label: 'bird', id: 0 })),
   ...[0.7, 0.9].map((p) => ({ camera: 'pond', p, label: 'airplane', id: 0 })),
 ];
+// meadow (its own threshold 0.8, pinned): 200 shots, 40 of them high-scoring (30 airplanes, 10 birds); a stratified
+// review labelled 30 high and 10 low shots: its card shows the shares weighed back.
+const meadowShots = [
+  ...Array.from({ length: 30 }, (_, i) => ({ camera: 'meadow', p: 0.9 + i / 400, label: 'airplane', id: 0 })),
+  ...Array.from({ length: 10 }, (_, i) => ({ camera: 'meadow', p: 0.5 + i / 50, label: 'bird', id: 0 })),
+  ...Array.from({ length: 150 }, (_, i) => ({ camera: 'meadow', p: i / 400, label: 'bird', id: 0 })),
+  ...Array.from({ length: 10 }, (_, i) => ({ camera: 'meadow', p: 0.1 + i / 40, label: 'airplane', id: 0 })),
+];
+const meadowReviewed = [...meadowShots.slice(0, 20), ...meadowShots.slice(30, 40), ...meadowShots.slice(40, 50)];
 
 function label(shots: Array<{ id: number; label: string }>): void {
   const db = openDatabase(dirs.db);
@@ -64,7 +73,11 @@ const changes = () => query(dirs.db, 'SELECT * FROM threshold_changes ORDER BY i
 describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
   beforeAll(async () => {
     dirs = makeTestDirs('bw-promise-web-');
-    const cameras = [makeCamera(dirs.root, 'garden'), makeCamera(dirs.root, 'pond')];
+    const cameras = [
+      makeCamera(dirs.root, 'garden'),
+      makeCamera(dirs.root, 'pond'),
+      { ...makeCamera(dirs.root, 'meadow'), threshold: 0.8 },
+    ];
     const db = openDatabase(dirs.db);
     const decide = db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, p_airplane, p_bird,
         label, threshold, action, model_id) VALUES ('2026-11-30T10:00:00Z', 0, ?, ?, ?, ?, ?, 'bird', 0.9, 'kept', ?)`);
@@ -75,6 +88,15 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
       );
       draw.run(shot.id);
     });
+    const stratifiedDraw = db.prepare(
+      `INSERT INTO review_draws (decision_id, time_ms, design) VALUES (?, 0, 'stratified')`,
+    );
+    meadowShots.forEach((shot, i) => {
+      shot.id = Number(
+        decide.run(shot.camera, `/old/m${i}.jpg`, `/old/m${i}.jpg`, shot.p, 1 - shot.p, MODEL_ID).lastInsertRowid,
+      );
+    });
+    for (const shot of meadowReviewed) stratifiedDraw.run(shot.id);
     db.close();
     config = writeConfigFile(dirs, {
       cameras,
@@ -93,7 +115,7 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
       60_000,
       () => `the first change:\n${daemon.tail()}`,
     );
-    label([...garden.slice(60), ...gardenPlanes, ...pond]);
+    label([...garden.slice(60), ...gardenPlanes, ...pond, ...meadowReviewed]);
     await waitFor(
       () => changes().length === 2,
       60_000,
@@ -157,11 +179,16 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
         'not yet measured on this camera: review 56 more random shots',
       );
       expect(await pondCard.locator('progress').getAttribute('value')).toBe('11.1');
+      // meadow: a stratified review, its shares weighed back (not k / n) and said so.
+      const meadowText = await page.locator('article.promise-card[data-camera=meadow]').innerText();
+      expect(meadowText).toMatch(/birds moved, of reviewed birds\s+0 of 20 \(weighed back: 0%; 90% interval 0%–/);
+      expect(meadowText).toMatch(/airplanes caught, of reviewed airplanes\s+20 of 20 \(weighed back: /);
+      expect(await page.locator('section.promise').innerText()).toMatch(/stratified: high-scoring shots are drawn/);
       await page.screenshot({ path: join(SHOTS, `promise-stats-${name}.png`), fullPage: true });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `/stats scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
       await page.goto(`${base}/review`);
-      expect(await page.locator('.promise-progress progress').count()).toBe(2);
+      expect(await page.locator('.promise-progress progress').count()).toBe(3);
       expect(await page.locator('.promise-progress').innerText()).toMatch(/pond: not yet measured/);
       await page.screenshot({ path: join(SHOTS, `promise-review-${name}.png`), fullPage: true });
       expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(

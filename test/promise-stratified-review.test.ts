@@ -1,7 +1,8 @@
 // The stratified review end to end on a real SQLite file with the real CLI: `birdwatch review-sample` draws the
 // shots the model scored high three times in four (calibration.sampling "stratified", the default) and records how
 // each was drawn; labels on those draws make `calibrate` weigh them back, and it certifies a budget that the same
-// birds drawn uniformly could not; `stats` says the review was stratified. With "uniform" the draws are recorded so.
+// birds drawn uniformly could not; the daemon applies that threshold by itself; `stats` says the review was
+// stratified. With "uniform" the draws are recorded so.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,9 +11,18 @@ import { moreBirdsNeeded } from '../src/calibrate/bound.js';
 import { STRATUM_CUT } from '../src/calibrate/stratified.js';
 import { openDatabase } from '../src/db/index.js';
 import { recordReview } from '../src/review/sample.js';
-import { makeTestDirs, REPO, runCli, writeConfigFile, type TestDirs } from './helpers/daemon.js';
+import {
+  DaemonProcess,
+  killAllDaemons,
+  makeTestDirs,
+  REPO,
+  runCli,
+  writeConfigFile,
+  type TestDirs,
+} from './helpers/daemon.js';
 import { query } from './helpers/decisions.js';
 import { random } from './helpers/seeded.js';
+import { waitFor } from './helpers/wait.js';
 
 const MODEL = join(REPO, 'models', 'birds-vs-airplanes.onnx');
 const MODEL_ID = createHash('sha256').update(readFileSync(MODEL)).digest('hex').slice(0, 12);
@@ -60,6 +70,7 @@ beforeAll(() => {
     db: dirs.db,
     model: MODEL,
     birdBudget: 0.02,
+    calibration: { checkMs: 300 },
   });
 }, 60_000);
 
@@ -112,6 +123,30 @@ describe('the stratified review (calibration.sampling "stratified", the default)
     );
     const moved = birdScores.filter((b) => b.p >= (garden.threshold as number)).length;
     expect(moved / birdScores.length).toBeLessThanOrEqual(0.02);
+  });
+
+  it("the daemon's own calibration applies the same weighed-back threshold, with its row and log line", async () => {
+    const calibrated = await runCli(['calibrate', '--json', '--config', configFile]);
+    const expected = calibrated.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { camera: string | null; threshold: number; birds_moved: number })
+      .find((row) => row.camera === 'garden')!;
+    const daemon = new DaemonProcess(['run', '--config', configFile]);
+    try {
+      await daemon.ready(60_000);
+      await waitFor(
+        () => query(dirs.db, 'SELECT 1 FROM threshold_changes').length > 0,
+        30_000,
+        () => `no threshold change:\n${daemon.tail()}`,
+      );
+      expect(query(dirs.db, 'SELECT camera, new_threshold, k, certified FROM threshold_changes')).toEqual([
+        { camera: 'garden', new_threshold: expected.threshold, k: expected.birds_moved, certified: 1 },
+      ]);
+      expect(daemon.output).toMatch(/threshold changed.*certified: at most 2% of birds moved/);
+    } finally {
+      await killAllDaemons();
+    }
   });
 
   it('stats says the review was stratified and its shares are weighed back', async () => {

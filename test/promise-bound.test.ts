@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { largestCertifiedK, moreBirdsNeeded, upperBound } from '../src/calibrate/bound.js';
+import { largestCertifiedK, lowerBound, moreBirdsNeeded, upperBound } from '../src/calibrate/bound.js';
 import { certifiedThreshold } from '../src/calibrate/rule.js';
 import { REPO } from './helpers/daemon.js';
 
@@ -44,6 +44,25 @@ describe('the one-sided Clopper-Pearson bound', () => {
       expect(upperBound(k, n, 0.9)).toBeLessThanOrEqual(0.01);
       expect(upperBound(k + 1, n, 0.9)).toBeGreaterThan(0.01);
     }
+  });
+});
+
+describe('the one-sided lower bound (the stratified review weighs its bird shares with it)', () => {
+  it("equals scipy's beta.ppf(1 - confidence, k, n - k + 1) on a grid", () => {
+    const cases = [0.8, 0.9, 0.99].flatMap((confidence) =>
+      [1, 5, 30, 200].flatMap((n) => [1, Math.ceil(n / 3), n].map((k) => ({ k, n, confidence }))),
+    );
+    const script =
+      'import json, sys; from scipy.stats import beta; ' +
+      'print(json.dumps([beta.ppf(1 - x["confidence"], x["k"], x["n"] - x["k"] + 1) for x in json.load(sys.stdin)]))';
+    const python = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(cases), encoding: 'utf8' });
+    expect(python.status, python.stderr).toBe(0);
+    const scipy = JSON.parse(python.stdout) as number[];
+    cases.forEach((x, i) => {
+      expect(Math.abs(lowerBound(x.k, x.n, x.confidence) - scipy[i]!), JSON.stringify(x)).toBeLessThan(1e-9);
+    });
+    expect(lowerBound(0, 10, 0.9)).toBe(0);
+    expect(lowerBound(0, 0, 0.9)).toBe(0);
   });
 });
 

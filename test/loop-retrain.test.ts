@@ -69,8 +69,10 @@ beforeAll(async () => {
         birdBudget: 0.1,
         retrain: { candidates, minNewCorrections: 5 },
         // 12 labelled birds certify 10% at 70% (U(0, 12) = 0.0955), not at the default 90% (22 needed); the daemon's own
-        // recalibration is off so that only calibrate --apply changes a threshold here.
-        calibration: { confidence: 0.7, auto: false },
+        // recalibration is off so that only calibrate --apply changes a threshold here; the review is drawn
+        // uniformly, so the figures below are the plain bound's on 12 birds (the stratified review has its own tests,
+        // promise-stratified*.test.ts).
+        calibration: { confidence: 0.7, auto: false, sampling: 'uniform' },
       },
       null,
       2,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moreBirdsNeeded } from '../src/calibrate/bound.js';
 import { STRATUM_CUT } from '../src/calibrate/stratified.js';
+import { stratumSizes } from '../src/calibrate/stratum-sizes.js';
 import { openDatabase } from '../src/db/index.js';
 import { recordReview } from '../src/review/sample.js';
 import {
@@ -186,5 +187,48 @@ describe('the stratified review (calibration.sampling "stratified", the default)
       STRATUM_CUT,
     )[0]!.n;
     expect(high).toBeLessThan(20);
+  });
+});
+
+describe("the strata's sizes, counted once and then only the new decisions", () => {
+  it('equal a full count after decisions of several models, cameras and actions arrive between looks', () => {
+    const local = makeTestDirs('bw-stratum-sizes-');
+    const db = openDatabase(local.db);
+    try {
+      const decide = db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, p_airplane, p_bird,
+          label, threshold, action, model_id) VALUES ('2026-12-01T10:00:00Z', 0, ?, '/x', '/x', ?, ?, 'bird', 0.9, ?, ?)`);
+      const next = random(5);
+      const add = (count: number): void => {
+        for (let i = 0; i < count; i++) {
+          const p = next();
+          const action = ['moved', 'kept', 'failed'][Math.floor(next() * 3)]!;
+          decide.run(next() < 0.5 ? 'garden' : 'pond', action === 'failed' ? null : p, 1 - p, action, `m${i % 2}`);
+        }
+      };
+      const fullCount = (model: string): Record<string, { high: number; low: number }> => {
+        const out: Record<string, { high: number; low: number }> = {};
+        for (const row of db
+          .prepare(
+            `SELECT camera, p_airplane >= ? AS high, count(*) AS n FROM decisions WHERE model_id = ?
+            AND action IN ('moved', 'kept') AND p_airplane IS NOT NULL GROUP BY 1, 2`,
+          )
+          .all(STRATUM_CUT, model) as Array<{ camera: string; high: number; n: number }>) {
+          out[row.camera] ??= { high: 0, low: 0 };
+          out[row.camera]![row.high ? 'high' : 'low'] = row.n;
+        }
+        return out;
+      };
+      expect(stratumSizes(db, 'm0').size).toBe(0);
+      for (const batch of [300, 1, 0, 250]) {
+        add(batch);
+        for (const model of ['m0', 'm1']) {
+          expect(Object.fromEntries(stratumSizes(db, model))).toEqual(fullCount(model));
+        }
+      }
+      expect(Object.values(fullCount('m0')).reduce((sum, s) => sum + s.high + s.low, 0)).toBeGreaterThan(100);
+    } finally {
+      db.close();
+      local.cleanup();
+    }
   });
 });

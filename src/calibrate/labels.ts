@@ -3,6 +3,7 @@
 // calibrated carry its scores; labels on shots another model decided are counted, not used.
 import type { Db } from '../db/index.js';
 import { STRATUM_CUT, type Strata } from './stratified.js';
+import { stratumSizes } from './stratum-sizes.js';
 
 export type LabelSource = 'sample' | 'correction';
 
@@ -15,8 +16,10 @@ export interface ScoredLabel {
   model_id: string | null;
 }
 
+// CROSS JOIN: the labels (a few hundred) drive the join, never the decisions (hundreds of thousands in a year) that
+// SQLite, without statistics, would otherwise walk by model.
 const SAMPLES = `SELECT d.id AS decision_id, d.camera, r.label, 'sample' AS source, d.p_airplane, d.model_id
-    FROM reviews r JOIN decisions d ON d.id = r.decision_id
+    FROM reviews r CROSS JOIN decisions d ON d.id = r.decision_id
     WHERE r.source = 'sample' AND r.id = (SELECT max(id) FROM reviews WHERE decision_id = r.decision_id)
       AND r.label IN ('airplane', 'bird') AND d.p_airplane IS NOT NULL`;
 
@@ -30,7 +33,7 @@ export function scoredLabels(db: Db): ScoredLabel[] {
     .prepare(
       `SELECT d.id AS decision_id, d.camera, c.label, 'correction' AS source, d.p_airplane,
         d.model_id
-      FROM corrections c JOIN decisions d ON d.id = c.decision_id
+      FROM corrections c CROSS JOIN decisions d ON d.id = c.decision_id
       WHERE c.id = (SELECT max(id) FROM corrections WHERE decision_id = c.decision_id)
         AND d.p_airplane IS NOT NULL`,
     )
@@ -80,25 +83,22 @@ export function reviewEvidence(db: Db, modelId: string): Map<string | null, Revi
     }
     return e;
   };
-  const shots = db
-    .prepare(
-      `SELECT camera, p_airplane >= ? AS high, count(*) AS n FROM decisions
-      WHERE model_id = ? AND action IN ('moved', 'kept') AND p_airplane IS NOT NULL GROUP BY 1, 2`,
-    )
-    .all(STRATUM_CUT, modelId) as Array<{ camera: string; high: 0 | 1; n: number }>;
-  for (const row of shots) {
-    for (const e of [of(row.camera), of(null)]) e.strata[row.high ? 'high' : 'low'].shots += row.n;
+  for (const [camera, size] of stratumSizes(db, modelId)) {
+    for (const e of [of(camera), of(null)]) {
+      e.strata.high.shots += size.high;
+      e.strata.low.shots += size.low;
+    }
   }
   const labels = db
     .prepare(
-      `SELECT d.camera, r.label, d.p_airplane FROM reviews r JOIN decisions d ON d.id = r.decision_id
+      `SELECT d.camera, r.label, d.p_airplane FROM reviews r CROSS JOIN decisions d ON d.id = r.decision_id
       WHERE r.source = 'sample' AND r.id = (SELECT max(id) FROM reviews WHERE decision_id = r.decision_id)
         AND d.p_airplane IS NOT NULL AND d.model_id = ?`,
     )
     .all(modelId) as Array<{ camera: string; label: string; p_airplane: number }>;
   const stratifiedDraws = db
     .prepare(
-      `SELECT DISTINCT d.camera FROM review_draws w JOIN decisions d ON d.id = w.decision_id
+      `SELECT DISTINCT d.camera FROM review_draws w CROSS JOIN decisions d ON d.id = w.decision_id
       WHERE w.design = 'stratified' AND d.model_id = ?`,
     )
     .pluck()

@@ -179,7 +179,7 @@ export function reviewSummary(db: Db, filter: ReviewFilter = {}): ReviewSummary 
   const rows = db
     .prepare(
       `SELECT d.action AS action, r.label AS label, count(*) AS n
-      FROM reviews r JOIN decisions d ON d.id = r.decision_id
+      FROM reviews r CROSS JOIN decisions d ON d.id = r.decision_id
       WHERE r.source = 'sample' AND r.id = (SELECT max(id) FROM reviews WHERE decision_id = r.decision_id)
         ${terms.map((t) => `AND ${t}`).join(' ')}
       GROUP BY 1, 2`,

@@ -189,6 +189,8 @@ describe.skipIf(!haveChromium)('the promise on the web page (chromium)', () => {
       expect(overflow, `/stats scrolls sideways by ${overflow} px`).toBeLessThanOrEqual(0);
       await page.goto(`${base}/review`);
       expect(await page.locator('.promise-progress progress').count()).toBe(3);
+      // meadow's review is stratified: the raw shares of the labelled shots are said to lean, the promise to weigh.
+      expect(await page.locator('main').innerText()).toMatch(/these shares lean toward what the filter moves/);
       expect(await page.locator('.promise-progress').innerText()).toMatch(/pond: not yet measured/);
       await page.screenshot({ path: join(SHOTS, `promise-review-${name}.png`), fullPage: true });
       expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(

@@ -418,7 +418,13 @@ export function reviewPage(
       <div class="tile"><div class="value">${pct(summary.airplane_caught_share)}</div>
         <div class="key">airplanes caught (${summary.airplanes_caught} of ${summary.airplanes} airplanes)</div></div>
       <div class="tile"><div class="value">${summary.neither}</div><div class="key">neither</div></div>
-    </div>`;
+    </div>${
+      promises.some((p) => p.design === 'stratified')
+        ? html`<p class="small muted">As counted among the labelled shots. The review draws high-scoring shots more
+            often (stratified), so these shares lean toward what the filter moves; the promise below weighs them
+            back to all the camera's shots.</p>`
+        : html``
+    }`;
   let sample: Html;
   if (!act) {
     sample = html`<p class="muted">${ctx.session ? 'Reviewers label the sample.' : 'Log in as a reviewer to label the sample.'}</p>`;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { random } from '../helpers/seeded.js';
 
 /** The photographs in the repository: test/fixtures/cifar/{airplane,bird}/NNNN.jpg (see its README). */
 export const FIXTURE_DATA = fileURLToPath(new URL('../fixtures/cifar', import.meta.url));
@@ -47,16 +48,7 @@ export function realImageAt(paths: string[], i: number): string {
 }
 
 /** A tiny deterministic PRNG (mulberry32) so a failing run can be replayed from its printed seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = random;
 
 export interface RealImage {
   kind: Kind;

@@ -232,3 +232,43 @@ describe("the strata's sizes, counted once and then only the new decisions", () 
     }
   });
 });
+
+describe('a camera with no review yet', () => {
+  it('is told how many stratified reviews it needs, fewer than a uniform review would', async () => {
+    const local = makeTestDirs('bw-promise-fresh-');
+    try {
+      const db = openDatabase(local.db);
+      const decide = db.prepare(`INSERT INTO decisions (time, time_ms, camera, path, final_path, p_airplane, p_bird,
+          label, threshold, action, model_id) VALUES ('2026-12-01T10:00:00Z', 0, 'yard', '/x', '/x', ?, ?, 'bird', 0.95,
+          'kept', ?)`);
+      // 500 decided shots, 50 of them high-scoring.
+      for (let i = 0; i < 500; i++) decide.run(i < 50 ? 0.9 : 0.1, i < 50 ? 0.1 : 0.9, MODEL_ID);
+      db.close();
+      const needed = async (sampling: string): Promise<number> => {
+        const config = writeConfigFile(
+          local,
+          {
+            cameras: [{ name: 'yard', watch: local.watch, airplanes: local.airplanes }],
+            db: local.db,
+            model: MODEL,
+            birdBudget: 0.02,
+            calibration: { sampling },
+          },
+          `${sampling}.json`,
+        );
+        const result = await runCli(['stats', '--config', config]);
+        expect(result.code, result.stderr).toBe(0);
+        const match = /yard: not yet measured on this camera: review (\d+) more random shots/.exec(result.stdout);
+        expect(match, result.stdout).not.toBeNull();
+        return Number(match![1]);
+      };
+      // Uniform: 114 birds certify 2% at 90%, and with nothing known every shot counts as a bird.
+      expect(await needed('uniform')).toBe(114);
+      const stratified = await needed('stratified');
+      expect(stratified).toBeGreaterThan(0);
+      expect(stratified).toBeLessThan(114);
+    } finally {
+      local.cleanup();
+    }
+  });
+});

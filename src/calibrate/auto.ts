@@ -9,7 +9,7 @@ import { insertThresholdChange, latestThresholds } from '../db/threshold-changes
 import type { Logger } from '../logger.js';
 import { resolveThreshold, ThresholdError, type ThresholdModel } from '../model/thresholds.js';
 import { budgetOf, calibrationOf, type Calibration } from './calibrate.js';
-import { latestSampleLabelId, reviewEvidence, sampleLabels } from './labels.js';
+import { latestSampleLabelId, reviewEvidence, sampleLabels, strataToWeigh } from './labels.js';
 
 /** Calibrated thresholds of one model, per camera name. */
 export interface CalibratedThresholds {
@@ -96,8 +96,7 @@ export class AutoCalibrator {
       const current = latest.get(camera.name)?.new_threshold ?? base;
       const mine = labels.filter((l) => l.camera === camera.name);
       const scores = (label: string): number[] => mine.filter((l) => l.label === label).map((l) => l.p_airplane);
-      const review = evidence.get(camera.name);
-      const strata = review?.design === 'stratified' ? review.strata : undefined;
+      const strata = strataToWeigh(evidence, camera.name, config.calibration.sampling);
       const c = calibrationOf(
         camera.name,
         scores('bird'),

@@ -8,7 +8,14 @@ import type { Db } from '../db/index.js';
 import type { ModelFileInfo } from '../model/file-info.js';
 import { resolveThreshold } from '../model/thresholds.js';
 import { upperBound } from './bound.js';
-import { reviewEvidence, scoredLabels, type LabelSource, type ReviewDesign, type ScoredLabel } from './labels.js';
+import {
+  reviewEvidence,
+  strataToWeigh,
+  scoredLabels,
+  type LabelSource,
+  type ReviewDesign,
+  type ScoredLabel,
+} from './labels.js';
 import { stratifiedThreshold, stratifiedUpperBound, type Strata } from './stratified.js';
 import { certifiedThreshold, figuresAt, RUNTIME_MARGIN, thresholdToKeep, type AtThreshold } from './rule.js';
 
@@ -162,7 +169,6 @@ export function calibrate(
     const subset = camera === null ? labels : labels.filter((l) => l.camera === camera);
     const scores = (label: string): number[] => subset.filter((l) => l.label === label).map((l) => l.p_airplane);
     const pinned = camera !== null && running.cameras.find((c) => c.name === camera)?.threshold !== undefined;
-    const review = evidence.get(camera);
     return calibrationOf(
       camera,
       scores('bird'),
@@ -171,7 +177,7 @@ export function calibrate(
       confidence,
       inUse(camera),
       pinned,
-      review?.design === 'stratified' ? review.strata : undefined,
+      withCorrections ? undefined : strataToWeigh(evidence, camera, config.calibration.sampling),
     );
   };
   const cameraNames = [...new Set([...config.cameras.map((c) => c.name), ...labels.map((l) => l.camera)])];

@@ -114,3 +114,20 @@ export function reviewEvidence(db: Db, modelId: string): Map<string | null, Revi
   }
   return evidence;
 }
+
+/**
+ * The strata the bound weighs back, or undefined for the plain bound: a camera whose shots were drawn stratified; or,
+ * before any of its shots is labelled, one the config will review stratified (so that "review N more" foresees the
+ * review it will get).
+ */
+export function strataToWeigh(
+  evidence: ReadonlyMap<string | null, ReviewEvidence>,
+  camera: string | null,
+  sampling: ReviewDesign,
+): Strata | undefined {
+  const review = evidence.get(camera);
+  if (review?.design === 'stratified') return review.strata;
+  const labelled = review === undefined ? 0 : review.strata.high.reviewed + review.strata.low.reviewed;
+  if (labelled > 0 || sampling !== 'stratified') return undefined;
+  return review?.strata ?? { high: emptyStratum(), low: emptyStratum() };
+}

@@ -8,7 +8,7 @@ import { latestThresholds, listThresholdChanges } from '../db/threshold-changes.
 import { resolveThreshold, ThresholdError, type ThresholdModel } from '../model/thresholds.js';
 import { moreBirdsNeeded, shareInterval, upperBound, type ShareInterval } from './bound.js';
 import { budgetOf, shotsForBirds } from './calibrate.js';
-import { reviewEvidence, sampleLabels, type ReviewDesign } from './labels.js';
+import { reviewEvidence, strataToWeigh, sampleLabels, type ReviewDesign } from './labels.js';
 import { moreReviewsNeeded, stratifiedShare, stratifiedUpperBound, type Strata } from './stratified.js';
 
 export interface CameraPromise {
@@ -135,7 +135,6 @@ export function clubPromise(config: Config, db: Db, model: ThresholdModel & { id
       from = 'config';
     }
     const mine = labels.filter((l) => l.camera === camera.name);
-    const review = evidence.get(camera.name);
     const scores = (label: string): number[] => mine.filter((l) => l.label === label).map((l) => l.p_airplane);
     const history = changes
       .filter((c) => c.camera === camera.name)
@@ -149,7 +148,7 @@ export function clubPromise(config: Config, db: Db, model: ThresholdModel & { id
       budgetOf(config, camera.name),
       config.calibration.confidence,
       history,
-      review?.design === 'stratified' ? review.strata : undefined,
+      strataToWeigh(evidence, camera.name, config.calibration.sampling),
     );
   });
 }

@@ -156,8 +156,9 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
       expect(finished).toBe(plan.length);
 
       // Last run: let it decide everything, then stop it gracefully.
-      // Debug lines and its rescans: what daemon.caughtUp() waits for.
-      daemon = startDaemon({ watch, airplanes, db, config: { ...config, logLevel: 'debug' } });
+      // Debug lines and its rescans: what daemon.caughtUp() waits for. A rescan every second, not every 5 s: the two
+      // full rescans caughtUp() needs come sooner, and each is the same walk over every file as at 5 s.
+      daemon = startDaemon({ watch, airplanes, db, config: { ...config, logLevel: 'debug', rescanIntervalMs: 1_000 } });
       const wanted = new Set(images.map((i) => i.sha256));
       await waitFor(
         () => {

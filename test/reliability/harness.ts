@@ -73,6 +73,7 @@ export class Daemon extends DaemonProcess {
 
   /** SIGTERM, then SIGKILL after `graceMs`; returns whether it exited on its own. */
   async stopGracefully(graceMs = 10_000): Promise<boolean> {
+    if (!this.alive) return true;
     const { signal } = await this.stop('SIGTERM', graceMs);
     return signal !== 'SIGKILL';
   }

@@ -347,8 +347,10 @@ describe('configuration errors: exit code 2 and a specific message', () => {
       /schema version 99, newer than this birdwatch understands/,
     ],
   ];
+  // Each case is one short CLI process on folders of its own, deciding nothing: they run side by side (vitest's
+  // maxConcurrency, 5 at a time), with the test's own expect so each failure is told to its own case.
   for (const [name, args, message] of cases) {
-    it(name, async () => {
+    it.concurrent(name, async ({ expect }) => {
       const d = newDirs();
       const result = await runCli(['run', ...args(d)]);
       expect(result.code, result.stderr).toBe(2);

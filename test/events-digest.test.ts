@@ -9,19 +9,18 @@ import { launchChromium } from './helpers/browser.js';
 import { needs } from './helpers/preconditions.js';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, REPO, runCli } from './helpers/daemon.js';
-import { startWorld, type World } from './log-shared.js';
+import { REPO, runCli } from './helpers/daemon.js';
+import { useWorld } from './log-shared.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(REPO, 'var', 'screenshots');
 
-let world: World;
+const world = useWorld('bw-digest-');
 let config: string;
 const received: Array<{ from: string; to: string[]; raw: string }> = [];
 let smtp: SMTPServer;
 
 beforeAll(async () => {
-  world = await startWorld('bw-digest-');
   const moved = world.rows().find((r) => r.camera === 'garden' && r.action === 'moved')!;
   expect((await world.cli(['restore', String(moved.id)])).code).toBe(0);
   smtp = new SMTPServer({
@@ -60,9 +59,7 @@ beforeAll(async () => {
   );
 }, 180_000);
 afterAll(async () => {
-  await killAllDaemons();
   await new Promise<void>((done) => (smtp ? smtp.close(() => done()) : done()));
-  world?.dirs.cleanup();
 });
 
 /** The parts of a MIME message: headers and decoded body of each leaf part. */

@@ -4,21 +4,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, REPO } from './helpers/daemon.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from './helpers/daemon.js';
 import { sha256 } from './helpers/images.js';
-import { dropShot, startWorld, type World } from './log-shared.js';
+import { dropShot, useWorld, type World } from './log-shared.js';
 
-let world: World;
+const world = useWorld('bw-export-');
 let out: string;
 
 beforeAll(async () => {
-  world = await startWorld('bw-export-');
   out = join(world.dirs.root, 'corrections');
-});
-afterAll(async () => {
-  await killAllDaemons();
-  world?.dirs.cleanup();
 });
 
 const tree = (): string[] =>

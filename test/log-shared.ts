@@ -1,9 +1,19 @@
 // The members' tests share one kind of world: two cameras watched by the real daemon (`node dist/cli.js run`), real
 // shots (the fixture images, upscaled to camera size) and a file that fails, all decided and logged in a temp
-// database. Queries then run against that database while the daemon is still running.
+// database. Queries then run against that database while the daemon is still running. useWorld() gives a test file
+// (or a describe block) its world, built once before its tests and removed after them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DaemonProcess, makeCamera, makeTestDirs, runCli, writeConfigFile, type TestDirs } from './helpers/daemon.js';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  DaemonProcess,
+  killAllDaemons,
+  makeCamera,
+  makeTestDirs,
+  runCli,
+  writeConfigFile,
+  type TestDirs,
+} from './helpers/daemon.js';
 import { decisions, waitForDecisions, type Decision } from './helpers/decisions.js';
 import { AIRPLANE_FIXTURES, BIRD_FIXTURES, cameraJpeg } from './helpers/images.js';
 
@@ -105,6 +115,37 @@ export async function startWorld(prefix: string): Promise<World> {
     },
   };
   return world;
+}
+
+/**
+ * The world for the tests of a file or describe block: built by a beforeAll hook registered here (register hooks
+ * that read it after this call), its daemons stopped and its folder removed after all the tests. The object returned
+ * stands for that world: read it in hooks and tests, never while the tests are being collected.
+ */
+export function useWorld(prefix: string): World {
+  let current: World | undefined;
+  beforeAll(async () => {
+    current = await startWorld(prefix);
+  }, 120_000);
+  afterAll(async () => {
+    await killAllDaemons();
+    current?.dirs.cleanup();
+  });
+  const built = (): World => {
+    if (!current) throw new Error(`the ${prefix} world is read before its beforeAll built it`);
+    return current;
+  };
+  // Every read and write goes to the world built (a test may put a restarted daemon in it); spreading it
+  // ({ ...world, config }) copies that world's fields.
+  return new Proxy({} as World, {
+    get: (_target, key) => Reflect.get(built(), key),
+    set: (_target, key, value) => Reflect.set(built(), key, value),
+    ownKeys: () => Reflect.ownKeys(built()),
+    getOwnPropertyDescriptor: (_target, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(built(), key);
+      return descriptor && { ...descriptor, configurable: true };
+    },
+  });
 }
 
 /** `log --json` output as objects. */

@@ -1,24 +1,18 @@
 // `birdwatch log` on a database filled by the real daemon (still running: queries read beside it): every filter,
 // each output format (CSV parsed back with an independent RFC 4180 reader), usage errors, and the query plans.
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decisionQuery } from '../src/query/decision-list.js';
 import type { DecisionFilter } from '../src/query/decision-filter.js';
 import { renderTable } from '../src/cli-kit/table.js';
-import { killAllDaemons } from './helpers/daemon.js';
 import type { Decision } from './helpers/decisions.js';
-import { jsonLines, parseCsv, shots, startWorld, type World } from './log-shared.js';
+import { jsonLines, parseCsv, shots, useWorld } from './log-shared.js';
 
-let world: World;
+const world = useWorld('bw-log-');
 let all: Decision[];
 
 beforeAll(async () => {
-  world = await startWorld('bw-log-');
   all = world.rows();
-});
-afterAll(async () => {
-  await killAllDaemons();
-  world?.dirs.cleanup();
 });
 
 /** Newest first, as log orders them. */

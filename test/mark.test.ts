@@ -3,21 +3,13 @@
 // errors and refusals.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, runCli } from './helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/daemon.js';
 import { decisions, pendingMoves, query } from './helpers/decisions.js';
 import { sha256 } from './helpers/images.js';
-import { dropShot, jsonLines, startWorld, type World } from './log-shared.js';
+import { dropShot, jsonLines, useWorld } from './log-shared.js';
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld('bw-mark-');
-});
-afterAll(async () => {
-  await killAllDaemons();
-  world?.dirs.cleanup();
-});
+const world = useWorld('bw-mark-');
 
 const correctionsOf = (decisionId: number): Array<Record<string, unknown>> =>
   query(

@@ -9,34 +9,24 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, watch as fsWatch, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  cleanupTemp,
-  killAll,
-  listFiles,
+  cleanUpAfterAll,
+  type Daemon,
+  listTree,
   LogReader,
+  mount,
   sleep,
   startDaemon,
   tempDir,
+  unmount,
   waitFor,
-  type Daemon,
 } from './reliability/harness.js';
 import { needs, rootMissing } from './helpers/preconditions.js';
 import { realImagePaths, sha256 } from './reliability/images.js';
 
 const FILES = Number(process.env.BW_COPY_FILES ?? 12);
-const mounts: string[] = [];
-afterAll(async () => {
-  await killAll();
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', [m]);
-    } catch {
-      /* already */
-    }
-  }
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 /** A noisy 2400x1800 JPEG (~7 MB: a copy takes long enough to be caught), made unique per copy by a COM segment. */
 async function bigShots(n: number): Promise<Buffer[]> {
@@ -76,8 +66,7 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
     const image = join(root, 'airplanes.ext4');
     execFileSync('truncate', ['-s', '256M', image]);
     execFileSync('mkfs.ext4', ['-q', '-F', image]);
-    execFileSync('mount', ['-o', 'loop,sync', image, airplanes]);
-    mounts.push(airplanes);
+    mount(['-o', 'loop,sync', image], airplanes);
     const db = join(root, 'birdwatch.db');
     const log = new LogReader(db);
     const config = { threshold: 0, rescanIntervalMs: 5_000 }; // every shot is moved
@@ -135,7 +124,7 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
         () => `all moved: ${daemon!.tail()}`,
       );
       await sleep(500);
-      expect(await daemon.stop()).toBe(true);
+      expect(await daemon.stopGracefully()).toBe(true);
       const removedTemps = (daemon.output.match(/removed the temp file of an interrupted copy/g) ?? []).length;
       console.log(
         `[figures] crash mid-copy: files=${FILES} (${(shots[0]!.length / 1e6).toFixed(1)} MB each) kills=${kills} ` +
@@ -144,8 +133,8 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
       );
 
       expect(temps(), 'temp copies left').toEqual([]);
-      expect(listFiles(watch), 'shots left in the blog').toEqual([]);
-      const files = listFiles(airplanes).sort();
+      expect(listTree(watch), 'shots left in the blog').toEqual([]);
+      const files = listTree(airplanes).sort();
       expect(files).toEqual(shots.map((_, i) => `big-${i}.jpg`).sort());
       for (const [i, s] of shots.entries()) {
         expect(sha256(readFileSync(join(airplanes, `big-${i}.jpg`))), `big-${i}.jpg`).toBe(sha256(s));
@@ -167,8 +156,7 @@ describe('SIGKILL in the middle of a cross-filesystem copy', () => {
     } finally {
       await daemon?.kill();
       log.close();
-      execFileSync('umount', [airplanes]);
-      mounts.splice(mounts.indexOf(airplanes), 1);
+      unmount(airplanes);
     }
   }, 600_000);
 });

@@ -5,20 +5,20 @@
 // copy + fsync + link + unlink and kills land inside cross-filesystem copies too.
 // The threshold is set to 0.5 for these runs so about half the shots are moved (the shipped model's threshold
 // moves few CIFAR shots, and the moves are where a crash can hurt).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  cleanupTemp,
-  killAll,
-  listFiles,
+  cleanUpAfterAll,
+  type Daemon,
+  listTree,
   LogReader,
+  mount,
   sleep,
   startDaemon,
   tempDir,
+  unmount,
   waitFor,
-  type Daemon,
 } from './reliability/harness.js';
 import { needs, rootMissing } from './helpers/preconditions.js';
 import { makeRealImages, rng, sha256, type RealImage } from './reliability/images.js';
@@ -31,18 +31,7 @@ const XDEV_KILLS = Number(process.env.BW_CRASH_XDEV_KILLS ?? 20);
 const SEED = Number(process.env.BW_SEED ?? Date.now() % 1_000_000);
 const IN_FLIGHT = 8;
 
-const mounts: string[] = [];
-afterAll(async () => {
-  await killAll();
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', [m]);
-    } catch {
-      /* already */
-    }
-  }
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 describe('crash safety under repeated SIGKILL', () => {
   let images: RealImage[] = [];
@@ -77,8 +66,7 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     for (const d of [watch, airplanes, staging, join(watch, 'day-2'), join(watch, 'day-2', 'card A')])
       mkdirSync(d, { recursive: true });
     if (crossFs) {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128m,mode=0755', 'tmpfs', airplanes]);
-      mounts.push(airplanes);
+      mount(['-t', 'tmpfs', '-o', 'size=128m,mode=0755', 'tmpfs'], airplanes);
     }
     const db = join(root, 'birdwatch.db');
     const config = { rescanIntervalMs: 5_000, logLevel: 'info', threshold: 0.5 };
@@ -140,7 +128,7 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
           // Extra, not counted: a kill during start-up (reconciliation, initial scan), before any decision.
           daemon = startDaemon({ watch, airplanes, db, config });
           await sleep(50 + Math.floor(rand() * 350));
-          await daemon.kill('SIGKILL');
+          await daemon.kill();
           outputs.push(daemon.output);
           earlyKills++;
         }
@@ -156,7 +144,7 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
         const delay = Math.floor(rand() * 600);
         killDelays.push(delay);
         await sleep(delay);
-        await daemon.kill('SIGKILL');
+        await daemon.kill();
         outputs.push(daemon.output);
         expect(daemon.exitInfo?.signal).toBe('SIGKILL');
         kills++;
@@ -168,8 +156,9 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
       expect(finished).toBe(plan.length);
 
       // Last run: let it decide everything, then stop it gracefully.
-      // Debug lines and its rescans: what daemon.caughtUp() waits for.
-      daemon = startDaemon({ watch, airplanes, db, config: { ...config, logLevel: 'debug' } });
+      // Debug lines and its rescans: what daemon.caughtUp() waits for. A rescan every second, not every 5 s: the two
+      // full rescans caughtUp() needs come sooner, and each is the same walk over every file as at 5 s.
+      daemon = startDaemon({ watch, airplanes, db, config: { ...config, logLevel: 'debug', rescanIntervalMs: 1_000 } });
       const wanted = new Set(images.map((i) => i.sha256));
       await waitFor(
         () => {
@@ -181,11 +170,11 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
         250,
       );
       await daemon.caughtUp(60_000); // anything else it would (wrongly) do, it has done once it looked at every file
-      expect(await daemon.stop(), 'graceful stop on SIGTERM').toBe(true);
+      expect(await daemon.stopGracefully(), 'graceful stop on SIGTERM').toBe(true);
       outputs.push(daemon.output);
     } finally {
       quota = plan.length;
-      await daemon?.kill('SIGKILL');
+      await daemon?.kill();
       await feeder.catch(() => undefined);
     }
     const all = outputs.join('\n');
@@ -196,8 +185,8 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
 
     // Every file exactly once, byte-identical, where its one row says; no temp files anywhere.
     const rows = log.rows();
-    const blogFiles = listFiles(watch);
-    const planeFiles = listFiles(airplanes);
+    const blogFiles = listTree(watch);
+    const planeFiles = listTree(airplanes);
     const where = new Map<string, string[]>();
     for (const [base, files] of [
       [watch, blogFiles],
@@ -238,7 +227,7 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
       if (r.action === 'moved') moved++;
     }
     const pending = log.query<{ n: number }>('SELECT count(*) AS n FROM pending_moves')[0]?.n ?? 0;
-    const leftovers = listFiles(staging);
+    const leftovers = listTree(staging);
 
     const renamed = plan.filter((p) => p.renamed).length;
     console.log(
@@ -269,8 +258,7 @@ async function crashScenario(images: RealImage[], KILLS: number, crossFs: boolea
     expect(leftovers).toEqual([]);
     log.close();
     if (crossFs) {
-      execFileSync('umount', [airplanes]);
-      mounts.splice(mounts.indexOf(airplanes), 1);
+      unmount(airplanes);
     }
   }
 }

@@ -19,36 +19,26 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NOBODY_MISSING } from './helpers/daemon.js';
 import { IMMUTABLE_BASE, IMMUTABLE_MISSING } from './helpers/immutable.js';
 import { needs, rootMissing } from './helpers/preconditions.js';
 import {
   chownTree,
-  cleanupTemp,
-  killAll,
-  listFiles,
+  cleanUpAfterAll,
+  listTree,
   LogReader,
+  mount,
   NOBODY,
   startDaemon,
   tempDir,
+  unmount,
   waitFor,
 } from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
-const mounts: string[] = [];
-afterAll(async () => {
-  await killAll();
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', [m]);
-    } catch {
-      /* already */
-    }
-  }
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 function layout(prefix: string, base?: string) {
   const root = tempDir(prefix, base);
@@ -100,7 +90,7 @@ describe('disk and database faults', () => {
         () => `a refusal for each plane: ${d.tail()}`,
       );
       expect(d.alive, d.tail()).toBe(true);
-      expect(listFiles(L.airplanes)).toEqual([]);
+      expect(listTree(L.airplanes)).toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       expect(log.count("action = 'moved'")).toBe(0);
       expect(log.count("action = 'kept' AND path LIKE ?", `${L.watch}/plane-%`), 'a shot to move logged as kept').toBe(
@@ -127,7 +117,7 @@ describe('disk and database faults', () => {
       }
       const rows = log.rows().map((r) => [r.path.split('/').pop(), r.action, r.error_kind]);
       console.log(`[figures] fault airplanes-not-writable: recovered, rows ${JSON.stringify(rows)}`);
-      expect(await d.stop()).toBe(true);
+      expect(await d.stopGracefully()).toBe(true);
     } finally {
       await d.kill();
       log.close();
@@ -137,8 +127,7 @@ describe('disk and database faults', () => {
   it('database disk full: moves nothing it cannot log, says so, catches up when space returns', async (ctx) => {
     needs(ctx, rootMissing('to mount a small tmpfs'));
     const L = layout('bw-fault-full-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', L.state]);
-    mounts.push(L.state);
+    mount(['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs'], L.state);
     const log = new LogReader(L.db);
     const d = startDaemon({
       watch: L.watch,
@@ -158,16 +147,16 @@ describe('disk and database faults', () => {
       const filled = fill(filler);
       const names = ['plane-1.jpg', 'plane-2.jpg', 'plane-3.jpg', 'bird-1.jpg', 'bird-2.jpg'];
       const shots = [movers[3]!, movers[4]!, movers[5]!, keepers[1]!, keepers[2]!];
-      const since = d.output.length;
+      const since = d.mark;
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
       // The positive signal: it tried to log a shot, failed, and tried again.
       await waitFor(
-        () => retriedLogging(d.output.slice(since)) || !d.alive,
+        () => retriedLogging(d.outputSince(since)) || !d.alive,
         60_000,
         () => `a retried write: ${d.tail()}`,
       );
       expect(d.alive, d.tail()).toBe(true);
-      expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
+      expect(listTree(L.airplanes), 'moved while the log could not be written').toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       const during = log.count() - before;
       const said = d.output.split('\n').filter((l) => /SQLITE_FULL|disk is full|ENOSPC|no space/i.test(l));
@@ -193,21 +182,19 @@ describe('disk and database faults', () => {
         expect(sha256(readFileSync(r.final_path)), n).toBe(shots[i]!.sha256);
         expect(existsSync(i < 3 ? join(L.watch, n) : join(L.airplanes, n))).toBe(false);
       }
-      expect(await d.stop()).toBe(true);
+      expect(await d.stopGracefully()).toBe(true);
     } finally {
       await d.kill();
       log.close();
       rmSync(filler, { force: true });
-      execFileSync('umount', [L.state]);
-      mounts.splice(mounts.indexOf(L.state), 1);
+      unmount(L.state);
     }
   }, 240_000);
 
   it('airplanes disk full (another filesystem): no half copy left, shot kept in the blog, moved when space returns', async (ctx) => {
     needs(ctx, rootMissing('to mount a small tmpfs'));
     const L = layout('bw-fault-xfull-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', L.airplanes]);
-    mounts.push(L.airplanes);
+    mount(['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs'], L.airplanes);
     const log = new LogReader(L.db);
     const d = startDaemon({
       watch: L.watch,
@@ -243,7 +230,7 @@ describe('disk and database faults', () => {
         () => `a refusal for each plane: ${d.tail()}`,
       );
       expect(d.alive, d.tail()).toBe(true);
-      expect(listFiles(L.airplanes), 'half copies or temp files in the full airplanes folder').toEqual(['filler']);
+      expect(listTree(L.airplanes), 'half copies or temp files in the full airplanes folder').toEqual(['filler']);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       expect(log.count("action = 'moved'")).toBe(0);
       const said = d.output
@@ -265,14 +252,13 @@ describe('disk and database faults', () => {
         expect(sha256(readFileSync(join(L.airplanes, n)))).toBe(shots[i]!.sha256);
         expect(log.rows('path = ?', join(L.watch, n)).filter((r) => r.action !== 'failed')).toHaveLength(1);
       }
-      expect(listFiles(L.airplanes).sort()).toEqual(['plane-a.jpg', 'plane-b.jpg']);
-      expect(await d.stop()).toBe(true);
+      expect(listTree(L.airplanes).sort()).toEqual(['plane-a.jpg', 'plane-b.jpg']);
+      expect(await d.stopGracefully()).toBe(true);
     } finally {
       await d.kill();
       log.close();
       rmSync(filler, { force: true });
-      execFileSync('umount', [L.airplanes]);
-      mounts.splice(mounts.indexOf(L.airplanes), 1);
+      unmount(L.airplanes);
     }
   }, 240_000);
 
@@ -307,16 +293,16 @@ describe('disk and database faults', () => {
       for (const f of locked) execFileSync('chattr', ['+i', f]);
       const names = ['plane-x.jpg', 'plane-y.jpg', 'bird-x.jpg'];
       const shots = [movers[8]!, movers[9]!, keepers[7]!];
-      const since = d.output.length;
+      const since = d.mark;
       names.forEach((n, i) => writeFileSync(join(L.watch, n), shots[i]!.bytes));
       // The positive signal: it tried to log a shot, failed, and tried again.
       await waitFor(
-        () => retriedLogging(d.output.slice(since)) || !d.alive,
+        () => retriedLogging(d.outputSince(since)) || !d.alive,
         60_000,
         () => `a retried write: ${d.tail()}`,
       );
       expect(d.alive, d.tail()).toBe(true);
-      expect(listFiles(L.airplanes), 'moved while the log could not be written').toEqual([]);
+      expect(listTree(L.airplanes), 'moved while the log could not be written').toEqual([]);
       for (const [i, n] of names.entries()) expect(sha256(readFileSync(join(L.watch, n))), n).toBe(shots[i]!.sha256);
       expect(log.count() - before, 'rows written while the database was unwritable').toBe(0);
       const said = d.output
@@ -338,7 +324,7 @@ describe('disk and database faults', () => {
         expect(rows[0]!.action).toBe(i < 2 ? 'moved' : 'kept');
         expect(sha256(readFileSync(rows[0]!.final_path)), n).toBe(shots[i]!.sha256);
       }
-      expect(await d.stop()).toBe(true);
+      expect(await d.stopGracefully()).toBe(true);
     } finally {
       unlock();
       await d.kill();

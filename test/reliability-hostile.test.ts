@@ -16,22 +16,21 @@ import {
   existsSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NOBODY_MISSING } from './helpers/daemon.js';
 import { needs } from './helpers/preconditions.js';
 import {
   chownTree,
-  cleanupTemp,
-  killAll,
-  listFiles,
+  cleanUpAfterAll,
+  type Daemon,
+  listTree,
   LogReader,
   NOBODY,
+  type Row,
   sleep,
   startDaemon,
   tempDir,
   waitFor,
-  type Daemon,
-  type Row,
 } from './reliability/harness.js';
 import { makeHostileFiles, sha256, type HostileFiles } from './reliability/images.js';
 import { writeChunked } from './reliability/writers.js';
@@ -48,10 +47,7 @@ interface Case {
   setup: (dir: string) => void | Promise<void>;
 }
 
-afterAll(async () => {
-  await killAll();
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 describe('hostile input', () => {
   let h: HostileFiles;
@@ -274,7 +270,7 @@ describe('hostile input', () => {
         .map((r) => r.final_path)
         .sort();
       expect(
-        listFiles(airplanes)
+        listTree(airplanes)
           .map((f) => join(airplanes, f))
           .sort(),
       ).toEqual(moved);
@@ -292,7 +288,7 @@ describe('hostile input', () => {
       expect(byName('random.jpg').filter((r) => r.action !== 'failed')[0]!.sha256).toBe(sha256(replacement));
 
       // The watched folder deleted and recreated while running: a good file dropped after it is decided.
-      const beforeRemoval = daemon.output.length;
+      const beforeRemoval = daemon.mark;
       rmSync(watch, { recursive: true, force: true });
       await daemon.waitForOutput(/watched folder disappeared/, 30_000, beforeRemoval);
       mkdirSync(watch);
@@ -314,10 +310,10 @@ describe('hostile input', () => {
       console.log('[figures] hostile: watched folder deleted and recreated: next file decided');
 
       // And it still stops on SIGTERM (a FIFO opened for reading would hang a libuv thread and block exit).
-      expect(await daemon.stop(10_000), `graceful stop: ${daemon.tail()}`).toBe(true);
+      expect(await daemon.stopGracefully(10_000), `graceful stop: ${daemon.tail()}`).toBe(true);
       expect(daemon.exitInfo?.code).toBe(0);
     } finally {
-      await daemon.kill('SIGKILL');
+      await daemon.kill();
       log.close();
     }
   }, 300_000);

@@ -1,16 +1,13 @@
 // Load (default suite, sized for CI on 2 cores): a burst of real JPEGs dropped at once into the running daemon.
 // The 10,000-file burst and the several-minute steady-rate run are in test/reliability/load.stress.ts
 // (`vitest run --config test/reliability/vitest.stress.config.ts`). Figures are printed, not asserted on time.
-import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, killAll } from './reliability/harness.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from './reliability/harness.js';
 import { formatFigures, MAX_OPEN_FILES, runBurst } from './reliability/load.js';
 
 const BURST = Number(process.env.BW_BURST_FILES ?? 2000);
 
-afterAll(async () => {
-  await killAll();
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 describe('load', () => {
   it(`decides a burst of ${BURST} files dropped at once, once each, without EMFILE or runaway memory`, async () => {

@@ -14,24 +14,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cleanupTemp,
-  killAll,
-  listFiles,
-  LogReader,
-  REPO,
-  startDaemon,
-  tempDir,
-  waitFor,
-} from './reliability/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanUpAfterAll, listTree, LogReader, REPO, startDaemon, tempDir, waitFor } from './reliability/harness.js';
 import { sha256 } from './reliability/images.js';
 import { pickShots, type Screened } from './reliability/screen.js';
 
-afterAll(async () => {
-  await killAll();
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 function inside(root: string, p: string): boolean {
   const r = relative(root, p);
@@ -119,7 +107,7 @@ describe('security', () => {
         expect(sha256(readFileSync(r[0]!.final_path))).toBe(movers[i]!.sha256);
       }
       // Nothing arrived in the planted target, nothing was read or moved through the blog's symlinked folder.
-      expect(listFiles(planted), 'a move followed a symlink planted in the airplanes folder').toEqual([]);
+      expect(listTree(planted), 'a move followed a symlink planted in the airplanes folder').toEqual([]);
       expect(lstatSync(join(airplanes, 'sub')).isSymbolicLink(), 'the planted symlink was left alone').toBe(true);
       expect(log.rows('path LIKE ?', `${join(watch, 'escape')}/%`), 'rows for files behind a symlinked folder').toEqual(
         [],
@@ -147,7 +135,7 @@ describe('security', () => {
       );
       expect(lstatSync(join(airplanes, 'sub')).isDirectory()).toBe(true);
       expect(sha256(readFileSync(join(airplanes, planted_)))).toBe(movers[OUTSIDE - 1]!.sha256);
-      expect(await d.stop()).toBe(true);
+      expect(await d.stopGracefully()).toBe(true);
     } finally {
       await d.kill();
       log.close();
@@ -174,7 +162,7 @@ describe('security', () => {
         60_000,
         () => `two decisions: ${d.tail()}`,
       );
-      expect(await d.stop()).toBe(true);
+      expect(await d.stopGracefully()).toBe(true);
     } finally {
       await d.kill();
     }
@@ -211,7 +199,7 @@ describe('security', () => {
     );
     console.log(`[figures] security restore/mark: ${outcomes.join('; ')}`);
 
-    expect(listFiles(outside).sort(), 'a file reached the outside folder').toEqual(['victim.jpg']);
+    expect(listTree(outside).sort(), 'a file reached the outside folder').toEqual(['victim.jpg']);
     expect(sha256(readFileSync(victim))).toBe(movers[9]!.sha256);
     expect(sha256(readFileSync(join(airplanes, 'day1', 'm1.jpg')))).toBe(movers[0]!.sha256);
     expect(sha256(readFileSync(join(watch, 'day2', 'b1.jpg')))).toBe(keeper.sha256);

@@ -4,14 +4,11 @@
 // queues by default would hold if the daemon stopped reading). At the end the log and the disk agree file by file.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, killAll, listFiles, LogReader, startDaemon, tempDir, waitFor } from './reliability/harness.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterAll, listTree, LogReader, startDaemon, tempDir, waitFor } from './reliability/harness.js';
 import { rawRealImages, sha256, type RealImage } from './reliability/images.js';
 
-afterAll(async () => {
-  await killAll();
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 const BURST = Number(process.env.BW_WATCH_BURST ?? 2000);
 
@@ -79,8 +76,8 @@ describe('watching with the safety rescan off', () => {
       const disagreements = (): string[] => {
         const out: string[] = [];
         for (const [base, files] of [
-          [watch, listFiles(watch)],
-          [airplanes, listFiles(airplanes)],
+          [watch, listTree(watch)],
+          [airplanes, listTree(airplanes)],
         ] as const) {
           for (const f of files) {
             const p = join(base, f);
@@ -121,8 +118,8 @@ describe('watching with the safety rescan off', () => {
 
       const where = new Map<string, number>();
       for (const [base, files] of [
-        [watch, listFiles(watch)],
-        [airplanes, listFiles(airplanes)],
+        [watch, listTree(watch)],
+        [airplanes, listTree(airplanes)],
       ] as const) {
         for (const f of files) {
           const h = sha256(readFileSync(join(base, f)));
@@ -140,7 +137,7 @@ describe('watching with the safety rescan off', () => {
       expect(lost).toEqual([]);
       expect(twice).toEqual([]);
       expect(log.count("action = 'failed'")).toBe(0);
-      expect(await d.stop()).toBe(true);
+      expect(await d.stopGracefully()).toBe(true);
     } finally {
       await d.kill();
       log.close();

@@ -4,21 +4,13 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess, killAllDaemons, runCli } from './helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { DaemonProcess, runCli } from './helpers/daemon.js';
 import { decisions, pendingMoves, query } from './helpers/decisions.js';
 import { sha256 } from './helpers/images.js';
-import { alreadyDecidedLine, dropShot, jsonLines, startWorld, type World } from './log-shared.js';
+import { alreadyDecidedLine, dropShot, jsonLines, useWorld } from './log-shared.js';
 
-let world: World;
-
-beforeAll(async () => {
-  world = await startWorld('bw-restore-');
-});
-afterAll(async () => {
-  await killAllDaemons();
-  world?.dirs.cleanup();
-});
+const world = useWorld('bw-restore-');
 
 interface Correction {
   id: number;

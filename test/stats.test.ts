@@ -2,7 +2,7 @@
 // the camera and time filters, corrections by direction after real restore/mark commands, both percentile paths,
 // and the query plans (index-only range counts, the latency index).
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   computeStats,
   countRangeSql,
@@ -13,20 +13,14 @@ import {
   percentileSql,
   untimedSql,
 } from '../src/query/stats.js';
-import { killAllDaemons } from './helpers/daemon.js';
 import type { Decision } from './helpers/decisions.js';
-import { startWorld, type World } from './log-shared.js';
+import { useWorld } from './log-shared.js';
 
-let world: World;
+const world = useWorld('bw-stats-');
 let all: Decision[];
 
 beforeAll(async () => {
-  world = await startWorld('bw-stats-');
   all = world.rows();
-});
-afterAll(async () => {
-  await killAllDaemons();
-  world?.dirs.cleanup();
 });
 
 async function statsJson(...args: string[]): Promise<Record<string, any>> {

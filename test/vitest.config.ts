@@ -12,6 +12,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: true,
     maxWorkers: 3,
+    // A worker keeps the modules it loaded (vitest, the helpers, sharp, playwright...) for its next file instead of
+    // loading them afresh per file: measured on 20 small files, 28 s of CPU instead of 40, the same tests passing.
+    // The helpers' state is per file (each file's afterAll stops its daemons and removes its folders).
+    isolate: false,
     // Root only: a copy of the checkout nobody can read, and a folder where chattr +i works (see the file).
     globalSetup: ['test/helpers/global-setup.ts'],
   },

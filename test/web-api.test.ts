@@ -4,22 +4,21 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../src/db/migrations.js';
-import { killAllDaemons, runCli } from './helpers/daemon.js';
+import { runCli } from './helpers/daemon.js';
 import { query } from './helpers/decisions.js';
 import { sha256 } from './helpers/images.js';
-import { dropShot, jsonLines, startWorld, type World } from './log-shared.js';
+import { dropShot, jsonLines, useWorld } from './log-shared.js';
 import { addUser, call, login, startWeb, type Session, type WebProcess } from './web-shared.js';
 
-let world: World;
+const world = useWorld('bw-web-api-');
 let web: WebProcess;
 let rita: Session; // reviewer
 let vic: Session; // viewer
 const hostileName = '<img src=x onerror=alert(1)>.jpg';
 
 beforeAll(async () => {
-  world = await startWorld('bw-web-api-');
   await addUser(world, 'rita', 'reviewer', 'rita-password');
   await addUser(world, 'vic', 'viewer', 'vic-password');
   await addUser(world, 'lou', 'viewer', 'lou-password');
@@ -28,10 +27,6 @@ beforeAll(async () => {
   rita = await login(web.base, 'rita', 'rita-password');
   vic = await login(web.base, 'vic', 'vic-password');
 }, 120_000);
-afterAll(async () => {
-  await killAllDaemons();
-  world?.dirs.cleanup();
-});
 
 const json = async (response: Response): Promise<any> => {
   const text = await response.text();

@@ -2,16 +2,19 @@
 // the real server and a log filled by the real daemon. Logs in through the form, sees thumbnails render, filters,
 // restores a bird from the quarantine page (the file is back in the blog, the correction in `birdwatch log`), a
 // viewer cannot, hostile names stay text, the CSP stops inline script. Saves a screenshot of every page on a
-// desktop (1280x800) and a phone (390x844) window in var/screenshots/ and checks none scrolls sideways.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// desktop (1280x800) and a phone (390x844) window in var/screenshots/ and checks none scrolls sideways. The /stats
+// P(airplane) histogram marks the threshold of the camera it is filtered to (pond at its own 0.5 through a second
+// server whose config says so, garden at the model's), and one marker per camera when unfiltered.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllDaemons, REPO } from './helpers/daemon.js';
+import { readOnnxMetadata } from '../src/model/metadata.js';
+import { DaemonProcess, REPO } from './helpers/daemon.js';
 import { waitForDecisions } from './helpers/decisions.js';
-import { dropShot, jsonLines, startWorld, type World } from './log-shared.js';
-import { addUser, startWeb, type WebProcess } from './web-shared.js';
+import { dropShot, jsonLines, useWorld } from './log-shared.js';
+import { addUser, freePort, startWeb, type WebProcess } from './web-shared.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -19,24 +22,28 @@ const inCi = process.env.CI === 'true';
 const SHOTS = join(REPO, 'var', 'screenshots');
 const viewports = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 const hostileName = '<img src=x onerror=alert(1)>.jpg';
+const MODEL_THRESHOLD = Number(
+  readOnnxMetadata(readFileSync(join(REPO, 'models', 'birds-vs-airplanes.onnx'))).metadata.threshold,
+);
 
 if (!haveChromium && !inCi) {
   console.warn(`[web-browser] SKIPPED: no chromium at ${CHROMIUM} (apt-get install chromium; CI fails instead)`);
 }
 
-let world: World;
 let web: WebProcess;
 let browser: Browser;
 
 describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromium)', () => {
-  beforeAll(async () => {
+  beforeAll(() => {
     if (!haveChromium) {
       throw new Error(
         `chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium ` +
           '(.ci/run installs it; set CHROMIUM=/path to use another)',
       );
     }
-    world = await startWorld('bw-web-browser-');
+  });
+  const world = useWorld('bw-web-browser-');
+  beforeAll(async () => {
     // More shots, for a quarantine gallery and decision list that look like a camera's day.
     const lastId = Math.max(...world.rows().map((r) => r.id));
     for (let i = 0; i < 5; i++) {
@@ -53,8 +60,6 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
-    await killAllDaemons();
-    world?.dirs.cleanup();
   });
 
   async function loggedIn(
@@ -254,4 +259,53 @@ describe.skipIf(!haveChromium && !inCi)('birdwatch web in a real browser (chromi
       await session.context.close();
     }
   }, 120_000);
+
+  // Moved here from web-stats-threshold.test.ts, which built this same world and launched a chromium of its own for
+  // this one test: a second server on this world's log, its config giving pond a threshold of its own.
+  describe('/stats threshold markers', () => {
+    let base: string;
+    beforeAll(async () => {
+      const config = JSON.parse(readFileSync(world.config, 'utf8'));
+      config.cameras[1].threshold = 0.5;
+      const webConfig = join(world.dirs.root, 'web-config.json');
+      writeFileSync(webConfig, JSON.stringify(config));
+      const port = await freePort();
+      const server = new DaemonProcess(['web', '--config', webConfig, '--listen', `127.0.0.1:${port}`]);
+      await server.waitForOutput(/listening on http:\/\//);
+      base = `http://127.0.0.1:${port}`;
+    });
+
+    async function markers(page: Page, path: string): Promise<string[]> {
+      await page.goto(`${base}${path}`);
+      return page.$$eval(
+        'svg[aria-label="P(airplane) histogram"] text[text-anchor=end]',
+        (texts) => texts.map((t) => t.textContent ?? '').filter((t) => !/^[\d.]+$/.test(t)), // not the axis
+      );
+    }
+
+    it('filtered to a camera: its threshold; unfiltered: one per camera', async () => {
+      expect(MODEL_THRESHOLD).not.toBeCloseTo(0.5, 2);
+      const own = MODEL_THRESHOLD.toFixed(2);
+      for (const [name, viewport] of Object.entries(viewports)) {
+        const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+        const page = await context.newPage();
+        await page.goto(`${base}/login`);
+        await page.fill('input[name=username]', 'vic');
+        await page.fill('input[name=password]', 'vic-password');
+        await page.click('form.login button[type=submit]');
+        await page.waitForURL(`${base}/`);
+        expect(await markers(page, '/stats?camera=pond')).toEqual(['threshold 0.50']);
+        // The "until" box's example is today's date, not a stale one.
+        const now = new Date();
+        const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, '0'));
+        expect(await page.getAttribute('input[name=until]', 'placeholder')).toBe(today.join('-'));
+        await page.screenshot({ path: join(SHOTS, `stats-pond-${name}.png`), fullPage: true });
+        expect(await markers(page, '/stats?camera=garden')).toEqual([`threshold ${own}`]);
+        expect(await markers(page, '/stats')).toEqual([`garden ${own}`, 'pond 0.50']);
+        await page.screenshot({ path: join(SHOTS, `stats-cameras-${name}.png`), fullPage: true });
+        expect(await markers(page, '/stats?camera=nowhere')).toEqual([]);
+        await context.close();
+      }
+    });
+  });
 });

@@ -2,7 +2,7 @@
 // captured and waited on, or a one-shot command run to completion. Shared by the daemon, members and reliability
 // tests. Build first (`npm test` does, via pretest).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
@@ -34,6 +34,10 @@ export interface SpawnOptions {
   cwd?: string;
   /** Run as this user (root only). */
   user?: { uid: number; gid: number };
+  /** Node options before the CLI script (e.g. --expose-gc --import a probe). */
+  nodeArgs?: string[];
+  /** A command that execs node in its own place (same pid), e.g. prlimit with its options. */
+  launcher?: string[];
 }
 
 export interface ExitInfo {
@@ -53,7 +57,8 @@ export class DaemonProcess {
   constructor(args: string[], options: SpawnOptions = {}) {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     const run = cliFor(options.user);
-    this.child = spawn(process.execPath, [run.cli, ...args], {
+    const [command, ...before] = [...(options.launcher ?? []), process.execPath];
+    this.child = spawn(command!, [...before, ...(options.nodeArgs ?? []), run.cli, ...args], {
       cwd: options.cwd ?? run.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },
@@ -290,12 +295,32 @@ export function alreadyDecidedLine(file: string): RegExp {
   return pathLine('already decided', file);
 }
 
-/** Every entry under root (relative paths, folders excluded), not following symlinks. */
+/**
+ * Every entry under root (relative paths, folders excluded, sorted), not following symlinks; throws for a missing
+ * root. Safe while a daemon moves files: an entry gone between listing and looking is skipped.
+ */
 export function listTree(root: string): string[] {
-  return (readdirSync(root, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) =>
-      join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name).slice(root.length + 1),
-    )
-    .sort();
+  const found: string[] = [];
+  const walk = (rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(join(root, rel));
+    } catch (err) {
+      if (rel === '') throw err;
+      return; // a subfolder moved or deleted while listing
+    }
+    for (const name of names) {
+      const entry = rel ? join(rel, name) : name;
+      let stat;
+      try {
+        stat = lstatSync(join(root, entry));
+      } catch {
+        continue; // moved or deleted while listing
+      }
+      if (stat.isDirectory()) walk(entry);
+      else found.push(entry);
+    }
+  };
+  walk('');
+  return found.sort();
 }

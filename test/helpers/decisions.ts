@@ -1,32 +1,11 @@
 // Reads the daemon's decision log directly, read-only (a WAL reader never blocks the daemon), for assertions.
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import type { DecisionRow } from '../../src/db/rows.js';
 import { waitFor } from './wait.js';
 
-export interface Decision {
-  id: number;
-  time: string;
-  time_ms: number;
-  camera: string;
-  path: string;
-  final_path: string;
-  size: number | null;
-  sha256: string | null;
-  mtime_ms: number | null;
-  width: number | null;
-  height: number | null;
-  format: string | null;
-  p_airplane: number | null;
-  p_bird: number | null;
-  label: 'airplane' | 'bird' | null;
-  threshold: number | null;
-  action: 'moved' | 'kept' | 'failed';
-  error: string | null;
-  error_kind: string | null;
-  model_id: string | null;
-  provider: string | null;
-  latency_ms: number | null;
-}
+/** A decision row as stored (the daemon's own row type, src/db/rows.ts) with its id. */
+export type Decision = DecisionRow & { id: number };
 
 /** Runs a read-only query; [] while the database or its schema does not exist yet. */
 export function query<T = Record<string, unknown>>(dbPath: string, sql: string, ...params: unknown[]): T[] {

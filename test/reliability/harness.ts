@@ -1,28 +1,18 @@
-// Process harness for the reliability suite: runs the REAL compiled daemon (`node dist/cli.js run ...`) as a child
-// process, optionally as an unprivileged user, polls its SQLite log read-only, reads its peak RSS from /proc, and
-// cleans up after itself (children, temp folders, mounts).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import {
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  lstatSync,
-  writeFileSync,
-} from 'node:fs';
+// The reliability suite's additions to the one daemon harness (helpers/daemon.ts, which spawns the REAL compiled
+// daemon and captures and waits on its output): options as the reliability tests give them (a config written for
+// them, prlimit, node options), what /proc tells of the daemon (peak RSS, CPU, open files), a read-only SQLite log
+// reader kept open while polling, and cleanup of what these tests make (temp folders, mounts).
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { caughtUpAfter, cliFor } from '../helpers/daemon.js';
+import { afterAll } from 'vitest';
+import { CLI, DaemonProcess, killAllDaemons } from '../helpers/daemon.js';
+import type { Decision } from '../helpers/decisions.js';
 
-export const REPO = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(REPO, 'dist', 'cli.js');
-export const NOBODY = { uid: 65534, gid: 65534 };
-/** Tests that mount tmpfs, chattr, or run the daemon as `nobody` need root; elsewhere they are skipped (and say so). */
-export const AS_ROOT = process.getuid?.() === 0;
+export { CLI, NOBODY, REPO, listTree } from '../helpers/daemon.js';
+export { sleep, waitFor } from '../helpers/wait.js';
 
 export interface DaemonOptions {
   watch: string;
@@ -39,60 +29,21 @@ export interface DaemonOptions {
   nodeArgs?: string[];
 }
 
-export class Daemon {
-  readonly child: ChildProcess;
-  output = '';
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-
+/** A `birdwatch run` child process (helpers/daemon.ts) with what the reliability tests read of it from /proc. */
+export class Daemon extends DaemonProcess {
   constructor(
     readonly opts: DaemonOptions,
     readonly configPath?: string,
   ) {
-    const run = cliFor(opts.user);
-    const args = [
-      ...(opts.nodeArgs ?? []),
-      run.cli,
-      'run',
-      '--watch',
-      opts.watch,
-      '--airplanes',
-      opts.airplanes,
-      '--db',
-      opts.db,
-    ];
+    const args = ['run', '--watch', opts.watch, '--airplanes', opts.airplanes, '--db', opts.db];
     if (configPath) args.push('--config', configPath);
     args.push(...(opts.extraArgs ?? []));
-    const [cmd, argv] = opts.maxOpenFiles
-      ? ['prlimit', [`--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`, process.execPath, ...args]]
-      : [process.execPath, args];
-    this.child = spawn(cmd, argv, {
-      cwd: run.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
-      ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
+    super(args, {
+      env: opts.env,
+      user: opts.user,
+      nodeArgs: opts.nodeArgs,
+      launcher: opts.maxOpenFiles ? ['prlimit', `--nofile=${opts.maxOpenFiles}:${opts.maxOpenFiles}`] : undefined,
     });
-    const keep = (d: Buffer) => {
-      this.output += d.toString();
-      if (this.output.length > 4_000_000) this.output = this.output.slice(-2_000_000);
-    };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    this.exited = new Promise((res) =>
-      this.child.on('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        res({ code, signal });
-      }),
-    );
-    live.add(this);
-    void this.exited.then(() => live.delete(this));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-  get alive(): boolean {
-    return this.exitInfo === null;
   }
 
   /** VmHWM (peak resident set) of the daemon process in KiB, from /proc/<pid>/status. */
@@ -120,60 +71,16 @@ export class Daemon {
     }
   }
 
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.alive) return;
-    this.child.kill(signal);
-    await this.exited;
-  }
-
   /** SIGTERM, then SIGKILL after `graceMs`; returns whether it exited on its own. */
-  async stop(graceMs = 10_000): Promise<boolean> {
+  async stopGracefully(graceMs = 10_000): Promise<boolean> {
     if (!this.alive) return true;
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    const r = await this.exited;
-    clearTimeout(t);
-    return r.signal !== 'SIGKILL';
-  }
-
-  tail(n = 4000): string {
-    return this.output.slice(-n);
-  }
-
-  /** Waits until `pattern` is in the output after `since` (a length of `output` taken earlier). */
-  async waitForOutput(pattern: RegExp, timeoutMs = 30_000, since = 0): Promise<void> {
-    await waitFor(
-      () => {
-        if (pattern.test(this.output.slice(since))) return true;
-        if (!this.alive) throw new Error(`daemon exited before printing ${pattern}:\n${this.tail()}`);
-        return false;
-      },
-      timeoutMs,
-      () => `${pattern} in the daemon's output:\n${this.tail()}`,
-    );
-  }
-
-  /** Two full rescans after now and every file they noticed looked at (see helpers/daemon.ts caughtUp). */
-  async caughtUp(timeoutMs = 30_000): Promise<void> {
-    const since = this.output.length;
-    await waitFor(
-      () => {
-        if (caughtUpAfter(this.output.slice(since))) return true;
-        if (!this.alive) throw new Error(`daemon exited before catching up:\n${this.tail()}`);
-        return false;
-      },
-      timeoutMs,
-      () => `two rescans and 'caught up' (needs logLevel debug and a rescan interval):\n${this.tail()}`,
-    );
+    const { signal } = await this.stop('SIGTERM', graceMs);
+    return signal !== 'SIGKILL';
   }
 }
-
-const live = new Set<Daemon>();
 
 /** Kills every daemon this process started that is still running (afterAll safety net). */
-export async function killAll(): Promise<void> {
-  await Promise.all([...live].map((d) => d.kill('SIGKILL')));
-}
+export const killAll = killAllDaemons;
 
 function procStatusKiB(pid: number, key: string): number {
   try {
@@ -182,12 +89,6 @@ function procStatusKiB(pid: number, key: string): number {
   } catch {
     return -1;
   }
-}
-
-export function writeConfig(dir: string, extra: Record<string, unknown>): string {
-  const p = join(dir, 'birdwatch.test.json');
-  writeFileSync(p, JSON.stringify(extra, null, 2));
-  return p;
 }
 
 export function startDaemon(opts: DaemonOptions): Daemon {
@@ -227,6 +128,39 @@ export function cleanupTemp(): void {
   }
 }
 
+// ---- mounts, and the end of a test file ------------------------------------------------------------------------
+
+const mounts = new Set<string>();
+
+/** `mount ARGS... AT`, remembered so that the end of the file unmounts it if the test could not. */
+export function mount(args: string[], at: string): void {
+  execFileSync('mount', [...args, at]);
+  mounts.add(at);
+}
+
+export function unmount(at: string): void {
+  execFileSync('umount', [at]);
+  mounts.delete(at);
+}
+
+/**
+ * For a reliability test file: after all its tests, kill every daemon still running, unmount what is still mounted
+ * and remove the temp folders (in that order: a folder under a mount point cannot go before the mount).
+ */
+export function cleanUpAfterAll(): void {
+  afterAll(async () => {
+    await killAll();
+    for (const at of mounts) {
+      try {
+        unmount(at);
+      } catch {
+        mounts.delete(at); // already unmounted
+      }
+    }
+    cleanupTemp();
+  });
+}
+
 /** chown -R (no symlink following: lchown on links) */
 export function chownTree(root: string, uid: number, gid: number): void {
   execFileSync('chown', ['-R', '-h', `${uid}:${gid}`, root]);
@@ -234,29 +168,8 @@ export function chownTree(root: string, uid: number, gid: number): void {
 
 // ---- the decision log, read-only --------------------------------------------------------------------------------
 
-export interface Row {
-  id: number;
-  time: string;
-  time_ms: number;
-  camera: string;
-  path: string;
-  final_path: string;
-  size: number | null;
-  sha256: string | null;
-  width: number | null;
-  height: number | null;
-  format: string | null;
-  p_airplane: number | null;
-  p_bird: number | null;
-  label: string | null;
-  threshold: number | null;
-  action: 'moved' | 'kept' | 'failed';
-  error: string | null;
-  error_kind: string | null;
-  model_id: string | null;
-  provider: string | null;
-  latency_ms: number | null;
-}
+/** A decision row as the tests read it (the daemon's own row type plus its id). */
+export type Row = Decision;
 
 /** Opens the daemon's database read-only (WAL readers never block the writer); null while it doesn't exist yet. */
 export class LogReader {
@@ -311,46 +224,3 @@ export class LogReader {
     this.db = null;
   }
 }
-
-// ---- waiting ----------------------------------------------------------------------------------------------------
-
-/** Polls `pred` every `intervalMs` until it returns truthy; throws with `what()` on timeout. */
-export async function waitFor<T>(
-  pred: () => T | Promise<T>,
-  timeoutMs: number,
-  what: () => string,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await sleep(intervalMs);
-  }
-}
-
-/** Every regular file under root (relative paths), not following symlinks. */
-export function listFiles(root: string, rel = ''): string[] {
-  const out: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(join(root, rel));
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    const r = rel ? join(rel, n) : n;
-    let st;
-    try {
-      st = lstatSync(join(root, r));
-    } catch {
-      continue;
-    } // moved or deleted while listing
-    if (st.isDirectory()) out.push(...listFiles(root, r));
-    else out.push(r);
-  }
-  return out;
-}
-
-export { sleep };

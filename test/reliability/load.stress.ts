@@ -4,18 +4,15 @@
 // Photographs: the fixtures by default; BIRDWATCH_DATA=DIR (any folder with airplane/ and bird/, e.g. CIFAR-10's
 // 5,000 + 5,000 training images) draws on a larger set, so fewer of the 10,000 are re-encodings of the same photograph.
 // One test at a time: add `-t subfolders`, `-t 'one folder'` or `-t steady`.
-import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, killAll } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { cleanUpAfterAll } from './harness.js';
 import { formatFigures, runBurst, runLeakCheck, runOverflow, runSteady, type LoadFigures } from './load.js';
 
 const BURST = Number(process.env.BW_STRESS_BURST ?? 10_000);
 const RATE = Number(process.env.BW_STRESS_RATE ?? 20);
 const SECONDS = Number(process.env.BW_STRESS_SECONDS ?? 240);
 
-afterAll(async () => {
-  await killAll();
-  cleanupTemp();
-});
+cleanUpAfterAll();
 
 function expectSound(f: LoadFigures): void {
   expect(f.emfile, 'EMFILE in the daemon output').toBe(false);

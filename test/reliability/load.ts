@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { listFiles, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './harness.js';
+import { listTree, LogReader, sleep, startDaemon, tempDir, waitFor, type Daemon } from './harness.js';
 import { rawRealImages, realImagePaths, sha256, type RealImage } from './images.js';
 import sharp from 'sharp';
 
@@ -69,8 +69,8 @@ function check(images: RealImage[], watch: string, airplanes: string, log: LogRe
   for (const r of rows) perSha.set(r.sha256 ?? '', (perSha.get(r.sha256 ?? '') ?? 0) + 1);
   const present = new Map<string, number>();
   for (const [base, files] of [
-    [watch, listFiles(watch)],
-    [airplanes, listFiles(airplanes)],
+    [watch, listTree(watch)],
+    [airplanes, listTree(airplanes)],
   ] as const) {
     for (const f of files) {
       const h = sha256(readFileSync(join(base, f)));
@@ -143,7 +143,7 @@ async function finishBurst(
   const peak = d.peakRssKiB();
   const cpu = d.cpuSeconds() - run.cpu0;
   const alive = d.alive;
-  await d.stop();
+  await d.stopGracefully();
   const c = check(images, watch, airplanes, log);
   log.close();
   const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
@@ -266,7 +266,7 @@ export async function runSteady(
   const cpu = d.cpuSeconds() - cpu0;
   cpuMarks.push(d.cpuSeconds());
   const alive = d.alive;
-  await d.stop();
+  await d.stopGracefully();
   const c = check(images, watch, airplanes, log);
   log.close();
   const rows = c.rows.filter((r) => !r.path.endsWith('probe.jpg'));
@@ -452,7 +452,7 @@ export async function runLeakCheck(
     const moved = log.count("action = 'moved'");
     if (moved !== waves * perWave) throw new Error(`expected ${waves * perWave} moved, got ${moved}`);
   } finally {
-    await d.stop();
+    await d.stopGracefully();
     log.close();
   }
   return out;

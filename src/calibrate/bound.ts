@@ -1,7 +1,16 @@
 // The one TypeScript definition of the promise's statistics: the one-sided Clopper-Pearson upper bound on the share
 // of a camera's birds a threshold moves, from k of n randomly reviewed birds (training/calibrate.py holds the same
 // for Python; both are tested against test/fixtures/clopper-pearson.json), and the birds still needed to certify.
-import betaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+import { createRequire } from 'node:module';
+import type BetaQuantile from '@stdlib/stats-base-dists-beta-quantile';
+
+// Loaded at the first bound, not when a command starts: a quarter of a second of every CLI and daemon start that
+// never computes one (birdwatch log, a config check...).
+let loaded: typeof BetaQuantile | undefined;
+function betaQuantile(p: number, a: number, b: number): number {
+  loaded ??= createRequire(import.meta.url)('@stdlib/stats-base-dists-beta-quantile') as typeof BetaQuantile;
+  return loaded(p, a, b);
+}
 
 /** The default confidence of the promise (config calibration.confidence). */
 export const DEFAULT_CONFIDENCE = 0.9;

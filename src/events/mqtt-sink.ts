@@ -7,7 +7,9 @@
 // A message counts as delivered once the broker acknowledged it (QoS 1); while the broker is away nothing is queued
 // in memory: the attempt fails and the event waits in the outbox.
 import fs from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type * as Mqtt from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Camera, MqttConfig } from '../config/schema.js';
 import type { CameraDay } from '../db/outbox.js';
 import type { Logger } from '../logger.js';
@@ -60,6 +62,8 @@ export class MqttSink implements Sink {
   constructor(private readonly options: MqttSinkOptions) {
     this.cameras = options.cameras;
     const { config, logger } = options;
+    // Loaded here, where a broker is configured, not by every daemon and command that imports the events room.
+    const mqtt = createRequire(import.meta.url)('mqtt') as typeof Mqtt;
     this.client = mqtt.connect(config.url, mqttClientOptions(config));
     let wasConnected = false;
     this.client.on('connect', () => {

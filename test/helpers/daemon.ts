@@ -73,8 +73,10 @@ export class DaemonProcess {
     };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
+    // 'close' (after the process exited and its output was read to the end), so that a test awaiting `exited` sees
+    // every last line.
     this.exited = new Promise((done) =>
-      this.child.once('exit', (code, signal) => {
+      this.child.once('close', (code, signal) => {
         this.exitInfo = { code, signal };
         running.delete(this);
         done({ code, signal });
@@ -275,7 +277,9 @@ export function runCli(
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', fail);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': a process can exit before its pipes are read to the end (a loaded machine lost a
+    // config error's one line that way), and 'close' comes after both.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       done({ code, signal, stdout, stderr });
     });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './helpers/longest-first.js';
 
 // The daemon tests spawn real child processes and decode real images, and spend much of their time waiting on them
 // (files settling, rescans, restarts): three files at a time keep 2 cores busy without starving any (measured:
@@ -16,6 +17,7 @@ export default defineConfig({
     // loading them afresh per file: measured on 20 small files, 28 s of CPU instead of 40, the same tests passing.
     // The helpers' state is per file (each file's afterAll stops its daemons and removes its folders).
     isolate: false,
+    sequence: { sequencer: LongestFirst },
     // Root only: a copy of the checkout nobody can read, and a folder where chattr +i works (see the file).
     globalSetup: ['test/helpers/global-setup.ts'],
   },

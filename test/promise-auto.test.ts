@@ -132,8 +132,10 @@ describe('auto-calibration in the running daemon', () => {
       confidence: 0.9,
     });
     expect(change!.bound).toBeCloseTo(0.0739, 4);
-    expect(daemon.output).toMatch(
+    // The row is committed before its log line is written: wait for the line, do not assume it is already read.
+    await daemon.waitForOutput(
       new RegExp(`threshold changed camera=garden old=${base().toFixed(4)} new=0.2900 .*n=30 k=0`),
+      10_000,
     );
     await shoot(dirs.watch);
     const [next] = await waitForDecisions(dirs.db, "camera = 'garden' AND id > ?", [before], 1, 60_000, () =>

@@ -144,7 +144,7 @@ describe('the stratified review (calibration.sampling "stratified", the default)
       expect(query(dirs.db, 'SELECT camera, new_threshold, k, certified FROM threshold_changes')).toEqual([
         { camera: 'garden', new_threshold: expected.threshold, k: expected.birds_moved, certified: 1 },
       ]);
-      expect(daemon.output).toMatch(/threshold changed.*certified: at most 2% of birds moved/);
+      await daemon.waitForOutput(/threshold changed.*certified: at most 2% of birds moved/, 10_000); // after its row
     } finally {
       await killAllDaemons();
     }
